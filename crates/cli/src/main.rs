@@ -1,0 +1,299 @@
+//! `outpost`: the field client on the command line — every core function as a subcommand,
+//! human output by default and `--json` for scripts — and `outpost bridge`, which serves the
+//! field app's UI to a plain browser over the same core.
+//!
+//! Exit codes: 0 done; 2 bad usage; 3 not signed in or refused credentials; 4 server
+//! unreachable (offline work is kept); 5 invalid input or no such record; 1 anything else.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use outpost_core::api::{RecordListArgs, RecordUpdateArgs, SignInArgs};
+use outpost_core::{ApiError, Client, ClientConfig, ErrorCode};
+use outpost_store::OsKeychain;
+
+/// The keychain service under which database keys are kept.
+const KEYCHAIN_SERVICE: &str = "dev.outpost.field";
+
+#[derive(Debug, Parser)]
+#[command(name = "outpost", version, about = "Outpost field client")]
+struct Cli {
+    /// Folder of the local database [default: the OS data folder/outpost].
+    #[arg(long, global = true, env = "OUTPOST_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign in to a server and download your offline data.
+    Login {
+        /// Server address, e.g. http://127.0.0.1:8640.
+        #[arg(long, env = "OUTPOST_SERVER_URL")]
+        server: String,
+        /// User name.
+        #[arg(long)]
+        user: String,
+        /// Password [default: read a line from standard input].
+        #[arg(long, env = "OUTPOST_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Who is signed in and how sync stands.
+    Status,
+    /// Send your offline work and fetch the server's changes.
+    Sync,
+    /// List the records of an entity.
+    List {
+        /// Entity logical name, e.g. account.
+        entity: String,
+    },
+    /// Change fields of a record: `outpost update account ID name=Contoso city=Lyon`.
+    Update {
+        /// Entity logical name.
+        entity: String,
+        /// Record id.
+        id: String,
+        /// `field=value` pairs; `field=` clears the field.
+        #[arg(required = true)]
+        fields: Vec<String>,
+    },
+    /// Serve the field app's UI to a browser on loopback, over this client.
+    Bridge {
+        /// Address to listen on (loopback only; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// The built UI folder.
+        #[arg(long, default_value = "ui/dist")]
+        ui: PathBuf,
+        /// Server offered on the sign-in screen.
+        #[arg(long, env = "OUTPOST_SERVER_URL")]
+        server: Option<String>,
+        /// Seconds between background reachability checks (and replay of offline work).
+        #[arg(long, default_value_t = 5)]
+        probe_every: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(match e.code {
+                ErrorCode::NotSignedIn | ErrorCode::Unauthorized => 3,
+                ErrorCode::ServerUnreachable => 4,
+                ErrorCode::InvalidInput | ErrorCode::NotFound => 5,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError {
+        code: ErrorCode::Internal,
+        message: e.to_string(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), ApiError> {
+    let data_dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .ok_or_else(|| internal("this OS has no data folder; pass --data-dir"))?
+            .join("outpost"),
+    };
+    let default_server_url = match &cli.command {
+        Command::Bridge { server, .. } => server.clone(),
+        _ => None,
+    };
+    let client = Arc::new(
+        Client::open(ClientConfig {
+            data_dir,
+            keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
+            default_server_url,
+        })
+        .map_err(ApiError::from)?,
+    );
+    let json = cli.json;
+    let print = |value: &dyn erased::Show| {
+        if json {
+            println!("{}", value.json());
+        } else {
+            println!("{}", value.text());
+        }
+    };
+    match cli.command {
+        Command::Login {
+            server,
+            user,
+            password,
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            let status = client
+                .session_sign_in(SignInArgs {
+                    server_url: server,
+                    username: user,
+                    password,
+                })
+                .await?;
+            print(&status);
+        }
+        Command::Status => print(&client.session_status().await?),
+        Command::Sync => print(&client.sync_now().await?),
+        Command::List { entity } => print(&client.record_list(RecordListArgs { entity }).await?),
+        Command::Update { entity, id, fields } => {
+            let mut changes = RecordUpdateArgs {
+                entity,
+                id,
+                fields: Default::default(),
+            };
+            for pair in fields {
+                let (name, value) = pair.split_once('=').ok_or_else(|| ApiError {
+                    code: ErrorCode::InvalidInput,
+                    message: format!("`{pair}` is not field=value"),
+                })?;
+                let value = (!value.is_empty()).then(|| value.to_owned());
+                changes.fields.insert(name.to_owned(), value);
+            }
+            print(&client.record_update(changes).await?);
+        }
+        Command::Bridge {
+            listen,
+            ui,
+            probe_every,
+            ..
+        } => {
+            if !ui.join("index.html").exists() {
+                return Err(ApiError {
+                    code: ErrorCode::InvalidInput,
+                    message: format!(
+                        "no built UI in {} (run `npm --prefix ui run build`)",
+                        ui.display()
+                    ),
+                });
+            }
+            let background = tokio::spawn(Arc::clone(&client).run_background(
+                Duration::from_secs(probe_every.max(1)),
+                Duration::from_secs(15 * 60),
+            ));
+            outpost_core::bridge::serve(
+                client,
+                &ui,
+                listen,
+                |addr| println!("outpost bridge listening on http://{addr}"),
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            )
+            .await
+            .map_err(internal)?;
+            background.abort();
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String, ApiError> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(internal)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Text and JSON forms of what a command prints.
+mod erased {
+    use outpost_core::api::{RecordRow, SessionStatus, SyncReport};
+
+    pub trait Show {
+        fn json(&self) -> String;
+        fn text(&self) -> String;
+    }
+
+    fn to_json(v: &impl serde::Serialize) -> String {
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    impl Show for SessionStatus {
+        fn json(&self) -> String {
+            to_json(self)
+        }
+        fn text(&self) -> String {
+            if !self.signed_in {
+                return "not signed in".to_owned();
+            }
+            format!(
+                "signed in as {} at {}\n{}; {} change(s) waiting; last sync: {}",
+                self.username.as_deref().unwrap_or("?"),
+                self.server_url.as_deref().unwrap_or("?"),
+                if self.online { "online" } else { "offline" },
+                self.pending_ops,
+                self.last_sync_at.as_deref().unwrap_or("never"),
+            )
+        }
+    }
+
+    impl Show for SyncReport {
+        fn json(&self) -> String {
+            to_json(self)
+        }
+        fn text(&self) -> String {
+            format!(
+                "synced: {} sent, {} received, {} conflict(s), {} error(s)",
+                self.pushed, self.pulled, self.conflicts, self.errors
+            )
+        }
+    }
+
+    impl Show for RecordRow {
+        fn json(&self) -> String {
+            to_json(self)
+        }
+        fn text(&self) -> String {
+            let fields: Vec<String> = self
+                .fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("")))
+                .collect();
+            format!(
+                "{}{}  {}",
+                self.id,
+                if self.pending { " *" } else { "" },
+                fields.join("  ")
+            )
+        }
+    }
+
+    impl Show for Vec<RecordRow> {
+        fn json(&self) -> String {
+            to_json(self)
+        }
+        fn text(&self) -> String {
+            self.iter().map(Show::text).collect::<Vec<_>>().join("\n")
+        }
+    }
+}

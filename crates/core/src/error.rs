@@ -1,0 +1,64 @@
+//! The core's error type and its mapping to the UI's `{code, message}`.
+
+use outpost_store::StoreError;
+
+use crate::api::{ApiError, ErrorCode};
+
+/// What a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Nobody is signed in on this device.
+    #[error("sign in first")]
+    NotSignedIn,
+    /// The server refused the credentials or the token.
+    #[error("wrong user name or password, or the session has ended")]
+    Unauthorized,
+    /// The server could not be reached.
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server answered with an error.
+    #[error("the server refused: {code}: {message}")]
+    Server {
+        /// The server's code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The caller's input is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The local database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else (a bug).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        let code = match &e {
+            CoreError::NotSignedIn => ErrorCode::NotSignedIn,
+            CoreError::Unauthorized => ErrorCode::Unauthorized,
+            CoreError::Unreachable(_) => ErrorCode::ServerUnreachable,
+            CoreError::Server { .. } => ErrorCode::Server,
+            CoreError::Invalid(_) | CoreError::Store(StoreError::Invalid(_)) => {
+                ErrorCode::InvalidInput
+            }
+            CoreError::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
+            CoreError::Store(StoreError::WrongKey) => ErrorCode::WrongKey,
+            CoreError::Store(StoreError::MissingKey | StoreError::Keychain(_)) => {
+                ErrorCode::Keychain
+            }
+            CoreError::Store(StoreError::Sqlite(_) | StoreError::Corrupt(_))
+            | CoreError::Other(_) => {
+                tracing::error!(error = %e, "internal error");
+                ErrorCode::Internal
+            }
+        };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
+}

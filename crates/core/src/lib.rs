@@ -1,0 +1,17 @@
+//! `outpost-core` is the field app's client API: the `noun_verb` functions (`session_sign_in`,
+//! `record_list`, `record_update`, `sync_now`, …) that the Tauri shell, the `outpost` CLI
+//! and the browser bridge all call, so the three behave identically. It owns the local
+//! [`outpost_store::Store`] and drives the sans-IO [`outpost_sync::Engine`] over HTTP.
+//!
+//! It must never know about Tauri, windows or the terminal, and never depend on the
+//! server crate: it reaches the server only through the wire types of `outpost-protocol`.
+
+pub mod api;
+pub mod bridge;
+mod client;
+mod error;
+mod remote;
+
+pub use api::{ApiError, ErrorCode};
+pub use client::{Client, ClientConfig};
+pub use error::CoreError;

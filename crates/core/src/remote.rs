@@ -1,0 +1,138 @@
+//! The org server over HTTP: one method per endpoint, errors sorted into what the sync
+//! engine and the UI act on (unreachable, unauthorized, refused).
+
+use std::time::Duration;
+
+use outpost_protocol::{
+    API_PREFIX, ErrorBody, LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest,
+    PushResponse,
+};
+use reqwest::StatusCode;
+
+use crate::CoreError;
+
+/// A connection to one org server.
+#[derive(Debug, Clone)]
+pub(crate) struct Remote {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Remote {
+    pub(crate) fn new(server_url: &str) -> Result<Self, CoreError> {
+        let base = server_url.trim().trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CoreError::Invalid(format!(
+                "the server address must start with http:// or https://, got `{server_url}`"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        Ok(Self { http, base })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
+    /// `GET /health` with a short timeout: is the server there?
+    pub(crate) async fn probe(&self) -> bool {
+        self.http
+            .get(self.url("/health"))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    pub(crate) async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, CoreError> {
+        decode(
+            self.http
+                .post(self.url("/auth/login"))
+                .json(req)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    pub(crate) async fn pull(
+        &self,
+        token: &str,
+        req: PullRequest,
+    ) -> Result<PullResponse, CoreError> {
+        decode(
+            self.http
+                .get(self.url("/sync/pull"))
+                .bearer_auth(token)
+                .query(&req)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    pub(crate) async fn push(
+        &self,
+        token: &str,
+        req: &PushRequest,
+    ) -> Result<PushResponse, CoreError> {
+        decode(
+            self.http
+                .post(self.url("/sync/push"))
+                .bearer_auth(token)
+                .json(req)
+                .send()
+                .await,
+        )
+        .await
+    }
+}
+
+async fn decode<T: serde::de::DeserializeOwned>(
+    sent: reqwest::Result<reqwest::Response>,
+) -> Result<T, CoreError> {
+    // Failing to connect, or losing the connection before a whole answer arrived, both
+    // mean "offline": the request may or may not have reached the server, which is why
+    // pushes are idempotent by op id.
+    let res = sent.map_err(|e| CoreError::Unreachable(describe(&e)))?;
+    let status = res.status();
+    if status.is_success() {
+        return res.json().await.map_err(|e| {
+            if e.is_decode() {
+                CoreError::Other(anyhow::anyhow!("the server's answer is not valid: {e}"))
+            } else {
+                CoreError::Unreachable(describe(&e))
+            }
+        });
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(CoreError::Unauthorized);
+    }
+    let body: ErrorBody = res.json().await.unwrap_or_else(|_| ErrorBody {
+        code: status.as_u16().to_string(),
+        message: status.canonical_reason().unwrap_or("error").to_owned(),
+    });
+    if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {
+        // 502/503/504 come from proxies in front of a server that is down.
+        return Err(CoreError::Unreachable(format!("{status}")));
+    }
+    Err(CoreError::Server {
+        code: body.code,
+        message: body.message,
+    })
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,39 @@
+//! The store's one error type: variants are what a caller can act on.
+
+/// What opening or using the local database can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database exists but the key does not open it (wrong key, or not a database).
+    #[error("the local database cannot be opened with the key from the keychain")]
+    WrongKey,
+    /// The database exists but the keychain has no key for it (keychain reset, or another
+    /// OS user): the data cannot be read; sign in again to download it afresh.
+    #[error("the keychain has no key for the local database")]
+    MissingKey,
+    /// The OS keychain failed.
+    #[error("keychain: {0}")]
+    Keychain(String),
+    /// A record the caller named does not exist locally.
+    #[error("record not found: {entity} {id}")]
+    NotFound {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+    },
+    /// A change does not fit the metadata.
+    #[error("invalid change: {0}")]
+    Invalid(String),
+    /// SQLite failed.
+    #[error("local database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored JSON could not be read back (a bug or a corrupted row).
+    #[error("corrupt local data: {0}")]
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}

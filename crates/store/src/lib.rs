@@ -1,0 +1,26 @@
+//! `outpost-store` is the field app's local database: one SQLCipher file per signed-in
+//! user, keyed with a random 256-bit key that lives in the OS keychain (ADR 0001).
+//!
+//! It holds records in two layers (DESIGN §3): the *server layer* (`srv_<entity>`, each
+//! record as the server last sent it) and the *local layer* (`<entity>`, what the user
+//! sees: the server layer with the pending outbox operations re-applied). A pull writes
+//! the server layer and rebases; a user's change writes the local layer and appends to the
+//! outbox in the same transaction, so nothing typed is lost to a crash or a pull.
+//!
+//! This is the only client crate that knows SQL. It must never know about HTTP, the sync
+//! schedule, or the UI.
+
+mod error;
+mod key;
+mod layer;
+mod open;
+pub mod table;
+
+pub use error::StoreError;
+pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
+pub use open::Store;
+pub use table::outbox::OutboxEntry;
+pub use table::records::LocalRecord;
+
+#[cfg(test)]
+mod tests;

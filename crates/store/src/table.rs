@@ -1,0 +1,5 @@
+//! One module per table (or family of tables), each owning its SQL.
+
+pub mod outbox;
+pub mod records;
+pub mod state;

@@ -1,0 +1,215 @@
+//! One sync run: push the outbox in order, then pull every page after the checkpoint.
+
+use outpost_protocol::{
+    OpOutcome, OpResult, PullRequest, PullResponse, PushOp, PushRequest, PushResponse,
+};
+use serde::{Deserialize, Serialize};
+
+/// What the driver tells the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", content = "data", rename_all = "snake_case")]
+pub enum Input {
+    /// Start a run with the operations waiting in the outbox (in order) and the stored
+    /// pull checkpoint.
+    Start {
+        /// Pending operations, oldest first.
+        pending: Vec<PushOp>,
+        /// The checkpoint of the last stored page.
+        checkpoint: u64,
+    },
+    /// The server answered the last push.
+    Pushed(PushResponse),
+    /// The server answered the last pull.
+    Pulled(PullResponse),
+    /// The last request failed before an answer arrived (unreachable, reset, timeout).
+    TransportFailed {
+        /// What the transport said.
+        reason: String,
+    },
+    /// The server refused the token.
+    Unauthorized,
+}
+
+/// What the engine asks the driver to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "output", content = "data", rename_all = "snake_case")]
+pub enum Output {
+    /// Send this push and feed back [`Input::Pushed`].
+    Push(PushRequest),
+    /// Send this pull and feed back [`Input::Pulled`].
+    Pull(PullRequest),
+    /// Record these outcomes in the outbox (applied ops leave it, refused ones stay).
+    StoreOutcomes(Vec<OpOutcome>),
+    /// Store this page (server layer, rebase, checkpoint) in one transaction.
+    StorePage(PullResponse),
+    /// The run ended well.
+    Finished(SyncSummary),
+    /// The run ended early; whatever was stored before stays stored.
+    Failed(FailReason),
+}
+
+/// Why a run ended early.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum FailReason {
+    /// The server could not be reached; try again later.
+    Unreachable {
+        /// What the transport said.
+        detail: String,
+    },
+    /// The token was refused; the user must sign in again.
+    Unauthorized,
+    /// The server answered something the protocol does not allow.
+    Protocol {
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SyncSummary {
+    /// Operations the server applied.
+    pub pushed: u32,
+    /// Records received.
+    pub pulled: u32,
+    /// Records removed.
+    pub removed: u32,
+    /// Operations refused as conflicts.
+    pub conflicts: u32,
+    /// Operations refused for another reason.
+    pub errors: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Pushing { in_flight: Vec<String> },
+    Pulling,
+    Done,
+}
+
+/// The engine for one run. Create one per run; it ends in `Finished` or `Failed`.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    phase: Phase,
+    queue: std::collections::VecDeque<PushOp>,
+    checkpoint: u64,
+    push_batch: usize,
+    page_size: u32,
+    summary: SyncSummary,
+}
+
+impl Engine {
+    /// An engine that pushes at most `push_batch` operations per request and pulls pages
+    /// of `page_size` records.
+    pub fn new(push_batch: usize, page_size: u32) -> Self {
+        Self {
+            phase: Phase::Idle,
+            queue: std::collections::VecDeque::new(),
+            checkpoint: 0,
+            push_batch: push_batch.max(1),
+            page_size: page_size.max(1),
+            summary: SyncSummary::default(),
+        }
+    }
+
+    /// Whether the run has ended.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Feeds one input; returns what to do next, in order.
+    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+        match (std::mem::replace(&mut self.phase, Phase::Done), input) {
+            (
+                Phase::Idle,
+                Input::Start {
+                    pending,
+                    checkpoint,
+                },
+            ) => {
+                self.queue = pending.into();
+                self.checkpoint = checkpoint;
+                self.next_push_or_pull()
+            }
+            (Phase::Pushing { in_flight }, Input::Pushed(res)) => {
+                let answered: Vec<&str> = res.outcomes.iter().map(|o| o.op_id.as_str()).collect();
+                if answered != in_flight {
+                    return self.fail(FailReason::Protocol {
+                        detail: format!(
+                            "push answered {} outcomes for {} ops, or out of order",
+                            answered.len(),
+                            in_flight.len()
+                        ),
+                    });
+                }
+                for outcome in &res.outcomes {
+                    match outcome.result {
+                        OpResult::Applied { .. } => self.summary.pushed += 1,
+                        OpResult::Conflict { .. } => self.summary.conflicts += 1,
+                        OpResult::Error { .. } => self.summary.errors += 1,
+                    }
+                }
+                let mut out = vec![Output::StoreOutcomes(res.outcomes)];
+                out.extend(self.next_push_or_pull());
+                out
+            }
+            (Phase::Pulling, Input::Pulled(page)) => {
+                if page.checkpoint < self.checkpoint {
+                    return self.fail(FailReason::Protocol {
+                        detail: format!(
+                            "pull went back from checkpoint {} to {}",
+                            self.checkpoint, page.checkpoint
+                        ),
+                    });
+                }
+                self.checkpoint = page.checkpoint;
+                self.summary.pulled += u32::try_from(page.records.len()).unwrap_or(u32::MAX);
+                self.summary.removed += u32::try_from(page.removed.len()).unwrap_or(u32::MAX);
+                let more = page.has_more;
+                let mut out = vec![Output::StorePage(page)];
+                if more {
+                    out.push(self.pull());
+                } else {
+                    out.push(Output::Finished(self.summary));
+                }
+                out
+            }
+            (Phase::Pushing { .. } | Phase::Pulling, Input::TransportFailed { reason }) => {
+                self.fail(FailReason::Unreachable { detail: reason })
+            }
+            (Phase::Pushing { .. } | Phase::Pulling, Input::Unauthorized) => {
+                self.fail(FailReason::Unauthorized)
+            }
+            (phase, input) => self.fail(FailReason::Protocol {
+                detail: format!("unexpected {input:?} while {phase:?}"),
+            }),
+        }
+    }
+
+    fn next_push_or_pull(&mut self) -> Vec<Output> {
+        if self.queue.is_empty() {
+            return vec![self.pull()];
+        }
+        let n = self.push_batch.min(self.queue.len());
+        let ops: Vec<PushOp> = self.queue.drain(..n).collect();
+        self.phase = Phase::Pushing {
+            in_flight: ops.iter().map(|op| op.op_id.clone()).collect(),
+        };
+        vec![Output::Push(PushRequest { ops })]
+    }
+
+    fn pull(&mut self) -> Output {
+        self.phase = Phase::Pulling;
+        Output::Pull(PullRequest {
+            checkpoint: self.checkpoint,
+            limit: self.page_size,
+        })
+    }
+
+    fn fail(&mut self, reason: FailReason) -> Vec<Output> {
+        self.phase = Phase::Done;
+        vec![Output::Failed(reason)]
+    }
+}

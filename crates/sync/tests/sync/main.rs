@@ -1,0 +1,184 @@
+//! Golden transcripts of the sync engine: each scenario feeds a script of inputs and the
+//! whole exchange (`>` input, `<` output, one JSON value per line) must equal the file in
+//! `transcripts/`. Run with `UPDATE_TRANSCRIPTS=1` to rewrite the files, then review the diff.
+
+use std::path::PathBuf;
+
+use outpost_domain::{FieldConflict, Fields, Operation};
+use outpost_protocol::{OpOutcome, OpResult, PullResponse, PushOp, PushResponse, RecordPayload};
+use outpost_sync::{Engine, Input, Output};
+
+/// Runs `script` through a fresh engine and compares the transcript with the golden file.
+/// Each script entry answers the engine's last request; `None` ends the script.
+fn check(
+    name: &str,
+    engine: Engine,
+    start: Input,
+    mut answer: impl FnMut(&Output) -> Option<Input>,
+) {
+    let mut engine = engine;
+    let mut transcript = String::new();
+    let mut input = Some(start);
+    let mut steps = 0;
+    while let Some(i) = input.take() {
+        steps += 1;
+        assert!(steps < 100, "the scenario must end");
+        transcript.push_str(&format!("> {}\n", serde_json::to_string(&i).expect("json")));
+        for out in engine.handle(i) {
+            transcript.push_str(&format!(
+                "< {}\n",
+                serde_json::to_string(&out).expect("json")
+            ));
+            if let Some(next) = answer(&out) {
+                assert!(input.is_none(), "the engine asks for one request at a time");
+                input = Some(next);
+            }
+        }
+    }
+    assert!(
+        engine.is_done(),
+        "every scenario ends with Finished or Failed"
+    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/sync/transcripts/{name}.txt"));
+    if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
+        std::fs::write(&path, &transcript).expect("write transcript");
+        return;
+    }
+    let golden = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing {}: run with UPDATE_TRANSCRIPTS=1", path.display()));
+    assert_eq!(
+        transcript, golden,
+        "transcript {name} changed; if intended, rerun with UPDATE_TRANSCRIPTS=1 and review"
+    );
+}
+
+fn rename(op_id: &str, id: &str, to: &str) -> PushOp {
+    let one = |v: &str| Fields::from([("name".to_owned(), Some(v.to_owned()))]);
+    PushOp {
+        op_id: op_id.into(),
+        base_version: Some(1),
+        op: Operation::Update {
+            entity: "account".into(),
+            id: id.into(),
+            changes: one(to),
+            before: one("Old"),
+        },
+    }
+}
+
+fn page(ids: &[&str], first_version: u64, has_more: bool) -> PullResponse {
+    let records: Vec<RecordPayload> = ids
+        .iter()
+        .zip(first_version..)
+        .map(|(id, v)| RecordPayload {
+            entity: "account".into(),
+            id: (*id).into(),
+            row_version: v,
+            fields: Fields::from([("name".to_owned(), Some(format!("Account {id}")))]),
+        })
+        .collect();
+    PullResponse {
+        checkpoint: first_version + ids.len() as u64 - 1,
+        records,
+        removed: vec![],
+        has_more,
+        metadata_version: 1,
+    }
+}
+
+#[test]
+fn first_sync_pushes_in_order_then_pulls_every_page() {
+    let mut pages = vec![page(&["a1", "a2"], 5, true), page(&["a3"], 7, false)].into_iter();
+    check(
+        "first_sync",
+        Engine::new(2, 2),
+        Input::Start {
+            pending: vec![
+                rename("op-1", "a1", "One"),
+                rename("op-2", "a2", "Two"),
+                rename("op-3", "a1", "Three"),
+            ],
+            checkpoint: 0,
+        },
+        |out| match out {
+            Output::Push(req) => Some(Input::Pushed(PushResponse {
+                outcomes: req
+                    .ops
+                    .iter()
+                    .map(|op| OpOutcome {
+                        op_id: op.op_id.clone(),
+                        result: if op.op_id == "op-2" {
+                            OpResult::Conflict {
+                                fields: vec![FieldConflict {
+                                    field: "name".into(),
+                                    before: Some("Old".into()),
+                                    mine: Some("Two".into()),
+                                    server: Some("Theirs".into()),
+                                }],
+                            }
+                        } else {
+                            OpResult::Applied { row_version: 4 }
+                        },
+                    })
+                    .collect(),
+            })),
+            Output::Pull(_) => pages.next().map(Input::Pulled),
+            _ => None,
+        },
+    );
+}
+
+#[test]
+fn an_unreachable_server_ends_the_run_and_keeps_what_was_stored() {
+    check(
+        "unreachable_during_pull",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![],
+            checkpoint: 4,
+        },
+        {
+            let mut answered = false;
+            move |out| match out {
+                Output::Pull(_) if !answered => {
+                    answered = true;
+                    Some(Input::Pulled(page(&["a1", "a2"], 5, true)))
+                }
+                Output::Pull(_) => Some(Input::TransportFailed {
+                    reason: "connection refused".into(),
+                }),
+                _ => None,
+            }
+        },
+    );
+}
+
+#[test]
+fn a_push_answer_that_does_not_match_the_request_is_a_protocol_error() {
+    check(
+        "mismatched_push_answer",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![rename("op-1", "a1", "One")],
+            checkpoint: 0,
+        },
+        |out| match out {
+            Output::Push(_) => Some(Input::Pushed(PushResponse { outcomes: vec![] })),
+            _ => None,
+        },
+    );
+}
+
+#[test]
+fn a_refused_token_ends_the_run() {
+    check(
+        "unauthorized",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![],
+            checkpoint: 0,
+        },
+        |out| matches!(out, Output::Pull(_)).then_some(Input::Unauthorized),
+    );
+}

@@ -1,0 +1,160 @@
+//! `outpost-testkit` holds what tests need to run the real parts: the server and the
+//! clients as real processes on loopback, with temp folders, bounded waits, and clean
+//! shutdown. Dev-only: no product crate depends on it.
+//!
+//! It must never contain a fake of a part a test claims to test.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+/// The password every demo user gets in tests.
+pub const DEMO_PASSWORD: &str = "outpost-test-password";
+
+/// The folder of the workspace's built binaries (`target/debug`), found from the running
+/// test executable (`target/debug/deps/<test>`).
+pub fn bin_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let deps = exe.parent().context("test executable has no folder")?;
+    Ok(deps
+        .parent()
+        .context("test executable is not in target/<profile>/deps")?
+        .to_owned())
+}
+
+/// A built workspace binary; a clear error when `cargo build --workspace` has not run.
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let path = bin_dir()?.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        bail!(
+            "{} is missing: run `cargo build --workspace` first (cargo xtask test does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A free loopback port (bound, read, released; the caller binds it right away).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts `command` and waits (at most `within`) for a stdout line starting with `prefix`;
+/// returns the child and the rest of that line. Stdout keeps being drained afterwards.
+pub fn spawn_until_line(
+    mut command: Command,
+    prefix: &str,
+    within: Duration,
+) -> anyhow::Result<(Child, String)> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {command:?}"))?;
+    let stdout = child.stdout.take().context("piped stdout")?;
+    let (tx, rx) = mpsc::channel();
+    let wanted = prefix.to_owned();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && let Some(rest) = line.strip_prefix(&wanted) {
+                let _ = tx.send(rest.trim().to_owned());
+                sent = true;
+            }
+        }
+    });
+    match rx.recv_timeout(within) {
+        Ok(rest) => Ok((child, rest)),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{command:?} did not print `{prefix}` within {within:?}")
+        }
+    }
+}
+
+/// A real `outpost-server` process on loopback with the demo org in a temp folder.
+/// Killed when dropped.
+pub struct ServerProcess {
+    child: Option<Child>,
+    data_dir: tempfile::TempDir,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts a server on a free port.
+    pub fn start() -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let child = Self::spawn(data_dir.path(), addr)?;
+        Ok(Self {
+            child: Some(child),
+            data_dir,
+            addr,
+        })
+    }
+
+    fn spawn(data_dir: &Path, addr: SocketAddr) -> anyhow::Result<Child> {
+        let mut cmd = Command::new(binary("outpost-server")?);
+        cmd.arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--demo-password")
+            .arg(DEMO_PASSWORD)
+            .env("RUST_LOG", "warn");
+        let (child, _) =
+            spawn_until_line(cmd, "outpost-server listening on ", Duration::from_secs(30))?;
+        Ok(child)
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kills the process (as a crash or a lost network would): clients now find no server.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same folder and port.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop();
+        self.child = Some(Self::spawn(self.data_dir.path(), self.addr)?);
+        Ok(())
+    }
+
+    /// The server's data folder.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Fails clearly unless the test runs inside the desktop session that `cargo xtask test`
+/// sets up (Xvfb display, D-Bus session bus, unlocked gnome-keyring).
+pub fn require_desktop_session() -> anyhow::Result<()> {
+    for var in ["DISPLAY", "DBUS_SESSION_BUS_ADDRESS"] {
+        if std::env::var_os(var).is_none() {
+            bail!(
+                "{var} is not set: desktop tests run inside `cargo xtask test` (Xvfb + D-Bus + gnome-keyring)"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! The database key really lives in the OS keychain.
+
+use outpost_store::{DatabaseKey, KeyStore, OsKeychain, StoreError};
+
+/// A keychain service of the tests' own, so they never touch a real user's entries.
+fn keychain() -> OsKeychain {
+    OsKeychain::new("dev.outpost.tests")
+}
+
+#[test]
+fn a_key_survives_in_the_keychain_and_can_be_forgotten() -> anyhow::Result<()> {
+    outpost_testkit::require_desktop_session()?;
+    let keys = keychain();
+    let id = format!("roundtrip-{}", std::process::id());
+    let key = DatabaseKey::generate();
+    keys.set(&id, &key)?;
+    // A separate handle reads it back: the value lives in the Secret Service, not here.
+    assert_eq!(
+        keychain().get(&id)?,
+        Some(key),
+        "the keychain returns the stored key"
+    );
+    keys.delete(&id)?;
+    assert_eq!(keychain().get(&id)?, None, "a deleted key is gone");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() -> anyhow::Result<()>
+{
+    outpost_testkit::require_desktop_session()?;
+    let server = outpost_testkit::ServerProcess::start()?;
+    let device = outpost_tests::Device::new(std::sync::Arc::new(keychain()))?;
+    device.sign_in(&server.url()).await?;
+    let dir = device.dir.path().to_owned();
+    let key_id = format!("database:{}", dir.display());
+    assert!(
+        keychain().get(&key_id)?.is_some(),
+        "sign-in kept a key in the keychain"
+    );
+    drop(device.client);
+    // Reopening through the keychain works and finds the data.
+    let reopened = outpost_core::Client::open(outpost_core::ClientConfig {
+        data_dir: dir.clone(),
+        keys: std::sync::Arc::new(keychain()),
+        default_server_url: None,
+    })?;
+    assert!(
+        reopened.session_status().await?.signed_in,
+        "the session is still there"
+    );
+    drop(reopened);
+    // Without the key, the database is unreadable, and the error says why.
+    keychain().delete(&key_id)?;
+    let err = outpost_core::Client::open(outpost_core::ClientConfig {
+        data_dir: dir,
+        keys: std::sync::Arc::new(keychain()),
+        default_server_url: None,
+    })
+    .expect_err("no key, no data");
+    assert!(
+        matches!(err, outpost_core::CoreError::Store(StoreError::MissingKey)),
+        "got {err:?}"
+    );
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Desktop-session tests: the real OS keychain (gnome-keyring over the Secret Service), the
+//! `outpost` CLI using it, and the real Tauri app driven through tauri-driver and
+//! WebKitWebDriver under Xvfb. `cargo xtask test` runs this target inside
+//! `xvfb-run` + `dbus-run-session` with an unlocked gnome-keyring.
+
+mod app;
+mod cli;
+mod keychain;

@@ -1,0 +1,4 @@
+//! System tests: a real `outpost-server` process and several `outpost-core` clients in
+//! temp folders, on loopback.
+
+mod offline_edit;

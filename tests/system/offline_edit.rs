@@ -1,0 +1,107 @@
+//! Scenario: a field user edits an account while the server is down; when it is back, one
+//! sync carries the edit to the server and another device receives it.
+//! Must hold: the edit shows at once offline, survives the failed sync, is applied once.
+
+use outpost_core::api::RecordUpdateArgs;
+use outpost_core::{CoreError, api::SyncReport};
+use outpost_testkit::ServerProcess;
+use outpost_tests::{Device, FIRST_ACCOUNT};
+
+fn name(value: &str) -> outpost_core::api::RecordUpdateArgs {
+    RecordUpdateArgs {
+        entity: "account".into(),
+        id: FIRST_ACCOUNT.into(),
+        fields: [("name".to_owned(), Some(value.to_owned()))].into(),
+    }
+}
+
+#[tokio::test]
+async fn an_edit_made_offline_reaches_another_device_after_reconnect() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    let b = Device::in_memory()?;
+    a.sign_in(&server.url()).await?;
+    b.sign_in(&server.url()).await?;
+    assert_eq!(
+        a.account(FIRST_ACCOUNT).await?.fields["name"].as_deref(),
+        Some("Adventure Works"),
+        "the first sync brought the demo accounts"
+    );
+
+    server.stop();
+    let edited = a
+        .client
+        .record_update(name("Adventure Works Cycles"))
+        .await?;
+    assert!(edited.pending, "an offline edit waits for sync");
+    assert_eq!(
+        edited.fields["name"].as_deref(),
+        Some("Adventure Works Cycles"),
+        "and shows at once"
+    );
+    let offline = a.client.sync_now().await;
+    assert!(
+        matches!(offline, Err(CoreError::Unreachable(_))),
+        "sync says the server is unreachable, got {offline:?}"
+    );
+    assert!(
+        !a.client.session_status().await?.online,
+        "the client knows it is offline"
+    );
+    assert_eq!(
+        a.client.session_status().await?.pending_ops,
+        1,
+        "the edit is kept"
+    );
+
+    server.restart()?;
+    let SyncReport {
+        pushed,
+        conflicts,
+        errors,
+        ..
+    } = a.client.sync_now().await?;
+    assert_eq!(
+        (pushed, conflicts, errors),
+        (1, 0, 0),
+        "the edit is replayed once, cleanly"
+    );
+    assert_eq!(
+        a.client.session_status().await?.pending_ops,
+        0,
+        "nothing waits any more"
+    );
+    let again = a.client.sync_now().await?;
+    assert_eq!(again.pushed, 0, "nothing is sent twice");
+
+    b.client.sync_now().await?;
+    let seen = b.account(FIRST_ACCOUNT).await?;
+    assert_eq!(
+        seen.fields["name"].as_deref(),
+        Some("Adventure Works Cycles"),
+        "device b receives a's edit"
+    );
+    assert!(!seen.pending);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_leaves_no_session() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    let err = a
+        .client
+        .session_sign_in(outpost_core::api::SignInArgs {
+            server_url: server.url(),
+            username: "fiona".into(),
+            password: "wrong".into(),
+        })
+        .await
+        .expect_err("a wrong password must not sign in");
+    assert!(matches!(err, CoreError::Unauthorized), "got {err:?}");
+    assert!(
+        !a.client.session_status().await?.signed_in,
+        "no session is left behind"
+    );
+    Ok(())
+}

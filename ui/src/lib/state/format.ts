@@ -1,0 +1,54 @@
+/** Pure formatting helpers for the UI (no state, easy to test). */
+import type { RecordRow, SyncReport } from '../api';
+
+export function pendingLabel(count: number): string {
+  if (count <= 0) return 'No changes waiting to sync';
+  if (count === 1) return '1 change waiting to sync';
+  return `${count} changes waiting to sync`;
+}
+
+export function lastSyncLabel(iso: string | null, locale?: string): string {
+  if (iso === null || iso === '') return 'Never synced';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return `Last sync: ${iso}`;
+  return `Last sync: ${date.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'medium' })}`;
+}
+
+export function formatRevenue(value: string | null | undefined, locale?: string): string {
+  if (value === null || value === undefined) return '';
+  const trimmed = value.trim();
+  if (trimmed === '') return '';
+  const number = Number(trimmed);
+  if (!Number.isFinite(number)) return trimmed;
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: 2 }).format(number);
+}
+
+export function field(row: RecordRow, key: string): string {
+  return row.fields[key] ?? '';
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+export function syncReportText(report: SyncReport): string {
+  if (report.pushed === 0 && report.pulled === 0 && report.conflicts === 0 && report.errors === 0) {
+    return 'Sync complete — everything is up to date';
+  }
+  const parts = [
+    `${plural(report.pushed, 'change', 'changes')} sent`,
+    `${plural(report.pulled, 'change', 'changes')} received`,
+  ];
+  if (report.conflicts > 0) parts.push(plural(report.conflicts, 'conflict', 'conflicts'));
+  if (report.errors > 0) parts.push(plural(report.errors, 'error', 'errors'));
+  return `Sync complete — ${parts.join(', ')}`;
+}
+
+/** Sort account rows by name (case- and accent-insensitive, numbers naturally), then id. */
+export function sortByName(rows: readonly RecordRow[]): RecordRow[] {
+  const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+  return [...rows].sort((a, b) => {
+    const byName = collator.compare(field(a, 'name'), field(b, 'name'));
+    return byName !== 0 ? byName : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+}

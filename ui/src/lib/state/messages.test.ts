@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { OutpostError } from '../api';
+import {
+  OFFLINE_SYNC_MESSAGE,
+  loadErrorMessage,
+  saveErrorMessage,
+  signInErrorMessage,
+  syncErrorMessage,
+} from './messages';
+
+describe('messages branch on the error code, not the text', () => {
+  it('sign-in', () => {
+    expect(signInErrorMessage(new OutpostError('unauthorized', 'x'))).toBe(
+      'Wrong user name or password',
+    );
+    expect(signInErrorMessage(new OutpostError('server_unreachable', 'x'))).toBe(
+      'Cannot reach the server',
+    );
+    expect(signInErrorMessage({ code: 'server_unreachable', message: 'raw' })).toBe(
+      'Cannot reach the server',
+    );
+    expect(signInErrorMessage(new OutpostError('invalid_input', 'Bad URL'))).toBe('Bad URL');
+    expect(signInErrorMessage(new OutpostError('internal', 'kaput'))).toBe(
+      'Sign-in failed: kaput',
+    );
+  });
+
+  it('sync', () => {
+    expect(syncErrorMessage(new OutpostError('server_unreachable', 'x'))).toBe(
+      OFFLINE_SYNC_MESSAGE,
+    );
+    expect(OFFLINE_SYNC_MESSAGE).toBe(
+      'Offline — your changes are kept and will sync when the server is back',
+    );
+    expect(syncErrorMessage(new OutpostError('server', 'HTTP 500'))).toBe(
+      'Sync failed: HTTP 500',
+    );
+    expect(syncErrorMessage(new OutpostError('not_signed_in', 'x'))).toMatch(/Sign in again/);
+  });
+
+  it('save and load', () => {
+    expect(saveErrorMessage(new OutpostError('not_found', 'x'))).toMatch(/no longer exists/);
+    expect(saveErrorMessage(new OutpostError('invalid_input', 'Name too long'))).toBe(
+      'Name too long',
+    );
+    expect(saveErrorMessage(new OutpostError('internal', 'disk full'))).toBe(
+      'Could not save: disk full',
+    );
+    expect(loadErrorMessage(new OutpostError('internal', 'db'))).toBe(
+      'Could not load accounts: db',
+    );
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * User-facing text for API failures. Branches on `OutpostError.code` only;
+ * the backend's message is shown verbatim only as extra detail.
+ */
+import { toOutpostError } from '../api';
+
+export const OFFLINE_SYNC_MESSAGE =
+  'Offline — your changes are kept and will sync when the server is back';
+
+export function signInErrorMessage(error: unknown): string {
+  const e = toOutpostError(error);
+  switch (e.code) {
+    case 'unauthorized':
+      return 'Wrong user name or password';
+    case 'server_unreachable':
+      return 'Cannot reach the server';
+    case 'invalid_input':
+      return e.message;
+    case 'keychain':
+      return `Could not store your credentials securely: ${e.message}`;
+    default:
+      return `Sign-in failed: ${e.message}`;
+  }
+}
+
+export function syncErrorMessage(error: unknown): string {
+  const e = toOutpostError(error);
+  switch (e.code) {
+    case 'server_unreachable':
+      return OFFLINE_SYNC_MESSAGE;
+    case 'not_signed_in':
+      return 'You are signed out. Sign in again to sync.';
+    case 'unauthorized':
+      return 'The server no longer accepts your sign-in. Sign in again to sync.';
+    default:
+      return `Sync failed: ${e.message}`;
+  }
+}
+
+export function saveErrorMessage(error: unknown): string {
+  const e = toOutpostError(error);
+  switch (e.code) {
+    case 'not_found':
+      return 'This account no longer exists. The list has been refreshed.';
+    case 'invalid_input':
+      return e.message;
+    case 'not_signed_in':
+      return 'You are signed out. Sign in again to save changes.';
+    default:
+      return `Could not save: ${e.message}`;
+  }
+}
+
+export function loadErrorMessage(error: unknown): string {
+  const e = toOutpostError(error);
+  switch (e.code) {
+    case 'not_signed_in':
+      return 'You are signed out. Sign in again to see your accounts.';
+    default:
+      return `Could not load accounts: ${e.message}`;
+  }
+}

@@ -1,0 +1,142 @@
+import { toOutpostError, type OutpostApi, type SessionStatus, type ErrorCode } from '../api';
+import { signInErrorMessage, syncErrorMessage } from './messages';
+import { syncReportText } from './format';
+
+export type SessionApi = Pick<OutpostApi, 'sessionStatus' | 'sessionSignIn' | 'syncNow'>;
+
+export interface SessionOptions {
+  /** Called after every sync attempt (success or failure), e.g. to reload lists. */
+  afterSync?: () => Promise<void> | void;
+}
+
+export type SyncOutcome = 'ok' | 'offline' | 'error';
+
+export const POLL_INTERVAL_MS = 5000;
+
+export interface SignInForm {
+  server_url: string;
+  username: string;
+  password: string;
+}
+
+/** Session status, sign-in form and sync state. */
+export class SessionStore {
+  /** Last status the backend reported; null until the first successful call. */
+  status = $state<SessionStatus | null>(null);
+  /** Set (to the technical detail) while the backend cannot be asked for its status. */
+  statusError = $state<string | null>(null);
+  statusErrorCode = $state<ErrorCode | null>(null);
+
+  form = $state<SignInForm>({ server_url: '', username: '', password: '' });
+  signingIn = $state(false);
+  signInError = $state<string | null>(null);
+
+  syncing = $state(false);
+  syncMessage = $state('');
+  syncOutcome = $state<SyncOutcome | null>(null);
+
+  signedIn = $derived(this.status?.signed_in === true);
+
+  #api: SessionApi;
+  #options: SessionOptions;
+  #refreshing: Promise<void> | null = null;
+
+  constructor(api: SessionApi, options: SessionOptions = {}) {
+    this.#api = api;
+    this.#options = options;
+  }
+
+  #applyStatus(status: SessionStatus): void {
+    this.status = status;
+    this.statusError = null;
+    this.statusErrorCode = null;
+    if (this.form.server_url === '' && status.server_url !== null) {
+      this.form.server_url = status.server_url;
+    }
+    if (this.form.username === '' && status.username !== null) {
+      this.form.username = status.username;
+    }
+  }
+
+  /** Change sign-in form fields (what the inputs are bound to). */
+  updateForm(patch: Partial<SignInForm>): void {
+    this.form = { ...this.form, ...patch };
+  }
+
+  /** Ask the backend for the session status; concurrent calls share one request. */
+  refresh(): Promise<void> {
+    if (this.#refreshing) return this.#refreshing;
+    this.#refreshing = (async () => {
+      try {
+        this.#applyStatus(await this.#api.sessionStatus());
+      } catch (error) {
+        const e = toOutpostError(error);
+        this.statusError = e.message;
+        this.statusErrorCode = e.code;
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Poll the status every `intervalMs`; returns a function that stops polling. */
+  startPolling(intervalMs: number = POLL_INTERVAL_MS): () => void {
+    const id = setInterval(() => {
+      void this.refresh();
+    }, intervalMs);
+    return () => clearInterval(id);
+  }
+
+  /** Sign in with the form values. Returns true on success. */
+  async signIn(): Promise<boolean> {
+    if (this.signingIn) return false;
+    const server_url = this.form.server_url.trim();
+    const username = this.form.username.trim();
+    const password = this.form.password;
+    if (server_url === '' || username === '' || password === '') {
+      this.signInError = 'Enter the server address, your user name and your password';
+      return false;
+    }
+    this.signingIn = true;
+    this.signInError = null;
+    try {
+      const status = await this.#api.sessionSignIn({ server_url, username, password });
+      this.form.password = '';
+      this.#applyStatus(status);
+      if (!status.signed_in) {
+        this.signInError = 'Sign-in did not complete. Please try again.';
+        return false;
+      }
+      this.syncMessage = '';
+      this.syncOutcome = null;
+      return true;
+    } catch (error) {
+      this.signInError = signInErrorMessage(error);
+      return false;
+    } finally {
+      this.signingIn = false;
+    }
+  }
+
+  /** Run a sync, then refresh status (and whatever `afterSync` reloads). */
+  async syncNow(): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    this.syncMessage = 'Syncing…';
+    this.syncOutcome = null;
+    try {
+      const report = await this.#api.syncNow();
+      this.syncOutcome = 'ok';
+      this.syncMessage = syncReportText(report);
+    } catch (error) {
+      const code = toOutpostError(error).code;
+      this.syncOutcome = code === 'server_unreachable' ? 'offline' : 'error';
+      this.syncMessage = syncErrorMessage(error);
+    } finally {
+      this.syncing = false;
+    }
+    await this.refresh();
+    await this.#options.afterSync?.();
+  }
+}

@@ -1,0 +1,67 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `run`: installs what is missing, builds, starts a local org server with the demo org,
+//!   and opens the field app signed in as the demo field user (a browser URL when there is
+//!   no display).
+//! - `test`: the whole suite, exactly what CI runs.
+//! - `codegen [--check]`: TypeScript types from the Rust API types.
+//! - `tidy`: conventions checked by code.
+
+mod deps;
+mod proc;
+mod run;
+mod test;
+mod tidy;
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("run") => run::run(&root),
+        Some("test") => test::test(&root),
+        Some("test-in-session") => test::in_session(&root),
+        Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
+        Some("tidy") => tidy::tidy(&root),
+        Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools"
+            );
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest
+        .parent()
+        .context("xtask lives in the workspace")?
+        .to_owned())
+}
+
+/// Regenerates the TypeScript bindings (or, with `--check`, fails when they drifted). The
+/// generator is a test in outpost-core, so it shares the test build instead of adding one.
+fn codegen(root: &std::path::Path, check: bool) -> anyhow::Result<()> {
+    let mut cmd = proc::cargo(&[
+        "test",
+        "--workspace",
+        "--locked",
+        "--lib",
+        "--",
+        "generated_typescript",
+    ]);
+    if !check {
+        cmd.env("OUTPOST_CODEGEN", "write");
+    }
+    proc::run(&mut cmd, root).context(if check {
+        "the TypeScript bindings are out of date: run `cargo xtask codegen`"
+    } else {
+        "codegen"
+    })
+}

@@ -1,0 +1,117 @@
+//! Running commands: echoed before they run, failing with the command in the error.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context as _, bail};
+
+/// `cargo ARGS` with the cargo that runs xtask.
+pub fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(args);
+    cmd
+}
+
+/// A command from its program and arguments.
+pub fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    cmd
+}
+
+/// Runs `cmd` in `dir`, echoing it; an error when it fails.
+pub fn run(cmd: &mut Command, dir: &Path) -> anyhow::Result<()> {
+    eprintln!("$ {}", show(cmd));
+    let status = cmd
+        .current_dir(dir)
+        .status()
+        .with_context(|| format!("starting {}", show(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", show(cmd));
+    }
+    Ok(())
+}
+
+/// Runs `cmd` in `dir`, echoing it and its output as it comes, and returns the output.
+pub fn run_tee(cmd: &mut Command, dir: &Path) -> anyhow::Result<String> {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    eprintln!("$ {}", show(cmd));
+    let mut child = cmd
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", show(cmd)))?;
+    let mut out = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            let _ = std::io::stdout().flush();
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", show(cmd));
+    }
+    Ok(out)
+}
+
+/// Whether `program` is on the PATH.
+pub fn has(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn show(cmd: &Command) -> String {
+    let mut text = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+/// A started child; killed when dropped (Ctrl-C reaches it too, through the terminal).
+pub struct Background(Child);
+
+impl Background {
+    /// Spawns `cmd` and waits (at most 60 s) for the stdout line starting with `prefix`;
+    /// returns the rest of that line.
+    pub fn start(mut cmd: Command, prefix: &str) -> anyhow::Result<(Self, String)> {
+        use std::io::{BufRead as _, BufReader};
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {cmd:?}"))?;
+        let stdout = child.stdout.take().context("piped stdout")?;
+        let running = Self(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let prefix = prefix.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix(&prefix) {
+                    let _ = tx.send(rest.trim().to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .with_context(|| format!("{cmd:?} did not start"))?;
+        Ok((running, url))
+    }
+
+    /// Waits for the child to end.
+    pub fn wait(mut self) {
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,102 @@
+//! `cargo xtask run`: from a fresh clone to the field app signed in to a local org server.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context as _;
+
+use crate::{deps, proc};
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    deps::ensure(root, deps::Need::Build)?;
+    deps::ui(root)?;
+    proc::run(
+        &mut proc::cargo(&["build", "--workspace", "--locked"]),
+        root,
+    )?;
+    let home = std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
+        .context("no HOME to keep the demo's data in")?
+        .join("outpost-dev");
+    let server_dir = home.join("server");
+    let client_dir = home.join("client");
+    std::fs::create_dir_all(&server_dir)?;
+    // One demo password per data folder, made once, so the printed credentials stay valid.
+    let pw_file = home.join("demo-password");
+    let password = match std::fs::read_to_string(&pw_file) {
+        Ok(pw) => pw.trim().to_owned(),
+        Err(_) => {
+            let pw = format!("demo-{:x}", std::process::id() ^ 0x5eed_f00d ^ nanos());
+            std::fs::write(&pw_file, &pw)?;
+            pw
+        }
+    };
+    let bin = root.join("target/debug");
+    let mut server = Command::new(bin.join("outpost-server"));
+    server.arg("--data-dir").arg(&server_dir).args([
+        "--listen",
+        "127.0.0.1:0",
+        "--demo-password",
+        &password,
+    ]);
+    let (server, url) = proc::Background::start(server, "outpost-server listening on ")?;
+    println!(
+        "\norg server:   {url}  (data and log: {})",
+        server_dir.display()
+    );
+    println!("admin user:   admin / {password}");
+    println!("field user:   fiona / {password}");
+    let outpost = |args: &[&str]| {
+        let mut cmd = Command::new(bin.join("outpost"));
+        cmd.arg("--data-dir").arg(&client_dir).args(args);
+        cmd
+    };
+    let display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if display {
+        proc::run(
+            outpost(&["login", "--server", &url, "--user", "fiona"])
+                .env("OUTPOST_PASSWORD", &password),
+            root,
+        )?;
+        println!(
+            "field app:    opening, signed in as fiona (client data: {})",
+            client_dir.display()
+        );
+        println!("Ctrl-C stops everything.");
+        let status = Command::new(bin.join("outpost-app"))
+            .env("OUTPOST_DATA_DIR", &client_dir)
+            .env("OUTPOST_SERVER_URL", &url)
+            .status()?;
+        drop(server);
+        anyhow::ensure!(status.success(), "the app stopped with {status}");
+    } else {
+        println!("no display: serving the field app to a browser instead");
+        let mut bridge = outpost(&[
+            "bridge",
+            "--listen",
+            "127.0.0.1:0",
+            "--ui",
+            "ui/dist",
+            "--server",
+            &url,
+        ]);
+        bridge.current_dir(root);
+        let (bridge, bridge_url) = proc::Background::start(bridge, "outpost bridge listening on ")?;
+        println!(
+            "field app:    open {bridge_url} and sign in as fiona (client data: {})",
+            client_dir.display()
+        );
+        println!("Ctrl-C stops everything.");
+        bridge.wait();
+        drop(server);
+    }
+    Ok(())
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+}

@@ -1,0 +1,193 @@
+//! `cargo xtask test`: every check and test, in the order that fails fastest, with the
+//! tests that need a desktop (keychain, notifications, WebDriver, browser) inside one
+//! Xvfb + D-Bus session. CI runs exactly this.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+use crate::{deps, proc};
+
+/// File where the in-session half leaves its test counts for the summary line.
+const COUNTS: &str = "target/xtask-test-counts";
+
+pub fn test(root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let tools = deps::ensure(root, deps::Need::All)?;
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // ui/dist must exist before any cargo command that compiles the app.
+    deps::ui(root)?;
+    let ui = root.join("ui");
+    proc::run(&mut proc::cargo(&["fmt", "--all", "--check"]), root)?;
+    proc::run(
+        &mut proc::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        root,
+    )?;
+    crate::tidy::tidy(root)?;
+    crate::codegen(root, true)?;
+    proc::run(&mut proc::cmd("npm", &["run", "check"]), &ui)?;
+    proc::run(&mut proc::cmd("npm", &["run", "lint"]), &ui)?;
+    let vitest = proc::run_tee(&mut proc::cmd("npm", &["test"]), &ui)?;
+    // The binaries the end-to-end tests start.
+    proc::run(
+        &mut proc::cargo(&["build", "--workspace", "--locked"]),
+        root,
+    )?;
+    let _ = std::fs::remove_file(root.join(COUNTS));
+    let me = std::env::current_exe()?;
+    let mut session = Command::new("xvfb-run");
+    session
+        .args([
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            "dbus-run-session",
+            "--",
+            "bash",
+            "xtask/scripts/desktop-session.sh",
+        ])
+        .arg(me)
+        .arg("test-in-session")
+        .env("PATH", &path)
+        .env("TAURI_DRIVER", tools.join("tauri-driver"));
+    proc::run(&mut session, root)?;
+    let inner = std::fs::read_to_string(root.join(COUNTS))
+        .context("the in-session tests left no counts")?;
+    let (mut passed, mut failed) = parse_pair(&inner);
+    let (vp, vf) = (
+        count(&vitest, "Tests", "passed"),
+        count(&vitest, "Tests", "failed"),
+    );
+    passed += vp;
+    failed += vf;
+    println!(
+        "cargo xtask test: every step passed in {:.0?}",
+        started.elapsed()
+    );
+    println!("summary: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} tests failed");
+    }
+    Ok(())
+}
+
+/// The half of the suite that runs inside the desktop session.
+pub fn in_session(root: &Path) -> anyhow::Result<()> {
+    let rust = if proc::has("cargo-nextest") {
+        proc::run_tee(
+            &mut proc::cargo(&[
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ]),
+            root,
+        )?
+    } else {
+        proc::run_tee(
+            &mut proc::cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]),
+            root,
+        )?
+    };
+    let rust_passed = count(&rust, "tests run:", "passed").max(sum_cargo_test(&rust));
+    let browser = browser_specs(root)?;
+    let browser_passed = count(&browser, "", "passed");
+    std::fs::write(
+        root.join(COUNTS),
+        format!("{} 0", rust_passed + browser_passed),
+    )?;
+    Ok(())
+}
+
+/// Playwright on the system Chromium against a real server and the bridge.
+fn browser_specs(root: &Path) -> anyhow::Result<String> {
+    let bin = root.join("target/debug");
+    let tmp = tempdir(root, "browser")?;
+    let password = "outpost-browser-password";
+    let mut server = Command::new(bin.join("outpost-server"));
+    server.arg("--data-dir").arg(tmp.join("server")).args([
+        "--listen",
+        "127.0.0.1:0",
+        "--demo-password",
+        password,
+    ]);
+    let (server, server_url) = proc::Background::start(server, "outpost-server listening on ")?;
+    let mut bridge = Command::new(bin.join("outpost"));
+    bridge.arg("--data-dir").arg(tmp.join("client")).args([
+        "bridge",
+        "--listen",
+        "127.0.0.1:0",
+        "--ui",
+        "ui/dist",
+        "--probe-every",
+        "600",
+        "--server",
+        &server_url,
+    ]);
+    let (bridge, bridge_url) = proc::Background::start(bridge, "outpost bridge listening on ")?;
+    let out = proc::run_tee(
+        proc::cmd("npx", &["playwright", "test"])
+            .env("OUTPOST_BRIDGE_URL", &bridge_url)
+            .env("OUTPOST_SERVER_URL", &server_url)
+            .env("OUTPOST_DEMO_USER", "fiona")
+            .env("OUTPOST_DEMO_PASSWORD", password),
+        &root.join("ui"),
+    );
+    drop((bridge, server));
+    let _ = std::fs::remove_dir_all(&tmp);
+    out
+}
+
+fn tempdir(root: &Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = root
+        .join("target/xtask-tmp")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The number before `word` on the last line containing `marker` (0 when absent).
+fn count(output: &str, marker: &str, word: &str) -> u64 {
+    output
+        .lines()
+        .rev()
+        .filter(|l| l.contains(marker))
+        .find_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .windows(2)
+                .find(|w| w[1].trim_end_matches([',', ';']) == word)
+                .and_then(|w| w[0].trim_start_matches(':').parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Sum of `test result: ok. N passed` lines (plain `cargo test`).
+fn sum_cargo_test(output: &str) -> u64 {
+    output
+        .lines()
+        .filter(|l| l.starts_with("test result:"))
+        .map(|l| count(l, "", "passed"))
+        .sum()
+}
+
+fn parse_pair(text: &str) -> (u64, u64) {
+    let mut parts = text.split_whitespace().map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
