@@ -32,31 +32,60 @@ pub fn run(cmd: &mut Command, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `cmd` in `dir`, echoing it and its output as it comes, and returns the output.
+/// Runs `cmd` in `dir`, echoing it and its output (stdout and stderr) as it comes, and
+/// returns that output with colour codes removed, so summaries can be read from it.
 pub fn run_tee(cmd: &mut Command, dir: &Path) -> anyhow::Result<String> {
-    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::io::{BufRead as _, BufReader, Read, Write as _};
+    fn pump<R: Read + Send + 'static>(from: R, to_stderr: bool) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut seen = String::new();
+            for line in BufReader::new(from).lines().map_while(Result::ok) {
+                if to_stderr {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                    let _ = std::io::stdout().flush();
+                }
+                seen.push_str(&strip_ansi(&line));
+                seen.push('\n');
+            }
+            seen
+        })
+    }
     eprintln!("$ {}", show(cmd));
     let mut child = cmd
         .current_dir(dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {}", show(cmd)))?;
-    let mut out = String::new();
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            println!("{line}");
-            let _ = std::io::stdout().flush();
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
+    let out = pump(child.stdout.take().context("piped stdout")?, false);
+    let err = pump(child.stderr.take().context("piped stderr")?, true);
     let status = child.wait()?;
+    let mut seen = out.join().unwrap_or_default();
+    seen.push_str(&err.join().unwrap_or_default());
     if !status.success() {
         bail!("`{}` failed ({status})", show(cmd));
     }
-    Ok(out)
+    Ok(seen)
+}
+
+/// `text` without ANSI escape sequences (`ESC [ … letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether `program` is on the PATH.

@@ -12,11 +12,10 @@ fn fields(pairs: &[(&str, &str)]) -> Fields {
         .collect()
 }
 
-fn page(
-    records: &[(&str, u64, &[(&str, &str)])],
-    removed: &[&str],
-    checkpoint: u64,
-) -> PullResponse {
+/// A record in a test page: id, row version, fields.
+type PageRecord<'a> = (&'a str, u64, &'a [(&'a str, &'a str)]);
+
+fn page(records: &[PageRecord<'_>], removed: &[&str], checkpoint: u64) -> PullResponse {
     PullResponse {
         records: records
             .iter()

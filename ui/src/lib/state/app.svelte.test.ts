@@ -22,4 +22,26 @@ describe('createApp wiring', () => {
     expect(session.status?.pending_ops).toBe(0);
     expect(accounts.rows[0]?.pending).toBe(false);
   });
+
+  it('reloads the list when a status shows a sync it did not start', async () => {
+    const { api, backend } = fakeApi({
+      status: makeStatus({ last_sync_at: '2026-11-28T10:00:00Z' }),
+      rows: [account('a', { name: 'Alpha' })],
+    });
+    const { session, accounts } = createApp(api);
+    await session.refresh();
+    await accounts.load();
+    let loads = 0;
+    const load = accounts.load.bind(accounts);
+    accounts.load = async () => {
+      loads += 1;
+      await load();
+    };
+    await session.refresh();
+    expect(loads).toBe(0);
+    backend.status = makeStatus({ last_sync_at: '2026-11-28T10:05:00Z' });
+    await session.refresh();
+    await Promise.resolve();
+    expect(loads).toBe(1);
+  });
 });

@@ -15,6 +15,10 @@ export function createApp(api: OutpostApi = realApi): OutpostApp {
     afterSync: async () => {
       if (session.signedIn) await accounts.load();
     },
+    // The background sync replayed or pulled something: show it.
+    onSyncedElsewhere: async () => {
+      if (session.signedIn) await accounts.load();
+    },
   });
   // After a save, refresh the status so the pending-changes count is current.
   const accounts: AccountsStore = new AccountsStore(api, { onChanged: () => session.refresh() });

@@ -7,6 +7,11 @@ export type SessionApi = Pick<OutpostApi, 'sessionStatus' | 'sessionSignIn' | 's
 export interface SessionOptions {
   /** Called after every sync attempt (success or failure), e.g. to reload lists. */
   afterSync?: () => Promise<void> | void;
+  /**
+   * Called when a status shows a sync finished that this store did not start (the
+   * background sync replayed offline work or pulled changes), so lists can reload.
+   */
+  onSyncedElsewhere?: () => Promise<void> | void;
 }
 
 export type SyncOutcome = 'ok' | 'offline' | 'error';
@@ -47,7 +52,15 @@ export class SessionStore {
   }
 
   #applyStatus(status: SessionStatus): void {
+    const previous = this.status;
     this.status = status;
+    if (
+      previous?.signed_in === true &&
+      status.signed_in &&
+      previous.last_sync_at !== status.last_sync_at
+    ) {
+      void this.#options.onSyncedElsewhere?.();
+    }
     this.statusError = null;
     this.statusErrorCode = null;
     if (this.form.server_url === '' && status.server_url !== null) {
