@@ -95,6 +95,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::disallowed_methods)] // only seeds a demo password; nothing to keep deterministic
 fn nanos() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -55,10 +55,18 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// The client's one clock.
+#[allow(clippy::disallowed_methods)] // the one real clock (clippy.toml)
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// The client's one id source: UUID v7, so ids sort by creation time.
+#[allow(clippy::disallowed_methods)] // the one real id source (clippy.toml)
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 impl Client {
@@ -168,7 +176,7 @@ impl Client {
                 _ => None,
             }
         };
-        let device_id = kept_device.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let device_id = kept_device.unwrap_or_else(new_id);
         let login = remote
             .login(&LoginRequest {
                 username: args.username.clone(),
@@ -215,7 +223,7 @@ impl Client {
     /// next sync.
     /// An empty text is stored as null, so "cleared" has one representation.
     pub async fn record_update(&self, args: RecordUpdateArgs) -> Result<RecordRow, CoreError> {
-        let op_id = uuid::Uuid::now_v7().to_string();
+        let op_id = new_id();
         let fields = args
             .fields
             .into_iter()
