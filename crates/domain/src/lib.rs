@@ -10,9 +10,9 @@ pub mod metadata;
 pub mod operation;
 pub mod value;
 
-pub use metadata::{EntityDef, FieldDef, Metadata, ValidationError};
+pub use metadata::{AttributeDef, AttributeKind, EntityDef, Metadata, ValidationError};
 pub use operation::{
     Applied, ConflictCheck, Effects, FieldConflict, OpError, Operation, RecordStorage,
     StorageFailure, StoredRecord,
 };
-pub use value::Fields;
+pub use value::{EntityRef, Fields, Value};

@@ -130,10 +130,7 @@ impl Operation {
                 let def = metadata
                     .entity(entity)
                     .map_err(|e| OpError::Invalid(vec![e]))?;
-                let errors = def.validate_update(changes);
-                if !errors.is_empty() {
-                    return Err(OpError::Invalid(errors));
-                }
+                let changes = def.canonical_update(changes).map_err(OpError::Invalid)?;
                 let Some(current) = storage.get(entity, id)? else {
                     return Err(OpError::NotFound {
                         entity: entity.clone(),
@@ -141,14 +138,14 @@ impl Operation {
                     });
                 };
                 if check == ConflictCheck::Detect {
-                    let conflicts = conflicts(&current.fields, before, changes);
+                    let conflicts = conflicts(&current.fields, before, &changes);
                     if !conflicts.is_empty() {
                         return Ok(Applied::Conflict(conflicts));
                     }
                 }
                 let mut fields = current.fields;
                 for (name, value) in changes {
-                    fields.insert(name.clone(), value.clone());
+                    fields.insert(name, value);
                 }
                 storage.put(entity, id, &fields)?;
                 Ok(Applied::Done(Effects {

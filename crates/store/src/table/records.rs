@@ -45,11 +45,11 @@ fn check_ident(name: &str) -> Result<(), StoreError> {
 
 pub(crate) fn create_in_tx(tx: &Transaction<'_>, entity: &EntityDef) -> Result<(), StoreError> {
     check_ident(&entity.name)?;
-    for f in &entity.fields {
+    for f in &entity.attributes {
         check_ident(&f.name)?;
     }
     let columns: String = entity
-        .fields
+        .attributes
         .iter()
         .map(|f| format!("\"{}\" TEXT, ", f.name))
         .collect();
@@ -68,7 +68,7 @@ pub(crate) fn create_in_tx(tx: &Transaction<'_>, entity: &EntityDef) -> Result<(
 
 fn column_list(entity: &EntityDef) -> String {
     entity
-        .fields
+        .attributes
         .iter()
         .map(|f| format!("\"{}\"", f.name))
         .collect::<Vec<_>>()
@@ -81,10 +81,10 @@ fn read_row(
     row: &rusqlite::Row<'_>,
 ) -> rusqlite::Result<(String, Fields, u64)> {
     let mut fields = Fields::new();
-    for (i, f) in entity.fields.iter().enumerate() {
+    for (i, f) in entity.attributes.iter().enumerate() {
         fields.insert(f.name.clone(), row.get(i + 1)?);
     }
-    Ok((row.get(0)?, fields, row.get(entity.fields.len() + 1)?))
+    Ok((row.get(0)?, fields, row.get(entity.attributes.len() + 1)?))
 }
 
 pub(crate) fn get_in_tx(
@@ -112,18 +112,18 @@ pub(crate) fn put_in_tx(
     fields: &Fields,
     row_version: u64,
 ) -> Result<(), StoreError> {
-    let placeholders: String = (0..entity.fields.len())
+    let placeholders: String = (0..entity.attributes.len())
         .map(|i| format!(", ?{}", i + 2))
         .collect();
     let sql = format!(
         "INSERT OR REPLACE INTO \"{table}\" (id, {}, row_version) VALUES (?1{placeholders}, ?{})",
         column_list(entity),
-        entity.fields.len() + 2
+        entity.attributes.len() + 2
     );
     let values = std::iter::once(Some(id.to_owned()))
         .chain(
             entity
-                .fields
+                .attributes
                 .iter()
                 .map(|f| fields.get(&f.name).cloned().flatten()),
         )
@@ -159,7 +159,7 @@ impl Store {
                 id,
                 fields,
                 row_version,
-                pending: r.get(def.fields.len() + 2)?,
+                pending: r.get(def.attributes.len() + 2)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
