@@ -6,8 +6,11 @@
 //! It must never know about I/O, async, clocks, SQL, HTTP or any storage engine: callers
 //! hand it values and a small [`operation::RecordStorage`] implementation.
 
+pub mod demo;
 pub mod metadata;
 pub mod operation;
+pub mod query;
+pub mod security;
 pub mod value;
 
 pub use metadata::{AttributeDef, AttributeKind, EntityDef, Metadata, ValidationError};

@@ -1,0 +1,1 @@
+//! The demo org (metadata and generator): being written on the `ops` branch.

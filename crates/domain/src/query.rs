@@ -1,0 +1,1 @@
+//! The query language (B7, C20): being written on the `query` branch.
