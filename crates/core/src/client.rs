@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use outpost_domain::Metadata;
+use outpost_domain::{ApplyContext, EntityRef, Metadata};
 use outpost_protocol::{LoginRequest, PushOp};
 use outpost_store::{KeyStore, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
@@ -36,6 +36,7 @@ const SERVER_URL: &str = "server_url";
 const USERNAME: &str = "username";
 const TOKEN: &str = "access_token";
 const DEVICE_ID: &str = "device_id";
+const USER_ID: &str = "user_id";
 const LAST_SYNC: &str = "last_sync_at";
 
 /// The field app's client. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -57,10 +58,25 @@ impl std::fmt::Debug for Client {
 
 /// The client's one clock.
 #[allow(clippy::disallowed_methods)] // the one real clock (clippy.toml)
-fn now_rfc3339() -> String {
+fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+}
+
+fn now_rfc3339() -> String {
+    outpost_domain::value::format_datetime(now())
+}
+
+/// Who acts and when, for applying operations to the local layer.
+fn apply_context(store: &Store) -> Result<ApplyContext, CoreError> {
+    Ok(ApplyContext {
+        user: EntityRef {
+            entity: "systemuser".to_owned(),
+            id: store.state_get(USER_ID)?.unwrap_or_default(),
+        },
+        // The device learns its business unit with the org model (issue 4).
+        business_unit_id: String::new(),
+        now: now(),
+    })
 }
 
 /// The client's one id source: UUID v7, so ids sort by creation time.
@@ -207,6 +223,7 @@ impl Client {
             store.state_set(USERNAME, &args.username)?;
             store.state_set(TOKEN, &login.access_token)?;
             store.state_set(DEVICE_ID, &device_id)?;
+            store.state_set(USER_ID, &login.user.id)?;
         }
         if let Err(e) = self.sync_now().await {
             tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
@@ -224,13 +241,15 @@ impl Client {
     /// An empty text is stored as null, so "cleared" has one representation.
     pub async fn record_update(&self, args: RecordUpdateArgs) -> Result<RecordRow, CoreError> {
         let op_id = new_id();
-        let fields = args
+        let fields: outpost_domain::Fields = args
             .fields
             .into_iter()
             .map(|(k, v)| (k, v.filter(|text| !text.is_empty())))
             .collect();
         self.with_store(|s| {
+            let ctx = apply_context(s)?;
             Ok(row(s.record_update(
+                &ctx,
                 &args.entity,
                 &args.id,
                 fields,
@@ -274,7 +293,10 @@ impl Client {
                     None
                 }
                 Output::StorePage(page) => {
-                    self.with_store(|s| Ok(s.pull_page_apply(&page)?))?;
+                    self.with_store(|s| {
+                        let ctx = apply_context(s)?;
+                        Ok(s.pull_page_apply(&ctx, &page)?)
+                    })?;
                     None
                 }
                 Output::Finished(summary) => {

@@ -15,7 +15,7 @@ pub mod value;
 
 pub use metadata::{AttributeDef, AttributeKind, EntityDef, Metadata, ValidationError};
 pub use operation::{
-    Applied, ConflictCheck, Effects, FieldConflict, OpError, Operation, RecordStorage,
-    StorageFailure, StoredRecord,
+    Applied, ApplyContext, ConflictCheck, Effects, FieldConflict, OpError, Operation,
+    RecordStorage, StorageFailure, StoredRecord,
 };
 pub use value::{EntityRef, Fields, Value};

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use outpost_domain::operation::{Applied, ConflictCheck, StorageFailure, StoredRecord};
-use outpost_domain::{Fields, Metadata, RecordStorage};
+use outpost_domain::{ApplyContext, EntityRef, Fields, Metadata, OpError, RecordStorage};
 use outpost_protocol::{OpResult, PushOp, RecordPayload};
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
@@ -145,10 +145,12 @@ pub struct UserAuth {
 
 /// The server's one clock.
 #[allow(clippy::disallowed_methods)] // the one real clock (clippy.toml)
-fn now_text() -> String {
+fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+}
+
+fn now_text() -> String {
+    outpost_domain::value::format_datetime(now())
 }
 
 fn next_row_version(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
@@ -312,25 +314,21 @@ impl Store<'_> {
         if let Some(outcome) = stored {
             return Ok(serde_json::from_str(&outcome)?);
         }
-        let mut storage = TxStorage {
-            tx: &tx,
-            user_id: &caller.user_id,
-            row_version: None,
-        };
-        let result = match op.op.apply(metadata, &mut storage, ConflictCheck::Detect) {
-            Ok(Applied::Done(_)) => OpResult::Applied {
-                row_version: storage.row_version.unwrap_or_default(),
-            },
-            Ok(Applied::Conflict(fields)) => OpResult::Conflict { fields },
-            Err(outpost_domain::OpError::Storage(e)) => return Err(anyhow::Error::new(e)),
-            Err(e @ outpost_domain::OpError::NotFound { .. }) => OpResult::Error {
-                code: "not_found".to_owned(),
-                message: e.to_string(),
-            },
-            Err(e @ outpost_domain::OpError::Invalid(_)) => OpResult::Error {
-                code: "invalid".to_owned(),
-                message: e.to_string(),
-            },
+        // The skeleton server keeps accounts only; what needs the tables of issue 4 is
+        // refused per operation, with a code, instead of failing the whole push.
+        let supported =
+            op.op.target().0 == "account" && matches!(op.op.kind(), "create" | "update" | "delete");
+        let result = if supported {
+            apply_in_tx(&tx, metadata, caller, op)?
+        } else {
+            OpResult::Error {
+                code: "unsupported".to_owned(),
+                message: format!(
+                    "`{}` on `{}` is not supported by this server yet",
+                    op.op.kind(),
+                    op.op.target().0
+                ),
+            }
         };
         tx.execute(
             "INSERT INTO applied_op (device_id, op_id, user_id, outcome) VALUES (?1, ?2, ?3, ?4)",
@@ -368,6 +366,44 @@ impl Store<'_> {
             .optional()?;
         Ok(fields.zip(version))
     }
+}
+
+/// Applies one operation through the domain's `apply` inside the push's transaction.
+fn apply_in_tx(
+    tx: &Transaction<'_>,
+    metadata: &Metadata,
+    caller: &Caller,
+    op: &PushOp,
+) -> anyhow::Result<OpResult> {
+    let mut storage = TxStorage {
+        tx,
+        user_id: &caller.user_id,
+        row_version: None,
+    };
+    let ctx = ApplyContext {
+        user: EntityRef {
+            entity: "systemuser".to_owned(),
+            id: caller.user_id.clone(),
+        },
+        // The skeleton org has no business units yet (issue 4 brings them).
+        business_unit_id: String::new(),
+        now: now(),
+    };
+    let result = match op
+        .op
+        .apply(&ctx, metadata, &mut storage, ConflictCheck::Detect)
+    {
+        Ok(Applied::Done(_)) => OpResult::Applied {
+            row_version: storage.row_version.unwrap_or_default(),
+        },
+        Ok(Applied::Conflict(fields)) => OpResult::Conflict { fields },
+        Err(OpError::Storage(e)) => return Err(anyhow::Error::new(e)),
+        Err(e) => OpResult::Error {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        },
+    };
+    Ok(result)
 }
 
 /// The domain's storage trait over an open server transaction.
@@ -433,5 +469,52 @@ impl RecordStorage for TxStorage<'_, '_> {
             .map_err(failure)?;
         self.row_version = Some(version);
         Ok(())
+    }
+
+    fn insert(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
+        if entity != "account" {
+            return Err(StorageFailure(format!("no table for entity {entity}")));
+        }
+        let version = next_row_version(self.tx).map_err(failure)?;
+        let value = |name: &str| fields.get(name).cloned().flatten();
+        self.tx
+            .execute(
+                "INSERT INTO account (id, name, city, revenue, owner_id, row_version, modified_on, modified_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5)",
+                params![id, value("name"), value("city"), value("revenue"), self.user_id, version, now_text()],
+            )
+            .map_err(failure)?;
+        self.row_version = Some(version);
+        Ok(())
+    }
+
+    fn delete(&mut self, entity: &str, id: &str) -> Result<(), StorageFailure> {
+        if entity != "account" {
+            return Err(StorageFailure(format!("no table for entity {entity}")));
+        }
+        // A tombstone with a new row version, so delta pulls report the removal.
+        let version = next_row_version(self.tx).map_err(failure)?;
+        self.tx
+            .execute(
+                "UPDATE account SET deleted = 1, row_version = ?1, modified_on = ?2, modified_by = ?3 WHERE id = ?4",
+                params![version, now_text(), self.user_id, id],
+            )
+            .map_err(failure)?;
+        self.row_version = Some(version);
+        Ok(())
+    }
+
+    fn follow_set(
+        &mut self,
+        _user: &EntityRef,
+        entity: &str,
+        _id: &str,
+        _following: bool,
+    ) -> Result<(), StorageFailure> {
+        // Unreachable through `push_apply`, which refuses follows until issue 4 brings
+        // the follow table; a failure here is a bug, not a silent no-op.
+        Err(StorageFailure(format!(
+            "following {entity} records is not stored yet"
+        )))
     }
 }

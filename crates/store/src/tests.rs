@@ -1,7 +1,18 @@
-use outpost_domain::{Fields, Metadata};
+use outpost_domain::{ApplyContext, EntityRef, Fields, Metadata};
 use outpost_protocol::{OpOutcome, OpResult, PullResponse, RecordPayload, RecordRef};
 
 use crate::{DatabaseKey, KeyStore, MemoryKeyStore, Store, StoreError};
+
+fn ctx() -> ApplyContext {
+    ApplyContext {
+        user: EntityRef {
+            entity: "systemuser".into(),
+            id: "u1".into(),
+        },
+        business_unit_id: String::new(),
+        now: time::macros::datetime!(2026-11-28 10:00 UTC),
+    }
+}
 
 const MARKER: &str = "Zanzibar Unique Plaintext Marker";
 
@@ -56,14 +67,14 @@ fn the_database_file_holds_no_plaintext() {
     {
         let mut store = open(&dir, &keys);
         store
-            .pull_page_apply(&page(
-                &[("a1", 1, &[("name", MARKER), ("city", MARKER)])],
-                &[],
-                1,
-            ))
+            .pull_page_apply(
+                &ctx(),
+                &page(&[("a1", 1, &[("name", MARKER), ("city", MARKER)])], &[], 1),
+            )
             .expect("pull");
         store
             .record_update(
+                &ctx(),
                 "account",
                 "a1",
                 fields(&[("city", &format!("{MARKER} 2"))]),
@@ -98,7 +109,7 @@ fn a_wrong_key_is_a_clear_error_and_the_data_survives() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     open(&dir, &keys)
-        .pull_page_apply(&page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
+        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
         .expect("pull");
     let right = keys.get("k").expect("get").expect("a key was made");
     keys.set("k", &DatabaseKey::generate()).expect("set");
@@ -145,14 +156,14 @@ fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
     store
-        .pull_page_apply(&page(
-            &[("a1", 4, &[("name", "Old"), ("city", "Lyon")])],
-            &[],
-            4,
-        ))
+        .pull_page_apply(
+            &ctx(),
+            &page(&[("a1", 4, &[("name", "Old"), ("city", "Lyon")])], &[], 4),
+        )
         .expect("pull");
     let rec = store
         .record_update(
+            &ctx(),
             "account",
             "a1",
             fields(&[("name", "New"), ("city", "Lyon")]),
@@ -178,7 +189,10 @@ fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
     );
     let outpost_domain::Operation::Update {
         changes, before, ..
-    } = &pending[0].op;
+    } = &pending[0].op
+    else {
+        panic!("the outbox holds an update, got {:?}", pending[0].op);
+    };
     assert_eq!(changes, &fields(&[("name", "New")]));
     assert_eq!(
         before,
@@ -193,21 +207,19 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
     store
-        .pull_page_apply(&page(
-            &[("a1", 1, &[("name", "Old"), ("city", "Lyon")])],
-            &[],
-            1,
-        ))
+        .pull_page_apply(
+            &ctx(),
+            &page(&[("a1", 1, &[("name", "Old"), ("city", "Lyon")])], &[], 1),
+        )
         .expect("pull");
     store
-        .record_update("account", "a1", fields(&[("name", "Mine")]), "op-1")
+        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
         .expect("update");
     store
-        .pull_page_apply(&page(
-            &[("a1", 2, &[("name", "Old"), ("city", "Paris")])],
-            &[],
-            2,
-        ))
+        .pull_page_apply(
+            &ctx(),
+            &page(&[("a1", 2, &[("name", "Old"), ("city", "Paris")])], &[], 2),
+        )
         .expect("pull");
     let rec = store.record_get("account", "a1").expect("exists");
     assert_eq!(
@@ -236,7 +248,9 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
         0,
         "applied ops leave the outbox"
     );
-    store.pull_page_apply(&page(&[], &["a1"], 3)).expect("pull");
+    store
+        .pull_page_apply(&ctx(), &page(&[], &["a1"], 3))
+        .expect("pull");
     assert!(
         matches!(
             store.record_get("account", "a1"),

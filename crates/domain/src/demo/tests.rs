@@ -1,3 +1,5 @@
+//! The demo metadata is self-consistent and has what the brief asks for.
+
 use std::collections::BTreeSet;
 
 use super::*;

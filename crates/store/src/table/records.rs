@@ -2,7 +2,7 @@
 //! `srv_<entity>` the server layer (what the server last sent). Same columns: `id`, one
 //! column per field, `row_version` (the server version the row is based on).
 
-use outpost_domain::{EntityDef, Fields, Operation};
+use outpost_domain::{ApplyContext, EntityDef, Fields, Operation};
 use outpost_protocol::{PullResponse, RecordPayload};
 use rusqlite::{OptionalExtension as _, Transaction, params_from_iter};
 
@@ -133,6 +133,16 @@ pub(crate) fn put_in_tx(
     Ok(())
 }
 
+pub(crate) fn delete_in_tx(
+    conn: &rusqlite::Connection,
+    table: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!("DELETE FROM \"{table}\" WHERE id = ?1"))?
+        .execute([id])?;
+    Ok(())
+}
+
 impl Store {
     fn entity(&self, name: &str) -> Result<EntityDef, StoreError> {
         self.metadata
@@ -186,6 +196,7 @@ impl Store {
     /// its before-image and base version, in one transaction.
     pub fn record_update(
         &mut self,
+        ctx: &ApplyContext,
         entity: &str,
         id: &str,
         changes: Fields,
@@ -214,7 +225,7 @@ impl Store {
                 changes,
                 before,
             };
-            LocalLayer::new(&tx).apply_in_tx(&self.metadata, &op)?;
+            LocalLayer::new(&tx).apply_in_tx(ctx, &self.metadata, &op)?;
             let base_version =
                 get_in_tx(&tx, &format!("srv_{}", def.name), &def, id)?.map(|(_, v)| v);
             outbox::append_in_tx(&tx, op_id, &op, base_version)?;
@@ -226,7 +237,11 @@ impl Store {
     /// Stores one pulled page: the server layer first, then each touched record rebased
     /// (its pending operations re-applied on top), then the page's checkpoint — all in one
     /// transaction, so an interrupted sync resumes from the last whole page.
-    pub fn pull_page_apply(&mut self, page: &PullResponse) -> Result<(), StoreError> {
+    pub fn pull_page_apply(
+        &mut self,
+        ctx: &ApplyContext,
+        page: &PullResponse,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for RecordPayload {
             entity,
@@ -240,7 +255,7 @@ impl Store {
                 .entity(entity)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
             put_in_tx(&tx, &format!("srv_{entity}"), def, id, fields, *row_version)?;
-            rebase_in_tx(&tx, &self.metadata, def, id)?;
+            rebase_in_tx(&tx, ctx, &self.metadata, def, id)?;
         }
         for removed in &page.removed {
             let def = self
@@ -248,10 +263,7 @@ impl Store {
                 .entity(&removed.entity)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
             for table in [format!("srv_{}", def.name), def.name.clone()] {
-                tx.execute(
-                    &format!("DELETE FROM \"{table}\" WHERE id = ?1"),
-                    [&removed.id],
-                )?;
+                delete_in_tx(&tx, &table, &removed.id)?;
             }
         }
         tx.execute(
