@@ -9,10 +9,18 @@ mod build;
 mod customers;
 mod flows;
 mod org;
+mod people;
+mod records;
+mod rng;
 mod sales;
 mod service;
 
 pub use flows::{OPPORTUNITY_SALES_PROCESS, PHONE_TO_CASE_PROCESS};
+pub use people::{
+    ADMIN_USERNAME, DemoBusinessUnit, DemoOrg, DemoTeam, DemoUser, FIELD_USERNAME, FINANCE_PROFILE,
+    Job, demo_id, demo_org, role,
+};
+pub use records::{DemoData, DemoRecord};
 
 use crate::metadata::{EntityDef, Metadata, Relationship};
 
