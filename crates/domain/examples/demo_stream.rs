@@ -14,14 +14,22 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn main() {
-    let total: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let total: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let as_of = time::macros::datetime!(2026-11-28 12:00 UTC);
     let data = DemoData::new(&demo::metadata(), &demo_org(42), 42, total, as_of);
     let started = Instant::now();
     let (mut records, mut bytes) = (0u64, 0usize);
     for record in data.records() {
         records += 1;
-        bytes += record.fields.values().flatten().map(String::len).sum::<usize>();
+        bytes += record
+            .fields
+            .values()
+            .flatten()
+            .map(String::len)
+            .sum::<usize>();
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -6,6 +6,7 @@ mod close;
 mod crud;
 mod flow;
 mod lead;
+mod prop;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
