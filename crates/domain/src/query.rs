@@ -22,8 +22,10 @@
 //! [`parse_filter`] and [`parse_query`] give an untyped [`Filter`] / [`Query`] whose nodes
 //! carry byte positions; [`Filter::check`] and [`Query::check`] resolve them against an
 //! [`EntityDef`](crate::metadata::EntityDef) into a [`CheckedFilter`] / [`CheckedQuery`],
-//! which [`CheckedFilter::matches`] evaluates in memory and [`CheckedFilter::to_sql`],
-//! [`CheckedQuery::to_sql`] and [`CheckedQuery::order_by_sql`] compile to SQL. Owner
+//! which [`CheckedFilter::matches`] evaluates in memory (given the record's id, which
+//! [`Fields`](crate::Fields) do not hold, and its fields) and [`CheckedFilter::to_sql`],
+//! [`CheckedQuery::to_sql`] and [`CheckedQuery::order_by_sql`] compile to SQL;
+//! [`CheckedQuery::run`] and [`CheckedQuery::compare`] filter and sort in memory. Owner
 //! shortcuts and date functions resolve against an [`EvalContext`] (the user, their teams
 //! and hierarchy, their business unit, and `now`). Every error is a [`QueryError`] with the
 //! byte position and what was expected: `at 14: expected a value, found ')'`.
@@ -37,7 +39,9 @@
 //!   `endswith` ignore the case of ASCII letters only (`A`–`Z`), in memory and in SQL alike:
 //!   SQLite's `LIKE` folds exactly ASCII; PostgreSQL folds the column with
 //!   `translate(…, 'A…Z', 'a…z')` because its `lower`/`ILIKE` follow the locale. The pattern
-//!   escapes `%`, `_` and `\` and is always a bound parameter.
+//!   escapes `%`, `_` and `\` and is always a bound parameter. (SQLite's
+//!   `case_sensitive_like` must stay off, and PostgreSQL's `standard_conforming_strings`
+//!   on, as they are by default.)
 //! - Text ordering is by bytes of UTF-8 (SQLite `BINARY`, PostgreSQL `COLLATE "C"`), the
 //!   order of Rust's `str`. Ordering comparisons apply to every kind but lookups, owners and
 //!   yes/no.
@@ -77,6 +81,7 @@
 
 mod check;
 mod column;
+mod error;
 mod eval;
 mod lex;
 mod parse;
@@ -91,6 +96,7 @@ use crate::metadata::{SortDir, View};
 
 pub use check::{CheckedFilter, CheckedQuery};
 pub use column::{ColumnError, column_text, column_type, column_value};
+pub use error::{Part, Problem, QueryError};
 pub use eval::EvalContext;
 pub use sql::{Dialect, SqlFragment, SqlParam};
 
@@ -390,100 +396,6 @@ impl Query {
             top: None,
         })
     }
-}
-
-/// Which system query option an error is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    /// `$select`
-    Select,
-    /// `$filter`
-    Filter,
-    /// `$orderby`
-    OrderBy,
-    /// `$top`
-    Top,
-}
-
-impl Part {
-    /// The option's name, e.g. `$orderby`.
-    pub fn option(self) -> &'static str {
-        match self {
-            Self::Select => "$select",
-            Self::Filter => "$filter",
-            Self::OrderBy => "$orderby",
-            Self::Top => "$top",
-        }
-    }
-}
-
-/// Why a query is refused: where, and what is wrong there.
-///
-/// Displayed as `at 14: expected a value, found ')'` for a filter, and with the option in
-/// front for the others: `$orderby at 5: expected 'asc', 'desc', ',' or the end, found 'up'`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}at {at}: {problem}", match part { Part::Filter => String::new(), other => format!("{} ", other.option()) })]
-pub struct QueryError {
-    /// The option the error is in.
-    pub part: Part,
-    /// Byte offset within that option's text (for [`Query::for_view`] columns and sort
-    /// keys, their index).
-    pub at: usize,
-    /// What is wrong.
-    pub problem: Problem,
-}
-
-/// What is wrong with a query, so that a caller can say it or act on it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
-    /// The text does not follow the syntax.
-    #[error("expected {expected}, found {found}")]
-    Expected {
-        /// What would have fitted, for a person.
-        expected: &'static str,
-        /// What was there, for a person (`')'`, `the end`, `the text 'x'`).
-        found: String,
-    },
-    /// Parentheses and `not` nest deeper than [`MAX_DEPTH`].
-    #[error("nesting deeper than {max} levels")]
-    TooDeep {
-        /// The limit.
-        max: usize,
-    },
-    /// The field is not an attribute of the entity (nor `id`).
-    #[error("`{field}` is not a field of `{entity}`")]
-    UnknownField {
-        /// The name written.
-        field: String,
-        /// The entity.
-        entity: String,
-    },
-    /// A field appears twice in `$select` or `$orderby`.
-    #[error("`{field}` appears twice")]
-    Repeated {
-        /// The field.
-        field: String,
-    },
-    /// The literal is not a value of the field's kind.
-    #[error("{literal} is not a value of `{field}`: expected {expected}")]
-    InvalidValue {
-        /// The field.
-        field: String,
-        /// The literal as a person would write it.
-        literal: String,
-        /// What the field takes.
-        expected: String,
-    },
-    /// The operator, function or shortcut does not apply to the field's kind.
-    #[error("`{operator}` does not apply to `{field}`, {kind}")]
-    NotApplicable {
-        /// The operator, function or shortcut.
-        operator: String,
-        /// The field.
-        field: String,
-        /// The field's kind, for a person (`a money field`).
-        kind: &'static str,
-    },
 }
 
 impl fmt::Display for Literal {
