@@ -430,3 +430,51 @@ fn the_demo_metadata_is_deterministic() {
     let back: Metadata = serde_json::from_str(&json).expect("deserialisable");
     assert_eq!(back, a, "the metadata survives a JSON round trip");
 }
+
+#[test]
+fn every_view_of_the_demo_org_parses_and_checks_against_its_entity() {
+    let md = metadata();
+    let mut views = 0;
+    for entity in &md.entities {
+        for view in &entity.views {
+            let query = crate::query::Query::for_view(view)
+                .unwrap_or_else(|e| panic!("{}/{} does not parse: {e}", entity.name, view.name));
+            if let Err(e) = query.check(entity) {
+                panic!("{}/{} does not check: {e}", entity.name, view.name);
+            }
+            views += 1;
+        }
+    }
+    assert!(views >= 20, "every business entity has views: {views}");
+}
+
+#[test]
+fn every_decimal_fits_the_scaled_integer_columns_the_query_language_compiles_against() {
+    // Decimals and money are stored as value × 10^precision in a 64-bit integer.
+    let limit = rust_decimal::Decimal::from(i64::MAX);
+    for entity in &metadata().entities {
+        for attr in &entity.attributes {
+            if let crate::metadata::AttributeKind::Decimal {
+                precision,
+                min,
+                max,
+            }
+            | crate::metadata::AttributeKind::Money {
+                precision,
+                min,
+                max,
+            } = &attr.kind
+            {
+                let scale = rust_decimal::Decimal::from(10_i64.pow(*precision));
+                for bound in [min, max] {
+                    assert!(
+                        bound.abs() * scale < limit,
+                        "{}.{} bound {bound} at precision {precision} overflows a 64-bit column",
+                        entity.name,
+                        attr.name
+                    );
+                }
+            }
+        }
+    }
+}
