@@ -478,3 +478,12 @@ fn every_decimal_fits_the_scaled_integer_columns_the_query_language_compiles_aga
         }
     }
 }
+
+#[test]
+fn the_demo_metadata_survives_a_json_round_trip_unchanged() {
+    let md = metadata();
+    let json = serde_json::to_string(&md).expect("serialisable");
+    let back: Metadata = serde_json::from_str(&json).expect("deserialisable");
+    assert_eq!(back, md, "serde keeps every part of the metadata");
+    assert_eq!(back.fingerprint(), md.fingerprint(), "and its fingerprint");
+}
