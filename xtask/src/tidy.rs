@@ -3,7 +3,7 @@
 //! - dependencies between the project's crates point only the allowed way;
 //! - every crate root opens with a `//!` doc saying what it is for;
 //! - no `mod.rs` (a module `foo.rs` sits beside its folder `foo/`);
-//! - no parked tests (`#[ignore]`, `#[should_panic]`).
+//! - no parked tests (the ignore and should-panic test attributes).
 
 use std::path::{Path, PathBuf};
 
