@@ -2,3 +2,4 @@
 //! temp folders, on loopback.
 
 mod offline_edit;
+mod postgres;

@@ -158,3 +158,142 @@ pub fn require_desktop_session() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A real PostgreSQL server (Debian's package) in a temp folder on a free loopback port,
+/// started with `initdb` + `pg_ctl` and stopped (and removed) when dropped. `fsync` is off:
+/// this is for tests only.
+pub struct PgServer {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl PgServer {
+    /// Starts a server. As root it runs as the `postgres` user (`initdb` refuses root).
+    pub fn start() -> anyhow::Result<Self> {
+        let bin = pg_bin_dir()?;
+        let dir = tempfile::tempdir()?;
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if as_postgres {
+            let status = Command::new("chown")
+                .arg("postgres")
+                .arg(dir.path())
+                .status()?;
+            anyhow::ensure!(status.success(), "chown postgres {}", dir.path().display());
+        }
+        let port = free_port()?;
+        let server = Self {
+            bin,
+            dir,
+            port,
+            as_postgres,
+        };
+        let data = server.dir.path().join("data");
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-A",
+                "trust",
+                "-U",
+                "outpost",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        )?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
+            server.dir.path().display()
+        );
+        let log = server.dir.path().join("log");
+        server.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                &options,
+                "start",
+            ],
+        )?;
+        Ok(server)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
+        let exe = self.bin.join(program);
+        let output = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&exe).args(args).output()
+        }
+        .with_context(|| format!("running {}", exe.display()))?;
+        if !output.status.success() {
+            bail!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// A libpq-style connection string for the `postgres` database.
+    pub fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=outpost dbname=postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+}
+
+/// Debian's PostgreSQL binaries (`/usr/lib/postgresql/<version>/bin`), newest version first.
+fn pg_bin_dir() -> anyhow::Result<PathBuf> {
+    let root = Path::new("/usr/lib/postgresql");
+    let mut versions: Vec<PathBuf> = std::fs::read_dir(root)
+        .with_context(|| {
+            format!(
+                "{} is missing: cargo xtask test installs postgresql",
+                root.display()
+            )
+        })?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .context("no PostgreSQL with initdb under /usr/lib/postgresql")
+}

@@ -77,7 +77,8 @@ impl Scope {
     }
 
     /// The scope as a SQL boolean expression over `owner_column` (holding the canonical
-    /// owner text `entity:id`) and `bu_column` (the owning business unit id), with its
+    /// owner text `entity:id`) and `bu_column` (the owning business unit lookup, canonical
+    /// text `businessunit:id`, as every stored value is — ADR 0005), with its
     /// parameters in order. Placeholders are numbered from `first_param` (1-based), so
     /// the expression can join a query that already binds `first_param - 1` parameters.
     /// Each set becomes one `IN (…)` list; SQLite accepts 32 766 parameters per
@@ -98,7 +99,11 @@ impl Scope {
             } => {
                 let mut params = Vec::new();
                 let mut terms = Vec::new();
-                for (column, values) in [(owner_column, owners), (bu_column, business_units)] {
+                let units: BTreeSet<String> = business_units
+                    .iter()
+                    .map(|id| format!("businessunit:{id}"))
+                    .collect();
+                for (column, values) in [(owner_column, owners), (bu_column, &units)] {
                     if values.is_empty() {
                         continue;
                     }

@@ -25,7 +25,7 @@ fn a_limited_scope_becomes_numbered_placeholders_with_the_ids_as_parameters() {
             vec![
                 "systemuser:u1".to_owned(),
                 "team:t1".to_owned(),
-                "bu1".to_owned()
+                "businessunit:bu1".to_owned()
             ]
         ),
         "SQLite placeholders should be ?N from the first parameter, ids only as parameters"
@@ -39,7 +39,10 @@ fn a_limited_scope_becomes_numbered_placeholders_with_the_ids_as_parameters() {
     );
     assert_eq!(
         Scope::limited(set(&[]), set(&["bu1"])).to_sql(SqlDialect::Sqlite, "o", "b", 1),
-        (r#"("b" IN (?1))"#.to_owned(), vec!["bu1".to_owned()]),
+        (
+            r#"("b" IN (?1))"#.to_owned(),
+            vec!["businessunit:bu1".to_owned()]
+        ),
         "an empty set should leave its column out"
     );
 }
@@ -98,7 +101,7 @@ fn select(records: &[RecordFacts], scope: &Scope, prefix: usize) -> BTreeSet<usi
             (
                 i64::try_from(id).expect("few records"),
                 record.owner.to_string(),
-                &record.owning_business_unit,
+                format!("businessunit:{}", record.owning_business_unit),
             ),
         )
         .expect("the record is inserted");
