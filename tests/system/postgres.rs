@@ -11,11 +11,11 @@ use outpost_domain::query::{
     CheckedQuery, Dialect, EvalContext, Query, QueryText, SqlParam, column_type, column_value,
     parse_query,
 };
-use outpost_domain::security::{OrgSecurity, Privilege, RecordFacts, SqlDialect};
+use outpost_domain::security::{Privilege, RecordFacts, SqlDialect};
 use outpost_domain::value::EntityRef;
 use outpost_testkit::PgServer;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
 const ENTITIES: &[&str] = &[
     "account",
@@ -44,6 +44,25 @@ fn bind(param: &SqlParam, ty: &Type) -> anyhow::Result<Box<dyn ToSql + Sync + Se
     })
 }
 
+/// `params` bound as the types PostgreSQL inferred for the statement's placeholders.
+fn bound(
+    statement: &Statement,
+    params: &[SqlParam],
+) -> anyhow::Result<Vec<Box<dyn ToSql + Sync + Send>>> {
+    params
+        .iter()
+        .zip(statement.params())
+        .map(|(p, t)| bind(p, t))
+        .collect()
+}
+
+fn refs(values: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    values
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
 async fn query_ids(client: &Client, sql: &str, params: &[SqlParam]) -> anyhow::Result<Vec<String>> {
     let db = |e: tokio_postgres::Error| {
         let detail = e
@@ -52,18 +71,11 @@ async fn query_ids(client: &Client, sql: &str, params: &[SqlParam]) -> anyhow::R
         anyhow::anyhow!("PostgreSQL refused `{sql}`: {detail}")
     };
     let statement = client.prepare(sql).await.map_err(db)?;
-    let bound = params
-        .iter()
-        .zip(statement.params())
-        .map(|(p, t)| bind(p, t))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let refs: Vec<&(dyn ToSql + Sync)> = bound
-        .iter()
-        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let values = bound(&statement, params)?;
     Ok(client
-        .query(&statement, &refs)
-        .await?
+        .query(&statement, &refs(&values))
+        .await
+        .map_err(db)?
         .iter()
         .map(|row| row.get::<_, String>(0))
         .collect())
@@ -113,16 +125,8 @@ async fn load(
                 fields.get(&attr.name).and_then(|v| v.as_deref()),
             )?);
         }
-        let bound = values
-            .iter()
-            .zip(statement.params())
-            .map(|(p, t)| bind(p, t))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let refs: Vec<&(dyn ToSql + Sync)> = bound
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        client.execute(&statement, &refs).await?;
+        let values = bound(&statement, &values)?;
+        client.execute(&statement, &refs(&values)).await?;
     }
     Ok(())
 }
@@ -170,7 +174,6 @@ async fn fixture() -> anyhow::Result<Fixture> {
 
 fn context(
     org: &DemoOrg,
-    security: &OrgSecurity,
     username: &str,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<EvalContext> {
@@ -189,7 +192,6 @@ fn context(
         );
         i += 1;
     }
-    let _ = security;
     Ok(EvalContext {
         user_id: user.id.clone(),
         team_ids: org
@@ -247,14 +249,7 @@ async fn compare(
 async fn view_filters_and_every_operator_select_the_same_records_on_postgres_as_in_memory()
 -> anyhow::Result<()> {
     let fx = fixture().await?;
-    let entities: Vec<String> = fx
-        .metadata
-        .entities
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
-    let security = fx.org.security(&entities)?;
-    let ctx = context(&fx.org, &security, demo::FIELD_USERNAME, fx.as_of)?;
+    let ctx = context(&fx.org, demo::FIELD_USERNAME, fx.as_of)?;
     let mut nonempty = 0;
     for entity in ENTITIES {
         let def = fx.metadata.entity(entity)?;
@@ -332,13 +327,7 @@ async fn view_filters_and_every_operator_select_the_same_records_on_postgres_as_
 #[tokio::test]
 async fn read_scopes_select_exactly_what_each_user_may_read_on_postgres() -> anyhow::Result<()> {
     let fx = fixture().await?;
-    let entities: Vec<String> = fx
-        .metadata
-        .entities
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
-    let security = fx.org.security(&entities)?;
+    let security = fx.org.security(&fx.metadata)?;
     let manager = fx
         .org
         .users

@@ -37,6 +37,9 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// How long a started server or bridge may take to say it listens.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     Ok(manifest

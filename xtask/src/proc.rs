@@ -1,7 +1,7 @@
 //! Running commands: echoed before they run, failing with the command in the error.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
@@ -101,46 +101,4 @@ fn show(cmd: &Command) -> String {
         text.push_str(&arg.to_string_lossy());
     }
     text
-}
-
-/// A started child; killed when dropped (Ctrl-C reaches it too, through the terminal).
-pub struct Background(Child);
-
-impl Background {
-    /// Spawns `cmd` and waits (at most 60 s) for the stdout line starting with `prefix`;
-    /// returns the rest of that line.
-    pub fn start(mut cmd: Command, prefix: &str) -> anyhow::Result<(Self, String)> {
-        use std::io::{BufRead as _, BufReader};
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {cmd:?}"))?;
-        let stdout = child.stdout.take().context("piped stdout")?;
-        let running = Self(child);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let prefix = prefix.to_owned();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix(&prefix) {
-                    let _ = tx.send(rest.trim().to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .with_context(|| format!("{cmd:?} did not start"))?;
-        Ok((running, url))
-    }
-
-    /// Waits for the child to end.
-    pub fn wait(mut self) {
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

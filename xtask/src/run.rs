@@ -5,7 +5,9 @@ use std::process::Command;
 
 use anyhow::Context as _;
 
-use crate::{deps, proc};
+use outpost_testkit::{BRIDGE_LISTENING, Background, SERVER_LISTENING};
+
+use crate::{READY_WITHIN, deps, proc};
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
     deps::ensure(root, deps::Need::Build)?;
@@ -40,7 +42,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         "--demo-password",
         &password,
     ]);
-    let (server, url) = proc::Background::start(server, "outpost-server listening on ")?;
+    let (server, url) = Background::start(server, SERVER_LISTENING, READY_WITHIN)?;
     println!(
         "\norg server:   {url}  (data and log: {})",
         server_dir.display()
@@ -83,7 +85,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             &url,
         ]);
         bridge.current_dir(root);
-        let (bridge, bridge_url) = proc::Background::start(bridge, "outpost bridge listening on ")?;
+        let (bridge, bridge_url) = Background::start(bridge, BRIDGE_LISTENING, READY_WITHIN)?;
         println!(
             "field app:    open {bridge_url} and sign in as fiona (client data: {})",
             client_dir.display()

@@ -8,13 +8,16 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use crate::{deps, proc};
+use outpost_testkit::{BRIDGE_LISTENING, Background, SERVER_LISTENING};
+
+use crate::{READY_WITHIN, deps, proc};
 
 /// File where the in-session half leaves its test counts for the summary line.
 const COUNTS: &str = "target/xtask-test-counts";
 
 pub fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
+    let this_exe = std::env::current_exe()?;
     let tools = deps::ensure(root, deps::Need::All)?;
     let path = format!(
         "{}:{}",
@@ -48,7 +51,10 @@ pub fn test(root: &Path) -> anyhow::Result<()> {
         root,
     )?;
     let _ = std::fs::remove_file(root.join(COUNTS));
-    let me = std::env::current_exe()?;
+    // The workspace build above may rebuild this very binary (xtask is a member), so the
+    // session runs a copy taken before it could change.
+    let me = root.join("target/xtask-in-session");
+    std::fs::copy(&this_exe, &me).context("copying the xtask binary for the session")?;
     let mut session = Command::new("xvfb-run");
     session
         .args([
@@ -126,7 +132,7 @@ fn browser_specs(root: &Path) -> anyhow::Result<String> {
         "--demo-password",
         password,
     ]);
-    let (server, server_url) = proc::Background::start(server, "outpost-server listening on ")?;
+    let (server, server_url) = Background::start(server, SERVER_LISTENING, READY_WITHIN)?;
     let mut bridge = Command::new(bin.join("outpost"));
     bridge.arg("--data-dir").arg(tmp.join("client")).args([
         "bridge",
@@ -139,7 +145,7 @@ fn browser_specs(root: &Path) -> anyhow::Result<String> {
         "--server",
         &server_url,
     ]);
-    let (bridge, bridge_url) = proc::Background::start(bridge, "outpost bridge listening on ")?;
+    let (bridge, bridge_url) = Background::start(bridge, BRIDGE_LISTENING, READY_WITHIN)?;
     let out = proc::run_tee(
         proc::cmd("npx", &["playwright", "test"])
             .env("OUTPOST_BRIDGE_URL", &bridge_url)

@@ -39,7 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "outpost-server",
         ],
     ),
-    ("xtask", &[]),
+    ("xtask", &["outpost-testkit"]),
 ];
 
 pub fn tidy(root: &Path) -> anyhow::Result<()> {

@@ -54,8 +54,35 @@ CREATE TABLE applied_op (
 );
 "];
 
-/// The account columns a user writes (the owner changes by assign, not by update).
-const ACCOUNT_COLUMNS: &[&str] = &["name", "city", "revenue"];
+/// The skeleton account's fields, in the order the queries below select them.
+const ACCOUNT_FIELDS: [&str; 4] = ["name", "city", "revenue", "owner"];
+
+/// The account fields of a row whose columns `first..` are name, city, revenue and the
+/// owner's display name.
+fn account_fields(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Fields> {
+    ACCOUNT_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Ok(((*name).to_owned(), row.get(first + i)?)))
+        .collect()
+}
+
+/// Inserts an account with the next row version, modified by its owner.
+fn insert_account_in_tx(
+    tx: &Transaction<'_>,
+    id: &str,
+    fields: &Fields,
+    owner_id: &str,
+) -> rusqlite::Result<u64> {
+    let version = next_row_version(tx)?;
+    let field = |name: &str| fields.get(name).cloned().flatten();
+    tx.execute(
+        "INSERT INTO account (id, name, city, revenue, owner_id, row_version, modified_on, modified_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5)",
+        params![id, field("name"), field("city"), field("revenue"), owner_id, version, now_text()],
+    )?;
+    Ok(version)
+}
 
 /// A handle on the org database; cheap to clone.
 #[derive(Clone)]
@@ -193,13 +220,7 @@ impl Store<'_> {
         owner_id: &str,
     ) -> anyhow::Result<u64> {
         let tx = self.conn.transaction()?;
-        let version = next_row_version(&tx)?;
-        let field = |name: &str| fields.get(name).cloned().flatten();
-        tx.execute(
-            "INSERT INTO account (id, name, city, revenue, owner_id, row_version, modified_on, modified_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5)",
-            params![id, field("name"), field("city"), field("revenue"), owner_id, version, now_text()],
-        )?;
+        let version = insert_account_in_tx(&tx, id, fields, owner_id)?;
         tx.commit()?;
         Ok(version)
     }
@@ -281,15 +302,11 @@ impl Store<'_> {
                 removed.push(id);
                 continue;
             }
-            let mut fields = Fields::new();
-            for (i, name) in ["name", "city", "revenue", "owner"].iter().enumerate() {
-                fields.insert((*name).to_owned(), row.get(i + 1)?);
-            }
             records.push(RecordPayload {
                 entity: "account".to_owned(),
                 id,
                 row_version: last,
-                fields,
+                fields: account_fields(row, 1)?,
             });
         }
         Ok((records, removed, last, has_more))
@@ -352,19 +369,15 @@ impl Store<'_> {
 
     /// An account's fields and row version, as the server holds them.
     pub fn account_get(&mut self, id: &str) -> anyhow::Result<Option<(Fields, u64)>> {
-        let mut storage = TxStorage {
-            tx: &self.conn.transaction()?,
-            user_id: "",
-            row_version: None,
-        };
-        let fields = storage.get("account", id)?.map(|r| r.fields);
-        let version: Option<u64> = storage
-            .tx
-            .query_row("SELECT row_version FROM account WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(fields.zip(version))
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT a.name, a.city, a.revenue, u.display_name, a.row_version FROM account a
+                 JOIN org_user u ON u.id = a.owner_id WHERE a.id = ?1 AND a.deleted = 0",
+                [id],
+                |r| Ok((account_fields(r, 0)?, r.get(4)?)),
+            )
+            .optional()?)
     }
 }
 
@@ -428,11 +441,9 @@ impl RecordStorage for TxStorage<'_, '_> {
                  JOIN org_user u ON u.id = a.owner_id WHERE a.id = ?1 AND a.deleted = 0",
                 [id],
                 |r| {
-                    let mut fields = Fields::new();
-                    for (i, name) in ["name", "city", "revenue", "owner"].iter().enumerate() {
-                        fields.insert((*name).to_owned(), r.get(i)?);
-                    }
-                    Ok(StoredRecord { fields })
+                    Ok(StoredRecord {
+                        fields: account_fields(r, 0)?,
+                    })
                 },
             )
             .optional()
@@ -445,17 +456,11 @@ impl RecordStorage for TxStorage<'_, '_> {
         }
         let version = next_row_version(self.tx).map_err(failure)?;
         let value = |name: &str| fields.get(name).cloned().flatten();
-        let sets = ACCOUNT_COLUMNS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} = ?{}", i + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
+        // The owner is not written here: it changes by assign, not by update.
         self.tx
             .execute(
-                &format!(
-                    "UPDATE account SET {sets}, row_version = ?4, modified_on = ?5, modified_by = ?6 WHERE id = ?7"
-                ),
+                "UPDATE account SET name = ?1, city = ?2, revenue = ?3, row_version = ?4,
+                 modified_on = ?5, modified_by = ?6 WHERE id = ?7",
                 params![
                     value("name"),
                     value("city"),
@@ -475,15 +480,7 @@ impl RecordStorage for TxStorage<'_, '_> {
         if entity != "account" {
             return Err(StorageFailure(format!("no table for entity {entity}")));
         }
-        let version = next_row_version(self.tx).map_err(failure)?;
-        let value = |name: &str| fields.get(name).cloned().flatten();
-        self.tx
-            .execute(
-                "INSERT INTO account (id, name, city, revenue, owner_id, row_version, modified_on, modified_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5)",
-                params![id, value("name"), value("city"), value("revenue"), self.user_id, version, now_text()],
-            )
-            .map_err(failure)?;
+        let version = insert_account_in_tx(self.tx, id, fields, self.user_id).map_err(failure)?;
         self.row_version = Some(version);
         Ok(())
     }

@@ -79,6 +79,39 @@ pub fn spawn_until_line(
     }
 }
 
+/// The line `outpost-server` prints when it listens, followed by its URL.
+pub const SERVER_LISTENING: &str = "outpost-server listening on ";
+/// The line `outpost bridge` prints when it listens, followed by its URL.
+pub const BRIDGE_LISTENING: &str = "outpost bridge listening on ";
+
+/// A child process that is killed when dropped.
+pub struct Background(Child);
+
+impl Background {
+    /// Starts `command` and waits (at most `within`) for its stdout line starting with
+    /// `prefix`; returns the process and the rest of that line.
+    pub fn start(
+        command: Command,
+        prefix: &str,
+        within: Duration,
+    ) -> anyhow::Result<(Self, String)> {
+        let (child, rest) = spawn_until_line(command, prefix, within)?;
+        Ok((Self(child), rest))
+    }
+
+    /// Waits for the process to end by itself (Ctrl-C reaches it through the terminal).
+    pub fn wait(mut self) {
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A real `outpost-server` process on loopback with the demo org in a temp folder.
 /// Killed when dropped.
 pub struct ServerProcess {
@@ -109,8 +142,7 @@ impl ServerProcess {
             .arg("--demo-password")
             .arg(DEMO_PASSWORD)
             .env("RUST_LOG", "warn");
-        let (child, _) =
-            spawn_until_line(cmd, "outpost-server listening on ", Duration::from_secs(30))?;
+        let (child, _) = spawn_until_line(cmd, SERVER_LISTENING, Duration::from_secs(30))?;
         Ok(child)
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::metadata::Metadata;
 use crate::security::{
     BusinessUnitTree, Depth, FieldPermission, FieldSecurityProfile, HierarchySettings, OrgSecurity,
     Privilege, Role, SecurityError, Team, User,
@@ -275,9 +276,9 @@ fn grant_all(mut role: Role, entities: &[&str], privileges: &[Privilege], depth:
 impl DemoOrg {
     /// The org as security sees it: roles with their depths, users, teams, the hierarchy
     /// (on, three levels, managers may write) and the finance field profile (admin only).
-    pub fn security(&self, entities: &[String]) -> Result<OrgSecurity, SecurityError> {
+    pub fn security(&self, metadata: &Metadata) -> Result<OrgSecurity, SecurityError> {
         use Privilege::{Append, AppendTo, Assign, Create, Delete, Read, Share, Write};
-        let everything: Vec<&str> = entities.iter().map(String::as_str).collect();
+        let everything: Vec<&str> = metadata.entities.iter().map(|e| e.name.as_str()).collect();
         let work = [Create, Read, Write, Delete, Append, AppendTo, Assign, Share];
         let mut roles = BTreeMap::new();
         roles.insert(
