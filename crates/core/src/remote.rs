@@ -115,6 +115,7 @@ async fn decode<T: serde::de::DeserializeOwned>(
     let body: ErrorBody = res.json().await.unwrap_or_else(|_| ErrorBody {
         code: status.as_u16().to_string(),
         message: status.canonical_reason().unwrap_or("error").to_owned(),
+        fields: Vec::new(),
     });
     if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {
         // 502/503/504 come from proxies in front of a server that is down.

@@ -4,6 +4,10 @@
 //! It only declares types (serde). It must never know how either side stores or sends
 //! them: no HTTP client or server, no SQL, no async.
 
+use std::collections::BTreeMap;
+
+use outpost_domain::metadata::Metadata;
+use outpost_domain::security::{Depth, FieldPermission, Privilege};
 use outpost_domain::{FieldConflict, Fields, Operation};
 use serde::{Deserialize, Serialize};
 
@@ -22,13 +26,77 @@ pub struct LoginRequest {
     pub device_id: String,
 }
 
-/// Answer to a successful login.
+/// Answer to a successful login or token refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
-    /// Opaque bearer token; the server keeps only its hash.
+    /// Opaque bearer token for every other request; the server keeps only its hash.
     pub access_token: String,
+    /// Seconds the access token stays valid; after that, refresh.
+    #[serde(default)]
+    pub expires_in: u64,
+    /// Opaque token that buys a new pair once (`POST /api/v1/auth/refresh`); rotated on use.
+    #[serde(default)]
+    pub refresh_token: String,
     /// Who signed in.
     pub user: UserInfo,
+}
+
+/// `POST /api/v1/auth/refresh`: trades a refresh token for a new token pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token of the last login or refresh.
+    pub refresh_token: String,
+}
+
+/// `GET /api/v1/metadata`: the org's metadata and what the caller may do with it — what a
+/// device needs to build its store and to offer only allowed actions (B4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataResponse {
+    /// Entities, forms, views, flows, sitemap, app modules; `metadata.version` bumps on
+    /// every change.
+    pub metadata: Metadata,
+    /// The caller's privileges and field permissions.
+    pub access: UserAccess,
+    /// The offline profile published for the caller, if any.
+    pub profile: Option<DeviceProfile>,
+}
+
+/// One user's effective security, as a device caches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAccess {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's business unit id.
+    pub business_unit_id: String,
+    /// Ids of the teams the user is a member of.
+    pub team_ids: Vec<String>,
+    /// Entity → privilege → effective depth (only entities with some privilege).
+    pub privileges: BTreeMap<String, BTreeMap<Privilege, Depth>>,
+    /// Entity → secured attribute → what the user may do with it.
+    pub secured_fields: BTreeMap<String, BTreeMap<String, FieldPermission>>,
+}
+
+/// The published offline profile that decides what a device holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceProfile {
+    /// Profile id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Bumped by every publish.
+    pub version: u64,
+    /// The entities it takes offline, with their sync intervals.
+    pub items: Vec<DeviceProfileItem>,
+}
+
+/// One entity of a device's profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceProfileItem {
+    /// Entity logical name.
+    pub entity: String,
+    /// Minutes between background syncs of this entity (5–1440).
+    pub sync_interval_minutes: u32,
 }
 
 /// A user as a device sees it.
@@ -54,7 +122,7 @@ pub struct PullRequest {
 
 /// One page of changes since a checkpoint. Pages are ordered by row version, so storing a
 /// page and then its checkpoint makes an interrupted sync resume where it stopped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PullResponse {
     /// Records to insert or replace on the device.
     pub records: Vec<RecordPayload>,
@@ -66,6 +134,81 @@ pub struct PullResponse {
     pub has_more: bool,
     /// The org's metadata version.
     pub metadata_version: u64,
+    /// The version of the profile this page was computed for (0: none).
+    #[serde(default)]
+    pub profile_version: u64,
+    /// The device must drop its server layer (keeping its pending operations) before
+    /// applying this page: the server restarted its view of what the device holds.
+    #[serde(default)]
+    pub reset: bool,
+    /// The device must delete its offline data and key: offline was switched off for the
+    /// org, or the user no longer has a profile. Nothing else in the page counts.
+    #[serde(default)]
+    pub wipe: bool,
+    /// About how many records are still to come in this sync (for progress, B6).
+    #[serde(default)]
+    pub remaining: u64,
+    /// Sync errors of this device that were resolved on the server since the last page.
+    #[serde(default)]
+    pub resolutions: Vec<Resolution>,
+}
+
+/// A sync error resolved on the server (by the user elsewhere, or by an administrator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// The failed operation's id on this device.
+    pub op_id: String,
+    /// What was decided.
+    pub action: ResolutionAction,
+}
+
+/// How a sync error was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionAction {
+    /// The offline change was applied after all (conflict detection off for it).
+    Apply,
+    /// The offline change was dropped; the server's record stands.
+    Discard,
+}
+
+/// `POST /api/v1/sync/errors/{id}/resolve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// Apply the offline change or discard it.
+    pub action: ResolutionAction,
+}
+
+/// A failed replayed operation (S14), as the server keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncErrorInfo {
+    /// Sync error id.
+    pub id: String,
+    /// The user whose operation failed (the owner of the error).
+    pub user_id: String,
+    /// The device it came from.
+    pub device_id: String,
+    /// The operation's id on that device.
+    pub op_id: String,
+    /// The record the operation was about.
+    pub entity: String,
+    /// Its id.
+    pub record_id: String,
+    /// `conflict`, or the error code (`not_found`, `forbidden`, `invalid`, …).
+    pub code: String,
+    /// What a person reads.
+    pub message: String,
+    /// The operation as the device sent it (the request data).
+    pub operation: Operation,
+    /// For a conflict: the fields with yours and the server's values.
+    pub conflicts: Vec<FieldConflict>,
+    /// `open`, `applied` or `discarded`.
+    pub state: String,
+    /// When it failed (RFC 3339).
+    pub created_on: String,
+    /// When it was resolved.
+    pub resolved_on: Option<String>,
 }
 
 /// A record as the server holds it.
@@ -79,6 +222,10 @@ pub struct RecordPayload {
     pub row_version: u64,
     /// Field values the user may read.
     pub fields: Fields,
+    /// Why the record is on the device (B3): `profile`, `follow`, or
+    /// `related:<entity>.<attribute>`.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// Names a record.
@@ -141,11 +288,26 @@ pub enum OpResult {
     },
     /// Not applied for another reason.
     Error {
-        /// Machine-readable reason (`not_found`, `invalid`, `forbidden`, …).
+        /// Machine-readable reason (`not_found`, `already_exists`, `forbidden`,
+        /// `invalid`, `invalid_state`, `unknown_flow`, …).
         code: String,
         /// What a person reads.
         message: String,
+        /// For `invalid`: each refused field with its code.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<FieldError>,
     },
+}
+
+/// One refused field of a create or update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The attribute.
+    pub field: String,
+    /// Machine-readable reason (`required`, `too_long`, `bad_choice`, `forbidden`, …).
+    pub code: String,
+    /// What a person reads.
+    pub message: String,
 }
 
 /// The body of every 4xx/5xx answer.
@@ -155,6 +317,9 @@ pub struct ErrorBody {
     pub code: String,
     /// What a person reads.
     pub message: String,
+    /// For a validation error: each refused field with its code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
 }
 
 #[cfg(test)]

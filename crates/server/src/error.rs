@@ -52,6 +52,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: code.to_owned(),
             message: self.to_string(),
+            fields: Vec::new(),
         };
         (status, Json(body)).into_response()
     }

@@ -307,6 +307,7 @@ impl Store<'_> {
                 id,
                 row_version: last,
                 fields: account_fields(row, 1)?,
+                reason: "profile".to_owned(),
             });
         }
         Ok((records, removed, last, has_more))
@@ -345,6 +346,7 @@ impl Store<'_> {
                     op.op.kind(),
                     op.op.target().0
                 ),
+                fields: Vec::new(),
             }
         };
         tx.execute(
@@ -414,6 +416,7 @@ fn apply_in_tx(
         Err(e) => OpResult::Error {
             code: e.code().to_owned(),
             message: e.to_string(),
+            fields: Vec::new(),
         },
     };
     Ok(result)

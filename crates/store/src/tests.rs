@@ -35,6 +35,7 @@ fn page(records: &[PageRecord<'_>], removed: &[&str], checkpoint: u64) -> PullRe
                 id: (*id).into(),
                 row_version: *v,
                 fields: fields(f),
+                reason: "profile".into(),
             })
             .collect(),
         removed: removed
@@ -47,6 +48,7 @@ fn page(records: &[PageRecord<'_>], removed: &[&str], checkpoint: u64) -> PullRe
         checkpoint,
         has_more: false,
         metadata_version: 1,
+        ..PullResponse::default()
     }
 }
 

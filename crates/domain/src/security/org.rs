@@ -11,11 +11,30 @@ use super::principal::Principal;
 use super::{Depth, Privilege, SecurityError};
 
 /// Business units and their parent links: a tree (or a forest), checked to have no
-/// cycle and no dangling parent when built.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// cycle and no dangling parent when built. It serializes as `{id: parent}` and is
+/// checked again when read back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "BTreeMap<String, Option<String>>",
+    into = "BTreeMap<String, Option<String>>"
+)]
 pub struct BusinessUnitTree {
     parents: BTreeMap<String, Option<String>>,
     children: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl TryFrom<BTreeMap<String, Option<String>>> for BusinessUnitTree {
+    type Error = SecurityError;
+
+    fn try_from(parents: BTreeMap<String, Option<String>>) -> Result<Self, Self::Error> {
+        Self::new(parents)
+    }
+}
+
+impl From<BusinessUnitTree> for BTreeMap<String, Option<String>> {
+    fn from(tree: BusinessUnitTree) -> Self {
+        tree.parents
+    }
 }
 
 impl BusinessUnitTree {
@@ -255,7 +274,7 @@ impl Default for HierarchySettings {
 }
 
 /// Everything the server knows about an org's security, as supplied from its tables.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSecurity {
     /// The business unit tree.
     pub business_units: BusinessUnitTree,

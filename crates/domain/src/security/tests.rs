@@ -780,3 +780,19 @@ fn creating_and_appending_check_the_record_as_it_would_be() {
         "attaching a record I may not Append should be refused"
     );
 }
+
+#[test]
+fn org_security_survives_a_json_round_trip_and_a_broken_tree_is_refused() {
+    let metadata = crate::demo::metadata();
+    let security = crate::demo::demo_org(3)
+        .security(&metadata)
+        .expect("demo security");
+    let json = serde_json::to_string(&security).expect("serialize");
+    let back: OrgSecurity = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, security, "the server stores the org's security as JSON");
+    let cycle = r#"{"business_units": {"a": "b", "b": "a"}, "users": {}, "teams": {},
+        "roles": {}, "field_profiles": {},
+        "hierarchy": {"enabled": false, "depth": 3, "managers_can_write": true}}"#;
+    let err = serde_json::from_str::<OrgSecurity>(cycle).expect_err("a cycle is not a tree");
+    assert!(err.to_string().contains("own ancestor"), "{err}");
+}

@@ -47,6 +47,8 @@ pub async fn login(
         .await?;
     Ok(Json(LoginResponse {
         access_token: token,
+        expires_in: 0,
+        refresh_token: String::new(),
         user: UserInfo {
             id: user.id,
             username: req.username,

@@ -45,6 +45,7 @@ pub async fn pull(
         checkpoint,
         has_more,
         metadata_version: state.metadata.version,
+        ..PullResponse::default()
     }))
 }
 

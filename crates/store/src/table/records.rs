@@ -248,6 +248,7 @@ impl Store {
             id,
             row_version,
             fields,
+            ..
         } in &page.records
         {
             let def = self

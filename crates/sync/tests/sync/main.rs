@@ -76,6 +76,7 @@ fn page(ids: &[&str], first_version: u64, has_more: bool) -> PullResponse {
             id: (*id).into(),
             row_version: v,
             fields: Fields::from([("name".to_owned(), Some(format!("Account {id}")))]),
+            reason: "profile".into(),
         })
         .collect();
     PullResponse {
@@ -84,6 +85,7 @@ fn page(ids: &[&str], first_version: u64, has_more: bool) -> PullResponse {
         removed: vec![],
         has_more,
         metadata_version: 1,
+        ..PullResponse::default()
     }
 }
 
