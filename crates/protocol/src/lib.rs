@@ -4,6 +4,8 @@
 //! It only declares types (serde). It must never know how either side stores or sends
 //! them: no HTTP client or server, no SQL, no async.
 
+pub mod admin;
+
 use std::collections::BTreeMap;
 
 use outpost_domain::metadata::Metadata;

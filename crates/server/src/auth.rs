@@ -1,4 +1,12 @@
-//! Passwords (argon2 PHC strings) and opaque bearer tokens (random, stored as SHA-256).
+//! Passwords (argon2 PHC strings), opaque bearer tokens (random, stored as SHA-256 only),
+//! refresh-token rotation, per-device revocation and login rate limiting.
+//!
+//! - An access token lives [`ACCESS_TTL`]; a refresh token [`REFRESH_TTL`] and buys one
+//!   new pair: using it revokes it. Presenting a refresh token that was already used
+//!   revokes every token of that device (it was copied: someone else has it).
+//! - After [`MAX_FAILURES`] wrong passwords for one user name within
+//!   [`FAILURE_WINDOW`], sign-in answers 429 until the window passes. The count lives in
+//!   the database, so every server process sharing it enforces the same limit.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -8,9 +16,22 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::{ApiError, AppState};
+use crate::db::{Conn, int, int_param, string, text};
+use crate::{ApiError, AppState, now};
+
+/// How long an access token is valid, in seconds.
+pub const ACCESS_TTL: i64 = 3600;
+/// How long a refresh token is valid, in seconds.
+pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
+/// Wrong passwords allowed per user name within [`FAILURE_WINDOW`].
+pub const MAX_FAILURES: i64 = 5;
+/// The rate-limit window, in seconds.
+pub const FAILURE_WINDOW: i64 = 300;
 
 /// Hashes a password into a PHC string (Argon2id, a fresh random salt).
+///
+/// # Errors
+/// When hashing fails (it does not with the default parameters).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     Argon2::default()
@@ -47,6 +68,190 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+fn unix_now() -> i64 {
+    now().unix_timestamp()
+}
+
+/// A user row as sign-in needs it.
+pub struct UserAuth {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// PHC string.
+    pub password_hash: String,
+}
+
+/// The enabled user with that sign-in name.
+///
+/// # Errors
+/// A database error.
+pub fn user_by_username(conn: &mut dyn Conn, username: &str) -> anyhow::Result<Option<UserAuth>> {
+    conn.query_opt(
+        "SELECT id, display_name, password_hash FROM org_user WHERE username = $1 AND disabled = 0",
+        &[text(username)],
+    )?
+    .map(|row| {
+        Ok(UserAuth {
+            id: string(&row[0])?,
+            display_name: string(&row[1])?,
+            password_hash: string(&row[2])?,
+        })
+    })
+    .transpose()
+}
+
+/// Seconds until the user name may try again, when it is rate limited.
+///
+/// # Errors
+/// A database error.
+pub fn retry_after(conn: &mut dyn Conn, username: &str) -> anyhow::Result<Option<i64>> {
+    let since = unix_now() - FAILURE_WINDOW;
+    let row = conn
+        .query_opt(
+            "SELECT count(*), min(at) FROM login_failure WHERE username = $1 AND at > $2",
+            &[text(username), int_param(since)],
+        )?
+        .unwrap_or_default();
+    let count = row.first().map(int).transpose()?.unwrap_or(0);
+    if count < MAX_FAILURES {
+        return Ok(None);
+    }
+    let oldest = match row.get(1) {
+        Some(v @ crate::db::SqlParam::Int(_)) => int(v)?,
+        _ => since,
+    };
+    Ok(Some((oldest + FAILURE_WINDOW - unix_now()).max(1)))
+}
+
+/// Records a wrong password (and forgets failures older than the window).
+///
+/// # Errors
+/// A database error.
+pub fn record_failure(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
+    let now = unix_now();
+    conn.execute(
+        "DELETE FROM login_failure WHERE at <= $1",
+        &[int_param(now - FAILURE_WINDOW)],
+    )?;
+    conn.execute(
+        "INSERT INTO login_failure (username, at) VALUES ($1, $2)",
+        &[text(username), int_param(now)],
+    )?;
+    Ok(())
+}
+
+/// Forgets the failures of a user name (after a successful sign-in).
+///
+/// # Errors
+/// A database error.
+pub fn clear_failures(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
+    conn.execute("DELETE FROM login_failure WHERE username = $1", &[text(username)])?;
+    Ok(())
+}
+
+/// A new access and refresh token for a user's device: `(access, refresh)`.
+///
+/// # Errors
+/// A database error.
+pub fn issue_tokens(
+    conn: &mut dyn Conn,
+    user_id: &str,
+    device_id: &str,
+) -> anyhow::Result<(String, String)> {
+    let (access, refresh) = (new_token(), new_token());
+    let now = unix_now();
+    let created = outpost_domain::value::format_datetime(crate::now());
+    for (token, kind, ttl) in [(&access, "access", ACCESS_TTL), (&refresh, "refresh", REFRESH_TTL)] {
+        conn.execute(
+            "INSERT INTO auth_token (token_hash, kind, user_id, device_id, expires_at, created_on)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                text(token_hash(token)),
+                text(kind),
+                text(user_id),
+                text(device_id),
+                int_param(now + ttl),
+                text(created.clone()),
+            ],
+        )?;
+    }
+    Ok((access, refresh))
+}
+
+/// Revokes every token of a device (sign-out, a lost tablet, a stolen refresh token).
+///
+/// # Errors
+/// A database error.
+pub fn revoke_device(conn: &mut dyn Conn, device_id: &str) -> anyhow::Result<u64> {
+    conn.execute(
+        "UPDATE auth_token SET revoked = 1 WHERE device_id = $1 AND revoked = 0",
+        &[text(device_id)],
+    )
+}
+
+/// What refreshing came to.
+pub enum Refreshed {
+    /// A new pair for this user's device.
+    Issued {
+        /// User id.
+        user_id: String,
+        /// Device id.
+        device_id: String,
+        /// The new access token.
+        access: String,
+        /// The new refresh token.
+        refresh: String,
+    },
+    /// Unknown, expired or revoked.
+    Refused,
+}
+
+/// Trades a refresh token for a new pair, revoking it; a reused one revokes the device.
+///
+/// # Errors
+/// A database error.
+pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refreshed> {
+    let hash = token_hash(refresh_token);
+    let Some(row) = conn.query_opt(
+        "SELECT user_id, device_id, expires_at, revoked FROM auth_token
+         WHERE token_hash = $1 AND kind = 'refresh'",
+        &[text(&hash)],
+    )?
+    else {
+        return Ok(Refreshed::Refused);
+    };
+    let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
+    if int(&row[3])? != 0 {
+        tracing::warn!(device_id, "a used refresh token came back: revoking the device");
+        revoke_device(conn, &device_id)?;
+        return Ok(Refreshed::Refused);
+    }
+    if int(&row[2])? <= unix_now() {
+        return Ok(Refreshed::Refused);
+    }
+    let enabled = conn
+        .query_opt(
+            "SELECT 1 FROM org_user WHERE id = $1 AND disabled = 0",
+            &[text(&user_id)],
+        )?
+        .is_some();
+    if !enabled {
+        return Ok(Refreshed::Refused);
+    }
+    conn.execute(
+        "UPDATE auth_token SET revoked = 1 WHERE token_hash = $1",
+        &[text(&hash)],
+    )?;
+    let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
+    Ok(Refreshed::Issued {
+        user_id,
+        device_id,
+        access,
+        refresh,
+    })
+}
+
 /// The signed-in caller of a request: a user on one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -54,6 +259,31 @@ pub struct Caller {
     pub user_id: String,
     /// The device the token was issued to.
     pub device_id: String,
+    /// Whether the user may use the admin API.
+    pub is_admin: bool,
+}
+
+/// The caller a presented access token stands for.
+///
+/// # Errors
+/// [`ApiError::Unauthorized`] / [`ApiError::TokenExpired`], or a database error.
+pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiError> {
+    let row = conn
+        .query_opt(
+            "SELECT t.user_id, t.device_id, t.expires_at, u.is_admin FROM auth_token t
+             JOIN org_user u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked = 0 AND u.disabled = 0",
+            &[text(token_hash(token))],
+        )?
+        .ok_or(ApiError::Unauthorized)?;
+    if int(&row[2])? <= unix_now() {
+        return Err(ApiError::TokenExpired);
+    }
+    Ok(Caller {
+        user_id: string(&row[0])?,
+        device_id: string(&row[1])?,
+        is_admin: int(&row[3])? != 0,
+    })
 }
 
 impl<S> FromRequestParts<S> for Caller
@@ -69,13 +299,32 @@ where
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
-        let hash = token_hash(token);
+            .ok_or(ApiError::Unauthorized)?
+            .to_owned();
         let state = AppState::from_ref(state);
         state
             .db
-            .call(move |db| db.caller_by_token_hash(&hash))
+            .tx(move |conn| Ok(caller_by_token(conn, &token)))
             .await?
-            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// A caller that is an administrator.
+pub struct Admin(pub Caller);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.is_admin {
+            Ok(Self(caller))
+        } else {
+            Err(ApiError::Forbidden("the admin API is for administrators".to_owned()))
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! One error type for every handler, mapped to a status and a machine-readable code.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use outpost_protocol::ErrorBody;
+use outpost_protocol::{ErrorBody, FieldError};
 
 /// What a request can fail with. The code in the body is what clients branch on.
 #[derive(Debug, thiserror::Error)]
@@ -12,9 +12,35 @@ pub enum ApiError {
     /// No token, an unknown token, or a revoked one.
     #[error("sign in first")]
     Unauthorized,
+    /// The access token is past its lifetime: refresh it.
+    #[error("the access token expired; refresh it")]
+    TokenExpired,
     /// Wrong user name or password.
     #[error("wrong user name or password")]
     BadCredentials,
+    /// Too many wrong passwords for this user name.
+    #[error("too many failed sign-ins; try again in {retry_after} s")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing (or one the caller may not see).
+    #[error("{0}")]
+    NotFound(String),
+    /// `If-Match` named a row version the record is no longer at.
+    #[error("{0}")]
+    Stale(String),
+    /// The request conflicts with the current state (e.g. a name in use).
+    #[error("{message}")]
+    Conflict {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// What a person reads.
+        message: String,
+    },
     /// The request is malformed or invalid.
     #[error("{message}")]
     BadRequest {
@@ -22,6 +48,16 @@ pub enum ApiError {
         code: &'static str,
         /// What a person reads.
         message: String,
+    },
+    /// A create or update that does not fit the metadata or field security.
+    #[error("{message}")]
+    Invalid {
+        /// Machine-readable reason (`invalid`, `forbidden`, …).
+        code: &'static str,
+        /// What a person reads.
+        message: String,
+        /// Each refused field with its code.
+        fields: Vec<FieldError>,
     },
     /// The body is larger than the server reads.
     #[error("request body too large")]
@@ -32,11 +68,33 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 400 with the code `invalid`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code: "invalid",
+            message: message.into(),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Stale(_) => (StatusCode::PRECONDITION_FAILED, "stale"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Invalid { code, .. } => (
+                if *code == "forbidden" {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                code,
+            ),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -49,12 +107,26 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
         let (status, code) = self.status_and_code();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let fields = match &self {
+            Self::Invalid { fields, .. } => fields.clone(),
+            _ => Vec::new(),
+        };
         let body = ErrorBody {
             code: code.to_owned(),
             message: self.to_string(),
-            fields: Vec::new(),
+            fields,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -72,6 +144,15 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest {
+            code: "malformed",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
         Self::BadRequest {
             code: "malformed",
             message: rejection.body_text(),

@@ -4,44 +4,98 @@
 //! [`app`] builds the whole HTTP surface as one axum `Router` over an [`AppState`], so
 //! tests drive it in-process with `oneshot` and `main.rs` only parses flags and serves it.
 //! Business rules come from `outpost-domain` (the same code the device runs); this crate
-//! adds storage, authentication and transport. It must never depend on any client crate.
+//! adds storage ([`db`], on SQLite or PostgreSQL), security enforcement ([`ops`],
+//! [`scope`]), authentication ([`auth`]), the sync protocol ([`pull`], [`push`]) and
+//! offline administration ([`admin`]). It must never depend on any client crate.
 
+pub mod admin;
 pub mod auth;
+pub mod db;
 pub mod error;
 mod extract;
+pub mod ops;
+pub mod org;
+pub mod pull;
+pub mod push;
+pub mod records;
 pub mod routes;
+pub mod scope;
 pub mod seed;
-pub mod storage;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use outpost_domain::Metadata;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
+pub use db::Db;
 pub use error::ApiError;
-pub use storage::Db;
+use org::Org;
 
 /// The largest request body the server reads (after decompression); bigger is a 413.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The server's one clock.
+#[allow(clippy::disallowed_methods)] // the one real clock (clippy.toml)
+pub fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// A new record or object id (UUID v7).
+#[allow(clippy::disallowed_methods)] // the one id source (clippy.toml)
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
 
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
     /// The org database.
     pub db: Db,
-    /// The org's metadata.
-    pub metadata: Arc<Metadata>,
+    cache: Arc<RwLock<Option<Arc<Org>>>>,
 }
 
 impl AppState {
-    /// State over an opened database with the skeleton's metadata.
+    /// State over an opened database.
     pub fn new(db: Db) -> Self {
         Self {
             db,
-            metadata: Arc::new(Metadata::skeleton()),
+            cache: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// The org as of now: the cached value while the config version is unchanged.
+    ///
+    /// # Errors
+    /// A database error, or an org that was never set up.
+    pub async fn org(&self) -> anyhow::Result<Arc<Org>> {
+        let cached = self
+            .cache
+            .read()
+            .map_err(|_| anyhow::anyhow!("org cache poisoned"))?
+            .clone();
+        let known = cached.as_ref().map(|o| o.config_version);
+        let fresh = self
+            .db
+            .tx(move |conn| {
+                if Some(org::config_version(conn)?) == known {
+                    return Ok(None);
+                }
+                Org::load(conn).map(Some)
+            })
+            .await?;
+        match (fresh, cached) {
+            (Some(org), _) => {
+                let org = Arc::new(org);
+                *self
+                    .cache
+                    .write()
+                    .map_err(|_| anyhow::anyhow!("org cache poisoned"))? = Some(Arc::clone(&org));
+                Ok(org)
+            }
+            (None, Some(org)) => Ok(org),
+            (None, None) => anyhow::bail!("the org is not set up"),
         }
     }
 }

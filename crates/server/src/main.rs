@@ -5,16 +5,27 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::Parser;
-use outpost_server::{AppState, Db, app, seed};
+use clap::{Parser, Subcommand};
+use outpost_protocol::admin::{Assignments, EntityOffline, ProfileDef};
+use outpost_server::auth::Caller;
+use outpost_server::db::{Location, string, text};
+use outpost_server::{AppState, Db, admin, app, now, seed};
 
 /// The Outpost org server.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Folder for the org database and logs [default: the OS data folder/outpost-server].
-    #[arg(long, env = "OUTPOST_SERVER_DATA_DIR")]
+    /// Folder for the embedded database and the demo credentials [default: the OS data
+    /// folder/outpost-server].
+    #[arg(long, env = "OUTPOST_SERVER_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of the embedded database (`postgres://user@host:port/db`).
+    /// Several server processes may share one.
+    #[arg(long, env = "OUTPOST_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on (port 0 picks a free port; the chosen one is printed).
     #[arg(long, env = "OUTPOST_SERVER_LISTEN", default_value = "127.0.0.1:8640")]
     listen: SocketAddr,
@@ -22,6 +33,237 @@ struct Args {
     /// printed and written to demo-credentials.txt in the data folder].
     #[arg(long, env = "OUTPOST_DEMO_PASSWORD")]
     demo_password: Option<String>,
+    /// Seed of the demo org generated into an empty database.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Business records of the demo org generated into an empty database.
+    #[arg(long, default_value_t = 2_000)]
+    records: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Offline administration of the org (S6–S9); prints JSON.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Switches offline on for the org.
+    Provision,
+    /// Switches offline off: every device wipes its offline data at its next contact.
+    Deprovision,
+    /// Lists every entity's offline settings.
+    Entities,
+    /// Sets an entity's offline settings.
+    Entity {
+        /// Entity logical name.
+        entity: String,
+        /// Disable it (default: enable).
+        #[arg(long)]
+        disable: bool,
+        /// The org filter in the query language (`""` admits every record).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Lists the profiles.
+    Profiles,
+    /// Creates a draft profile from a JSON file (a `ProfileDef`).
+    ProfileCreate {
+        /// The JSON file.
+        file: PathBuf,
+    },
+    /// Replaces a profile's draft from a JSON file.
+    ProfileUpdate {
+        /// Profile id.
+        id: String,
+        /// The JSON file.
+        file: PathBuf,
+    },
+    /// Lists what stops a profile's draft from being published.
+    Validate {
+        /// Profile id.
+        id: String,
+    },
+    /// Reports what a profile's draft would send each assigned user.
+    DryRun {
+        /// Profile id.
+        id: String,
+    },
+    /// Publishes a profile's draft.
+    Publish {
+        /// Profile id.
+        id: String,
+        /// Even over the per-user budget.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Assigns a profile to users and teams (replacing its assignments).
+    Assign {
+        /// Profile id.
+        id: String,
+        /// User name or id (repeatable).
+        #[arg(long = "user")]
+        users: Vec<String>,
+        /// Team id (repeatable).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+    },
+    /// Lists sync errors of every user.
+    SyncErrors {
+        /// Also resolved ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Resolves a sync error: `apply` the offline change or `discard` it.
+    Resolve {
+        /// Sync error id.
+        id: String,
+        /// `apply` or `discard`.
+        action: String,
+    },
+    /// Revokes every token of a device (a lost tablet).
+    RevokeDevice {
+        /// Device id.
+        id: String,
+    },
+    /// Lists the users.
+    Users,
+}
+
+fn data_dir(args: &Args) -> anyhow::Result<PathBuf> {
+    Ok(match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => dirs::data_dir()
+            .context("this OS has no data folder; pass --data-dir")?
+            .join("outpost-server"),
+    })
+}
+
+async fn open(args: &Args) -> anyhow::Result<Db> {
+    match &args.database_url {
+        Some(url) => Db::open(&Location::Postgres(url.clone())).await,
+        None => Db::open_folder(&data_dir(args)?).await,
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn read_profile(file: &std::path::Path) -> anyhow::Result<ProfileDef> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a profile", file.display()))
+}
+
+/// An admin function's answer as JSON; a refusal becomes an error naming its code.
+fn out<T: serde::Serialize>(result: Result<T, outpost_server::ApiError>) -> anyhow::Result<serde_json::Value> {
+    match result {
+        Ok(value) => Ok(serde_json::to_value(value)?),
+        Err(e) => {
+            let detail = match &e {
+                outpost_server::ApiError::Invalid { fields, .. } => fields
+                    .iter()
+                    .map(|f| format!("\n  {} {}: {}", f.code, f.field, f.message))
+                    .collect(),
+                _ => String::new(),
+            };
+            anyhow::bail!("{e}{detail}")
+        }
+    }
+}
+
+/// Runs one admin command in one transaction, printing its JSON answer.
+#[allow(clippy::too_many_lines)] // one arm per subcommand
+async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
+    let stamp = outpost_domain::value::format_datetime(now());
+    let answer: serde_json::Value = db
+        .write(move |c| {
+            match command {
+                AdminCommand::Provision => out(admin::provision(c, true)),
+                AdminCommand::Deprovision => out(admin::provision(c, false)),
+                AdminCommand::Entities => out(admin::entities(c)),
+                AdminCommand::Entity {
+                    entity,
+                    disable,
+                    filter,
+                } => {
+                    let settings = EntityOffline {
+                        entity: entity.clone(),
+                        enabled: !disable,
+                        filter,
+                    };
+                    out(admin::entity_set(c, &entity, &settings))
+                }
+                AdminCommand::Profiles => out(admin::profiles(c)),
+                AdminCommand::ProfileCreate { file } => {
+                    out(admin::profile_create(c, &read_profile(&file)?, &stamp))
+                }
+                AdminCommand::ProfileUpdate { id, file } => out(
+                    admin::profile_update(c, &id, &read_profile(&file)?, &stamp),
+                ),
+                AdminCommand::Validate { id } => {
+                    let org = outpost_server::org::Org::load(c)?;
+                    let info = admin::profile(c, &id);
+                    out(info.map(|i| admin::validate(&org, &i.draft)))
+                }
+                AdminCommand::DryRun { id } => {
+                    let org = outpost_server::org::Org::load(c)?;
+                    let info = admin::profile(c, &id);
+                    out(info.and_then(|i| admin::dry_run(c, &org, &id, &i.draft, now())))
+                }
+                AdminCommand::Publish { id, force } => {
+                    out(admin::publish(c, &id, force, now()))
+                }
+                AdminCommand::Assign { id, users, teams } => {
+                    let mut ids = Vec::new();
+                    for user in users {
+                        let found = c
+                            .query_opt(
+                                "SELECT id FROM org_user WHERE username = $1 OR id = $1",
+                                &[text(&user)],
+                            )?
+                            .map(|r| string(&r[0]))
+                            .transpose()?
+                            .with_context(|| format!("no user {user}"))?;
+                        ids.push(found);
+                    }
+                    let to = Assignments { users: ids, teams };
+                    out(admin::assign(c, &id, &to))
+                }
+                AdminCommand::SyncErrors { all } => {
+                    out(Ok(outpost_server::push::errors_list(c, None, all)?))
+                }
+                AdminCommand::Resolve { id, action } => {
+                    let apply = match action.as_str() {
+                        "apply" => true,
+                        "discard" => false,
+                        other => anyhow::bail!("`{other}` is not apply or discard"),
+                    };
+                    let org = outpost_server::org::Org::load(c)?;
+                    let admin_id = c
+                        .query_opt("SELECT id FROM org_user WHERE is_admin = 1 ORDER BY id", &[])?
+                        .map(|r| string(&r[0]))
+                        .transpose()?
+                        .context("the org has no administrator")?;
+                    let caller = Caller {
+                        user_id: admin_id,
+                        device_id: "outpost-server-admin".to_owned(),
+                        is_admin: true,
+                    };
+                    out(outpost_server::push::resolve(c, &org, &caller, &id, apply, now()))
+                }
+                AdminCommand::RevokeDevice { id } => {
+                    let n = outpost_server::auth::revoke_device(c, &id)?;
+                    out(Ok::<_, outpost_server::ApiError>(serde_json::json!({"revoked": n})))
+                }
+                AdminCommand::Users => out(admin::users(c)),
+            }
+        })
+        .await?;
+    print_json(&answer)
 }
 
 #[tokio::main]
@@ -33,28 +275,32 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    let data_dir = match args.data_dir {
-        Some(dir) => dir,
-        None => dirs::data_dir()
-            .context("this OS has no data folder; pass --data-dir")?
-            .join("outpost-server"),
-    };
+    let mut args = Args::parse();
+    let db = open(&args).await?;
+    if let Some(Command::Admin(command)) = args.command.take() {
+        return run_admin(&db, command).await;
+    }
+    let data_dir = data_dir(&args)?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let db = Db::open(&data_dir.join("org.db"))?;
     let credentials = data_dir.join("demo-credentials.txt");
     let password = args
         .demo_password
+        .clone()
         .unwrap_or_else(|| outpost_server::auth::new_token()[..16].to_owned());
-    if db.blocking(|s| seed::seed_demo(s, &password))?? {
+    let options = seed::DemoOptions {
+        seed: args.seed,
+        records: args.records,
+        password: password.clone(),
+    };
+    if seed::load_demo_if_empty(&db, &options).await? {
         let text = format!(
             "admin user: {} / {password}\nfield user: {} / {password}\n",
-            seed::ADMIN_USER,
-            seed::FIELD_USER
+            outpost_domain::demo::ADMIN_USERNAME,
+            outpost_domain::demo::FIELD_USERNAME
         );
         write_private(&credentials, &text)?;
-        println!("loaded the demo org");
+        println!("loaded the demo org (seed {}, {} records)", args.seed, args.records);
     }
     if let Ok(text) = std::fs::read_to_string(&credentials) {
         print!("{text}");

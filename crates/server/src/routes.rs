@@ -1,10 +1,13 @@
 //! The HTTP routes under `/api/v1`, one module per area.
 
+mod admin;
 mod auth;
+mod meta;
+mod records;
 mod sync;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::AppState;
 
@@ -13,8 +16,48 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/metadata", get(meta::metadata))
         .route("/api/v1/sync/pull", get(sync::pull))
         .route("/api/v1/sync/push", post(sync::push))
+        .route("/api/v1/sync/errors", get(sync::errors))
+        .route("/api/v1/sync/errors/{id}/resolve", post(sync::resolve))
+        .route("/api/v1/operations", post(records::operation))
+        .route(
+            "/api/v1/records/{entity}",
+            get(records::list).post(records::create),
+        )
+        .route(
+            "/api/v1/records/{entity}/{id}",
+            get(records::get)
+                .patch(records::update)
+                .delete(records::delete),
+        )
+        .route("/api/v1/admin/users", get(admin::users))
+        .route("/api/v1/admin/security", get(admin::security))
+        .route(
+            "/api/v1/admin/settings",
+            get(admin::settings).put(admin::settings_set),
+        )
+        .route("/api/v1/admin/offline/entities", get(admin::entities))
+        .route("/api/v1/admin/offline/entities/{entity}", put(admin::entity_set))
+        .route(
+            "/api/v1/admin/profiles",
+            get(admin::profiles).post(admin::profile_create),
+        )
+        .route(
+            "/api/v1/admin/profiles/{id}",
+            get(admin::profile)
+                .put(admin::profile_update)
+                .delete(admin::profile_delete),
+        )
+        .route("/api/v1/admin/profiles/{id}/validate", post(admin::validate))
+        .route("/api/v1/admin/profiles/{id}/dry-run", post(admin::dry_run))
+        .route("/api/v1/admin/profiles/{id}/publish", post(admin::publish))
+        .route("/api/v1/admin/profiles/{id}/assignments", put(admin::assign))
+        .route("/api/v1/admin/devices/{id}/revoke", post(admin::revoke))
+        .route("/api/v1/admin/sync-errors", get(admin::sync_errors))
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

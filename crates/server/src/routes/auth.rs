@@ -1,58 +1,138 @@
-//! Sign-in.
+//! Sign-in, token refresh and sign-out.
 
 use axum::Json;
 use axum::extract::State;
-use outpost_protocol::{LoginRequest, LoginResponse, UserInfo};
+use axum::http::StatusCode;
+use outpost_protocol::{LoginRequest, LoginResponse, RefreshRequest, UserInfo};
 
-use crate::auth::{new_token, token_hash, verify_password};
+use crate::auth::{
+    ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens,
+    record_failure, retry_after, user_by_username, verify_password,
+};
+use crate::db::{string, text};
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
 
-/// `POST /api/v1/auth/login`: checks the password and issues a token for the device.
+fn check_device(device_id: &str) -> Result<(), ApiError> {
+    if device_id.trim().is_empty() || device_id.len() > 100 {
+        return Err(ApiError::invalid("device_id must be 1 to 100 characters"));
+    }
+    Ok(())
+}
+
+fn response(access: String, refresh: String, user: UserInfo) -> LoginResponse {
+    LoginResponse {
+        access_token: access,
+        expires_in: ACCESS_TTL.unsigned_abs(),
+        refresh_token: refresh,
+        user,
+    }
+}
+
+/// `POST /api/v1/auth/login`: checks the password and issues tokens for the device.
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    if req.device_id.trim().is_empty() || req.device_id.len() > 100 {
-        return Err(ApiError::BadRequest {
-            code: "invalid",
-            message: "device_id must be 1 to 100 characters".to_owned(),
-        });
+    check_device(&req.device_id)?;
+    if req.username.len() > 200 || req.password.len() > 1024 {
+        return Err(ApiError::BadCredentials);
     }
     let username = req.username.clone();
-    let user = state
+    let (user, wait) = state
         .db
-        .call(move |db| db.user_by_username(&username))
+        .tx(move |conn| Ok((user_by_username(conn, &username)?, retry_after(conn, &username)?)))
         .await?;
+    if let Some(retry_after) = wait {
+        return Err(ApiError::RateLimited { retry_after });
+    }
     // Verify against a fixed hash when the user is unknown, so both paths cost the same.
     let password = req.password.clone();
     let (user, ok) = tokio::task::spawn_blocking(move || {
         let phc = user
             .as_ref()
-            .map_or(crate::auth::UNKNOWN_USER_HASH.as_str(), |u| {
-                u.password_hash.as_str()
-            });
+            .map_or(UNKNOWN_USER_HASH.as_str(), |u| u.password_hash.as_str());
         let ok = verify_password(&password, phc) && user.is_some();
         (user, ok)
     })
     .await
     .map_err(|e| anyhow::anyhow!("password check failed: {e}"))?;
-    let user = user.filter(|_| ok).ok_or(ApiError::BadCredentials)?;
-    let token = new_token();
-    let hash = token_hash(&token);
+    let username = req.username.clone();
+    let Some(user) = user.filter(|_| ok) else {
+        state
+            .db
+            .tx(move |conn| record_failure(conn, &username))
+            .await?;
+        return Err(ApiError::BadCredentials);
+    };
     let (user_id, device_id) = (user.id.clone(), req.device_id.clone());
-    state
+    let (access, refresh) = state
         .db
-        .call(move |db| db.token_insert(&hash, &user_id, &device_id))
+        .tx(move |conn| {
+            clear_failures(conn, &username)?;
+            issue_tokens(conn, &user_id, &device_id)
+        })
         .await?;
-    Ok(Json(LoginResponse {
-        access_token: token,
-        expires_in: 0,
-        refresh_token: String::new(),
-        user: UserInfo {
+    Ok(Json(response(
+        access,
+        refresh,
+        UserInfo {
             id: user.id,
             username: req.username,
             display_name: user.display_name,
         },
-    }))
+    )))
+}
+
+/// `POST /api/v1/auth/refresh`: a new token pair for a refresh token (used once).
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let outcome = state
+        .db
+        .tx(move |conn| {
+            let outcome = crate::auth::refresh(conn, &req.refresh_token)?;
+            let user = match &outcome {
+                Refreshed::Issued { user_id, .. } => conn
+                    .query_opt(
+                        "SELECT username, display_name FROM org_user WHERE id = $1",
+                        &[text(user_id)],
+                    )?
+                    .map(|r| Ok::<_, anyhow::Error>((string(&r[0])?, string(&r[1])?)))
+                    .transpose()?,
+                Refreshed::Refused => None,
+            };
+            Ok((outcome, user))
+        })
+        .await?;
+    match outcome {
+        (
+            Refreshed::Issued {
+                user_id,
+                access,
+                refresh,
+                ..
+            },
+            Some((username, display_name)),
+        ) => Ok(Json(response(
+            access,
+            refresh,
+            UserInfo {
+                id: user_id,
+                username,
+                display_name,
+            },
+        ))),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// `POST /api/v1/auth/logout`: revokes every token of the caller's device.
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+    state
+        .db
+        .tx(move |conn| crate::auth::revoke_device(conn, &caller.device_id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,14 +1,15 @@
-//! Pull and push: the sync protocol of DESIGN §4 and `docs/PROTOCOL.md`.
+//! Pull, push and sync errors: the sync protocol of DESIGN §4 and `docs/PROTOCOL.md`.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use outpost_protocol::{
-    OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, RecordRef,
+    OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
+    ResolveRequest, SyncErrorInfo,
 };
 
 use crate::auth::Caller;
 use crate::extract::ApiJson;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, now};
 
 /// Most records a page may carry.
 pub const MAX_PAGE: u32 = 5_000;
@@ -16,75 +17,99 @@ pub const MAX_PAGE: u32 = 5_000;
 /// Most operations one push may carry.
 pub const MAX_PUSH_OPS: usize = 1_000;
 
-/// `GET /api/v1/sync/pull`: the next page of changes after the device's checkpoint.
+/// `GET /api/v1/sync/pull`: the next page for the caller's device.
 pub async fn pull(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     query: Result<Query<PullRequest>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let Query(req) = query?;
     if req.limit == 0 || req.limit > MAX_PAGE {
-        return Err(ApiError::BadRequest {
-            code: "invalid",
-            message: format!("limit must be 1 to {MAX_PAGE}"),
-        });
+        return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
-    let (records, removed, checkpoint, has_more) = state
+    let org = state.org().await?;
+    let page = state
         .db
-        .call(move |db| db.changes_since(req.checkpoint, req.limit))
+        .tx(move |conn| crate::pull::pull(conn, &org, &caller, req, now()))
         .await?;
-    Ok(Json(PullResponse {
-        records,
-        removed: removed
-            .into_iter()
-            .map(|id| RecordRef {
-                entity: "account".to_owned(),
-                id,
-            })
-            .collect(),
-        checkpoint,
-        has_more,
-        metadata_version: state.metadata.version,
-        ..PullResponse::default()
-    }))
+    Ok(Json(page))
 }
 
-/// `POST /api/v1/sync/push`: applies the device's operations in order, each once.
+/// `POST /api/v1/sync/push`: applies the device's operations in order, each once, each
+/// in its own transaction.
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     if req.ops.len() > MAX_PUSH_OPS {
-        return Err(ApiError::BadRequest {
-            code: "invalid",
-            message: format!("at most {MAX_PUSH_OPS} operations per push"),
-        });
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_PUSH_OPS} operations per push"
+        )));
     }
     if let Some(bad) = req
         .ops
         .iter()
         .find(|op| op.op_id.is_empty() || op.op_id.len() > 64)
     {
-        return Err(ApiError::BadRequest {
-            code: "invalid",
-            message: format!("op_id `{}` must be 1 to 64 characters", bad.op_id),
+        return Err(ApiError::invalid(format!(
+            "op_id `{}` must be 1 to 64 characters",
+            bad.op_id
+        )));
+    }
+    let org = state.org().await?;
+    let principal = std::sync::Arc::new(org.principal(&caller.user_id)?);
+    let mut outcomes = Vec::with_capacity(req.ops.len());
+    for op in req.ops {
+        let (org, principal, caller) = (org.clone(), principal.clone(), caller.clone());
+        let result = state
+            .db
+            .write(move |conn| crate::push::push_one(conn, &org, &principal, &caller, &op, now()).map(|r| (op.op_id, r)))
+            .await?;
+        outcomes.push(OpOutcome {
+            op_id: result.0,
+            result: result.1,
         });
     }
-    let metadata = state.metadata.clone();
-    let outcomes = state
-        .db
-        .call(move |db| {
-            req.ops
-                .iter()
-                .map(|op| {
-                    Ok(OpOutcome {
-                        op_id: op.op_id.clone(),
-                        result: db.push_apply(&metadata, &caller, op)?,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
-        })
-        .await?;
     Ok(Json(PushResponse { outcomes }))
+}
+
+/// Query of `GET /api/v1/sync/errors`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorsQuery {
+    /// Also resolved ones.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// `GET /api/v1/sync/errors`: the caller's sync errors.
+pub async fn errors(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ErrorsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<SyncErrorInfo>>, ApiError> {
+    let Query(q) = query?;
+    let list = state
+        .db
+        .tx(move |conn| crate::push::errors_list(conn, Some(&caller.user_id), q.all))
+        .await?;
+    Ok(Json(list))
+}
+
+/// `POST /api/v1/sync/errors/{id}/resolve`: apply the offline change or discard it (the
+/// owner, or an administrator).
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ResolveRequest>,
+) -> Result<Json<SyncErrorInfo>, ApiError> {
+    let org = state.org().await?;
+    let apply = req.action == ResolutionAction::Apply;
+    let outcome = state
+        .db
+        .write(move |conn| Ok(crate::push::resolve(conn, &org, &caller, &id, apply, now())))
+        .await?;
+    Ok(Json(outcome?))
 }

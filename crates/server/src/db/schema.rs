@@ -1,0 +1,238 @@
+//! The schema: the server's own tables (numbered migrations, append only) and one typed
+//! table per entity, generated from the metadata and grown in place when it changes.
+//!
+//! The same SQL serves both engines: `{int}` becomes `INTEGER` / `BIGINT` and `{text}`
+//! `TEXT` / `TEXT COLLATE "C"` (byte order on both, as the query language sorts).
+
+use outpost_domain::metadata::{AttributeKind, EntityDef, Metadata};
+use outpost_domain::query::column_type;
+
+use super::{Conn, Dialect, SqlParam, int, string, text};
+
+/// The server's own tables. Append, never edit: `schema_version` counts how many ran.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE setting (key {text} PRIMARY KEY, value {text} NOT NULL);
+CREATE TABLE row_seq (id {int} PRIMARY KEY, value {int} NOT NULL);
+INSERT INTO row_seq (id, value) VALUES (1, 0);
+CREATE TABLE org_user (
+  id {text} PRIMARY KEY,
+  username {text} NOT NULL UNIQUE,
+  display_name {text} NOT NULL,
+  password_hash {text} NOT NULL,
+  is_admin {int} NOT NULL DEFAULT 0,
+  disabled {int} NOT NULL DEFAULT 0
+);
+CREATE TABLE auth_token (
+  token_hash {text} PRIMARY KEY,
+  kind {text} NOT NULL,
+  user_id {text} NOT NULL,
+  device_id {text} NOT NULL,
+  expires_at {int} NOT NULL,
+  revoked {int} NOT NULL DEFAULT 0,
+  created_on {text} NOT NULL
+);
+CREATE INDEX auth_token_device ON auth_token (device_id);
+CREATE TABLE login_failure (username {text} NOT NULL, at {int} NOT NULL);
+CREATE INDEX login_failure_user ON login_failure (username, at);
+CREATE TABLE applied_op (
+  device_id {text} NOT NULL,
+  op_id {text} NOT NULL,
+  user_id {text} NOT NULL,
+  outcome {text} NOT NULL,
+  PRIMARY KEY (device_id, op_id)
+);
+CREATE TABLE follow (
+  user_id {text} NOT NULL,
+  entity {text} NOT NULL,
+  record_id {text} NOT NULL,
+  following {int} NOT NULL,
+  _version {int} NOT NULL,
+  PRIMARY KEY (user_id, entity, record_id)
+);
+CREATE INDEX follow_version ON follow (user_id, _version);
+CREATE TABLE device (
+  device_id {text} PRIMARY KEY,
+  user_id {text} NOT NULL,
+  state {text} NOT NULL,
+  acked {int} NOT NULL DEFAULT 0,
+  issued {int} NOT NULL DEFAULT 0,
+  pending {text},
+  last_pull_on {text},
+  last_push_on {text}
+);
+CREATE TABLE device_record (
+  device_id {text} NOT NULL,
+  entity {text} NOT NULL,
+  record_id {text} NOT NULL,
+  version {int} NOT NULL,
+  reason {text} NOT NULL,
+  refs {text} NOT NULL,
+  PRIMARY KEY (device_id, entity, record_id)
+);
+CREATE TABLE device_page (
+  device_id {text} NOT NULL,
+  seq {int} NOT NULL,
+  entity {text} NOT NULL,
+  record_id {text} NOT NULL,
+  version {int},
+  reason {text},
+  refs {text},
+  PRIMARY KEY (device_id, seq)
+);
+CREATE TABLE sync_error (
+  id {text} PRIMARY KEY,
+  user_id {text} NOT NULL,
+  device_id {text} NOT NULL,
+  op_id {text} NOT NULL,
+  entity {text} NOT NULL,
+  record_id {text} NOT NULL,
+  code {text} NOT NULL,
+  message {text} NOT NULL,
+  operation {text} NOT NULL,
+  conflicts {text} NOT NULL,
+  state {text} NOT NULL,
+  created_on {text} NOT NULL,
+  resolved_on {text},
+  resolved_by {text},
+  _version {int} NOT NULL
+);
+CREATE INDEX sync_error_user ON sync_error (user_id, state);
+CREATE INDEX sync_error_device ON sync_error (device_id, _version);
+CREATE TABLE offline_entity (entity {text} PRIMARY KEY, enabled {int} NOT NULL, filter {text});
+CREATE TABLE profile (
+  id {text} PRIMARY KEY,
+  name {text} NOT NULL UNIQUE,
+  draft {text} NOT NULL,
+  published {text},
+  version {int} NOT NULL DEFAULT 0,
+  modified_on {text} NOT NULL
+);
+CREATE TABLE profile_assignment (principal {text} PRIMARY KEY, profile_id {text} NOT NULL);
+"];
+
+/// `{int}` and `{text}` for the engine.
+fn typed(sql: &str, dialect: Dialect) -> String {
+    let (int, text) = match dialect {
+        Dialect::Sqlite => ("INTEGER", "TEXT"),
+        Dialect::Postgres => ("BIGINT", "TEXT COLLATE \"C\""),
+    };
+    sql.replace("{int}", int).replace("{text}", text)
+}
+
+/// Brings the server's own tables up to date. On PostgreSQL an advisory lock makes
+/// processes that start together take turns.
+pub(super) fn migrate(conn: &mut dyn Conn) -> anyhow::Result<()> {
+    let dialect = conn.dialect();
+    if dialect == Dialect::Postgres {
+        conn.query("SELECT pg_advisory_xact_lock(7355608)", &[])?;
+    }
+    conn.batch(&typed(
+        "CREATE TABLE IF NOT EXISTS schema_version (id {int} PRIMARY KEY, value {int} NOT NULL)",
+        dialect,
+    ))?;
+    let done = conn
+        .query_opt("SELECT value FROM schema_version WHERE id = 1", &[])?
+        .map(|row| int(&row[0]))
+        .transpose()?
+        .unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let n = i64::try_from(i + 1)?;
+        if n <= done {
+            continue;
+        }
+        conn.batch(&typed(sql, dialect))?;
+        conn.execute(
+            "INSERT INTO schema_version (id, value) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+            &[SqlParam::Int(n)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The quoted table name of an entity.
+pub fn entity_table(entity: &str) -> String {
+    format!("\"e_{}\"", entity.replace('"', ""))
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', ""))
+}
+
+/// The names of the columns an existing table has (empty when it does not exist).
+fn existing_columns(conn: &mut dyn Conn, table: &str) -> anyhow::Result<Vec<String>> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => "SELECT name FROM pragma_table_info($1)",
+        Dialect::Postgres => {
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1"
+        }
+    };
+    conn.query(sql, &[text(table)])?
+        .iter()
+        .map(|row| string(&row[0]))
+        .collect()
+}
+
+/// Creates the typed table of every entity, and adds the columns of attributes that a
+/// newer metadata brought (in place: rows keep their data, new columns start null).
+/// Attributes that disappeared keep their column, unused.
+pub fn sync_entity_tables(conn: &mut dyn Conn, metadata: &Metadata) -> anyhow::Result<()> {
+    let dialect = conn.dialect();
+    for entity in &metadata.entities {
+        let bare = format!("e_{}", entity.name);
+        let have = existing_columns(conn, &bare)?;
+        if have.is_empty() {
+            create_entity_table(conn, entity)?;
+            continue;
+        }
+        for attr in &entity.attributes {
+            if !have.contains(&attr.name) {
+                conn.batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    entity_table(&entity.name),
+                    quoted(&attr.name),
+                    column_type(&attr.kind, dialect)
+                ))?;
+                if is_reference(&attr.kind) {
+                    conn.batch(&index(&entity.name, &attr.name))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_reference(kind: &AttributeKind) -> bool {
+    matches!(kind, AttributeKind::Lookup { .. } | AttributeKind::Owner)
+}
+
+fn index(entity: &str, column: &str) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS \"e_{entity}_{column}\" ON {} ({})",
+        entity_table(entity),
+        quoted(column)
+    )
+}
+
+fn create_entity_table(conn: &mut dyn Conn, entity: &EntityDef) -> anyhow::Result<()> {
+    let dialect = conn.dialect();
+    let columns: Vec<String> = entity
+        .attributes
+        .iter()
+        .map(|a| format!("{} {}", quoted(&a.name), column_type(&a.kind, dialect)))
+        .collect();
+    conn.batch(&typed(
+        &format!(
+            "CREATE TABLE {} (id {{text}} PRIMARY KEY, {}, _version {{int}} NOT NULL, \
+             _deleted {{int}} NOT NULL DEFAULT 0)",
+            entity_table(&entity.name),
+            columns.join(", ")
+        ),
+        dialect,
+    ))?;
+    conn.batch(&index(&entity.name, "_version"))?;
+    for attr in entity.attributes.iter().filter(|a| is_reference(&a.kind)) {
+        conn.batch(&index(&entity.name, &attr.name))?;
+    }
+    Ok(())
+}

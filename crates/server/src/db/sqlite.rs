@@ -1,0 +1,126 @@
+//! The embedded engine: one SQLite connection (WAL) behind a mutex. SQLite has one writer
+//! anyway, and every transaction is `BEGIN IMMEDIATE`, so it takes the write lock up
+//! front and can never fail to upgrade half-way.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Conn, Dialect, Row, SqlParam};
+
+#[derive(Clone)]
+pub(super) struct SqliteDb {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteDb {
+    pub(super) fn open(path: Option<&Path>) -> anyhow::Result<Self> {
+        let conn = match path {
+            Some(path) => Connection::open(path)
+                .with_context(|| format!("opening the org database {}", path.display()))?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "wal")?;
+        conn.pragma_update(None, "synchronous", "normal")?;
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    pub(super) fn transaction<T>(
+        &self,
+        _write: bool,
+        f: impl FnOnce(&mut dyn Conn) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the database lock was poisoned by a panic"))?;
+        let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = f(&mut SqliteConn { tx: &tx })?;
+        tx.commit()?;
+        Ok(result)
+    }
+}
+
+struct SqliteConn<'t, 'c> {
+    tx: &'t rusqlite::Transaction<'c>,
+}
+
+/// `$1` → `?1`: the one SQL text serves both engines (no statement here puts a `$` in a
+/// string literal).
+fn sqlite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.contains('$') {
+        std::borrow::Cow::Owned(sql.replace('$', "?"))
+    } else {
+        std::borrow::Cow::Borrowed(sql)
+    }
+}
+
+fn value(param: &SqlParam) -> Value {
+    match param {
+        SqlParam::Null => Value::Null,
+        SqlParam::Int(n) => Value::Integer(*n),
+        SqlParam::Text(s) => Value::Text(s.clone()),
+    }
+}
+
+fn read(value: ValueRef<'_>) -> anyhow::Result<SqlParam> {
+    Ok(match value {
+        ValueRef::Null => SqlParam::Null,
+        ValueRef::Integer(n) => SqlParam::Int(n),
+        ValueRef::Text(bytes) => SqlParam::Text(String::from_utf8(bytes.to_vec())?),
+        ValueRef::Real(r) => anyhow::bail!("unexpected real column value {r}"),
+        ValueRef::Blob(_) => anyhow::bail!("unexpected blob column value"),
+    })
+}
+
+impl Conn for SqliteConn<'_, '_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[SqlParam]) -> anyhow::Result<u64> {
+        let sql = sqlite_sql(sql);
+        let mut stmt = self
+            .tx
+            .prepare_cached(&sql)
+            .with_context(|| format!("preparing `{sql}`"))?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(value)))
+            .with_context(|| format!("running `{sql}`"))?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlParam]) -> anyhow::Result<Vec<Row>> {
+        let sql = sqlite_sql(sql);
+        let mut stmt = self
+            .tx
+            .prepare_cached(&sql)
+            .with_context(|| format!("preparing `{sql}`"))?;
+        let width = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(value)))
+            .with_context(|| format!("running `{sql}`"))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(
+                (0..width)
+                    .map(|i| read(row.get_ref(i)?))
+                    .collect::<anyhow::Result<Row>>()?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> anyhow::Result<()> {
+        self.tx
+            .execute_batch(sql)
+            .with_context(|| format!("running `{sql}`"))
+    }
+}

@@ -1,0 +1,326 @@
+//! Applying one operation for one user, with the security model enforced first (S2, S3,
+//! B4) and then the domain's `apply` inside the caller's transaction. Push (offline work
+//! replayed) and the records API (online work) both come through here, so a change is
+//! judged the same way however it arrives.
+//!
+//! A record the user may not read answers as *not found*, never as *forbidden*: whether
+//! it exists is itself something they may not learn.
+
+use outpost_domain::metadata::{AttributeKind, EntityDef};
+use outpost_domain::operation::{Applied, ConflictCheck, Effects, FieldConflict};
+use outpost_domain::security::{FieldAction, Principal, Privilege};
+use outpost_domain::value::EntityRef;
+use outpost_domain::{ApplyContext, Fields, OpError, Operation};
+use outpost_protocol::FieldError;
+
+use crate::db::Conn;
+use crate::org::Org;
+use crate::records::{self, TxStorage, facts, owner_business_unit, parse_ref};
+
+/// Who acts: a user with their principal, in an org.
+pub struct Actor<'a> {
+    /// The org.
+    pub org: &'a Org,
+    /// The user's security.
+    pub principal: &'a Principal,
+}
+
+/// Why an operation was refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `not_found`, `already_exists`, `forbidden`, `invalid`, `invalid_state`,
+    /// `unknown_flow`, `stale`.
+    pub code: &'static str,
+    /// What a person reads.
+    pub message: String,
+    /// Per-field reasons, for `invalid` and field-security `forbidden`.
+    pub fields: Vec<FieldError>,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    fn not_found(entity: &str, id: &str) -> Self {
+        Self::new("not_found", format!("record not found: {entity} {id}"))
+    }
+}
+
+/// What applying an operation came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied; the target's new row version (0 when only a follow changed) and effects.
+    Applied {
+        /// The last row version written.
+        version: i64,
+        /// What changed.
+        effects: Effects,
+    },
+    /// Both sides changed these fields; nothing was written.
+    Conflict(Vec<FieldConflict>),
+    /// Refused; nothing was written.
+    Refused(Refusal),
+}
+
+/// The privilege an operation needs on its existing target record.
+fn target_privilege(op: &Operation) -> Privilege {
+    match op {
+        Operation::Delete { .. } => Privilege::Delete,
+        Operation::Assign { .. } => Privilege::Assign,
+        Operation::Follow { .. } | Operation::Unfollow { .. } => Privilege::Read,
+        _ => Privilege::Write,
+    }
+}
+
+/// Checks the lookups among `fields`: each target must exist and be readable, and the
+/// user needs AppendTo on it.
+fn check_lookups(
+    conn: &mut dyn Conn,
+    actor: &Actor<'_>,
+    def: &EntityDef,
+    fields: &Fields,
+) -> anyhow::Result<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (name, value) in fields {
+        let Some(value) = value else { continue };
+        let Some(attr) = def.attributes.iter().find(|a| a.name == *name) else {
+            continue;
+        };
+        if !matches!(attr.kind, AttributeKind::Lookup { .. }) {
+            continue;
+        }
+        let Some(target) = parse_ref(value) else {
+            continue; // not a reference: validation reports it with its own code
+        };
+        let Ok(target_def) = actor.org.metadata.entity(&target.entity) else {
+            continue; // validation reports lookup_target
+        };
+        let usable = match records::get(conn, target_def, &target.id)? {
+            Some((target_fields, _)) => {
+                let f = facts(&target_fields);
+                actor.principal.can(target_def, Privilege::Read, &f)
+                    && actor.principal.can(target_def, Privilege::AppendTo, &f)
+            }
+            None => false,
+        };
+        if !usable {
+            errors.push(FieldError {
+                field: name.clone(),
+                code: "lookup_target".to_owned(),
+                message: format!("{value} does not exist or you may not link to it"),
+            });
+        }
+    }
+    Ok(errors)
+}
+
+fn denied_fields(fields: Vec<String>, action: &str) -> Refusal {
+    Refusal {
+        code: "forbidden",
+        message: format!("field security forbids you to {action}: {}", fields.join(", ")),
+        fields: fields
+            .into_iter()
+            .map(|field| FieldError {
+                field,
+                code: "forbidden".to_owned(),
+                message: format!("you may not {action} this field"),
+            })
+            .collect(),
+    }
+}
+
+/// The security checks of S2/S3/B4 before anything is applied: `Some` refusal, or `None`
+/// when the user may go on. `if_match` is the row version a caller insists on.
+fn check(
+    conn: &mut dyn Conn,
+    actor: &Actor<'_>,
+    op: &Operation,
+    if_match: Option<i64>,
+) -> anyhow::Result<Option<Refusal>> {
+    let principal = actor.principal;
+    let (entity, id) = op.target();
+    let Ok(def) = actor.org.metadata.entity(entity) else {
+        return Ok(Some(Refusal::new(
+            "invalid",
+            format!("unknown entity `{entity}`"),
+        )));
+    };
+    let me = format!("systemuser:{}", principal.user_id());
+    if let Operation::Create { fields, .. } = op {
+        let owner = fields
+            .get("ownerid")
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| me.clone());
+        let Some(owner_bu) = owner_business_unit(&actor.org.security, &owner) else {
+            return Ok(Some(Refusal {
+                code: "invalid",
+                message: format!("owner {owner} does not exist"),
+                fields: vec![FieldError {
+                    field: "ownerid".to_owned(),
+                    code: "lookup_target".to_owned(),
+                    message: format!("{owner} does not exist"),
+                }],
+            }));
+        };
+        let owner_ref = parse_ref(&owner).unwrap_or_else(|| EntityRef {
+            entity: String::new(),
+            id: String::new(),
+        });
+        if !principal.can_create(def, &owner_ref, &owner_bu) {
+            return Ok(Some(Refusal::new(
+                "forbidden",
+                format!("you may not create {entity} records for this owner"),
+            )));
+        }
+        let denied = principal.fields_denied(def, fields, FieldAction::Create);
+        if !denied.is_empty() {
+            return Ok(Some(denied_fields(denied, "set")));
+        }
+        let bad = check_lookups(conn, actor, def, fields)?;
+        if !bad.is_empty() {
+            return Ok(Some(invalid(bad)));
+        }
+    } else {
+        let Some((current, version)) = records::get(conn, def, id)? else {
+            // The domain says not found in its own words (and knows follow semantics).
+            return Ok(None);
+        };
+        let record = facts(&current);
+        if !principal.can(def, Privilege::Read, &record) {
+            return Ok(Some(Refusal::not_found(entity, id)));
+        }
+        let needed = target_privilege(op);
+        if !principal.can(def, needed, &record) {
+            return Ok(Some(Refusal::new(
+                "forbidden",
+                format!("you lack the {needed:?} privilege on this {entity}"),
+            )));
+        }
+        if let Some(expected) = if_match
+            && expected != version
+        {
+            return Ok(Some(Refusal::new(
+                "stale",
+                format!("the record changed: it is at version {version}, not {expected}"),
+            )));
+        }
+        match op {
+            Operation::Update { changes, .. } => {
+                let denied = principal.fields_denied(def, changes, FieldAction::Update);
+                if !denied.is_empty() {
+                    return Ok(Some(denied_fields(denied, "change")));
+                }
+                let bad = check_lookups(conn, actor, def, changes)?;
+                if !bad.is_empty() {
+                    return Ok(Some(invalid(bad)));
+                }
+            }
+            Operation::Assign { owner, .. }
+                if owner_business_unit(&actor.org.security, &owner.to_string()).is_none() =>
+            {
+                return Ok(Some(Refusal::new(
+                    "invalid",
+                    format!("owner {owner} does not exist"),
+                )));
+            }
+            _ => {}
+        }
+    }
+    for created in op.creates() {
+        if matches!(op, Operation::Create { .. }) {
+            break;
+        }
+        let Ok(created_def) = actor.org.metadata.entity(&created.entity) else {
+            continue;
+        };
+        let me_ref = EntityRef {
+            entity: "systemuser".to_owned(),
+            id: principal.user_id().to_owned(),
+        };
+        if !principal.can_create(created_def, &me_ref, principal.business_unit()) {
+            return Ok(Some(Refusal::new(
+                "forbidden",
+                format!("you may not create the {} this command makes", created.entity),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn invalid(fields: Vec<FieldError>) -> Refusal {
+    Refusal {
+        code: "invalid",
+        message: fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        fields,
+    }
+}
+
+fn refusal(e: OpError) -> anyhow::Result<Refusal> {
+    Ok(match e {
+        OpError::Storage(failure) => return Err(anyhow::Error::new(failure)),
+        OpError::Invalid(errors) => Refusal {
+            code: "invalid",
+            message: OpError::Invalid(errors.clone()).to_string(),
+            fields: errors
+                .iter()
+                .map(|e| FieldError {
+                    field: e.field().unwrap_or_default().to_owned(),
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                })
+                .collect(),
+        },
+        other => Refusal::new(other.code(), other.to_string()),
+    })
+}
+
+/// Applies `op` as the actor at `now`, after the security checks.
+///
+/// # Errors
+/// A database failure (the caller's transaction then rolls back).
+pub fn apply(
+    conn: &mut dyn Conn,
+    actor: &Actor<'_>,
+    op: &Operation,
+    conflicts: ConflictCheck,
+    if_match: Option<i64>,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<Outcome> {
+    if let Some(refused) = check(conn, actor, op, if_match)? {
+        return Ok(Outcome::Refused(refused));
+    }
+    let ctx = ApplyContext {
+        user: EntityRef {
+            entity: "systemuser".to_owned(),
+            id: actor.principal.user_id().to_owned(),
+        },
+        business_unit_id: actor.principal.business_unit().to_owned(),
+        now,
+    };
+    let metadata = actor.org.metadata.clone();
+    let mut storage = TxStorage {
+        conn,
+        metadata: &metadata,
+        security: &actor.org.security,
+        user_id: actor.principal.user_id(),
+        written: Vec::new(),
+    };
+    Ok(match op.apply(&ctx, &metadata, &mut storage, conflicts) {
+        Ok(Applied::Done(effects)) => Outcome::Applied {
+            version: storage.written.last().map_or(0, |(_, _, v)| *v),
+            effects,
+        },
+        Ok(Applied::Conflict(fields)) => Outcome::Conflict(fields),
+        Err(e) => Outcome::Refused(refusal(e)?),
+    })
+}

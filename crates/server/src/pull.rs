@@ -1,0 +1,733 @@
+//! Pull (S10, S12, B3, B6): the next page of what a device must upsert or remove, from
+//! what the server knows the device holds (`device_record`).
+//!
+//! **Pages are acknowledged.** A page's entries wait in `device_page` until the device
+//! asks for the next page with that page's checkpoint (then they become what it holds);
+//! asking again with the previous checkpoint drops them and recomputes — so a lost answer
+//! or a killed device loses nothing and gets nothing twice. Checkpoint 0 means "I hold
+//! nothing"; an unknown checkpoint answers `reset`.
+//!
+//! **Two ways to compute a page.**
+//! - *Sweep*, when the device's scope may have changed as a whole (first sync, a new
+//!   profile version, any admin change, a new day for date-relative filters): walk every
+//!   profile entity in id order sending what is in scope and not held at that version,
+//!   then walk what is held and remove what is no longer in scope. Costs O(scope), once.
+//! - *Delta*, otherwise: rows whose row version is above the device's high-water mark,
+//!   the records they link to by relationship rules (old and new targets), and the
+//!   user's follow changes — each re-evaluated by id. Costs O(changes), not O(scope).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context as _;
+use outpost_domain::Fields;
+use outpost_domain::metadata::EntityDef;
+use outpost_protocol::{
+    PullRequest, PullResponse, RecordPayload, RecordRef, Resolution, ResolutionAction,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::db::{Conn, Row, SqlParam, entity_table, int, int_param, opt_string, string, text};
+use crate::org::{Org, StoredProfile};
+use crate::records::{column_count, read_row, select_columns};
+use crate::scope::{Direction, Params, ScopePlan};
+
+/// Rows a sweep may look at for one page before it answers with what it has.
+const SCAN_FACTOR: usize = 20;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct DeviceState {
+    scope_key: String,
+    hw: i64,
+    sweep: Option<Sweep>,
+    errors_hw: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Sweep {
+    entity: usize,
+    after: String,
+    removing: bool,
+    hw: i64,
+    total: u64,
+    sent: u64,
+}
+
+/// One line of a page.
+struct Entry {
+    entity: String,
+    id: String,
+    /// `None`: remove.
+    upsert: Option<Upsert>,
+}
+
+struct Upsert {
+    version: i64,
+    reason: String,
+    refs: String,
+    fields: Fields,
+}
+
+/// A candidate row: the record's columns plus its reason and what the device holds.
+struct Evaluated {
+    id: String,
+    fields: Fields,
+    version: i64,
+    why: Option<String>,
+    held: Option<i64>,
+    held_reason: Option<String>,
+    held_refs: Option<String>,
+}
+
+fn literal(name: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "`{name}` is not a plain name"
+    );
+    Ok(format!("'{name}'"))
+}
+
+struct Pager<'a> {
+    org: &'a Org,
+    plan: ScopePlan<'a>,
+    device: &'a str,
+    conn: &'a mut dyn Conn,
+}
+
+impl Pager<'_> {
+    /// `SELECT` of an entity's rows with reason and held state, under `where_sql` (which
+    /// may bind into `p` after the reason).
+    fn evaluate(
+        &mut self,
+        def: &EntityDef,
+        where_sql: &dyn Fn(&mut Params) -> String,
+        order_limit: &str,
+    ) -> anyhow::Result<Vec<Evaluated>> {
+        let mut p = Params::new(self.conn.dialect());
+        let reason = self.plan.reason(&mut p, def, "r")?;
+        let device = p.bind(text(self.device));
+        let filter = where_sql(&mut p);
+        let sql = format!(
+            "SELECT * FROM (SELECT {}, {reason} AS why, d.version AS held, d.reason AS held_reason, \
+             d.refs AS held_refs FROM {} r LEFT JOIN device_record d ON d.device_id = {device} \
+             AND d.entity = {} AND d.record_id = r.id WHERE {filter}) q {order_limit}",
+            select_columns(def),
+            entity_table(&def.name),
+            literal(&def.name)?,
+        );
+        let n = column_count(def);
+        self.conn
+            .query(&sql, &p.values)?
+            .iter()
+            .map(|row| evaluated(def, row, n))
+            .collect()
+    }
+
+    fn refs(&self, entity: &str, fields: &Fields) -> String {
+        self.plan
+            .rules_from(entity)
+            .into_iter()
+            .filter(|(_, d)| *d == Direction::Parents)
+            .filter_map(|(rule, _)| fields.get(&rule.attribute).cloned().flatten())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The entry for an evaluated row, if the device needs one.
+    fn entry(&self, entity: &str, row: Evaluated) -> Option<Entry> {
+        match row.why {
+            Some(why) if row.held != Some(row.version) || row.held_reason.as_deref() != Some(&why) => {
+                let refs = self.refs(entity, &row.fields);
+                Some(Entry {
+                    entity: entity.to_owned(),
+                    id: row.id,
+                    upsert: Some(Upsert {
+                        version: row.version,
+                        reason: why,
+                        refs,
+                        fields: row.fields,
+                    }),
+                })
+            }
+            None if row.held.is_some() => Some(Entry {
+                entity: entity.to_owned(),
+                id: row.id,
+                upsert: None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn evaluated(def: &EntityDef, row: &Row, n: usize) -> anyhow::Result<Evaluated> {
+    let (id, fields, version) = read_row(def, row, 0)?;
+    Ok(Evaluated {
+        id,
+        fields,
+        version,
+        why: opt_string(&row[n])?,
+        held: match &row[n + 1] {
+            SqlParam::Null => None,
+            v => Some(int(v)?),
+        },
+        held_reason: opt_string(&row[n + 2])?,
+        held_refs: opt_string(&row[n + 3])?,
+    })
+}
+
+impl Pager<'_> {
+    /// How many records are in scope now (for progress).
+    fn count_in_scope(&mut self) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for def in self.org.metadata.entities.clone() {
+            if self.plan.item(&def.name).is_none() {
+                continue;
+            }
+            let mut p = Params::new(self.conn.dialect());
+            let reason = self.plan.reason(&mut p, &def, "r")?;
+            let sql = format!(
+                "SELECT count(*) FROM {} r WHERE r._deleted = 0 AND ({reason}) IS NOT NULL",
+                entity_table(&def.name)
+            );
+            total += u64::try_from(int(&self.conn.query_value(&sql, &p.values)?)?)?;
+        }
+        Ok(total)
+    }
+
+    /// A sweep page: upserts in entity and id order, then removals of what left scope.
+    /// Returns whether the sweep finished.
+    fn sweep(&mut self, sweep: &mut Sweep, limit: usize, out: &mut Vec<Entry>) -> anyhow::Result<bool> {
+        let entities = self.org.metadata.entities.clone();
+        let mut scanned = 0;
+        while out.len() < limit && scanned < limit * SCAN_FACTOR {
+            let Some(def) = entities.get(sweep.entity) else {
+                if sweep.removing {
+                    return Ok(true);
+                }
+                sweep.removing = true;
+                sweep.entity = 0;
+                sweep.after.clear();
+                continue;
+            };
+            let batch = limit - out.len();
+            let rows = if sweep.removing {
+                self.stale_held(def, &sweep.after, batch, out)?
+            } else if self.plan.item(&def.name).is_some() {
+                let after = sweep.after.clone();
+                let order = format!(
+                    "WHERE q.why IS NOT NULL ORDER BY q.id LIMIT {}",
+                    batch.max(1)
+                );
+                let found = self.evaluate(
+                    def,
+                    &|p: &mut Params| format!("r.id > {} AND r._deleted = 0", p.bind(text(&after))),
+                    &order,
+                )?;
+                let ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+                for row in found {
+                    if let Some(entry) = self.entry(&def.name, row) {
+                        out.push(entry);
+                        sweep.sent += 1;
+                    }
+                }
+                ids
+            } else {
+                Vec::new()
+            };
+            scanned += rows.len();
+            match rows.last() {
+                Some(last) if rows.len() >= batch.max(1) => sweep.after = last.clone(),
+                _ => {
+                    sweep.entity += 1;
+                    sweep.after.clear();
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Removals: held records of `def` after `after` that are no longer in scope (or no
+    /// longer exist). Returns the ids looked at.
+    fn stale_held(
+        &mut self,
+        def: &EntityDef,
+        after: &str,
+        batch: usize,
+        out: &mut Vec<Entry>,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut p = Params::new(self.conn.dialect());
+        let reason = self.plan.reason(&mut p, def, "r")?;
+        let device = p.bind(text(self.device));
+        let after = p.bind(text(after));
+        let sql = format!(
+            "SELECT d.record_id, CASE WHEN EXISTS (SELECT 1 FROM {} r WHERE r.id = d.record_id \
+             AND ({reason}) IS NOT NULL) THEN 1 ELSE 0 END FROM device_record d \
+             WHERE d.device_id = {device} AND d.entity = {} AND d.record_id > {after} \
+             ORDER BY d.record_id LIMIT {}",
+            entity_table(&def.name),
+            literal(&def.name)?,
+            batch.max(1)
+        );
+        let rows = self.conn.query(&sql, &p.values)?;
+        let mut seen = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = string(&row[0])?;
+            if int(&row[1])? == 0 {
+                out.push(Entry {
+                    entity: def.name.clone(),
+                    id: id.clone(),
+                    upsert: None,
+                });
+            }
+            seen.push(id);
+        }
+        Ok(seen)
+    }
+}
+
+impl Pager<'_> {
+    /// A delta page: changes with `hw < row version <= cur` in version order, then the
+    /// records they link to and the user's follow changes. Returns the new high-water
+    /// mark and whether more changes wait.
+    fn delta(&mut self, hw: i64, cur: i64, limit: usize, out: &mut Vec<Entry>) -> anyhow::Result<(i64, bool)> {
+        let entities: Vec<EntityDef> = self
+            .org
+            .metadata
+            .entities
+            .iter()
+            .filter(|d| self.plan.item(&d.name).is_some())
+            .cloned()
+            .collect();
+        let fetch = limit + 1;
+        let mut changed: Vec<(i64, usize, Evaluated)> = Vec::new();
+        let mut frontier = cur;
+        for (i, def) in entities.iter().enumerate() {
+            let rows = self.evaluate(
+                def,
+                &|p: &mut Params| {
+                    format!(
+                        "r._version > {} AND r._version <= {}",
+                        p.bind(int_param(hw)),
+                        p.bind(int_param(cur))
+                    )
+                },
+                &format!("ORDER BY q._version LIMIT {fetch}"),
+            )?;
+            if rows.len() == fetch {
+                frontier = frontier.min(rows[limit - 1].version);
+            }
+            changed.extend(rows.into_iter().map(|r| (r.version, i, r)));
+        }
+        changed.sort_by_key(|(v, _, _)| *v);
+        let mut new_hw = hw;
+        let mut more = frontier < cur;
+        let mut candidates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
+        for (version, i, row) in changed {
+            if version > frontier {
+                break;
+            }
+            if out.len() >= limit {
+                more = true;
+                break;
+            }
+            new_hw = version;
+            let def = &entities[i];
+            self.related_candidates(def, &row, &mut candidates)?;
+            touched.insert((def.name.clone(), row.id.clone()));
+            if let Some(entry) = self.entry(&def.name, row) {
+                out.push(entry);
+            }
+        }
+        if !more {
+            new_hw = cur;
+        }
+        // Follow changes in the same window.
+        let mut p = Params::new(self.conn.dialect());
+        let sql = format!(
+            "SELECT f.entity, f.record_id FROM follow f JOIN device d ON d.user_id = f.user_id \
+             WHERE d.device_id = {} AND f._version > {} AND f._version <= {}",
+            p.bind(text(self.device)),
+            p.bind(int_param(hw)),
+            p.bind(int_param(new_hw))
+        );
+        for row in self.conn.query(&sql, &p.values)? {
+            candidates
+                .entry(string(&row[0])?)
+                .or_default()
+                .insert(string(&row[1])?);
+        }
+        for (entity, ids) in candidates {
+            let ids: Vec<String> = ids
+                .into_iter()
+                .filter(|id| !touched.contains(&(entity.clone(), id.clone())))
+                .collect();
+            self.recheck(&entity, &ids, out)?;
+        }
+        Ok((new_hw, more))
+    }
+
+    /// Records whose membership may change with `row`: old and new parents it points at,
+    /// and children pointing at it, per the relationship rules of its item.
+    fn related_candidates(
+        &mut self,
+        def: &EntityDef,
+        row: &Evaluated,
+        into: &mut BTreeMap<String, BTreeSet<String>>,
+    ) -> anyhow::Result<()> {
+        for (rule, dir) in self.plan.rules_from(&def.name) {
+            match dir {
+                Direction::Parents => {
+                    let prefix = format!("{}:", rule.entity);
+                    let now = row.fields.get(&rule.attribute).cloned().flatten();
+                    let before = row.held_refs.clone().unwrap_or_default();
+                    for value in now.iter().map(String::as_str).chain(before.split(' ')) {
+                        if let Some(id) = value.strip_prefix(&prefix) {
+                            into.entry(rule.entity.clone()).or_default().insert(id.to_owned());
+                        }
+                    }
+                }
+                Direction::Children => {
+                    let sql = format!(
+                        "SELECT id FROM {} WHERE \"{}\" = $1",
+                        entity_table(&rule.entity),
+                        rule.attribute.replace('"', "")
+                    );
+                    for child in self
+                        .conn
+                        .query(&sql, &[text(format!("{}:{}", def.name, row.id))])?
+                    {
+                        into.entry(rule.entity.clone())
+                            .or_default()
+                            .insert(string(&child[0])?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-evaluates records by id; held ones that no longer exist are removed.
+    fn recheck(&mut self, entity: &str, ids: &[String], out: &mut Vec<Entry>) -> anyhow::Result<()> {
+        let Ok(def) = self.org.metadata.entity(entity).cloned() else {
+            return Ok(());
+        };
+        for chunk in ids.chunks(500) {
+            let rows = if self.plan.item(entity).is_some() {
+                let list = chunk.to_vec();
+                self.evaluate(
+                    &def,
+                    &|p: &mut Params| {
+                        let placeholders: Vec<String> =
+                            list.iter().map(|id| p.bind(text(id.clone()))).collect();
+                        format!("r.id IN ({})", placeholders.join(", "))
+                    },
+                    "",
+                )?
+            } else {
+                Vec::new()
+            };
+            let found: BTreeSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+            for row in rows {
+                if let Some(entry) = self.entry(entity, row) {
+                    out.push(entry);
+                }
+            }
+            let missing: Vec<&String> = chunk.iter().filter(|id| !found.contains(*id)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let mut p = Params::new(self.conn.dialect());
+            let device = p.bind(text(self.device));
+            let placeholders: Vec<String> =
+                missing.iter().map(|id| p.bind(text((*id).clone()))).collect();
+            let sql = format!(
+                "SELECT record_id FROM device_record WHERE device_id = {device} AND entity = {} \
+                 AND record_id IN ({})",
+                literal(entity)?,
+                placeholders.join(", ")
+            );
+            for row in self.conn.query(&sql, &p.values)? {
+                out.push(Entry {
+                    entity: entity.to_owned(),
+                    id: string(&row[0])?,
+                    upsert: None,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Forgets what a device holds and any page waiting for its acknowledgement.
+fn forget_device(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
+    conn.execute("DELETE FROM device_record WHERE device_id = $1", &[text(device)])?;
+    conn.execute("DELETE FROM device_page WHERE device_id = $1", &[text(device)])?;
+    Ok(())
+}
+
+/// Makes the waiting page what the device holds.
+fn commit_page(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
+    conn.execute(
+        "DELETE FROM device_record WHERE device_id = $1 AND EXISTS (SELECT 1 FROM device_page p \
+         WHERE p.device_id = $1 AND p.entity = device_record.entity \
+         AND p.record_id = device_record.record_id AND p.version IS NULL)",
+        &[text(device)],
+    )?;
+    conn.execute(
+        "INSERT INTO device_record (device_id, entity, record_id, version, reason, refs) \
+         SELECT device_id, entity, record_id, version, reason, refs FROM device_page \
+         WHERE device_id = $1 AND version IS NOT NULL \
+         ON CONFLICT (device_id, entity, record_id) DO UPDATE SET version = excluded.version, \
+         reason = excluded.reason, refs = excluded.refs",
+        &[text(device)],
+    )?;
+    conn.execute("DELETE FROM device_page WHERE device_id = $1", &[text(device)])?;
+    Ok(())
+}
+
+fn store_page(conn: &mut dyn Conn, device: &str, entries: &[Entry]) -> anyhow::Result<()> {
+    for (chunk_no, chunk) in entries.chunks(400).enumerate() {
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, e) in chunk.iter().enumerate() {
+            let base = params.len();
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                base + 1,
+                base + 2,
+                base + 3,
+                base + 4,
+                base + 5,
+                base + 6,
+                base + 7
+            ));
+            params.push(text(device));
+            params.push(int_param(i64::try_from(chunk_no * 400 + i)?));
+            params.push(text(e.entity.clone()));
+            params.push(text(e.id.clone()));
+            match &e.upsert {
+                Some(u) => {
+                    params.push(int_param(u.version));
+                    params.push(text(u.reason.clone()));
+                    params.push(text(u.refs.clone()));
+                }
+                None => params.extend([SqlParam::Null, SqlParam::Null, SqlParam::Null]),
+            }
+        }
+        conn.execute(
+            &format!(
+                "INSERT INTO device_page (device_id, seq, entity, record_id, version, reason, refs) VALUES {}",
+                rows.join(", ")
+            ),
+            &params,
+        )?;
+    }
+    Ok(())
+}
+
+/// The next pull page for the caller's device.
+///
+/// # Errors
+/// A database failure, or a stored filter that no longer checks.
+#[allow(clippy::too_many_lines)] // one protocol step after the other, in order
+pub fn pull(
+    conn: &mut dyn Conn,
+    org: &Org,
+    caller: &Caller,
+    req: PullRequest,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<PullResponse> {
+    let device = caller.device_id.as_str();
+    conn.execute(
+        "INSERT INTO device (device_id, user_id, state) VALUES ($1, $2, '{}') \
+         ON CONFLICT (device_id) DO NOTHING",
+        &[text(device), text(&caller.user_id)],
+    )?;
+    conn.execute(
+        "UPDATE device SET last_pull_on = $1 WHERE device_id = $2",
+        &[text(outpost_domain::value::format_datetime(now)), text(device)],
+    )?;
+    let row = conn
+        .query_opt(
+            "SELECT user_id, state, acked, issued, pending FROM device WHERE device_id = $1",
+            &[text(device)],
+        )?
+        .context("the device row is gone")?;
+    let owner = string(&row[0])?;
+    let mut state: DeviceState = serde_json::from_str(&string(&row[1])?).unwrap_or_default();
+    let mut acked = int(&row[2])?;
+    let issued = int(&row[3])?;
+    let pending: Option<DeviceState> = opt_string(&row[4])?
+        .map(|p| serde_json::from_str(&p))
+        .transpose()?;
+    let checkpoint = i64::try_from(req.checkpoint).context("checkpoint out of range")?;
+    let mut reset = false;
+    if owner != caller.user_id {
+        // Another user signed in on this device: what it held was someone else's.
+        conn.execute(
+            "UPDATE device SET user_id = $1 WHERE device_id = $2",
+            &[text(&caller.user_id), text(device)],
+        )?;
+        forget_device(conn, device)?;
+        state = DeviceState::default();
+        reset = checkpoint != 0;
+    } else if checkpoint != 0 && checkpoint == issued && issued > acked {
+        commit_page(conn, device)?;
+        acked = issued;
+        state = pending.unwrap_or(state);
+    } else if checkpoint != 0 && checkpoint == acked {
+        conn.execute("DELETE FROM device_page WHERE device_id = $1", &[text(device)])?;
+    } else {
+        forget_device(conn, device)?;
+        state = DeviceState::default();
+        reset = checkpoint != 0;
+    }
+    let next_token = acked.max(issued) + 1;
+    // What the device holds now; the page computed below is pending on top of it.
+    let base_state = serde_json::to_string(&state)?;
+    let profile: Option<&StoredProfile> = org.profile_for(&caller.user_id);
+    let published = profile.and_then(|p| p.published.as_ref().map(|d| (p, d)));
+    let Some((profile, def)) = published.filter(|_| org.settings.provisioned) else {
+        forget_device(conn, device)?;
+        conn.execute(
+            "UPDATE device SET state = '{}', acked = 0, issued = 0, pending = NULL WHERE device_id = $1",
+            &[text(device)],
+        )?;
+        return Ok(PullResponse {
+            wipe: true,
+            metadata_version: org.metadata.version,
+            ..PullResponse::default()
+        });
+    };
+    let principal = org.principal(&caller.user_id)?;
+    let plan = ScopePlan::new(org, &principal, def, conn.dialect(), now);
+    let day = if plan.uses_relative_dates() {
+        now.date().to_string()
+    } else {
+        String::new()
+    };
+    let scope_key = format!(
+        "{}:{}:{}:{day}",
+        org.config_version, profile.id, profile.version
+    );
+    let limit = usize::try_from(req.limit)?;
+    let cur = conn.current_version()?;
+    let mut pager = Pager {
+        org,
+        plan,
+        device,
+        conn,
+    };
+    if state.scope_key != scope_key {
+        state.scope_key = scope_key;
+        state.sweep = Some(Sweep {
+            entity: 0,
+            after: String::new(),
+            removing: false,
+            hw: cur,
+            total: pager.count_in_scope()?,
+            sent: 0,
+        });
+    }
+    let mut entries = Vec::new();
+    let (has_more, remaining) = match state.sweep.take() {
+        Some(mut sweep) => {
+            let done = pager.sweep(&mut sweep, limit, &mut entries)?;
+            let remaining = sweep.total.saturating_sub(sweep.sent);
+            if done {
+                state.hw = sweep.hw;
+            } else {
+                state.sweep = Some(sweep);
+            }
+            (!done, if done { 0 } else { remaining })
+        }
+        None => {
+            let (hw, more) = pager.delta(state.hw, cur, limit, &mut entries)?;
+            state.hw = hw;
+            (more, 0)
+        }
+    };
+    // One line per record: the last word on it wins.
+    let mut seen = BTreeSet::new();
+    let mut entries: Vec<Entry> = entries
+        .into_iter()
+        .rev()
+        .filter(|e| seen.insert((e.entity.clone(), e.id.clone())))
+        .collect();
+    entries.reverse();
+    let conn = pager.conn;
+    let mut resolutions = Vec::new();
+    let mut p = Params::new(conn.dialect());
+    let sql = format!(
+        "SELECT op_id, state, _version FROM sync_error WHERE device_id = {} AND _version > {} \
+         AND state <> 'open' ORDER BY _version",
+        p.bind(text(device)),
+        p.bind(int_param(state.errors_hw))
+    );
+    for row in conn.query(&sql, &p.values)? {
+        let action = match string(&row[1])?.as_str() {
+            "applied" => ResolutionAction::Apply,
+            _ => ResolutionAction::Discard,
+        };
+        resolutions.push(Resolution {
+            op_id: string(&row[0])?,
+            action,
+        });
+        state.errors_hw = state.errors_hw.max(int(&row[2])?);
+    }
+    let state_json = serde_json::to_string(&state)?;
+    let token = if entries.is_empty() && resolutions.is_empty() && acked != 0 {
+        conn.execute(
+            "UPDATE device SET state = $1, acked = $2, issued = $2, pending = NULL WHERE device_id = $3",
+            &[text(state_json), int_param(acked), text(device)],
+        )?;
+        acked
+    } else {
+        store_page(conn, device, &entries)?;
+        conn.execute(
+            "UPDATE device SET state = $1, acked = $2, issued = $3, pending = $4 WHERE device_id = $5",
+            &[
+                text(base_state),
+                int_param(acked),
+                int_param(next_token),
+                text(state_json),
+                text(device),
+            ],
+        )?;
+        next_token
+    };
+    let mut records = Vec::new();
+    let mut removed = Vec::new();
+    for e in entries {
+        match e.upsert {
+            Some(mut u) => {
+                let def = org.metadata.entity(&e.entity)?;
+                principal.redact(def, &mut u.fields);
+                records.push(RecordPayload {
+                    entity: e.entity,
+                    id: e.id,
+                    row_version: u64::try_from(u.version)?,
+                    fields: u.fields,
+                    reason: u.reason,
+                });
+            }
+            None => removed.push(RecordRef {
+                entity: e.entity,
+                id: e.id,
+            }),
+        }
+    }
+    Ok(PullResponse {
+        records,
+        removed,
+        checkpoint: u64::try_from(token)?,
+        has_more,
+        metadata_version: org.metadata.version,
+        profile_version: profile.version,
+        reset,
+        wipe: false,
+        remaining,
+        resolutions,
+    })
+}

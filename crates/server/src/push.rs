@@ -1,0 +1,238 @@
+//! Push (S12, S14, B1): a device's operations applied in order, each once, each in its
+//! own transaction; and sync errors — every conflict or refusal kept as a record its
+//! owner (or an administrator) resolves later.
+
+use outpost_domain::operation::ConflictCheck;
+use outpost_domain::security::Principal;
+use outpost_domain::{FieldConflict, Operation};
+use outpost_protocol::{OpResult, PushOp, SyncErrorInfo};
+
+use crate::auth::Caller;
+use crate::db::{Conn, Row, int_param, opt_string, string, text};
+use crate::ops::{self, Actor, Outcome};
+use crate::org::Org;
+use crate::{ApiError, new_id};
+
+/// The outcome stored for a (device, op id), if that op was pushed before.
+///
+/// # Errors
+/// A database error.
+pub fn stored_outcome(conn: &mut dyn Conn, device: &str, op_id: &str) -> anyhow::Result<Option<OpResult>> {
+    conn.query_opt(
+        "SELECT outcome FROM applied_op WHERE device_id = $1 AND op_id = $2",
+        &[text(device), text(op_id)],
+    )?
+    .map(|row| Ok(serde_json::from_str(&string(&row[0])?)?))
+    .transpose()
+}
+
+/// Applies one pushed operation exactly once per (device, op id): a resent op gets the
+/// outcome stored the first time and changes nothing. A conflict or an error becomes a
+/// sync error owned by the caller.
+///
+/// # Errors
+/// A database failure (nothing of this op was stored).
+pub fn push_one(
+    conn: &mut dyn Conn,
+    org: &Org,
+    principal: &Principal,
+    caller: &Caller,
+    op: &PushOp,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<OpResult> {
+    if let Some(outcome) = stored_outcome(conn, &caller.device_id, &op.op_id)? {
+        return Ok(outcome);
+    }
+    let check = if org.settings.conflict_detection {
+        ConflictCheck::Detect
+    } else {
+        ConflictCheck::Off
+    };
+    let actor = Actor { org, principal };
+    let result = match ops::apply(conn, &actor, &op.op, check, None, now)? {
+        Outcome::Applied { version, .. } => OpResult::Applied {
+            row_version: u64::try_from(version)?,
+        },
+        Outcome::Conflict(fields) => OpResult::Conflict { fields },
+        Outcome::Refused(r) => OpResult::Error {
+            code: r.code.to_owned(),
+            message: r.message,
+            fields: r.fields,
+        },
+    };
+    match &result {
+        OpResult::Applied { .. } => {}
+        OpResult::Conflict { fields } => {
+            let message = format!(
+                "changed on the server too: {}",
+                fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            error_insert(conn, caller, op, "conflict", &message, fields, now)?;
+        }
+        OpResult::Error { code, message, .. } => {
+            error_insert(conn, caller, op, code, message, &[], now)?;
+        }
+    }
+    conn.execute(
+        "INSERT INTO applied_op (device_id, op_id, user_id, outcome) VALUES ($1, $2, $3, $4)",
+        &[
+            text(&caller.device_id),
+            text(&op.op_id),
+            text(&caller.user_id),
+            text(serde_json::to_string(&result)?),
+        ],
+    )?;
+    conn.execute(
+        "UPDATE device SET last_push_on = $1 WHERE device_id = $2",
+        &[text(outpost_domain::value::format_datetime(now)), text(&caller.device_id)],
+    )?;
+    Ok(result)
+}
+
+fn error_insert(
+    conn: &mut dyn Conn,
+    caller: &Caller,
+    op: &PushOp,
+    code: &str,
+    message: &str,
+    conflicts: &[FieldConflict],
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    let (entity, record) = op.op.target();
+    let version = conn.next_version()?;
+    conn.execute(
+        "INSERT INTO sync_error (id, user_id, device_id, op_id, entity, record_id, code, message,
+         operation, conflicts, state, created_on, _version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12)",
+        &[
+            text(new_id()),
+            text(&caller.user_id),
+            text(&caller.device_id),
+            text(&op.op_id),
+            text(entity),
+            text(record),
+            text(code),
+            text(message),
+            text(serde_json::to_string(&op.op)?),
+            text(serde_json::to_string(conflicts)?),
+            text(outpost_domain::value::format_datetime(now)),
+            int_param(version),
+        ],
+    )?;
+    Ok(())
+}
+
+const ERROR_COLUMNS: &str = "id, user_id, device_id, op_id, entity, record_id, code, message, \
+     operation, conflicts, state, created_on, resolved_on";
+
+fn error_row(row: &Row) -> anyhow::Result<SyncErrorInfo> {
+    Ok(SyncErrorInfo {
+        id: string(&row[0])?,
+        user_id: string(&row[1])?,
+        device_id: string(&row[2])?,
+        op_id: string(&row[3])?,
+        entity: string(&row[4])?,
+        record_id: string(&row[5])?,
+        code: string(&row[6])?,
+        message: string(&row[7])?,
+        operation: serde_json::from_str(&string(&row[8])?)?,
+        conflicts: serde_json::from_str(&string(&row[9])?)?,
+        state: string(&row[10])?,
+        created_on: string(&row[11])?,
+        resolved_on: opt_string(&row[12])?,
+    })
+}
+
+/// Sync errors, newest first: one user's, or everybody's (`None`, for administrators);
+/// open ones only unless `all`.
+///
+/// # Errors
+/// A database error.
+pub fn errors_list(conn: &mut dyn Conn, user_id: Option<&str>, all: bool) -> anyhow::Result<Vec<SyncErrorInfo>> {
+    let sql = format!(
+        "SELECT {ERROR_COLUMNS} FROM sync_error WHERE ($1 = '' OR user_id = $1) \
+         AND ($2 = 1 OR state = 'open') ORDER BY created_on DESC, id LIMIT 1000"
+    );
+    conn.query(
+        &sql,
+        &[text(user_id.unwrap_or_default()), int_param(i64::from(all))],
+    )?
+    .iter()
+    .map(error_row)
+    .collect()
+}
+
+/// Resolves a sync error as `caller` (its owner, or an administrator): `apply` re-runs
+/// the offline change as its owner with conflict detection off; `discard` drops it.
+/// The owner's device learns of it at its next pull.
+///
+/// # Errors
+/// [`ApiError::NotFound`] for an error the caller may not see, a conflict when it is
+/// already resolved, the refusal when applying fails again (the error stays open).
+pub fn resolve(
+    conn: &mut dyn Conn,
+    org: &Org,
+    caller: &Caller,
+    id: &str,
+    apply: bool,
+    now: time::OffsetDateTime,
+) -> Result<SyncErrorInfo, ApiError> {
+    let row = conn
+        .query_opt(
+            &format!("SELECT {ERROR_COLUMNS} FROM sync_error WHERE id = $1"),
+            &[text(id)],
+        )?
+        .ok_or_else(|| ApiError::NotFound(format!("no sync error {id}")))?;
+    let error = error_row(&row)?;
+    if error.user_id != caller.user_id && !caller.is_admin {
+        return Err(ApiError::NotFound(format!("no sync error {id}")));
+    }
+    if error.state != "open" {
+        return Err(ApiError::Conflict {
+            code: "already_resolved",
+            message: format!("sync error {id} is already {}", error.state),
+        });
+    }
+    if apply {
+        let principal = org.principal(&error.user_id)?;
+        let actor = Actor {
+            org,
+            principal: &principal,
+        };
+        let op: Operation = error.operation.clone();
+        match ops::apply(conn, &actor, &op, ConflictCheck::Off, None, now)? {
+            Outcome::Applied { .. } => {}
+            Outcome::Conflict(_) => unreachable_conflict()?,
+            Outcome::Refused(r) => {
+                return Err(ApiError::Invalid {
+                    code: r.code,
+                    message: format!("the change still cannot be applied: {}", r.message),
+                    fields: r.fields,
+                });
+            }
+        }
+    }
+    let version = conn.next_version()?;
+    conn.execute(
+        "UPDATE sync_error SET state = $1, resolved_on = $2, resolved_by = $3, _version = $4 WHERE id = $5",
+        &[
+            text(if apply { "applied" } else { "discarded" }),
+            text(outpost_domain::value::format_datetime(now)),
+            text(&caller.user_id),
+            int_param(version),
+            text(id),
+        ],
+    )?;
+    let row = conn
+        .query_opt(
+            &format!("SELECT {ERROR_COLUMNS} FROM sync_error WHERE id = $1"),
+            &[text(id)],
+        )?
+        .ok_or_else(|| anyhow::anyhow!("sync error {id} vanished"))?;
+    Ok(error_row(&row)?)
+}
+
+/// With detection off, `apply` never reports a conflict.
+fn unreachable_conflict() -> anyhow::Result<()> {
+    anyhow::bail!("a conflict was reported with conflict detection off")
+}

@@ -1,0 +1,350 @@
+//! The records API (S5): list with the query language, read, create, update, delete —
+//! with privileges and field security enforced, validation errors per field, `ETag` row
+//! versions and `If-Match` (412 `stale` on a stale write). Online changes go through the
+//! same [`crate::ops::apply`] as pushed offline work; they never conflict field by field
+//! (the caller sees the current record), they use `If-Match` instead.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use outpost_domain::operation::ConflictCheck;
+use outpost_domain::query::{QueryText, parse_query};
+use outpost_domain::security::Privilege;
+use outpost_domain::{Fields, Operation};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::db::{int_param, entity_table};
+use crate::extract::ApiJson;
+use crate::ops::{Actor, Outcome, Refusal, apply};
+use crate::records::{self, facts, read_row, select_columns};
+use crate::scope::Params;
+use crate::{ApiError, AppState, new_id, now};
+
+/// Most records one list answers.
+pub const MAX_TOP: u32 = 5_000;
+/// Records a list answers without `$top`.
+pub const DEFAULT_TOP: u32 = 50;
+
+/// A record as the records API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordBody {
+    /// Id.
+    pub id: String,
+    /// Row version (also the `ETag`).
+    pub row_version: i64,
+    /// Fields the caller may read.
+    pub fields: Fields,
+}
+
+/// Query options of a list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(rename = "$select")]
+    select: Option<String>,
+    #[serde(rename = "$filter")]
+    filter: Option<String>,
+    #[serde(rename = "$orderby")]
+    order_by: Option<String>,
+    #[serde(rename = "$top")]
+    top: Option<String>,
+    #[serde(rename = "$skip")]
+    skip: Option<u32>,
+}
+
+/// `POST` body of a create.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// The id to use (a new one when absent).
+    #[serde(default)]
+    id: Option<String>,
+    /// Field values.
+    fields: Fields,
+}
+
+/// `PATCH` body of an update.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    /// The fields to change.
+    changes: Fields,
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+        .unwrap_or_default();
+    text.parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::BadRequest {
+            code: "malformed",
+            message: "If-Match must be a row version in quotes, as the ETag gave it".to_owned(),
+        })
+}
+
+fn refused(r: Refusal) -> ApiError {
+    match r.code {
+        "not_found" => ApiError::NotFound(r.message),
+        "stale" => ApiError::Stale(r.message),
+        "already_exists" => ApiError::Conflict {
+            code: "already_exists",
+            message: r.message,
+        },
+        "invalid_state" | "unknown_flow" => ApiError::Conflict {
+            code: r.code,
+            message: r.message,
+        },
+        code => ApiError::Invalid {
+            code,
+            message: r.message,
+            fields: r.fields,
+        },
+    }
+}
+
+/// Reads one record as the caller may see it.
+fn read_visible(
+    conn: &mut dyn crate::db::Conn,
+    org: &crate::org::Org,
+    caller: &Caller,
+    entity: &str,
+    id: &str,
+) -> Result<RecordBody, ApiError> {
+    let def = org
+        .metadata
+        .entity(entity)
+        .map_err(|_| ApiError::NotFound(format!("no entity {entity}")))?;
+    let principal = org.principal(&caller.user_id)?;
+    let missing = || ApiError::NotFound(format!("record not found: {entity} {id}"));
+    let (mut fields, version) = records::get(conn, def, id)?.ok_or_else(missing)?;
+    if !principal.can(def, Privilege::Read, &facts(&fields)) {
+        return Err(missing());
+    }
+    principal.redact(def, &mut fields);
+    Ok(RecordBody {
+        id: id.to_owned(),
+        row_version: version,
+        fields,
+    })
+}
+
+fn with_etag(status: StatusCode, body: RecordBody) -> Response {
+    let tag = etag(body.row_version);
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+/// `GET /api/v1/records/{entity}?$filter&$select&$orderby&$top&$skip`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(entity): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<RecordBody>>, ApiError> {
+    let Query(q) = query?;
+    let org = state.org().await?;
+    let def = org
+        .metadata
+        .entity(&entity)
+        .map_err(|_| ApiError::NotFound(format!("no entity {entity}")))?
+        .clone();
+    let parsed = parse_query(QueryText {
+        select: q.select.as_deref(),
+        filter: q.filter.as_deref(),
+        order_by: q.order_by.as_deref(),
+        top: q.top.as_deref(),
+    })
+    .and_then(|query| query.check(&def))
+    .map_err(|e| ApiError::BadRequest {
+        code: "bad_query",
+        message: e.to_string(),
+    })?;
+    let top = parsed.top().unwrap_or(DEFAULT_TOP).min(MAX_TOP);
+    let principal = org.principal(&caller.user_id)?;
+    let rows = state
+        .db
+        .tx(move |conn| {
+            let dialect = conn.dialect();
+            let mut p = Params::new(dialect);
+            let security_dialect = match dialect {
+                outpost_domain::query::Dialect::Sqlite => outpost_domain::security::SqlDialect::Sqlite,
+                outpost_domain::query::Dialect::Postgres => {
+                    outpost_domain::security::SqlDialect::Postgres
+                }
+            };
+            let (scope, values) = principal.scope(&def, Privilege::Read).to_sql(
+                security_dialect,
+                "r.ownerid",
+                "r.owningbusinessunit",
+                1,
+            );
+            p.values
+                .extend(values.into_iter().map(outpost_domain::query::SqlParam::Text));
+            let col = |name: &str| format!("r.\"{name}\"");
+            let ctx = org.eval_context(&principal, now());
+            let filter = match parsed.filter() {
+                Some(f) => {
+                    let fragment = f.to_sql(dialect, &col, &ctx, p.values.len() + 1);
+                    p.values.extend(fragment.params);
+                    format!("({})", fragment.sql)
+                }
+                None => "1 = 1".to_owned(),
+            };
+            let limit = p.bind(int_param(i64::from(top)));
+            let offset = p.bind(int_param(i64::from(q.skip.unwrap_or(0))));
+            let sql = format!(
+                "SELECT {} FROM {} r WHERE r._deleted = 0 AND {scope} AND {filter} ORDER BY {} \
+                 LIMIT {limit} OFFSET {offset}",
+                select_columns(&def),
+                entity_table(&def.name),
+                parsed.order_by_sql(dialect, &col)
+            );
+            let selected: Option<Vec<String>> = parsed
+                .select()
+                .map(|s| s.into_iter().map(str::to_owned).collect());
+            conn.query(&sql, &p.values)?
+                .iter()
+                .map(|row| {
+                    let (id, mut fields, version) = read_row(&def, row, 0)?;
+                    principal.redact(&def, &mut fields);
+                    if let Some(selected) = &selected {
+                        fields.retain(|name, _| selected.contains(name));
+                    }
+                    Ok(RecordBody {
+                        id,
+                        row_version: version,
+                        fields,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// `GET /api/v1/records/{entity}/{id}` with an `ETag`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((entity, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let org = state.org().await?;
+    let body = state
+        .db
+        .tx(move |conn| Ok(read_visible(conn, &org, &caller, &entity, &id)))
+        .await??;
+    Ok(with_etag(StatusCode::OK, body))
+}
+
+/// Applies an online operation and answers the target record as it is now.
+async fn online(
+    state: AppState,
+    caller: Caller,
+    op: Operation,
+    expected: Option<i64>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let org = state.org().await?;
+    let deleted = matches!(op, Operation::Delete { .. });
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let principal = org.principal(&caller.user_id)?;
+            let actor = Actor {
+                org: &org,
+                principal: &principal,
+            };
+            let outcome = apply(conn, &actor, &op, ConflictCheck::Off, expected, now())?;
+            let (entity, id) = op.target();
+            Ok(match outcome {
+                Outcome::Applied { .. } if deleted => Ok(None),
+                Outcome::Applied { .. } => {
+                    read_visible(conn, &org, &caller, entity, id).map(Some)
+                }
+                Outcome::Conflict(_) => Err(ApiError::Internal(anyhow::anyhow!(
+                    "a conflict was reported with conflict detection off"
+                ))),
+                Outcome::Refused(r) => Err(refused(r)),
+            })
+        })
+        .await??;
+    Ok(match outcome {
+        Some(body) => with_etag(status, body),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// `POST /api/v1/records/{entity}`: creates a record (201 with its `ETag`).
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(entity): Path<String>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Response, ApiError> {
+    let id = body.id.unwrap_or_else(new_id);
+    if id.is_empty() || id.len() > 64 {
+        return Err(ApiError::invalid("a record id is 1 to 64 characters"));
+    }
+    let op = Operation::Create {
+        entity,
+        id,
+        fields: body.fields,
+    };
+    online(state, caller, op, None, StatusCode::CREATED).await
+}
+
+/// `PATCH /api/v1/records/{entity}/{id}`: changes fields; `If-Match` makes it conditional.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((entity, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
+    let op = Operation::Update {
+        entity,
+        id,
+        changes: body.changes,
+        before: Fields::new(),
+    };
+    online(state, caller, op, expected, StatusCode::OK).await
+}
+
+/// `DELETE /api/v1/records/{entity}/{id}`; `If-Match` makes it conditional.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((entity, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
+    let op = Operation::Delete {
+        entity,
+        id,
+        before: Fields::new(),
+    };
+    online(state, caller, op, expected, StatusCode::NO_CONTENT).await
+}
+
+/// `POST /api/v1/operations`: any operation online (commands, flow moves, follows).
+pub async fn operation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(op): ApiJson<Operation>,
+) -> Result<Response, ApiError> {
+    online(state, caller, op, None, StatusCode::OK).await
+}
