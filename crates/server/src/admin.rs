@@ -36,10 +36,18 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
     for item in &def.items {
         let e = item.entity.as_str();
         if !seen.insert(e) {
-            problems.push(problem("duplicate_item", e, format!("{e} is in the profile twice")));
+            problems.push(problem(
+                "duplicate_item",
+                e,
+                format!("{e} is in the profile twice"),
+            ));
         }
         let Ok(entity) = org.metadata.entity(e) else {
-            problems.push(problem("entity_not_enabled", e, format!("there is no entity {e}")));
+            problems.push(problem(
+                "entity_not_enabled",
+                e,
+                format!("there is no entity {e}"),
+            ));
             continue;
         };
         if !enabled(e) {
@@ -55,7 +63,10 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
                     problems.push(problem(
                         "lookup_target_not_enabled",
                         e,
-                        format!("{e}.{} points at {target}, which is not enabled for offline", attr.name),
+                        format!(
+                            "{e}.{} points at {target}, which is not enabled for offline",
+                            attr.name
+                        ),
                     ));
                 }
             }
@@ -64,7 +75,10 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
             problems.push(problem(
                 "bad_interval",
                 e,
-                format!("sync interval {} is not 5 to 1440 minutes", item.sync_interval_minutes),
+                format!(
+                    "sync interval {} is not 5 to 1440 minutes",
+                    item.sync_interval_minutes
+                ),
             ));
         }
         if let ItemData::Other {
@@ -74,7 +88,9 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
             custom,
         } = &item.data
         {
-            if entity.ownership == Ownership::Organization && (*mine || *my_team || *my_business_unit) {
+            if entity.ownership == Ownership::Organization
+                && (*mine || *my_team || *my_business_unit)
+            {
                 problems.push(problem(
                     "ownership_on_org_entity",
                     e,
@@ -145,7 +161,10 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
             problems.push(problem(
                 "unreachable_item",
                 &item.entity,
-                format!("{} takes related records only, but no rule brings any", item.entity),
+                format!(
+                    "{} takes related records only, but no rule brings any",
+                    item.entity
+                ),
             ));
         }
     }
@@ -186,7 +205,10 @@ fn profile_info(org: &Org, id: &str) -> Result<ProfileInfo, ApiError> {
 /// A database error.
 pub fn profiles(conn: &mut dyn Conn) -> Result<Vec<ProfileInfo>, ApiError> {
     let org = Org::load(conn)?;
-    org.profiles.keys().map(|id| profile_info(&org, id)).collect()
+    org.profiles
+        .keys()
+        .map(|id| profile_info(&org, id))
+        .collect()
 }
 
 /// One profile.
@@ -220,7 +242,11 @@ fn name_check(conn: &mut dyn Conn, def: &ProfileDef, id: &str) -> Result<(), Api
 ///
 /// # Errors
 /// An invalid or taken name.
-pub fn profile_create(conn: &mut dyn Conn, def: &ProfileDef, now: &str) -> Result<ProfileInfo, ApiError> {
+pub fn profile_create(
+    conn: &mut dyn Conn,
+    def: &ProfileDef,
+    now: &str,
+) -> Result<ProfileInfo, ApiError> {
     let id = new_id();
     name_check(conn, def, &id)?;
     conn.execute(
@@ -240,7 +266,12 @@ pub fn profile_create(conn: &mut dyn Conn, def: &ProfileDef, now: &str) -> Resul
 ///
 /// # Errors
 /// Not found, an invalid or taken name.
-pub fn profile_update(conn: &mut dyn Conn, id: &str, def: &ProfileDef, now: &str) -> Result<ProfileInfo, ApiError> {
+pub fn profile_update(
+    conn: &mut dyn Conn,
+    id: &str,
+    def: &ProfileDef,
+    now: &str,
+) -> Result<ProfileInfo, ApiError> {
     name_check(conn, def, id)?;
     let n = conn.execute(
         "UPDATE profile SET name = $1, draft = $2, modified_on = $3 WHERE id = $4",
@@ -263,7 +294,10 @@ pub fn profile_update(conn: &mut dyn Conn, id: &str, def: &ProfileDef, now: &str
 /// # Errors
 /// Not found.
 pub fn profile_delete(conn: &mut dyn Conn, id: &str) -> Result<(), ApiError> {
-    conn.execute("DELETE FROM profile_assignment WHERE profile_id = $1", &[text(id)])?;
+    conn.execute(
+        "DELETE FROM profile_assignment WHERE profile_id = $1",
+        &[text(id)],
+    )?;
     if conn.execute("DELETE FROM profile WHERE id = $1", &[text(id)])? == 0 {
         return Err(ApiError::NotFound(format!("no profile {id}")));
     }
@@ -332,14 +366,19 @@ pub fn dry_run(
                     fields,
                     reason: why,
                 };
-                bytes += serde_json::to_vec(&payload).map_err(anyhow::Error::from)?.len() as u64;
+                bytes += serde_json::to_vec(&payload)
+                    .map_err(anyhow::Error::from)?
+                    .len() as u64;
                 n += 1;
             }
             total += n;
             records.insert(entity.name.clone(), n);
         }
         let username = conn
-            .query_opt("SELECT username FROM org_user WHERE id = $1", &[text(&user_id)])?
+            .query_opt(
+                "SELECT username FROM org_user WHERE id = $1",
+                &[text(&user_id)],
+            )?
             .map(|r| string(&r[0]))
             .transpose()?
             .unwrap_or_default();
@@ -441,7 +480,10 @@ pub fn assign(conn: &mut dyn Conn, id: &str, to: &Assignments) -> Result<Profile
             return Err(ApiError::invalid(format!("no team {t}")));
         }
     }
-    conn.execute("DELETE FROM profile_assignment WHERE profile_id = $1", &[text(id)])?;
+    conn.execute(
+        "DELETE FROM profile_assignment WHERE profile_id = $1",
+        &[text(id)],
+    )?;
     let principals = to
         .users
         .iter()
@@ -482,7 +524,11 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
 ///
 /// # Errors
 /// Unknown entity, or a filter that does not parse or check (with its position).
-pub fn entity_set(conn: &mut dyn Conn, entity: &str, settings: &EntityOffline) -> Result<EntityOffline, ApiError> {
+pub fn entity_set(
+    conn: &mut dyn Conn,
+    entity: &str,
+    settings: &EntityOffline,
+) -> Result<EntityOffline, ApiError> {
     let org = Org::load(conn)?;
     let def = org
         .metadata

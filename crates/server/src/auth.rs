@@ -146,7 +146,10 @@ pub fn record_failure(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()>
 /// # Errors
 /// A database error.
 pub fn clear_failures(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
-    conn.execute("DELETE FROM login_failure WHERE username = $1", &[text(username)])?;
+    conn.execute(
+        "DELETE FROM login_failure WHERE username = $1",
+        &[text(username)],
+    )?;
     Ok(())
 }
 
@@ -162,7 +165,10 @@ pub fn issue_tokens(
     let (access, refresh) = (new_token(), new_token());
     let now = unix_now();
     let created = outpost_domain::value::format_datetime(crate::now());
-    for (token, kind, ttl) in [(&access, "access", ACCESS_TTL), (&refresh, "refresh", REFRESH_TTL)] {
+    for (token, kind, ttl) in [
+        (&access, "access", ACCESS_TTL),
+        (&refresh, "refresh", REFRESH_TTL),
+    ] {
         conn.execute(
             "INSERT INTO auth_token (token_hash, kind, user_id, device_id, expires_at, created_on)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -223,7 +229,10 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
     };
     let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
     if int(&row[3])? != 0 {
-        tracing::warn!(device_id, "a used refresh token came back: revoking the device");
+        tracing::warn!(
+            device_id,
+            "a used refresh token came back: revoking the device"
+        );
         revoke_device(conn, &device_id)?;
         return Ok(Refreshed::Refused);
     }
@@ -324,7 +333,9 @@ where
         if caller.is_admin {
             Ok(Self(caller))
         } else {
-            Err(ApiError::Forbidden("the admin API is for administrators".to_owned()))
+            Err(ApiError::Forbidden(
+                "the admin API is for administrators".to_owned(),
+            ))
         }
     }
 }

@@ -154,12 +154,15 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 fn read_profile(file: &std::path::Path) -> anyhow::Result<ProfileDef> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not a profile", file.display()))
 }
 
 /// An admin function's answer as JSON; a refusal becomes an error naming its code.
-fn out<T: serde::Serialize>(result: Result<T, outpost_server::ApiError>) -> anyhow::Result<serde_json::Value> {
+fn out<T: serde::Serialize>(
+    result: Result<T, outpost_server::ApiError>,
+) -> anyhow::Result<serde_json::Value> {
     match result {
         Ok(value) => Ok(serde_json::to_value(value)?),
         Err(e) => {
@@ -180,87 +183,95 @@ fn out<T: serde::Serialize>(result: Result<T, outpost_server::ApiError>) -> anyh
 async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
     let stamp = outpost_domain::value::format_datetime(now());
     let answer: serde_json::Value = db
-        .write(move |c| {
-            match command {
-                AdminCommand::Provision => out(admin::provision(c, true)),
-                AdminCommand::Deprovision => out(admin::provision(c, false)),
-                AdminCommand::Entities => out(admin::entities(c)),
-                AdminCommand::Entity {
-                    entity,
-                    disable,
+        .write(move |c| match command {
+            AdminCommand::Provision => out(admin::provision(c, true)),
+            AdminCommand::Deprovision => out(admin::provision(c, false)),
+            AdminCommand::Entities => out(admin::entities(c)),
+            AdminCommand::Entity {
+                entity,
+                disable,
+                filter,
+            } => {
+                let settings = EntityOffline {
+                    entity: entity.clone(),
+                    enabled: !disable,
                     filter,
-                } => {
-                    let settings = EntityOffline {
-                        entity: entity.clone(),
-                        enabled: !disable,
-                        filter,
-                    };
-                    out(admin::entity_set(c, &entity, &settings))
-                }
-                AdminCommand::Profiles => out(admin::profiles(c)),
-                AdminCommand::ProfileCreate { file } => {
-                    out(admin::profile_create(c, &read_profile(&file)?, &stamp))
-                }
-                AdminCommand::ProfileUpdate { id, file } => out(
-                    admin::profile_update(c, &id, &read_profile(&file)?, &stamp),
-                ),
-                AdminCommand::Validate { id } => {
-                    let org = outpost_server::org::Org::load(c)?;
-                    let info = admin::profile(c, &id);
-                    out(info.map(|i| admin::validate(&org, &i.draft)))
-                }
-                AdminCommand::DryRun { id } => {
-                    let org = outpost_server::org::Org::load(c)?;
-                    let info = admin::profile(c, &id);
-                    out(info.and_then(|i| admin::dry_run(c, &org, &id, &i.draft, now())))
-                }
-                AdminCommand::Publish { id, force } => {
-                    out(admin::publish(c, &id, force, now()))
-                }
-                AdminCommand::Assign { id, users, teams } => {
-                    let mut ids = Vec::new();
-                    for user in users {
-                        let found = c
-                            .query_opt(
-                                "SELECT id FROM org_user WHERE username = $1 OR id = $1",
-                                &[text(&user)],
-                            )?
-                            .map(|r| string(&r[0]))
-                            .transpose()?
-                            .with_context(|| format!("no user {user}"))?;
-                        ids.push(found);
-                    }
-                    let to = Assignments { users: ids, teams };
-                    out(admin::assign(c, &id, &to))
-                }
-                AdminCommand::SyncErrors { all } => {
-                    out(Ok(outpost_server::push::errors_list(c, None, all)?))
-                }
-                AdminCommand::Resolve { id, action } => {
-                    let apply = match action.as_str() {
-                        "apply" => true,
-                        "discard" => false,
-                        other => anyhow::bail!("`{other}` is not apply or discard"),
-                    };
-                    let org = outpost_server::org::Org::load(c)?;
-                    let admin_id = c
-                        .query_opt("SELECT id FROM org_user WHERE is_admin = 1 ORDER BY id", &[])?
+                };
+                out(admin::entity_set(c, &entity, &settings))
+            }
+            AdminCommand::Profiles => out(admin::profiles(c)),
+            AdminCommand::ProfileCreate { file } => {
+                out(admin::profile_create(c, &read_profile(&file)?, &stamp))
+            }
+            AdminCommand::ProfileUpdate { id, file } => {
+                out(admin::profile_update(c, &id, &read_profile(&file)?, &stamp))
+            }
+            AdminCommand::Validate { id } => {
+                let org = outpost_server::org::Org::load(c)?;
+                let info = admin::profile(c, &id);
+                out(info.map(|i| admin::validate(&org, &i.draft)))
+            }
+            AdminCommand::DryRun { id } => {
+                let org = outpost_server::org::Org::load(c)?;
+                let info = admin::profile(c, &id);
+                out(info.and_then(|i| admin::dry_run(c, &org, &id, &i.draft, now())))
+            }
+            AdminCommand::Publish { id, force } => out(admin::publish(c, &id, force, now())),
+            AdminCommand::Assign { id, users, teams } => {
+                let mut ids = Vec::new();
+                for user in users {
+                    let found = c
+                        .query_opt(
+                            "SELECT id FROM org_user WHERE username = $1 OR id = $1",
+                            &[text(&user)],
+                        )?
                         .map(|r| string(&r[0]))
                         .transpose()?
-                        .context("the org has no administrator")?;
-                    let caller = Caller {
-                        user_id: admin_id,
-                        device_id: "outpost-server-admin".to_owned(),
-                        is_admin: true,
-                    };
-                    out(outpost_server::push::resolve(c, &org, &caller, &id, apply, now()))
+                        .with_context(|| format!("no user {user}"))?;
+                    ids.push(found);
                 }
-                AdminCommand::RevokeDevice { id } => {
-                    let n = outpost_server::auth::revoke_device(c, &id)?;
-                    out(Ok::<_, outpost_server::ApiError>(serde_json::json!({"revoked": n})))
-                }
-                AdminCommand::Users => out(admin::users(c)),
+                let to = Assignments { users: ids, teams };
+                out(admin::assign(c, &id, &to))
             }
+            AdminCommand::SyncErrors { all } => {
+                out(Ok(outpost_server::push::errors_list(c, None, all)?))
+            }
+            AdminCommand::Resolve { id, action } => {
+                let apply = match action.as_str() {
+                    "apply" => true,
+                    "discard" => false,
+                    other => anyhow::bail!("`{other}` is not apply or discard"),
+                };
+                let org = outpost_server::org::Org::load(c)?;
+                let admin_id = c
+                    .query_opt(
+                        "SELECT id FROM org_user WHERE is_admin = 1 ORDER BY id",
+                        &[],
+                    )?
+                    .map(|r| string(&r[0]))
+                    .transpose()?
+                    .context("the org has no administrator")?;
+                let caller = Caller {
+                    user_id: admin_id,
+                    device_id: "outpost-server-admin".to_owned(),
+                    is_admin: true,
+                };
+                out(outpost_server::push::resolve(
+                    c,
+                    &org,
+                    &caller,
+                    &id,
+                    apply,
+                    now(),
+                ))
+            }
+            AdminCommand::RevokeDevice { id } => {
+                let n = outpost_server::auth::revoke_device(c, &id)?;
+                out(Ok::<_, outpost_server::ApiError>(
+                    serde_json::json!({"revoked": n}),
+                ))
+            }
+            AdminCommand::Users => out(admin::users(c)),
         })
         .await?;
     print_json(&answer)
@@ -300,7 +311,10 @@ async fn main() -> anyhow::Result<()> {
             outpost_domain::demo::FIELD_USERNAME
         );
         write_private(&credentials, &text)?;
-        println!("loaded the demo org (seed {}, {} records)", args.seed, args.records);
+        println!(
+            "loaded the demo org (seed {}, {} records)",
+            args.seed, args.records
+        );
     }
     if let Ok(text) = std::fs::read_to_string(&credentials) {
         print!("{text}");

@@ -122,7 +122,10 @@ fn check_lookups(
 fn denied_fields(fields: Vec<String>, action: &str) -> Refusal {
     Refusal {
         code: "forbidden",
-        message: format!("field security forbids you to {action}: {}", fields.join(", ")),
+        message: format!(
+            "field security forbids you to {action}: {}",
+            fields.join(", ")
+        ),
         fields: fields
             .into_iter()
             .map(|field| FieldError {
@@ -246,7 +249,10 @@ fn check(
         if !principal.can_create(created_def, &me_ref, principal.business_unit()) {
             return Ok(Some(Refusal::new(
                 "forbidden",
-                format!("you may not create the {} this command makes", created.entity),
+                format!(
+                    "you may not create the {} this command makes",
+                    created.entity
+                ),
             )));
         }
     }

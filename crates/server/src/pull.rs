@@ -136,7 +136,9 @@ impl Pager<'_> {
     /// The entry for an evaluated row, if the device needs one.
     fn entry(&self, entity: &str, row: Evaluated) -> Option<Entry> {
         match row.why {
-            Some(why) if row.held != Some(row.version) || row.held_reason.as_deref() != Some(&why) => {
+            Some(why)
+                if row.held != Some(row.version) || row.held_reason.as_deref() != Some(&why) =>
+            {
                 let refs = self.refs(entity, &row.fields);
                 Some(Entry {
                     entity: entity.to_owned(),
@@ -196,7 +198,12 @@ impl Pager<'_> {
 
     /// A sweep page: upserts in entity and id order, then removals of what left scope.
     /// Returns whether the sweep finished.
-    fn sweep(&mut self, sweep: &mut Sweep, limit: usize, out: &mut Vec<Entry>) -> anyhow::Result<bool> {
+    fn sweep(
+        &mut self,
+        sweep: &mut Sweep,
+        limit: usize,
+        out: &mut Vec<Entry>,
+    ) -> anyhow::Result<bool> {
         let entities = self.org.metadata.entities.clone();
         let mut scanned = 0;
         while out.len() < limit && scanned < limit * SCAN_FACTOR {
@@ -289,7 +296,13 @@ impl Pager<'_> {
     /// A delta page: changes with `hw < row version <= cur` in version order, then the
     /// records they link to and the user's follow changes. Returns the new high-water
     /// mark and whether more changes wait.
-    fn delta(&mut self, hw: i64, cur: i64, limit: usize, out: &mut Vec<Entry>) -> anyhow::Result<(i64, bool)> {
+    fn delta(
+        &mut self,
+        hw: i64,
+        cur: i64,
+        limit: usize,
+        out: &mut Vec<Entry>,
+    ) -> anyhow::Result<(i64, bool)> {
         let entities: Vec<EntityDef> = self
             .org
             .metadata
@@ -383,7 +396,9 @@ impl Pager<'_> {
                     let before = row.held_refs.clone().unwrap_or_default();
                     for value in now.iter().map(String::as_str).chain(before.split(' ')) {
                         if let Some(id) = value.strip_prefix(&prefix) {
-                            into.entry(rule.entity.clone()).or_default().insert(id.to_owned());
+                            into.entry(rule.entity.clone())
+                                .or_default()
+                                .insert(id.to_owned());
                         }
                     }
                 }
@@ -408,7 +423,12 @@ impl Pager<'_> {
     }
 
     /// Re-evaluates records by id; held ones that no longer exist are removed.
-    fn recheck(&mut self, entity: &str, ids: &[String], out: &mut Vec<Entry>) -> anyhow::Result<()> {
+    fn recheck(
+        &mut self,
+        entity: &str,
+        ids: &[String],
+        out: &mut Vec<Entry>,
+    ) -> anyhow::Result<()> {
         let Ok(def) = self.org.metadata.entity(entity).cloned() else {
             return Ok(());
         };
@@ -439,8 +459,10 @@ impl Pager<'_> {
             }
             let mut p = Params::new(self.conn.dialect());
             let device = p.bind(text(self.device));
-            let placeholders: Vec<String> =
-                missing.iter().map(|id| p.bind(text((*id).clone()))).collect();
+            let placeholders: Vec<String> = missing
+                .iter()
+                .map(|id| p.bind(text((*id).clone())))
+                .collect();
             let sql = format!(
                 "SELECT record_id FROM device_record WHERE device_id = {device} AND entity = {} \
                  AND record_id IN ({})",
@@ -461,8 +483,14 @@ impl Pager<'_> {
 
 /// Forgets what a device holds and any page waiting for its acknowledgement.
 fn forget_device(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
-    conn.execute("DELETE FROM device_record WHERE device_id = $1", &[text(device)])?;
-    conn.execute("DELETE FROM device_page WHERE device_id = $1", &[text(device)])?;
+    conn.execute(
+        "DELETE FROM device_record WHERE device_id = $1",
+        &[text(device)],
+    )?;
+    conn.execute(
+        "DELETE FROM device_page WHERE device_id = $1",
+        &[text(device)],
+    )?;
     Ok(())
 }
 
@@ -482,7 +510,10 @@ fn commit_page(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
          reason = excluded.reason, refs = excluded.refs",
         &[text(device)],
     )?;
-    conn.execute("DELETE FROM device_page WHERE device_id = $1", &[text(device)])?;
+    conn.execute(
+        "DELETE FROM device_page WHERE device_id = $1",
+        &[text(device)],
+    )?;
     Ok(())
 }
 
@@ -546,7 +577,10 @@ pub fn pull(
     )?;
     conn.execute(
         "UPDATE device SET last_pull_on = $1 WHERE device_id = $2",
-        &[text(outpost_domain::value::format_datetime(now)), text(device)],
+        &[
+            text(outpost_domain::value::format_datetime(now)),
+            text(device),
+        ],
     )?;
     let row = conn
         .query_opt(
@@ -577,7 +611,10 @@ pub fn pull(
         acked = issued;
         state = pending.unwrap_or(state);
     } else if checkpoint != 0 && checkpoint == acked {
-        conn.execute("DELETE FROM device_page WHERE device_id = $1", &[text(device)])?;
+        conn.execute(
+            "DELETE FROM device_page WHERE device_id = $1",
+            &[text(device)],
+        )?;
     } else {
         forget_device(conn, device)?;
         state = DeviceState::default();

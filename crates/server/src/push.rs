@@ -17,7 +17,11 @@ use crate::{ApiError, new_id};
 ///
 /// # Errors
 /// A database error.
-pub fn stored_outcome(conn: &mut dyn Conn, device: &str, op_id: &str) -> anyhow::Result<Option<OpResult>> {
+pub fn stored_outcome(
+    conn: &mut dyn Conn,
+    device: &str,
+    op_id: &str,
+) -> anyhow::Result<Option<OpResult>> {
     conn.query_opt(
         "SELECT outcome FROM applied_op WHERE device_id = $1 AND op_id = $2",
         &[text(device), text(op_id)],
@@ -65,7 +69,11 @@ pub fn push_one(
         OpResult::Conflict { fields } => {
             let message = format!(
                 "changed on the server too: {}",
-                fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>().join(", ")
+                fields
+                    .iter()
+                    .map(|f| f.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             error_insert(conn, caller, op, "conflict", &message, fields, now)?;
         }
@@ -84,7 +92,10 @@ pub fn push_one(
     )?;
     conn.execute(
         "UPDATE device SET last_push_on = $1 WHERE device_id = $2",
-        &[text(outpost_domain::value::format_datetime(now)), text(&caller.device_id)],
+        &[
+            text(outpost_domain::value::format_datetime(now)),
+            text(&caller.device_id),
+        ],
     )?;
     Ok(result)
 }
@@ -148,7 +159,11 @@ fn error_row(row: &Row) -> anyhow::Result<SyncErrorInfo> {
 ///
 /// # Errors
 /// A database error.
-pub fn errors_list(conn: &mut dyn Conn, user_id: Option<&str>, all: bool) -> anyhow::Result<Vec<SyncErrorInfo>> {
+pub fn errors_list(
+    conn: &mut dyn Conn,
+    user_id: Option<&str>,
+    all: bool,
+) -> anyhow::Result<Vec<SyncErrorInfo>> {
     let sql = format!(
         "SELECT {ERROR_COLUMNS} FROM sync_error WHERE ($1 = '' OR user_id = $1) \
          AND ($2 = 1 OR state = 'open') ORDER BY created_on DESC, id LIMIT 1000"

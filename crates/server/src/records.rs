@@ -32,7 +32,11 @@ pub fn column_count(def: &EntityDef) -> usize {
 ///
 /// # Errors
 /// When a column does not hold its attribute's kind.
-pub fn read_row(def: &EntityDef, row: &Row, offset: usize) -> anyhow::Result<(String, Fields, i64)> {
+pub fn read_row(
+    def: &EntityDef,
+    row: &Row,
+    offset: usize,
+) -> anyhow::Result<(String, Fields, i64)> {
     let id = string(&row[offset])?;
     let mut fields = Fields::new();
     for (i, attr) in def.attributes.iter().enumerate() {
@@ -48,7 +52,11 @@ pub fn read_row(def: &EntityDef, row: &Row, offset: usize) -> anyhow::Result<(St
 ///
 /// # Errors
 /// A database error.
-pub fn get(conn: &mut dyn Conn, def: &EntityDef, id: &str) -> anyhow::Result<Option<(Fields, i64)>> {
+pub fn get(
+    conn: &mut dyn Conn,
+    def: &EntityDef,
+    id: &str,
+) -> anyhow::Result<Option<(Fields, i64)>> {
     let sql = format!(
         "SELECT {} FROM {} r WHERE r.id = $1 AND r._deleted = 0",
         select_columns(def),
@@ -95,8 +103,14 @@ pub fn parse_ref(text: &str) -> Option<EntityRef> {
 pub fn owner_business_unit(security: &OrgSecurity, owner: &str) -> Option<String> {
     let owner = parse_ref(owner)?;
     match owner.entity.as_str() {
-        "systemuser" => security.users.get(&owner.id).map(|u| u.business_unit.clone()),
-        "team" => security.teams.get(&owner.id).map(|t| t.business_unit.clone()),
+        "systemuser" => security
+            .users
+            .get(&owner.id)
+            .map(|u| u.business_unit.clone()),
+        "team" => security
+            .teams
+            .get(&owner.id)
+            .map(|t| t.business_unit.clone()),
         _ => None,
     }
 }
@@ -139,14 +153,18 @@ fn upsert_sql(def: &EntityDef, rows: usize) -> String {
     let width = def.attributes.len() + 2;
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let placeholders: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            let placeholders: Vec<String> =
+                (1..=width).map(|c| format!("${}", r * width + c)).collect();
             format!("({}, 0)", placeholders.join(", "))
         })
         .collect();
     let updates: Vec<String> = names
         .iter()
         .map(|n| format!("{n} = excluded.{n}"))
-        .chain(["_version = excluded._version".to_owned(), "_deleted = 0".to_owned()])
+        .chain([
+            "_version = excluded._version".to_owned(),
+            "_deleted = 0".to_owned(),
+        ])
         .collect();
     format!(
         "INSERT INTO {} (id, {}, _version, _deleted) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
@@ -194,7 +212,12 @@ pub fn write(
     fields: &Fields,
 ) -> anyhow::Result<i64> {
     let version = conn.next_version()?;
-    write_many(conn, def, security, &[(id.to_owned(), fields.clone(), version)])?;
+    write_many(
+        conn,
+        def,
+        security,
+        &[(id.to_owned(), fields.clone(), version)],
+    )?;
     Ok(version)
 }
 
@@ -268,10 +291,16 @@ impl TxStorage<'_> {
             .map_err(|e| StorageFailure(e.to_string()))
     }
 
-    fn put_record(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
+    fn put_record(
+        &mut self,
+        entity: &str,
+        id: &str,
+        fields: &Fields,
+    ) -> Result<(), StorageFailure> {
         let def = self.def(entity)?.clone();
         let version = write(self.conn, &def, self.security, id, fields).map_err(|e| failure(&e))?;
-        self.written.push((entity.to_owned(), id.to_owned(), version));
+        self.written
+            .push((entity.to_owned(), id.to_owned(), version));
         Ok(())
     }
 }
@@ -295,7 +324,8 @@ impl RecordStorage for TxStorage<'_> {
     fn delete(&mut self, entity: &str, id: &str) -> Result<(), StorageFailure> {
         let def = self.def(entity)?.clone();
         let version = tombstone(self.conn, &def, id).map_err(|e| failure(&e))?;
-        self.written.push((entity.to_owned(), id.to_owned(), version));
+        self.written
+            .push((entity.to_owned(), id.to_owned(), version));
         Ok(())
     }
 
@@ -308,7 +338,8 @@ impl RecordStorage for TxStorage<'_> {
     ) -> Result<(), StorageFailure> {
         let version =
             follow_set(self.conn, &user.id, entity, id, following).map_err(|e| failure(&e))?;
-        self.written.push((entity.to_owned(), id.to_owned(), version));
+        self.written
+            .push((entity.to_owned(), id.to_owned(), version));
         Ok(())
     }
 }

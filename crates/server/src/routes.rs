@@ -41,7 +41,10 @@ pub fn router() -> Router<AppState> {
             get(admin::settings).put(admin::settings_set),
         )
         .route("/api/v1/admin/offline/entities", get(admin::entities))
-        .route("/api/v1/admin/offline/entities/{entity}", put(admin::entity_set))
+        .route(
+            "/api/v1/admin/offline/entities/{entity}",
+            put(admin::entity_set),
+        )
         .route(
             "/api/v1/admin/profiles",
             get(admin::profiles).post(admin::profile_create),
@@ -52,10 +55,16 @@ pub fn router() -> Router<AppState> {
                 .put(admin::profile_update)
                 .delete(admin::profile_delete),
         )
-        .route("/api/v1/admin/profiles/{id}/validate", post(admin::validate))
+        .route(
+            "/api/v1/admin/profiles/{id}/validate",
+            post(admin::validate),
+        )
         .route("/api/v1/admin/profiles/{id}/dry-run", post(admin::dry_run))
         .route("/api/v1/admin/profiles/{id}/publish", post(admin::publish))
-        .route("/api/v1/admin/profiles/{id}/assignments", put(admin::assign))
+        .route(
+            "/api/v1/admin/profiles/{id}/assignments",
+            put(admin::assign),
+        )
         .route("/api/v1/admin/devices/{id}/revoke", post(admin::revoke))
         .route("/api/v1/admin/sync-errors", get(admin::sync_errors))
 }

@@ -73,7 +73,10 @@ pub fn direction(org: &Org, x: &str, rule: &RelationshipRule) -> Option<Directio
     let md = &org.metadata;
     let y_def = md.entity(&rule.entity).ok()?;
     let x_def = md.entity(x).ok()?;
-    if lookup_targets(y_def, &rule.attribute).iter().any(|t| t == x) {
+    if lookup_targets(y_def, &rule.attribute)
+        .iter()
+        .any(|t| t == x)
+    {
         Some(Direction::Children)
     } else if lookup_targets(x_def, &rule.attribute).contains(&rule.entity) {
         Some(Direction::Parents)
@@ -85,10 +88,7 @@ pub fn direction(org: &Org, x: &str, rule: &RelationshipRule) -> Option<Directio
 /// A name safe to put in SQL text as it is (metadata names are `[a-z0-9_]`).
 fn safe(name: &str) -> anyhow::Result<&str> {
     anyhow::ensure!(
-        !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "`{name}` is not a plain name"
     );
     Ok(name)
@@ -173,7 +173,13 @@ impl<'a> ScopePlan<'a> {
         sql
     }
 
-    fn filter(&self, p: &mut Params, def: &EntityDef, alias: &str, text: &str) -> anyhow::Result<String> {
+    fn filter(
+        &self,
+        p: &mut Params,
+        def: &EntityDef,
+        alias: &str,
+        text: &str,
+    ) -> anyhow::Result<String> {
         if text.trim().is_empty() {
             return Ok("1 = 1".to_owned());
         }
@@ -186,7 +192,12 @@ impl<'a> ScopePlan<'a> {
         Ok(format!("({})", fragment.sql))
     }
 
-    fn entity_filter(&self, p: &mut Params, def: &EntityDef, alias: &str) -> anyhow::Result<String> {
+    fn entity_filter(
+        &self,
+        p: &mut Params,
+        def: &EntityDef,
+        alias: &str,
+    ) -> anyhow::Result<String> {
         match self.org.offline.get(&def.name) {
             Some(o) if o.enabled => match &o.filter {
                 Some(text) => self.filter(p, def, alias, text),
@@ -200,7 +211,10 @@ impl<'a> ScopePlan<'a> {
         let mut terms = Vec::new();
         let owner = column(alias, "ownerid");
         if mine {
-            let me = p.bind(SqlParam::Text(format!("systemuser:{}", self.principal.user_id())));
+            let me = p.bind(SqlParam::Text(format!(
+                "systemuser:{}",
+                self.principal.user_id()
+            )));
             terms.push(format!("{owner} = {me}"));
         }
         if team {
@@ -352,8 +366,10 @@ impl<'a> ScopePlan<'a> {
                 ItemData::Other { custom, .. } => custom.clone(),
                 _ => None,
             }));
-        texts
-            .into_iter()
-            .any(|t| ["last-x-days", "next-x-days", "older-x-days", "today"].iter().any(|k| t.contains(k)))
+        texts.into_iter().any(|t| {
+            ["last-x-days", "next-x-days", "older-x-days", "today"]
+                .iter()
+                .any(|k| t.contains(k))
+        })
     }
 }

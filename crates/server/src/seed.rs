@@ -62,7 +62,10 @@ pub fn field_sales() -> ProfileDef {
         item(
             "opportunity",
             mine(),
-            &[("account", "customerid"), ("opportunityclose", "opportunityid")],
+            &[
+                ("account", "customerid"),
+                ("opportunityclose", "opportunityid"),
+            ],
         ),
         item("opportunityclose", ItemData::RelatedOnly, &[]),
         item("task", mine(), &[]),
@@ -119,7 +122,8 @@ pub async fn load_demo_if_empty(db: &Db, options: &DemoOptions) -> anyhow::Resul
     let password = options.password.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
     let options = options.clone();
-    db.write(move |conn| load_demo(conn, &options, &hash)).await?;
+    db.write(move |conn| load_demo(conn, &options, &hash))
+        .await?;
     Ok(true)
 }
 

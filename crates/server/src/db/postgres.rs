@@ -36,11 +36,7 @@ impl PgDb {
             .build()
             .context("building the PostgreSQL pool")?;
         // Fail now, with the reason, rather than on the first request.
-        drop(
-            pool.get()
-                .await
-                .context("connecting to PostgreSQL")?,
-        );
+        drop(pool.get().await.context("connecting to PostgreSQL")?);
         Ok(Self { pool })
     }
 
@@ -102,9 +98,7 @@ fn bind(param: &SqlParam, ty: &Type) -> anyhow::Result<Bound> {
         (SqlParam::Int(n), t) if *t == Type::INT4 => Box::new(i32::try_from(*n)?),
         (SqlParam::Int(n), t) if *t == Type::INT2 => Box::new(i16::try_from(*n)?),
         (SqlParam::Int(n), t) if *t == Type::BOOL => Box::new(*n != 0),
-        (SqlParam::Int(n), t) if *t == Type::TEXT || *t == Type::VARCHAR => {
-            Box::new(n.to_string())
-        }
+        (SqlParam::Int(n), t) if *t == Type::TEXT || *t == Type::VARCHAR => Box::new(n.to_string()),
         (SqlParam::Int(n), _) => Box::new(*n),
         (SqlParam::Text(s), _) => Box::new(s.clone()),
     })

@@ -124,7 +124,7 @@ fn typed(sql: &str, dialect: Dialect) -> String {
 pub(super) fn migrate(conn: &mut dyn Conn) -> anyhow::Result<()> {
     let dialect = conn.dialect();
     if dialect == Dialect::Postgres {
-        conn.query("SELECT pg_advisory_xact_lock(7355608)", &[])?;
+        conn.execute("SELECT pg_advisory_xact_lock(7355608)", &[])?;
     }
     conn.batch(&typed(
         "CREATE TABLE IF NOT EXISTS schema_version (id {int} PRIMARY KEY, value {int} NOT NULL)",

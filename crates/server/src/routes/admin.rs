@@ -25,7 +25,10 @@ pub async fn users(State(s): State<AppState>, _: Admin) -> Result<Json<Vec<Admin
 }
 
 /// `GET /api/v1/admin/security`: business units, teams, roles, field profiles, hierarchy.
-pub async fn security(State(s): State<AppState>, _: Admin) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn security(
+    State(s): State<AppState>,
+    _: Admin,
+) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(s.db.tx(|c| Ok(admin::security(c))).await??))
 }
 
@@ -40,11 +43,17 @@ pub async fn settings_set(
     _: Admin,
     ApiJson(body): ApiJson<OrgSettings>,
 ) -> Result<Json<OrgSettings>, ApiError> {
-    Ok(Json(s.db.write(move |c| Ok(admin::settings_set(c, &body))).await??))
+    Ok(Json(
+        s.db.write(move |c| Ok(admin::settings_set(c, &body)))
+            .await??,
+    ))
 }
 
 /// `GET /api/v1/admin/offline/entities`.
-pub async fn entities(State(s): State<AppState>, _: Admin) -> Result<Json<Vec<EntityOffline>>, ApiError> {
+pub async fn entities(
+    State(s): State<AppState>,
+    _: Admin,
+) -> Result<Json<Vec<EntityOffline>>, ApiError> {
     Ok(Json(s.db.tx(|c| Ok(admin::entities(c))).await??))
 }
 
@@ -55,11 +64,17 @@ pub async fn entity_set(
     Path(entity): Path<String>,
     ApiJson(body): ApiJson<EntityOffline>,
 ) -> Result<Json<EntityOffline>, ApiError> {
-    Ok(Json(s.db.write(move |c| Ok(admin::entity_set(c, &entity, &body))).await??))
+    Ok(Json(
+        s.db.write(move |c| Ok(admin::entity_set(c, &entity, &body)))
+            .await??,
+    ))
 }
 
 /// `GET /api/v1/admin/profiles`.
-pub async fn profiles(State(s): State<AppState>, _: Admin) -> Result<Json<Vec<ProfileInfo>>, ApiError> {
+pub async fn profiles(
+    State(s): State<AppState>,
+    _: Admin,
+) -> Result<Json<Vec<ProfileInfo>>, ApiError> {
     Ok(Json(s.db.tx(|c| Ok(admin::profiles(c))).await??))
 }
 
@@ -69,7 +84,9 @@ pub async fn profile_create(
     _: Admin,
     ApiJson(def): ApiJson<ProfileDef>,
 ) -> Result<(StatusCode, Json<ProfileInfo>), ApiError> {
-    let info = s.db.write(move |c| Ok(admin::profile_create(c, &def, &stamp()))).await??;
+    let info =
+        s.db.write(move |c| Ok(admin::profile_create(c, &def, &stamp())))
+            .await??;
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -101,7 +118,8 @@ pub async fn profile_delete(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.db.write(move |c| Ok(admin::profile_delete(c, &id))).await??;
+    s.db.write(move |c| Ok(admin::profile_delete(c, &id)))
+        .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,9 +140,8 @@ pub async fn dry_run(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<DryRun>, ApiError> {
-    let report = s
-        .db
-        .tx(move |c| {
+    let report =
+        s.db.tx(move |c| {
             let org = Org::load(c)?;
             let draft = match admin::profile(c, &id) {
                 Ok(info) => info.draft,
@@ -156,7 +173,10 @@ pub async fn assign(
     Path(id): Path<String>,
     ApiJson(to): ApiJson<Assignments>,
 ) -> Result<Json<ProfileInfo>, ApiError> {
-    Ok(Json(s.db.write(move |c| Ok(admin::assign(c, &id, &to))).await??))
+    Ok(Json(
+        s.db.write(move |c| Ok(admin::assign(c, &id, &to)))
+            .await??,
+    ))
 }
 
 /// `POST /api/v1/admin/devices/{id}/revoke`: revokes every token of a device.

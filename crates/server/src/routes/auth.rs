@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use outpost_protocol::{LoginRequest, LoginResponse, RefreshRequest, UserInfo};
 
 use crate::auth::{
-    ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens,
-    record_failure, retry_after, user_by_username, verify_password,
+    ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens, record_failure,
+    retry_after, user_by_username, verify_password,
 };
 use crate::db::{string, text};
 use crate::extract::ApiJson;
@@ -41,7 +41,12 @@ pub async fn login(
     let username = req.username.clone();
     let (user, wait) = state
         .db
-        .tx(move |conn| Ok((user_by_username(conn, &username)?, retry_after(conn, &username)?)))
+        .tx(move |conn| {
+            Ok((
+                user_by_username(conn, &username)?,
+                retry_after(conn, &username)?,
+            ))
+        })
         .await?;
     if let Some(retry_after) = wait {
         return Err(ApiError::RateLimited { retry_after });

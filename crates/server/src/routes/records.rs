@@ -15,7 +15,7 @@ use outpost_domain::{Fields, Operation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::db::{int_param, entity_table};
+use crate::db::{entity_table, int_param};
 use crate::extract::ApiJson;
 use crate::ops::{Actor, Outcome, Refusal, apply};
 use crate::records::{self, facts, read_row, select_columns};
@@ -84,7 +84,12 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let text = value
         .to_str()
         .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned()
+        })
         .unwrap_or_default();
     text.parse::<i64>()
         .map(Some)
@@ -180,7 +185,9 @@ pub async fn list(
             let dialect = conn.dialect();
             let mut p = Params::new(dialect);
             let security_dialect = match dialect {
-                outpost_domain::query::Dialect::Sqlite => outpost_domain::security::SqlDialect::Sqlite,
+                outpost_domain::query::Dialect::Sqlite => {
+                    outpost_domain::security::SqlDialect::Sqlite
+                }
                 outpost_domain::query::Dialect::Postgres => {
                     outpost_domain::security::SqlDialect::Postgres
                 }
@@ -191,8 +198,11 @@ pub async fn list(
                 "r.owningbusinessunit",
                 1,
             );
-            p.values
-                .extend(values.into_iter().map(outpost_domain::query::SqlParam::Text));
+            p.values.extend(
+                values
+                    .into_iter()
+                    .map(outpost_domain::query::SqlParam::Text),
+            );
             let col = |name: &str| format!("r.\"{name}\"");
             let ctx = org.eval_context(&principal, now());
             let filter = match parsed.filter() {
@@ -271,9 +281,7 @@ async fn online(
             let (entity, id) = op.target();
             Ok(match outcome {
                 Outcome::Applied { .. } if deleted => Ok(None),
-                Outcome::Applied { .. } => {
-                    read_visible(conn, &org, &caller, entity, id).map(Some)
-                }
+                Outcome::Applied { .. } => read_visible(conn, &org, &caller, entity, id).map(Some),
                 Outcome::Conflict(_) => Err(ApiError::Internal(anyhow::anyhow!(
                     "a conflict was reported with conflict detection off"
                 ))),

@@ -64,7 +64,10 @@ pub async fn push(
         let (org, principal, caller) = (org.clone(), principal.clone(), caller.clone());
         let result = state
             .db
-            .write(move |conn| crate::push::push_one(conn, &org, &principal, &caller, &op, now()).map(|r| (op.op_id, r)))
+            .write(move |conn| {
+                crate::push::push_one(conn, &org, &principal, &caller, &op, now())
+                    .map(|r| (op.op_id, r))
+            })
             .await?;
         outcomes.push(OpOutcome {
             op_id: result.0,

@@ -1,0 +1,281 @@
+//! Offline administration (S6–S9): who may use it, profile validation, publish with a
+//! dry run and a budget, assignment — and what devices see of each step.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::oracle::assert_holds_scope;
+use crate::{Backend, Device, call, harness, login, str, user_id};
+
+crate::contract!(
+    admin_api_is_for_administrators,
+    profiles_validate_publish_assign_and_dry_run
+);
+
+async fn admin_api_is_for_administrators(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    for (method, uri) in [
+        ("GET", "/api/v1/admin/users"),
+        ("GET", "/api/v1/admin/profiles"),
+        ("GET", "/api/v1/admin/settings"),
+        ("GET", "/api/v1/admin/offline/entities"),
+        ("GET", "/api/v1/admin/sync-errors"),
+        ("POST", "/api/v1/admin/devices/d1/revoke"),
+    ] {
+        let a = call(&h.app, method, uri, &fiona, None).await;
+        assert_eq!(
+            (a.status, str(&a.body["code"])),
+            (StatusCode::FORBIDDEN, "forbidden".to_owned()),
+            "{method} {uri}"
+        );
+    }
+    let admin = login(&h.app, "admin", "console").await;
+    let users = call(&h.app, "GET", "/api/v1/admin/users", &admin, None)
+        .await
+        .body;
+    let fiona_row = users
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["username"] == "fiona")
+        .expect("fiona");
+    assert_eq!(
+        fiona_row["roles"],
+        json!([outpost_domain::demo::role::SALESPERSON])
+    );
+    assert_eq!(users.as_array().map(Vec::len), Some(h.org.users.len()));
+    let security = call(&h.app, "GET", "/api/v1/admin/security", &admin, None)
+        .await
+        .body;
+    assert_eq!(
+        security["business_units"]
+            .as_object()
+            .map(serde_json::Map::len),
+        Some(h.org.business_units.len())
+    );
+    let entities = call(
+        &h.app,
+        "GET",
+        "/api/v1/admin/offline/entities",
+        &admin,
+        None,
+    )
+    .await
+    .body;
+    assert!(
+        entities
+            .as_array()
+            .expect("entities")
+            .iter()
+            .all(|e| e["enabled"] == true)
+    );
+}
+
+fn item(entity: &str, data: Value, relationships: Value, interval: u32) -> Value {
+    json!({"entity": entity, "data": data, "relationships": relationships, "sync_interval_minutes": interval})
+}
+
+async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let mine = json!({"kind": "other", "mine": true});
+    // Switch an entity off so the profile below trips over it.
+    call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/offline/entities/incident",
+        &admin,
+        Some(json!({"enabled": false, "filter": ""})),
+    )
+    .await;
+    let broken = json!({"name": "Broken", "items": [
+        item("account", mine.clone(), json!([{"entity": "contact", "attribute": "parentcustomerid"}]), 15),
+        item("contact", json!({"kind": "other", "custom": "lastname eq"}), json!([{"entity": "account", "attribute": "parentcustomerid"}]), 2),
+        item("incident", json!({"kind": "all"}), json!([]), 15),
+        item("lead", json!({"kind": "related_only"}), json!([]), 15),
+        item("systemuser", json!({"kind": "other", "mine": true}), json!([]), 15),
+        item("task", mine.clone(), json!([]), 15),
+    ]});
+    let created = call(
+        &h.app,
+        "POST",
+        "/api/v1/admin/profiles",
+        &admin,
+        Some(broken),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let broken_id = str(&created.body["id"]);
+    let problems = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{broken_id}/validate"),
+        &admin,
+        None,
+    )
+    .await
+    .body;
+    let codes: std::collections::BTreeSet<String> = problems
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| str(&p["code"]))
+        .collect();
+    for code in [
+        "bad_filter",
+        "bad_interval",
+        "circular_relationship",
+        "entity_not_enabled",
+        "lookup_target_not_enabled",
+        "unreachable_item",
+        "ownership_on_org_entity",
+    ] {
+        assert!(codes.contains(code), "{code} missing from {problems}");
+    }
+    let refused = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{broken_id}/publish"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, str(&refused.body["code"])),
+        (StatusCode::BAD_REQUEST, "invalid_profile".to_owned())
+    );
+    let dup = call(
+        &h.app,
+        "POST",
+        "/api/v1/admin/profiles",
+        &admin,
+        Some(json!({"name": "Broken", "items": []})),
+    )
+    .await;
+    assert_eq!(
+        (dup.status, str(&dup.body["code"])),
+        (StatusCode::CONFLICT, "name_taken".to_owned())
+    );
+    call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/offline/entities/incident",
+        &admin,
+        Some(json!({"enabled": true, "filter": ""})),
+    )
+    .await;
+
+    // A small valid profile, assigned to fiona before it is published: her device wipes.
+    let tiny = json!({"name": "Tiny", "items": [
+        item("account", mine.clone(), json!([{"entity": "contact", "attribute": "parentcustomerid"}]), 30),
+        item("contact", json!({"kind": "related_only"}), json!([]), 30),
+        item("systemuser", json!({"kind": "all"}), json!([]), 60),
+        item("team", json!({"kind": "all"}), json!([]), 60),
+        item("businessunit", json!({"kind": "all"}), json!([]), 60),
+    ]});
+    let tiny_id = str(
+        &call(&h.app, "POST", "/api/v1/admin/profiles", &admin, Some(tiny))
+            .await
+            .body["id"],
+    );
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let before = device.held.len();
+    let fiona_id = user_id(&h, "fiona");
+    let assigned = call(
+        &h.app,
+        "PUT",
+        &format!("/api/v1/admin/profiles/{tiny_id}/assignments"),
+        &admin,
+        Some(json!({"users": [fiona_id]})),
+    )
+    .await;
+    assert_eq!(
+        assigned.body["users"],
+        json!([fiona_id]),
+        "{}",
+        assigned.body
+    );
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(
+        page["wipe"], true,
+        "an unpublished profile sends nothing: the device wipes"
+    );
+
+    let dry = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{tiny_id}/dry-run"),
+        &admin,
+        None,
+    )
+    .await
+    .body;
+    let line = &dry["users"][0];
+    assert_eq!(line["username"], "fiona", "{dry}");
+    assert!(line["bytes"].as_u64() > Some(0) && line["records"]["account"].as_u64() > Some(0));
+    let published = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{tiny_id}/publish"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    assert_eq!(published.body["version"], 1);
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    let pages = device.sync(&h.app, 1000).await;
+    assert_eq!(pages[0]["profile_version"], 1);
+    assert_eq!(
+        device.held.len() as u64,
+        line["total_records"].as_u64().expect("a count"),
+        "the dry run counted what the device gets"
+    );
+    assert!(
+        device.held.len() < before,
+        "a smaller profile, fewer records"
+    );
+    assert!(!device.held.keys().any(|(e, _)| e == "lead"));
+    assert_holds_scope(&h, "fiona", &device, "under the new profile").await;
+
+    // The budget: publishing more than a user may hold needs force.
+    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None)
+        .await
+        .body;
+    settings["budget_bytes"] = json!(100);
+    call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/settings",
+        &admin,
+        Some(settings),
+    )
+    .await;
+    let over = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{tiny_id}/publish"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (over.status, str(&over.body["code"])),
+        (StatusCode::CONFLICT, "over_budget".to_owned())
+    );
+    let forced = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{tiny_id}/publish"),
+        &admin,
+        Some(json!({"force": true})),
+    )
+    .await;
+    assert_eq!(forced.body["version"], 2, "{}", forced.body);
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(page["profile_version"], 2);
+    device.sync(&h.app, 1000).await;
+    assert_holds_scope(&h, "fiona", &device, "after publishing again").await;
+}

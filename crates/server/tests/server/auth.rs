@@ -1,0 +1,261 @@
+//! Sign-in, tokens (hashed, refreshed, revoked, expired), rate limiting, and the
+//! metadata a device builds itself from.
+
+use axum::http::StatusCode;
+use outpost_server::auth::token_hash;
+use outpost_server::db::{int, text};
+use serde_json::json;
+
+use crate::{Backend, call, harness, login, login_full, request, send};
+
+crate::contract!(
+    login_refresh_logout_and_hashed_tokens,
+    expired_tokens_and_rate_limiting,
+    every_endpoint_but_health_and_login_needs_a_token,
+    metadata_tells_the_device_its_access_and_profile,
+);
+
+async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
+    let key = key.to_owned();
+    h.db.tx(move |c| {
+        int(&c.query_value(
+            "SELECT count(*) FROM auth_token WHERE token_hash = $1",
+            &[text(&key)],
+        )?)
+    })
+    .await
+    .expect("query")
+}
+
+async fn login_refresh_logout_and_hashed_tokens(backend: Backend) {
+    let h = harness(backend).await;
+    let health = send(&h.app, request("GET", "/api/v1/health", None, None)).await;
+    assert_eq!(
+        (health.status, health.body),
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    for user in ["fiona", "nobody"] {
+        let body = json!({"username": user, "password": "wrong", "device_id": "d1"});
+        let a = send(
+            &h.app,
+            request("POST", "/api/v1/auth/login", None, Some(body)),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{user}");
+        assert_eq!(
+            a.body["code"], "bad_credentials",
+            "no hint which part was wrong"
+        );
+    }
+    let tokens = login_full(&h.app, "fiona", "d1").await;
+    let access = crate::str(&tokens["access_token"]);
+    let refresh = crate::str(&tokens["refresh_token"]);
+    assert_eq!(tokens["expires_in"], 3600);
+    assert_eq!(
+        token_rows(&h, &access).await,
+        0,
+        "the plain token is never stored"
+    );
+    assert_eq!(token_rows(&h, &token_hash(&access)).await, 1, "its hash is");
+    assert_eq!(token_rows(&h, &token_hash(&refresh)).await, 1);
+    let ok = call(&h.app, "GET", "/api/v1/metadata", &access, None).await;
+    assert_eq!(ok.status, StatusCode::OK);
+
+    // Refresh rotates: the new pair works, the old refresh token does not.
+    let renewed = send(
+        &h.app,
+        request(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        ),
+    )
+    .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    let access2 = crate::str(&renewed.body["access_token"]);
+    assert_ne!(access2, access);
+    assert_eq!(
+        call(&h.app, "GET", "/api/v1/metadata", &access2, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A used refresh token coming back means it was copied: the device is revoked.
+    let reused = send(
+        &h.app,
+        request(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        ),
+    )
+    .await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED);
+    let revoked = call(&h.app, "GET", "/api/v1/metadata", &access2, None).await;
+    assert_eq!(
+        (revoked.status, revoked.body["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("unauthorized")),
+        "every token of the device is revoked"
+    );
+
+    // Sign-out revokes the device's tokens; another device of the user is unaffected.
+    let d2 = login(&h.app, "fiona", "d2").await;
+    let d3 = login(&h.app, "fiona", "d3").await;
+    let out = call(&h.app, "POST", "/api/v1/auth/logout", &d2, None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&h.app, "GET", "/api/v1/metadata", &d2, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&h.app, "GET", "/api/v1/metadata", &d3, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // An administrator revokes a lost tablet.
+    let admin = login(&h.app, "admin", "console").await;
+    let lost = call(
+        &h.app,
+        "POST",
+        "/api/v1/admin/devices/d3/revoke",
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(lost.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&h.app, "GET", "/api/v1/metadata", &d3, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn expired_tokens_and_rate_limiting(backend: Backend) {
+    let h = harness(backend).await;
+    let access = login(&h.app, "fiona", "d1").await;
+    let hash = token_hash(&access);
+    h.db.tx(move |c| {
+        c.execute(
+            "UPDATE auth_token SET expires_at = 0 WHERE token_hash = $1",
+            &[text(&hash)],
+        )
+    })
+    .await
+    .expect("expire");
+    let expired = call(
+        &h.app,
+        "GET",
+        "/api/v1/sync/pull?checkpoint=0&limit=10",
+        &access,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (expired.status, expired.body["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("token_expired")),
+        "an expired token says so, so the device refreshes instead of signing out"
+    );
+    for _ in 0..outpost_server::auth::MAX_FAILURES {
+        let body = json!({"username": "fiona", "password": "guess", "device_id": "d9"});
+        let a = send(
+            &h.app,
+            request("POST", "/api/v1/auth/login", None, Some(body)),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let body = json!({"username": "fiona", "password": crate::PASSWORD, "device_id": "d9"});
+    let limited = send(
+        &h.app,
+        request("POST", "/api/v1/auth/login", None, Some(body)),
+    )
+    .await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.body
+    );
+    assert_eq!(limited.body["code"], "rate_limited");
+    let wait: i64 = limited.headers[axum::http::header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=outpost_server::auth::FAILURE_WINDOW).contains(&wait),
+        "Retry-After {wait}"
+    );
+    // Another user is not limited by fiona's failures.
+    login(&h.app, "admin", "d9").await;
+}
+
+async fn every_endpoint_but_health_and_login_needs_a_token(backend: Backend) {
+    let h = harness(backend).await;
+    let endpoints = [
+        ("GET", "/api/v1/metadata"),
+        ("GET", "/api/v1/sync/pull?checkpoint=0&limit=1"),
+        ("POST", "/api/v1/sync/push"),
+        ("GET", "/api/v1/sync/errors"),
+        ("POST", "/api/v1/sync/errors/x/resolve"),
+        ("POST", "/api/v1/operations"),
+        ("GET", "/api/v1/records/account"),
+        ("GET", "/api/v1/records/account/x"),
+        ("PATCH", "/api/v1/records/account/x"),
+        ("DELETE", "/api/v1/records/account/x"),
+        ("POST", "/api/v1/auth/logout"),
+        ("GET", "/api/v1/admin/users"),
+        ("GET", "/api/v1/admin/profiles"),
+        ("PUT", "/api/v1/admin/settings"),
+    ];
+    for (method, uri) in endpoints {
+        for token in [None, Some("forged")] {
+            let a = send(&h.app, request(method, uri, token, Some(json!({})))).await;
+            assert_eq!(
+                a.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} with {token:?}"
+            );
+            assert_eq!(a.body["code"], "unauthorized");
+        }
+    }
+}
+
+async fn metadata_tells_the_device_its_access_and_profile(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let a = call(&h.app, "GET", "/api/v1/metadata", &fiona, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let md = outpost_domain::demo::metadata();
+    assert_eq!(a.body["metadata"]["version"], md.version);
+    assert_eq!(a.body["access"]["user_id"], crate::user_id(&h, "fiona"));
+    assert_eq!(
+        a.body["access"]["privileges"]["account"]["read"], "business_unit",
+        "{}",
+        a.body["access"]
+    );
+    assert_eq!(a.body["access"]["privileges"]["account"]["write"], "user");
+    assert_eq!(
+        a.body["access"]["secured_fields"]["account"]["creditlimit"]["read"], false,
+        "fiona has no finance profile"
+    );
+    assert_eq!(a.body["profile"]["name"], "Field Sales");
+    assert_eq!(a.body["profile"]["version"], 1);
+    let admin = login(&h.app, "admin", "d2").await;
+    let a = call(&h.app, "GET", "/api/v1/metadata", &admin, None).await;
+    assert_eq!(
+        a.body["profile"],
+        json!(null),
+        "the administrator has no offline profile"
+    );
+    assert_eq!(
+        a.body["access"]["secured_fields"]["account"]["creditlimit"]["read"],
+        true
+    );
+}

@@ -1,0 +1,357 @@
+//! Pull: the initial sweep, delta pulls that carry only changes, removals for every way a
+//! record leaves scope, acknowledged pages, follows, entity filters and provisioning —
+//! each checked against the in-memory scope model.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::oracle::{all_records, assert_holds_scope};
+use crate::{Backend, Device, call, harness, login, str, user_id};
+
+crate::contract!(
+    initial_pull_sends_exactly_the_scope_then_nothing,
+    delta_pull_sends_changes_and_removals_only,
+    a_lost_page_is_sent_again_and_an_unknown_checkpoint_resets,
+    follows_bring_records_and_unfollow_takes_them_away,
+    entity_filters_and_provisioning_bound_every_device,
+);
+
+/// Ids of `entity` records owned by `username`, in id order.
+pub(crate) async fn owned(h: &crate::Harness, entity: &str, username: &str) -> Vec<String> {
+    let owner = format!("systemuser:{}", user_id(h, username));
+    all_records(h)
+        .await
+        .remove(entity)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, f)| f.get("ownerid").cloned().flatten().as_deref() == Some(owner.as_str()))
+        .map(|(id, _)| id)
+        .collect()
+}
+
+fn ids(page: &Value, key: &str) -> Vec<String> {
+    page[key]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| format!("{}:{}", str(&r["entity"]), str(&r["id"])))
+        .collect()
+}
+
+async fn initial_pull_sends_exactly_the_scope_then_nothing(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    let pages = device.sync(&h.app, 25).await;
+    assert!(
+        pages.len() > 2,
+        "a page holds at most 25 records: {} pages",
+        pages.len()
+    );
+    let remaining: Vec<u64> = pages
+        .iter()
+        .map(|p| p["remaining"].as_u64().unwrap_or(0))
+        .collect();
+    assert!(
+        remaining[0] > 0 && remaining.last() == Some(&0),
+        "progress counts down: {remaining:?}"
+    );
+    assert!(remaining.windows(2).all(|w| w[0] >= w[1]), "{remaining:?}");
+    assert!(
+        pages
+            .iter()
+            .all(|p| p["profile_version"] == 1 && p["wipe"] == false)
+    );
+    assert_holds_scope(&h, "fiona", &device, "after the initial sync").await;
+    let reasons: std::collections::BTreeSet<&str> =
+        device.held.values().map(|(_, r, _)| r.as_str()).collect();
+    assert!(
+        reasons.contains("profile") && reasons.iter().any(|r| r.starts_with("related:")),
+        "{reasons:?}"
+    );
+    // Nothing changed: the next pull is empty and keeps the checkpoint.
+    let checkpoint = device.checkpoint;
+    let page = device.pull_page(&h.app, 25).await;
+    assert_eq!(
+        (ids(&page, "records").len(), ids(&page, "removed").len()),
+        (0, 0),
+        "{page}"
+    );
+    assert_eq!(device.checkpoint, checkpoint);
+}
+
+async fn delta_pull_sends_changes_and_removals_only(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 500).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let accounts = owned(&h, "account", "fiona").await;
+    assert!(
+        accounts.len() >= 3,
+        "fiona owns some accounts: {accounts:?}"
+    );
+
+    // An edit on the server: exactly that record comes down.
+    let edit = call(
+        &h.app,
+        "PATCH",
+        &format!("/api/v1/records/account/{}", accounts[0]),
+        &admin,
+        Some(json!({"changes": {"telephone1": "+1 555 0100"}})),
+    )
+    .await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    let pages = device.sync(&h.app, 500).await;
+    let sent: Vec<String> = pages.iter().flat_map(|p| ids(p, "records")).collect();
+    assert_eq!(
+        sent,
+        vec![format!("account:{}", accounts[0])],
+        "only the change travels"
+    );
+    assert!(pages.iter().all(|p| ids(p, "removed").is_empty()));
+    let held = &device.held[&("account".to_owned(), accounts[0].clone())];
+    assert_eq!(held.2["telephone1"].as_deref(), Some("+1 555 0100"));
+    assert_holds_scope(&h, "fiona", &device, "after an edit").await;
+
+    // Reassigned to someone fiona cannot see: it leaves, with what only it brought.
+    let admin_id = user_id(&h, "admin");
+    let assign = call(
+        &h.app,
+        "POST",
+        "/api/v1/operations",
+        &admin,
+        Some(
+            json!({"kind": "assign", "entity": "account", "id": accounts[1],
+                    "owner": {"entity": "systemuser", "id": admin_id}}),
+        ),
+    )
+    .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.body);
+    let pages = device.sync(&h.app, 500).await;
+    let removed: Vec<String> = pages.iter().flat_map(|p| ids(p, "removed")).collect();
+    assert!(
+        removed.contains(&format!("account:{}", accounts[1])),
+        "{removed:?}"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after a reassignment").await;
+
+    // Deleted on the server: removed.
+    let gone = call(
+        &h.app,
+        "DELETE",
+        &format!("/api/v1/records/account/{}", accounts[2]),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    let pages = device.sync(&h.app, 500).await;
+    let removed: Vec<String> = pages.iter().flat_map(|p| ids(p, "removed")).collect();
+    assert!(
+        removed.contains(&format!("account:{}", accounts[2])),
+        "{removed:?}"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after a delete").await;
+
+    // Created for fiona on the server: it arrives.
+    let fiona_id = user_id(&h, "fiona");
+    let created = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &admin,
+        Some(json!({"fields": {"name": "Northwind Outpost", "ownerid": format!("systemuser:{fiona_id}")}})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let pages = device.sync(&h.app, 500).await;
+    let sent: Vec<String> = pages.iter().flat_map(|p| ids(p, "records")).collect();
+    assert_eq!(sent, vec![format!("account:{}", str(&created.body["id"]))]);
+    assert_holds_scope(&h, "fiona", &device, "after a create").await;
+}
+
+async fn a_lost_page_is_sent_again_and_an_unknown_checkpoint_resets(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.pull_page(&h.app, 10).await;
+    let acked = device.checkpoint;
+    let page2 = device.pull_page(&h.app, 10).await;
+    // The answer was lost: the device asks again with the checkpoint it had.
+    device.checkpoint = acked;
+    for key in ["records", "removed"] {
+        for id in ids(&page2, key) {
+            let (entity, id) = id.split_once(':').expect("entity:id");
+            device.held.remove(&(entity.to_owned(), id.to_owned()));
+        }
+    }
+    let again = device.pull_page(&h.app, 10).await;
+    assert_eq!(
+        ids(&again, "records"),
+        ids(&page2, "records"),
+        "the same page, again"
+    );
+    device.sync(&h.app, 10).await;
+    assert_holds_scope(&h, "fiona", &device, "after a lost page").await;
+
+    // A checkpoint the server never issued: the device is told to start over.
+    device.checkpoint = 987_654;
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(page["reset"], true, "{page}");
+    device.sync(&h.app, 1000).await;
+    assert_holds_scope(&h, "fiona", &device, "after a reset").await;
+
+    // Checkpoint 0 is a device that holds nothing (reinstalled): everything again.
+    let mut fresh = Device::new(&h.app, "fiona", "tablet").await;
+    fresh.sync(&h.app, 1000).await;
+    assert_eq!(fresh.held.len(), device.held.len());
+    assert_holds_scope(&h, "fiona", &fresh, "after starting from 0").await;
+}
+
+async fn follows_bring_records_and_unfollow_takes_them_away(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = h.org.user("fiona").expect("fiona").clone();
+    let manager = h
+        .org
+        .users
+        .iter()
+        .find(|u| Some(&u.id) == fiona.manager.as_ref())
+        .expect("fiona has a manager")
+        .username
+        .clone();
+    let mut device = Device::new(&h.app, &manager, "manager-tablet").await;
+    device.sync(&h.app, 1000).await;
+    let candidate = owned(&h, "account", "fiona")
+        .await
+        .into_iter()
+        .find(|id| {
+            !device
+                .held
+                .contains_key(&("account".to_owned(), id.clone()))
+        })
+        .expect("an account of fiona's the manager does not hold");
+    let push = |kind: &str, op_id: &str| {
+        json!({"ops": [{"op_id": op_id, "base_version": null,
+                        "op": {"kind": kind, "entity": "account", "id": candidate}}]})
+    };
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/push",
+        &device.token,
+        Some(push("follow", "f1")),
+    )
+    .await;
+    assert_eq!(
+        a.body["outcomes"][0]["result"]["status"], "applied",
+        "{}",
+        a.body
+    );
+    device.sync(&h.app, 1000).await;
+    let held = device.held.get(&("account".to_owned(), candidate.clone()));
+    assert_eq!(
+        held.map(|h| h.1.as_str()),
+        Some("follow"),
+        "following brings it offline"
+    );
+    assert_holds_scope(&h, &manager, &device, "after a follow").await;
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/push",
+        &device.token,
+        Some(push("unfollow", "f2")),
+    )
+    .await;
+    assert_eq!(
+        a.body["outcomes"][0]["result"]["status"], "applied",
+        "{}",
+        a.body
+    );
+    device.sync(&h.app, 1000).await;
+    assert!(
+        !device
+            .held
+            .contains_key(&("account".to_owned(), candidate.clone())),
+        "unfollowing takes it away"
+    );
+    assert_holds_scope(&h, &manager, &device, "after an unfollow").await;
+    // Following what you may not read is "not found", and brings nothing.
+    let theirs = crate::oracle::readable_ids(&h, "fiona", "account", false).await;
+    {
+        let hidden = theirs.first().expect("an account fiona may not read");
+        let op = json!({"ops": [{"op_id": "f3", "base_version": null,
+                         "op": {"kind": "follow", "entity": "account", "id": hidden}}]});
+        let fiona_device = login(&h.app, "fiona", "fiona-tablet").await;
+        let a = call(&h.app, "POST", "/api/v1/sync/push", &fiona_device, Some(op)).await;
+        assert_eq!(
+            a.body["outcomes"][0]["result"]["code"], "not_found",
+            "{}",
+            a.body
+        );
+    }
+}
+
+async fn entity_filters_and_provisioning_bound_every_device(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let bad = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/offline/entities/account",
+        &admin,
+        Some(json!({"enabled": true, "filter": "name eq"})),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, str(&bad.body["code"])),
+        (StatusCode::BAD_REQUEST, "bad_filter".to_owned())
+    );
+    let narrow = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/offline/entities/account",
+        &admin,
+        Some(json!({"enabled": true, "filter": "name eq 'Nothing Is Called This'"})),
+    )
+    .await;
+    assert_eq!(narrow.status, StatusCode::OK, "{}", narrow.body);
+    device.sync(&h.app, 1000).await;
+    assert!(
+        !device.held.keys().any(|(e, _)| e == "account"),
+        "no account passes the org filter"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after narrowing the account filter").await;
+
+    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None)
+        .await
+        .body;
+    settings["provisioned"] = json!(false);
+    let off = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/settings",
+        &admin,
+        Some(settings.clone()),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    let page = device.pull_page(&h.app, 100).await;
+    assert_eq!(
+        page["wipe"], true,
+        "deprovisioning wipes every device at its next contact"
+    );
+    settings["provisioned"] = json!(true);
+    call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/settings",
+        &admin,
+        Some(settings),
+    )
+    .await;
+    let mut again = Device::new(&h.app, "fiona", "tablet").await;
+    again.sync(&h.app, 1000).await;
+    assert!(!again.held.is_empty());
+    assert_holds_scope(&h, "fiona", &again, "after provisioning again").await;
+}

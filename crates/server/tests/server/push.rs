@@ -1,0 +1,381 @@
+//! Push: each operation once per (device, op id), field-level conflicts (B1) with the org
+//! switch, refusals that change nothing and become sync errors (S14) with both ways to
+//! resolve them, and commands with their server semantics (S13).
+
+use axum::http::StatusCode;
+use outpost_server::db::{int, text};
+use serde_json::{Value, json};
+
+use crate::oracle::all_records;
+use crate::pull::owned;
+use crate::{Backend, Device, call, harness, login, str, user_id};
+
+crate::contract!(
+    a_resent_push_is_applied_once_and_ids_are_per_device,
+    conflicts_are_per_field_and_detection_can_be_off,
+    refused_ops_change_nothing_and_become_sync_errors,
+    commands_run_with_server_semantics,
+);
+
+fn update(op_id: &str, id: &str, field: &str, before: Option<&str>, after: &str) -> Value {
+    json!({"op_id": op_id, "base_version": null, "op": {"kind": "update", "entity": "account",
+           "id": id, "changes": {field: after}, "before": {field: before}}})
+}
+
+async fn push(h: &crate::Harness, token: &str, ops: Vec<Value>) -> Vec<Value> {
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/push",
+        token,
+        Some(json!({"ops": ops})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.body["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .map(|o| o["result"].clone())
+        .collect()
+}
+
+async fn field(h: &crate::Harness, entity: &str, id: &str, name: &str) -> Option<String> {
+    all_records(h).await[entity][id]
+        .get(name)
+        .cloned()
+        .flatten()
+}
+
+async fn count(h: &crate::Harness, sql: &'static str) -> i64 {
+    h.db.tx(move |c| int(&c.query_value(sql, &[])?))
+        .await
+        .expect("count")
+}
+
+async fn a_resent_push_is_applied_once_and_ids_are_per_device(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let id = owned(&h, "account", "fiona").await[0].clone();
+    let name = field(&h, "account", &id, "name").await;
+    let batch = vec![update("op-1", &id, "name", name.as_deref(), "Renamed once")];
+    let first = push(&h, &fiona, batch.clone()).await;
+    assert_eq!(first[0]["status"], "applied", "{first:?}");
+    let version = first[0]["row_version"].clone();
+    let resent = push(&h, &fiona, batch).await;
+    assert_eq!(resent, first, "a resent op answers its stored outcome");
+    assert_eq!(
+        count(&h, "SELECT count(*) FROM applied_op").await,
+        1,
+        "applied once"
+    );
+    let row_version =
+        h.db.tx({
+            let id = id.clone();
+            move |c| {
+                int(&c.query_value("SELECT _version FROM e_account WHERE id = $1", &[text(&id)])?)
+            }
+        })
+        .await
+        .expect("version");
+    assert_eq!(json!(row_version), version, "the resend wrote nothing");
+    // The same op id from another device is that device's own op.
+    let other = login(&h.app, "fiona", "d2").await;
+    let phone = field(&h, "account", &id, "telephone1").await;
+    let theirs = push(
+        &h,
+        &other,
+        vec![update(
+            "op-1",
+            &id,
+            "telephone1",
+            phone.as_deref(),
+            "+1 555 0199",
+        )],
+    )
+    .await;
+    assert_eq!(theirs[0]["status"], "applied", "{theirs:?}");
+    assert_eq!(count(&h, "SELECT count(*) FROM applied_op").await, 2);
+    assert_eq!(
+        field(&h, "account", &id, "name").await.as_deref(),
+        Some("Renamed once")
+    );
+}
+
+async fn conflicts_are_per_field_and_detection_can_be_off(backend: Backend) {
+    let h = harness(backend).await;
+    let id = owned(&h, "account", "fiona").await[0].clone();
+    let name = field(&h, "account", &id, "name").await;
+    let phone = field(&h, "account", &id, "telephone1").await;
+    let d1 = login(&h.app, "fiona", "d1").await;
+    let d2 = login(&h.app, "fiona", "d2").await;
+    assert_eq!(
+        push(
+            &h,
+            &d1,
+            vec![update("a", &id, "name", name.as_deref(), "From d1")]
+        )
+        .await[0]["status"],
+        "applied"
+    );
+    // Another field, edited from the same before-image: merges.
+    let merged = push(
+        &h,
+        &d2,
+        vec![update(
+            "b",
+            &id,
+            "telephone1",
+            phone.as_deref(),
+            "+44 20 0000",
+        )],
+    )
+    .await;
+    assert_eq!(merged[0]["status"], "applied", "{merged:?}");
+    // The same field: a conflict naming it, with the server's value; nothing written.
+    let conflict = push(
+        &h,
+        &d2,
+        vec![update("c", &id, "name", name.as_deref(), "From d2")],
+    )
+    .await;
+    assert_eq!(conflict[0]["status"], "conflict", "{conflict:?}");
+    assert_eq!(conflict[0]["fields"][0]["field"], "name");
+    assert_eq!(conflict[0]["fields"][0]["server"], "From d1");
+    assert_eq!(conflict[0]["fields"][0]["mine"], "From d2");
+    assert_eq!(
+        field(&h, "account", &id, "name").await.as_deref(),
+        Some("From d1")
+    );
+    assert_eq!(
+        field(&h, "account", &id, "telephone1").await.as_deref(),
+        Some("+44 20 0000")
+    );
+    let errors = call(&h.app, "GET", "/api/v1/sync/errors", &d2, None)
+        .await
+        .body;
+    assert_eq!(errors[0]["code"], "conflict");
+    assert_eq!(errors[0]["op_id"], "c");
+    assert_eq!(errors[0]["conflicts"][0]["server"], "From d1", "{errors}");
+    // The org turns detection off: the device wins.
+    let admin = login(&h.app, "admin", "console").await;
+    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None)
+        .await
+        .body;
+    settings["conflict_detection"] = json!(false);
+    call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/settings",
+        &admin,
+        Some(settings),
+    )
+    .await;
+    let wins = push(
+        &h,
+        &d2,
+        vec![update("d", &id, "name", name.as_deref(), "From d2")],
+    )
+    .await;
+    assert_eq!(wins[0]["status"], "applied", "{wins:?}");
+    assert_eq!(
+        field(&h, "account", &id, "name").await.as_deref(),
+        Some("From d2")
+    );
+}
+
+async fn refused_ops_change_nothing_and_become_sync_errors(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "d1").await;
+    device.sync(&h.app, 1000).await;
+    let mine = owned(&h, "account", "fiona").await;
+    let hidden = crate::oracle::readable_ids(&h, "fiona", "account", false).await;
+    let hidden = hidden
+        .first()
+        .expect("an account fiona may not read")
+        .clone();
+    let before = all_records(&h).await;
+    let ops = vec![
+        update("e1", &hidden, "name", None, "Mine now"),
+        update("e2", &mine[0], "creditlimit", None, "1000000"),
+        update("e3", &mine[0], "name", None, ""),
+        json!({"op_id": "e4", "base_version": null, "op": {"kind": "create", "entity": "contact",
+               "id": "0190e000-0000-7000-8000-00000000c0de",
+               "fields": {"lastname": "Nobody", "parentcustomerid": format!("account:{hidden}")}}}),
+        json!({"op_id": "e5", "base_version": null, "op": {"kind": "delete", "entity": "account",
+               "id": "0190e000-0000-7000-8000-000000000404", "before": {}}}),
+    ];
+    let out = push(&h, &device.token, ops).await;
+    let codes: Vec<String> = out.iter().map(|o| str(&o["code"])).collect();
+    assert_eq!(
+        codes,
+        ["not_found", "forbidden", "invalid", "invalid", "not_found"],
+        "{out:?}"
+    );
+    assert_eq!(out[1]["fields"][0]["field"], "creditlimit");
+    assert_eq!(out[2]["fields"][0]["field"], "name");
+    assert_eq!(out[2]["fields"][0]["code"], "required");
+    assert_eq!(out[3]["fields"][0]["code"], "lookup_target");
+    assert_eq!(
+        all_records(&h).await,
+        before,
+        "nothing changed, nothing leaked"
+    );
+    let errors = call(&h.app, "GET", "/api/v1/sync/errors", &device.token, None)
+        .await
+        .body;
+    assert_eq!(errors.as_array().map(Vec::len), Some(5), "{errors}");
+    let by_op = |op: &str| -> String {
+        errors
+            .as_array()
+            .expect("errors")
+            .iter()
+            .find(|e| e["op_id"] == op)
+            .map(|e| str(&e["id"]))
+            .expect("an error per op")
+    };
+    // Someone else may not resolve fiona's errors; an administrator may.
+    let other = h
+        .org
+        .users
+        .iter()
+        .find(|u| u.username != "fiona" && u.username != "admin")
+        .expect("a user");
+    let stranger = login(&h.app, &other.username, "d9").await;
+    let denied = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/sync/errors/{}/resolve", by_op("e5")),
+        &stranger,
+        Some(json!({"action": "discard"})),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND);
+    let discarded = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/sync/errors/{}/resolve", by_op("e5")),
+        &device.token,
+        Some(json!({"action": "discard"})),
+    )
+    .await;
+    assert_eq!(discarded.body["state"], "discarded", "{}", discarded.body);
+    // Applying again what still cannot be applied keeps the error open.
+    let retry = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/sync/errors/{}/resolve", by_op("e3")),
+        &device.token,
+        Some(json!({"action": "apply"})),
+    )
+    .await;
+    assert_eq!(retry.status, StatusCode::BAD_REQUEST, "{}", retry.body);
+    // A conflict resolved on the server by applying the offline change.
+    let id = mine[0].clone();
+    let name = field(&h, "account", &id, "name").await;
+    let admin = login(&h.app, "admin", "console").await;
+    call(
+        &h.app,
+        "PATCH",
+        &format!("/api/v1/records/account/{id}"),
+        &admin,
+        Some(json!({"changes": {"name": "Admin's"}})),
+    )
+    .await;
+    let c = push(
+        &h,
+        &device.token,
+        vec![update("e6", &id, "name", name.as_deref(), "Fiona's")],
+    )
+    .await;
+    assert_eq!(c[0]["status"], "conflict");
+    let all = call(&h.app, "GET", "/api/v1/admin/sync-errors", &admin, None)
+        .await
+        .body;
+    let e6 = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["op_id"] == "e6")
+        .expect("admins see every error");
+    let applied = call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/sync/errors/{}/resolve", str(&e6["id"])),
+        &admin,
+        Some(json!({"action": "apply"})),
+    )
+    .await;
+    assert_eq!(applied.body["state"], "applied", "{}", applied.body);
+    assert_eq!(
+        field(&h, "account", &id, "name").await.as_deref(),
+        Some("Fiona's")
+    );
+    // The device learns of both resolutions at its next pull.
+    let pages = device.sync(&h.app, 1000).await;
+    let resolutions: Vec<Value> = pages
+        .iter()
+        .flat_map(|p| p["resolutions"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert!(
+        resolutions.contains(&json!({"op_id": "e5", "action": "discard"})),
+        "{resolutions:?}"
+    );
+    assert!(
+        resolutions.contains(&json!({"op_id": "e6", "action": "apply"})),
+        "{resolutions:?}"
+    );
+    let again = device.pull_page(&h.app, 1000).await;
+    assert_eq!(again["resolutions"], json!([]), "told once");
+}
+
+async fn commands_run_with_server_semantics(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "d1").await;
+    device.sync(&h.app, 1000).await;
+    let records = all_records(&h).await;
+    let fiona = format!("systemuser:{}", user_id(&h, "fiona"));
+    let lead = records["lead"]
+        .iter()
+        .find(|(_, f)| {
+            f.get("ownerid").cloned().flatten().as_deref() == Some(fiona.as_str())
+                && f.get("statecode").cloned().flatten().as_deref() == Some("0")
+        })
+        .map(|(id, _)| id.clone())
+        .expect("an open lead of fiona's");
+    let ids = [
+        "0190e000-0000-7000-8000-0000000acc01",
+        "0190e000-0000-7000-8000-0000000c0401",
+        "0190e000-0000-7000-8000-00000000e901",
+    ];
+    let op = json!({"op_id": "q1", "base_version": null, "op": {"kind": "lead_qualify", "lead_id": lead,
+        "account_id": ids[0], "contact_id": ids[1], "opportunity_id": ids[2]}});
+    let out = push(&h, &device.token, vec![op]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
+    let after = all_records(&h).await;
+    assert!(
+        after["account"].contains_key(ids[0])
+            && after["contact"].contains_key(ids[1])
+            && after["opportunity"].contains_key(ids[2]),
+        "created with the device's ids"
+    );
+    assert_eq!(
+        after["lead"][&lead]["statecode"].as_deref(),
+        Some("1"),
+        "the lead is qualified"
+    );
+    device.sync(&h.app, 1000).await;
+    for (entity, id) in [
+        ("account", ids[0]),
+        ("contact", ids[1]),
+        ("opportunity", ids[2]),
+    ] {
+        assert!(
+            device
+                .held
+                .contains_key(&(entity.to_owned(), id.to_owned())),
+            "{entity} {id} comes back to the device"
+        );
+    }
+    crate::oracle::assert_holds_scope(&h, "fiona", &device, "after qualifying").await;
+}

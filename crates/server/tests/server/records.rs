@@ -1,0 +1,336 @@
+//! The records API (S5) and bad input of every kind; metadata growing in place.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use outpost_domain::metadata::{AttributeKind, Metadata};
+use outpost_server::db::{entity_table, sync_entity_tables};
+use serde_json::json;
+
+use crate::oracle::all_records;
+use crate::pull::owned;
+use crate::{Backend, call, harness, login, send, str};
+
+crate::contract!(
+    records_api_enforces_security_etags_and_validation,
+    bad_input_gets_a_clear_error_and_changes_nothing,
+    a_newer_metadata_adds_columns_in_place,
+);
+
+async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let admin = login(&h.app, "admin", "console").await;
+    let fiona_id = crate::user_id(&h, "fiona");
+
+    let list = call(&h.app, "GET", "/api/v1/records/account?$filter=ownerid%20eq-userid&$select=name,ownerid&$orderby=name&$top=100", &fiona, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let rows = list.body.as_array().expect("rows");
+    assert_eq!(rows.len(), owned(&h, "account", "fiona").await.len());
+    assert!(
+        rows.iter()
+            .all(|r| r["fields"]["ownerid"] == format!("systemuser:{fiona_id}"))
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["fields"].as_object().is_some_and(|f| f.len() == 2)),
+        "$select"
+    );
+    let names: Vec<String> = rows.iter().map(|r| str(&r["fields"]["name"])).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "$orderby");
+    // Without a filter, fiona still sees only what her roles let her read.
+    let all = call(
+        &h.app,
+        "GET",
+        "/api/v1/records/account?$top=5000",
+        &fiona,
+        None,
+    )
+    .await;
+    let readable = crate::oracle::readable_ids(&h, "fiona", "account", true).await;
+    let listed: Vec<String> = all
+        .body
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| str(&r["id"]))
+        .collect();
+    let mut sorted_ids = listed.clone();
+    sorted_ids.sort();
+    assert_eq!(sorted_ids, readable, "exactly what her roles let her read");
+    assert!(
+        readable.len() > rows.len(),
+        "her business unit's too, not only her own"
+    );
+    assert!(
+        all.body
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["fields"].get("creditlimit").is_none()),
+        "secured fields stay on the server"
+    );
+    let bad = call(
+        &h.app,
+        "GET",
+        "/api/v1/records/account?$filter=name%20eq",
+        &fiona,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (bad.status, str(&bad.body["code"])),
+        (StatusCode::BAD_REQUEST, "bad_query".to_owned())
+    );
+    assert!(
+        str(&bad.body["message"]).contains('7') || str(&bad.body["message"]).contains("position"),
+        "{}",
+        bad.body
+    );
+
+    let id = str(&rows[0]["id"]);
+    let got = call(
+        &h.app,
+        "GET",
+        &format!("/api/v1/records/account/{id}"),
+        &fiona,
+        None,
+    )
+    .await;
+    let etag = got.headers[header::ETAG]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(etag, format!("\"{}\"", got.body["row_version"]));
+    let patch = |tag: &str, name: &str| {
+        Request::patch(format!("/api/v1/records/account/{id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {fiona}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::IF_MATCH, tag)
+            .body(Body::from(json!({"changes": {"name": name}}).to_string()))
+            .expect("request")
+    };
+    let ok = send(&h.app, patch(&etag, "Fresh name")).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_ne!(ok.headers[header::ETAG].to_str().expect("ascii"), etag);
+    let stale = send(&h.app, patch(&etag, "Stale name")).await;
+    assert_eq!(
+        (stale.status, str(&stale.body["code"])),
+        (StatusCode::PRECONDITION_FAILED, "stale".to_owned())
+    );
+    assert_eq!(
+        all_records(&h).await["account"][&id]["name"].as_deref(),
+        Some("Fresh name")
+    );
+
+    let hidden = crate::oracle::readable_ids(&h, "fiona", "account", false).await[0].clone();
+    for method in ["GET", "PATCH", "DELETE"] {
+        let a = call(
+            &h.app,
+            method,
+            &format!("/api/v1/records/account/{hidden}"),
+            &fiona,
+            Some(json!({"changes": {"name": "x"}})),
+        )
+        .await;
+        assert_eq!(
+            a.status,
+            StatusCode::NOT_FOUND,
+            "{method} on a record fiona may not read answers as missing"
+        );
+    }
+    let secured = call(
+        &h.app,
+        "GET",
+        &format!("/api/v1/records/account/{hidden}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert!(
+        secured.body["fields"].get("creditlimit").is_some(),
+        "the finance profile reads it"
+    );
+
+    let created = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &fiona,
+        Some(json!({"fields": {"name": "Tailspin Toys"}})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        created.body["fields"]["ownerid"],
+        format!("systemuser:{fiona_id}")
+    );
+    let invalid = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &fiona,
+        Some(json!({"fields": {"numberofemployees": "-5"}})),
+    )
+    .await;
+    assert_eq!(
+        (invalid.status, str(&invalid.body["code"])),
+        (StatusCode::BAD_REQUEST, "invalid".to_owned())
+    );
+    let codes: Vec<(String, String)> = invalid.body["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| (str(&f["field"]), str(&f["code"])))
+        .collect();
+    assert!(
+        codes.contains(&("name".to_owned(), "required".to_owned())),
+        "{codes:?}"
+    );
+    let forbidden = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &fiona,
+        Some(json!({"fields": {"name": "X", "creditlimit": "5"}})),
+    )
+    .await;
+    assert_eq!(
+        (forbidden.status, str(&forbidden.body["fields"][0]["field"])),
+        (StatusCode::FORBIDDEN, "creditlimit".to_owned())
+    );
+
+    let new_id = str(&created.body["id"]);
+    let del = call(
+        &h.app,
+        "DELETE",
+        &format!("/api/v1/records/account/{new_id}"),
+        &fiona,
+        None,
+    )
+    .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    let gone = call(
+        &h.app,
+        "GET",
+        &format!("/api/v1/records/account/{new_id}"),
+        &fiona,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let unknown = call(&h.app, "GET", "/api/v1/records/spaceship", &fiona, None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+async fn bad_input_gets_a_clear_error_and_changes_nothing(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let before = all_records(&h).await;
+    let raw = |uri: &str, body: Body| {
+        Request::post(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {fiona}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .expect("request")
+    };
+    let malformed = send(&h.app, raw("/api/v1/sync/push", Body::from("{\"ops\": ["))).await;
+    assert_eq!(
+        (malformed.status, str(&malformed.body["code"])),
+        (StatusCode::BAD_REQUEST, "malformed".to_owned())
+    );
+    let unknown = send(
+        &h.app,
+        raw(
+            "/api/v1/sync/push",
+            Body::from(r#"{"ops": [], "force": true}"#),
+        ),
+    )
+    .await;
+    assert_eq!(str(&unknown.body["code"]), "malformed");
+    assert!(str(&unknown.body["message"]).contains("force"));
+    let huge = format!(
+        "{{\"ops\": [], \"pad\": \"{}\"}}",
+        "x".repeat(outpost_server::MAX_BODY_BYTES + 10)
+    );
+    let big = send(&h.app, raw("/api/v1/sync/push", Body::from(huge))).await;
+    assert_eq!(
+        (big.status, str(&big.body["code"])),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large".to_owned())
+    );
+    for limit in ["0", "5001", "x"] {
+        let a = call(
+            &h.app,
+            "GET",
+            &format!("/api/v1/sync/pull?checkpoint=0&limit={limit}"),
+            &fiona,
+            None,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "limit {limit}");
+    }
+    let long_id = "x".repeat(65);
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/push",
+        &fiona,
+        Some(json!({"ops": [{"op_id": long_id, "base_version": null,
+        "op": {"kind": "follow", "entity": "account", "id": "x"}}]})),
+    )
+    .await;
+    assert_eq!(str(&a.body["code"]), "invalid");
+    let a = call(&h.app, "POST", "/api/v1/sync/push", &fiona, Some(json!({"ops": [{"op_id": "u1", "base_version": null,
+        "op": {"kind": "update", "entity": "spaceship", "id": "x", "changes": {}, "before": {}}}]}))).await;
+    assert_eq!(
+        a.body["outcomes"][0]["result"]["code"], "invalid",
+        "{}",
+        a.body
+    );
+    assert_eq!(all_records(&h).await, before, "nothing changed");
+}
+
+async fn a_newer_metadata_adds_columns_in_place(backend: Backend) {
+    let h = harness(backend).await;
+    let before = all_records(&h).await;
+    let mut metadata: Metadata = outpost_domain::demo::metadata();
+    let account = metadata
+        .entities
+        .iter_mut()
+        .find(|e| e.name == "account")
+        .expect("account");
+    let mut extra = account
+        .attributes
+        .iter()
+        .find(|a| a.name == "telephone1")
+        .expect("a text attribute")
+        .clone();
+    extra.name = "new_territory".to_owned();
+    assert!(matches!(extra.kind, AttributeKind::Text { .. }));
+    account.attributes.push(extra);
+    let md = metadata.clone();
+    h.db.tx(move |c| sync_entity_tables(c, &md))
+        .await
+        .expect("migrates");
+    h.db.tx(move |c| sync_entity_tables(c, &metadata))
+        .await
+        .expect("and again is a no-op");
+    let nulls =
+        h.db.tx(|c| {
+            c.query(
+                &format!(
+                    "SELECT count(*) FROM {} WHERE new_territory IS NULL",
+                    entity_table("account")
+                ),
+                &[],
+            )
+        })
+        .await
+        .expect("the column exists");
+    assert_eq!(
+        nulls[0][0],
+        outpost_server::db::SqlParam::Int(i64::try_from(before["account"].len()).expect("fits"))
+    );
+    assert_eq!(all_records(&h).await, before, "every record kept its data");
+}
