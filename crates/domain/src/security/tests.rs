@@ -789,7 +789,10 @@ fn org_security_survives_a_json_round_trip_and_a_broken_tree_is_refused() {
         .expect("demo security");
     let json = serde_json::to_string(&security).expect("serialize");
     let back: OrgSecurity = serde_json::from_str(&json).expect("deserialize");
-    assert_eq!(back, security, "the server stores the org's security as JSON");
+    assert_eq!(
+        back, security,
+        "the server stores the org's security as JSON"
+    );
     let cycle = r#"{"business_units": {"a": "b", "b": "a"}, "users": {}, "teams": {},
         "roles": {}, "field_profiles": {},
         "hierarchy": {"enabled": false, "depth": 3, "managers_can_write": true}}"#;
