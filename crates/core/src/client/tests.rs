@@ -48,18 +48,19 @@ fn error(code: &str) -> Response {
         .into_response()
 }
 
-fn authorize(server: &Server, headers: &HeaderMap) -> Result<(), Response> {
+/// The error code that refuses the request's token, if any.
+fn refusal(server: &Server, headers: &HeaderMap) -> Option<&'static str> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if token == server.access {
-        Ok(())
+        None
     } else if server.expired.contains(token) {
-        Err(error("token_expired"))
+        Some("token_expired")
     } else {
-        Err(error("unauthorized"))
+        Some("unauthorized")
     }
 }
 
@@ -98,8 +99,8 @@ async fn refresh(State(s): State<Shared>, Json(req): Json<RefreshRequest>) -> Re
 
 async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let server = s.lock().expect("lock");
-    if let Err(refused) = authorize(&server, &headers) {
-        return refused;
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
     }
     Json(MetadataResponse {
         metadata: server.metadata.clone(),
@@ -117,8 +118,8 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
 
 async fn pull(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let server = s.lock().expect("lock");
-    if let Err(refused) = authorize(&server, &headers) {
-        return refused;
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
     }
     let mut fields = Fields::from([
         ("name".to_owned(), Some("Fabrikam".to_owned())),
@@ -149,8 +150,8 @@ async fn push(
     Json(req): Json<PushRequest>,
 ) -> Response {
     let mut server = s.lock().expect("lock");
-    if let Err(refused) = authorize(&server, &headers) {
-        return refused;
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
     }
     let outcomes = req
         .ops
@@ -231,6 +232,17 @@ async fn edit(client: &Client, name: &str) {
         .expect("an offline edit");
 }
 
+/// Makes the issued access token expire; with `revoke_refresh`, its refresh token stops
+/// working too.
+fn expire_access(server: &Shared, revoke_refresh: bool) {
+    let mut s = server.lock().expect("lock");
+    let old = std::mem::replace(&mut s.access, "none-issued".into());
+    s.expired.insert(old);
+    if revoke_refresh {
+        s.refresh = "none-issued".into();
+    }
+}
+
 fn kept(client: &Client, key: &str) -> Option<String> {
     client
         .with_store(|s| Ok(s.state_get(key)?))
@@ -277,12 +289,7 @@ async fn an_expired_access_token_is_refreshed_once_and_the_request_retried() {
     let keys = Arc::new(MemoryKeyStore::default());
     let client = signed_in(&url, &dir, &keys).await;
     edit(&client, "Offline name").await;
-    {
-        let mut s = server.lock().expect("lock");
-        let old = s.access.clone();
-        s.expired.insert(old);
-        s.access = "not-issued-yet".into();
-    }
+    expire_access(&server, false);
     let report = client
         .sync_now()
         .await
@@ -309,13 +316,7 @@ async fn a_refused_refresh_ends_the_session_and_keeps_offline_work() {
     let keys = Arc::new(MemoryKeyStore::default());
     let client = signed_in(&url, &dir, &keys).await;
     edit(&client, "Offline name").await;
-    {
-        let mut s = server.lock().expect("lock");
-        let old = s.access.clone();
-        s.expired.insert(old);
-        s.access = "revoked".into();
-        s.refresh = "revoked".into();
-    }
+    expire_access(&server, true);
     let err = client.sync_now().await.expect_err("the session is over");
     assert!(matches!(err, CoreError::Unauthorized), "got {err:?}");
     let status = client.session_status().await.expect("status");
