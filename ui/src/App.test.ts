@@ -3,7 +3,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import App from './App.svelte';
 import { createApp } from './lib/state/app.svelte';
 import { OutpostError } from './lib/api';
-import { account, fakeApi, makeStatus } from './test/fake-api';
+import { account, fakeApi, makeStatus, user } from './test/fake-api';
 
 function renderApp(fake: ReturnType<typeof fakeApi>) {
   const app = createApp(fake.api);
@@ -12,8 +12,8 @@ function renderApp(fake: ReturnType<typeof fakeApi>) {
 }
 
 const demoRows = [
-  account('b', { name: 'Bravo', city: 'Berlin', revenue: '2000', owner: 'demo' }),
-  account('a', { name: 'Alpha', city: 'Aachen', revenue: '1000', owner: 'demo' }, true),
+  account('b', { name: 'Bravo', address1_city: 'Berlin', revenue: '2000', ownerid: 'systemuser:u1' }),
+  account('a', { name: 'Alpha', address1_city: 'Aachen', revenue: '1000', ownerid: 'systemuser:u1' }, true),
 ];
 
 describe('App', () => {
@@ -53,6 +53,35 @@ describe('App', () => {
     await fireEvent.click(screen.getByTestId('signin-submit'));
     const grid = await screen.findByTestId('accounts-grid');
     await within(grid).findByTestId('row-a');
+  });
+
+  it('shows the city, revenue and owner by name from the demo account attributes', async () => {
+    const fake = fakeApi({ rows: demoRows, users: [user('u1', 'Fiona Field')] });
+    renderApp(fake);
+    const grid = await screen.findByTestId('accounts-grid');
+    await within(grid).findByTestId('row-a');
+    expect(screen.getByTestId('cell-city-a').textContent).toBe('Aachen');
+    expect(screen.getByTestId('cell-revenue-a').textContent?.trim()).toBe(
+      new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }).format(1000),
+    );
+    await waitFor(() => expect(screen.getByTestId('cell-owner-a').textContent).toBe('Fiona Field'));
+    expect(within(grid).getByRole('columnheader', { name: 'Owner' })).toBeTruthy();
+  });
+
+  it('hides the owner column when no users are on the device', async () => {
+    renderApp(fakeApi({ rows: demoRows }));
+    const grid = await screen.findByTestId('accounts-grid');
+    await within(grid).findByTestId('row-a');
+    expect(within(grid).queryByRole('columnheader', { name: 'Owner' })).toBeNull();
+    expect(screen.queryByTestId('cell-owner-a')).toBeNull();
+  });
+
+  it('says why the session ended on the sign-in screen', async () => {
+    renderApp(
+      fakeApi({ status: makeStatus({ signed_in: false, signed_out_reason: 'wiped' }) }),
+    );
+    const notice = await screen.findByTestId('signed-out-notice');
+    expect(notice.textContent).toMatch(/delete its offline data/);
   });
 
   it('shows the grid sorted by name with a pending badge, and edits a row', async () => {

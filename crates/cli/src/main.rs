@@ -2,8 +2,9 @@
 //! human output by default and `--json` for scripts — and `outpost bridge`, which serves the
 //! field app's UI to a plain browser over the same core.
 //!
-//! Exit codes: 0 done; 2 bad usage; 3 not signed in or refused credentials; 4 server
-//! unreachable (offline work is kept); 5 invalid input or no such record; 1 anything else.
+//! Exit codes: 0 done; 2 bad usage; 3 not signed in, refused credentials, session ended or
+//! offline data wiped by the server; 4 server unreachable (offline work is kept); 5 invalid
+//! input or no such record; 1 anything else.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,7 +103,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {}", e.message);
             ExitCode::from(match e.code {
-                ErrorCode::NotSignedIn | ErrorCode::Unauthorized => 3,
+                ErrorCode::NotSignedIn | ErrorCode::Unauthorized | ErrorCode::Wiped => 3,
                 ErrorCode::ServerUnreachable => 4,
                 ErrorCode::InvalidInput | ErrorCode::NotFound => 5,
                 _ => 1,
@@ -227,7 +228,7 @@ fn read_password() -> Result<String, ApiError> {
 
 /// Text and JSON forms of what a command prints.
 mod erased {
-    use outpost_core::api::{RecordRow, SessionStatus, SyncReport};
+    use outpost_core::api::{RecordRow, SessionStatus, SignedOutReason, SyncReport};
 
     pub trait Show {
         fn json(&self) -> String;
@@ -244,7 +245,17 @@ mod erased {
         }
         fn text(&self) -> String {
             if !self.signed_in {
-                return "not signed in".to_owned();
+                return match self.signed_out_reason {
+                    Some(SignedOutReason::SessionEnded) => {
+                        "signed out: the server ended the session; sign in again (offline work is kept)"
+                            .to_owned()
+                    }
+                    Some(SignedOutReason::Wiped) => {
+                        "signed out: the server asked this device to delete its offline data, and it did"
+                            .to_owned()
+                    }
+                    None => "not signed in".to_owned(),
+                };
             }
             format!(
                 "signed in as {} at {}\n{}; {} change(s) waiting; last sync: {}",

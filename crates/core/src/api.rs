@@ -25,6 +25,9 @@ pub enum ErrorCode {
     Keychain,
     /// The server answered with an error.
     Server,
+    /// The server asked this device to delete its offline data: it is deleted and the
+    /// user is signed out.
+    Wiped,
     /// A bug: details are in the log.
     Internal,
 }
@@ -54,6 +57,36 @@ pub struct SessionStatus {
     pub pending_ops: u32,
     /// When the last sync finished (RFC 3339), if ever.
     pub last_sync_at: Option<String>,
+    /// Why nobody is signed in any more, when a session ended without the user signing
+    /// out (offline work is kept unless the reason is `wiped`).
+    pub signed_out_reason: Option<SignedOutReason>,
+}
+
+/// Why a session ended by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SignedOutReason {
+    /// The server no longer accepts the session (revoked, or the refresh failed); the
+    /// local data and offline work are kept for the next sign-in.
+    SessionEnded,
+    /// The server asked the device to delete its offline data, and it did.
+    Wiped,
+}
+
+impl SignedOutReason {
+    /// The name kept in the store (the serde name).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::SessionEnded => "session_ended",
+            Self::Wiped => "wiped",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        [Self::SessionEnded, Self::Wiped]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
 }
 
 /// `session_sign_in` arguments.
@@ -90,6 +123,9 @@ pub struct RecordRow {
     pub row_version: u64,
     /// Whether local changes wait to be synced.
     pub pending: bool,
+    /// Why the record is on the device (B3): `profile`, `follow`, or
+    /// `related:<entity>.<attribute>`; null for a record made on the device, not yet synced.
+    pub reason: Option<String>,
 }
 
 /// `record_update` arguments.
@@ -127,6 +163,7 @@ pub fn typescript_bindings() -> String {
         ErrorCode::decl(&cfg),
         ApiError::decl(&cfg),
         SessionStatus::decl(&cfg),
+        SignedOutReason::decl(&cfg),
         SignInArgs::decl(&cfg),
         RecordListArgs::decl(&cfg),
         RecordRow::decl(&cfg),

@@ -135,7 +135,9 @@ async fn invoke(
 
 fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::NotSignedIn | ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotSignedIn | ErrorCode::Unauthorized | ErrorCode::Wiped => {
+            StatusCode::UNAUTHORIZED
+        }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,

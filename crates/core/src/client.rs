@@ -1,18 +1,24 @@
 //! The client: one signed-in user's local database, their server, and the sync driver.
+//!
+//! The session (server, user, device id, access and refresh tokens) is kept in the
+//! encrypted store's `sync_state`, beside the data it opens. An expired access token is
+//! refreshed once and the request retried; a refused refresh or token ends the session
+//! (the data and offline work stay for the next sign-in of the same user).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use outpost_domain::{ApplyContext, EntityRef, Metadata};
-use outpost_protocol::{LoginRequest, PushOp};
+use outpost_domain::{ApplyContext, EntityRef};
+use outpost_protocol::{LoginRequest, LoginResponse, PushOp, RefreshRequest};
 use outpost_store::{KeyStore, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use crate::CoreError;
 use crate::api::{
-    RecordListArgs, RecordRow, RecordUpdateArgs, SessionStatus, SignInArgs, SyncReport,
+    RecordListArgs, RecordRow, RecordUpdateArgs, SessionStatus, SignInArgs, SignedOutReason,
+    SyncReport,
 };
 use crate::remote::Remote;
 
@@ -35,6 +41,8 @@ const PULL_PAGE: u32 = 500;
 const SERVER_URL: &str = "server_url";
 const USERNAME: &str = "username";
 const TOKEN: &str = "access_token";
+const REFRESH_TOKEN: &str = "refresh_token";
+const SIGNED_OUT: &str = "signed_out_reason";
 const DEVICE_ID: &str = "device_id";
 const USER_ID: &str = "user_id";
 const LAST_SYNC: &str = "last_sync_at";
@@ -43,6 +51,8 @@ const LAST_SYNC: &str = "last_sync_at";
 pub struct Client {
     config: ClientConfig,
     store: Mutex<Option<Store>>,
+    // Why the last session ended when no store is left to say it (a wipe).
+    wiped: AtomicBool,
     online: AtomicBool,
     // One sync at a time: a second caller waits for the first run to end.
     sync_lock: tokio::sync::Mutex<()>,
@@ -101,16 +111,13 @@ impl Client {
         let client = Self {
             config,
             store: Mutex::new(None),
+            wiped: AtomicBool::new(false),
             online: AtomicBool::new(false),
             sync_lock: tokio::sync::Mutex::new(()),
         };
         if client.db_path().exists() {
-            let store = Store::open(
-                &client.db_path(),
-                &*client.config.keys,
-                &client.key_id(),
-                Metadata::skeleton(),
-            )?;
+            // The store keeps the metadata it was made from: this works offline.
+            let store = Store::open(&client.db_path(), &*client.config.keys, &client.key_id())?;
             *client.lock()? = Some(store);
         }
         Ok(client)
@@ -139,12 +146,97 @@ impl Client {
         f(guard.as_mut().ok_or(CoreError::NotSignedIn)?)
     }
 
-    /// The server and token of the signed-in session.
-    fn session(&self) -> Result<(Remote, String), CoreError> {
+    /// The server of the signed-in session.
+    fn remote(&self) -> Result<Remote, CoreError> {
         self.with_store(|s| {
+            if s.state_get(TOKEN)?.is_none() {
+                return Err(CoreError::NotSignedIn);
+            }
             let url = s.state_get(SERVER_URL)?.ok_or(CoreError::NotSignedIn)?;
-            let token = s.state_get(TOKEN)?.ok_or(CoreError::NotSignedIn)?;
-            Ok((Remote::new(&url)?, token))
+            Remote::new(&url)
+        })
+    }
+
+    fn token(&self) -> Result<String, CoreError> {
+        self.with_store(|s| s.state_get(TOKEN)?.ok_or(CoreError::NotSignedIn))
+    }
+
+    fn tokens_keep(store: &Store, login: &LoginResponse) -> Result<(), CoreError> {
+        store.state_set(TOKEN, &login.access_token)?;
+        store.state_set(REFRESH_TOKEN, &login.refresh_token)?;
+        Ok(())
+    }
+
+    /// Ends the session the server no longer accepts: the tokens go, the data and the
+    /// outbox stay for the next sign-in of the same user.
+    fn session_end(&self) -> Result<(), CoreError> {
+        self.with_store(|s| {
+            s.state_delete(TOKEN)?;
+            s.state_delete(REFRESH_TOKEN)?;
+            s.state_set(SIGNED_OUT, SignedOutReason::SessionEnded.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Trades the kept refresh token for a new pair and keeps it. A refused refresh ends
+    /// the session; an unreachable server leaves everything as it was.
+    async fn tokens_refresh(&self, remote: &Remote) -> Result<String, CoreError> {
+        let refresh_token = self
+            .with_store(|s| Ok(s.state_get(REFRESH_TOKEN)?))?
+            .filter(|t| !t.is_empty());
+        let Some(refresh_token) = refresh_token else {
+            self.session_end()?;
+            return Err(CoreError::Unauthorized);
+        };
+        match remote.refresh(&RefreshRequest { refresh_token }).await {
+            Ok(login) => {
+                self.with_store(|s| Self::tokens_keep(s, &login))?;
+                Ok(login.access_token)
+            }
+            Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
+                self.session_end()?;
+                Err(CoreError::Unauthorized)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `call` with the access token; when the token has expired, refreshes it once
+    /// and runs `call` again. A refused token or refresh ends the session.
+    async fn authed<T, F, Fut>(&self, remote: &Remote, call: F) -> Result<T, CoreError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CoreError>>,
+    {
+        let first = call(self.token()?).await;
+        let result = match first {
+            Err(CoreError::TokenExpired) => {
+                let token = self.tokens_refresh(remote).await?;
+                call(token).await
+            }
+            other => other,
+        };
+        match result {
+            Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
+                self.session_end()?;
+                Err(CoreError::Unauthorized)
+            }
+            other => other,
+        }
+    }
+
+    /// Fetches the org metadata and migrates the store to it; answers the store's
+    /// metadata version and checkpoint afterwards.
+    async fn metadata_refresh(&self, remote: &Remote) -> Result<(u64, u64), CoreError> {
+        let response = self
+            .authed(remote, |token| async move { remote.metadata(&token).await })
+            .await?;
+        self.with_store(|s| {
+            let change = s.metadata_apply(response.metadata)?;
+            if change.changed {
+                tracing::info!(?change, "the local database moved to the server's metadata");
+            }
+            Ok((s.metadata().version, s.checkpoint()?))
         })
     }
 
@@ -159,10 +251,23 @@ impl Client {
                 online: false,
                 pending_ops: 0,
                 last_sync_at: None,
+                signed_out_reason: self
+                    .wiped
+                    .load(Ordering::Relaxed)
+                    .then_some(SignedOutReason::Wiped),
             });
         };
+        let signed_in = store.state_get(TOKEN)?.is_some();
         Ok(SessionStatus {
-            signed_in: store.state_get(TOKEN)?.is_some(),
+            signed_in,
+            signed_out_reason: if signed_in {
+                None
+            } else {
+                store
+                    .state_get(SIGNED_OUT)?
+                    .as_deref()
+                    .and_then(SignedOutReason::parse)
+            },
             server_url: store.state_get(SERVER_URL)?,
             username: store.state_get(USERNAME)?,
             online: self.online.load(Ordering::Relaxed),
@@ -201,6 +306,9 @@ impl Client {
             })
             .await?;
         self.online.store(true, Ordering::Relaxed);
+        // The store's tables come from the org's metadata, so it is fetched before the
+        // store is opened; a failure here leaves the device as it was.
+        let metadata = remote.metadata(&login.access_token).await?;
         {
             let mut guard = self.lock()?;
             if let Some(store) = guard.take() {
@@ -215,15 +323,20 @@ impl Client {
                     &self.db_path(),
                     &*self.config.keys,
                     &self.key_id(),
-                    Metadata::skeleton(),
                 )?);
             }
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
+            let change = store.metadata_apply(metadata.metadata)?;
+            if change.changed {
+                tracing::info!(?change, "the local database moved to the server's metadata");
+            }
             store.state_set(SERVER_URL, &server_url)?;
             store.state_set(USERNAME, &args.username)?;
-            store.state_set(TOKEN, &login.access_token)?;
+            Self::tokens_keep(store, &login)?;
             store.state_set(DEVICE_ID, &device_id)?;
             store.state_set(USER_ID, &login.user.id)?;
+            store.state_delete(SIGNED_OUT)?;
+            self.wiped.store(false, Ordering::Relaxed);
         }
         if let Err(e) = self.sync_now().await {
             tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
@@ -262,8 +375,9 @@ impl Client {
     /// checkpoint. Whatever was stored before a failure stays stored.
     pub async fn sync_now(&self) -> Result<SyncReport, CoreError> {
         let _one_at_a_time = self.sync_lock.lock().await;
-        let (remote, token) = self.session()?;
-        let (pending, checkpoint) = self.with_store(|s| {
+        let remote = self.remote()?;
+        let remote = &remote;
+        let (pending, checkpoint, metadata_version) = self.with_store(|s| {
             let pending = s
                 .outbox_pending(u32::MAX)?
                 .into_iter()
@@ -273,21 +387,56 @@ impl Client {
                     op: e.op,
                 })
                 .collect();
-            Ok((pending, s.checkpoint()?))
+            Ok((pending, s.checkpoint()?, s.metadata().version))
         })?;
         let mut engine = Engine::new(PUSH_BATCH, PULL_PAGE);
         let mut todo: std::collections::VecDeque<Output> = engine
             .handle(Input::Start {
                 pending,
                 checkpoint,
+                metadata_version,
             })
             .into();
         while let Some(output) = todo.pop_front() {
             let answer = match output {
                 Output::Push(req) => {
-                    Some(answered(remote.push(&token, &req).await, Input::Pushed)?)
+                    let req = &req;
+                    let sent = self
+                        .authed(
+                            remote,
+                            |token| async move { remote.push(&token, req).await },
+                        )
+                        .await;
+                    Some(answered(sent, Input::Pushed)?)
                 }
-                Output::Pull(req) => Some(answered(remote.pull(&token, req).await, Input::Pulled)?),
+                Output::Pull(req) => {
+                    let sent = self
+                        .authed(
+                            remote,
+                            |token| async move { remote.pull(&token, req).await },
+                        )
+                        .await;
+                    Some(answered(sent, Input::Pulled)?)
+                }
+                Output::FetchMetadata { version } => {
+                    tracing::info!(version, "the server's metadata changed; migrating");
+                    let applied = self.metadata_refresh(remote).await;
+                    Some(answered(applied, |(version, checkpoint)| {
+                        Input::MetadataApplied {
+                            version,
+                            checkpoint,
+                        }
+                    })?)
+                }
+                Output::Wipe => {
+                    let store = self.lock()?.take();
+                    if let Some(store) = store {
+                        store.wipe(&*self.config.keys, &self.key_id())?;
+                    }
+                    self.wiped.store(true, Ordering::Relaxed);
+                    tracing::warn!("the server asked this device to delete its offline data: done");
+                    None
+                }
                 Output::StoreOutcomes(outcomes) => {
                     self.with_store(|s| Ok(s.outbox_resolve(&outcomes)?))?;
                     None
@@ -318,6 +467,7 @@ impl Client {
                             CoreError::Unreachable(detail)
                         }
                         FailReason::Unauthorized => CoreError::Unauthorized,
+                        FailReason::Wiped => CoreError::Wiped,
                         FailReason::Protocol { detail } => {
                             CoreError::Other(anyhow::anyhow!("sync protocol violation: {detail}"))
                         }
@@ -340,7 +490,7 @@ impl Client {
         let mut last_sync: Option<Instant> = None;
         loop {
             tokio::time::sleep(every).await;
-            let Ok((remote, _)) = self.session() else {
+            let Ok(remote) = self.remote() else {
                 continue;
             };
             let reachable = remote.probe().await;
@@ -385,5 +535,9 @@ fn row(r: outpost_store::LocalRecord) -> RecordRow {
         fields: r.fields,
         row_version: r.row_version,
         pending: r.pending,
+        reason: r.reason,
     }
 }
+
+#[cfg(test)]
+mod tests;

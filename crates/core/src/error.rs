@@ -13,6 +13,14 @@ pub enum CoreError {
     /// The server refused the credentials or the token.
     #[error("wrong user name or password, or the session has ended")]
     Unauthorized,
+    /// The access token expired; a refresh buys a new one. Never reaches the UI: the
+    /// client refreshes and retries, or ends the session ([`CoreError::Unauthorized`]).
+    #[error("the access token expired")]
+    TokenExpired,
+    /// The server asked this device to delete its offline data; it was deleted and the
+    /// session ended.
+    #[error("the server asked this device to delete its offline data; sign in again")]
+    Wiped,
     /// The server could not be reached.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
@@ -39,7 +47,8 @@ impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         let code = match &e {
             CoreError::NotSignedIn => ErrorCode::NotSignedIn,
-            CoreError::Unauthorized => ErrorCode::Unauthorized,
+            CoreError::Unauthorized | CoreError::TokenExpired => ErrorCode::Unauthorized,
+            CoreError::Wiped => ErrorCode::Wiped,
             CoreError::Unreachable(_) => ErrorCode::ServerUnreachable,
             CoreError::Server { .. } => ErrorCode::Server,
             CoreError::Invalid(_) | CoreError::Store(StoreError::Invalid(_)) => {
@@ -50,7 +59,12 @@ impl From<CoreError> for ApiError {
             CoreError::Store(StoreError::MissingKey | StoreError::Keychain(_)) => {
                 ErrorCode::Keychain
             }
-            CoreError::Store(StoreError::Sqlite(_) | StoreError::Corrupt(_))
+            CoreError::Store(
+                StoreError::Sqlite(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Wipe(_)
+                | StoreError::WipeRequested,
+            )
             | CoreError::Other(_) => {
                 tracing::error!(error = %e, "internal error");
                 ErrorCode::Internal

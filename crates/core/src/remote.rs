@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use outpost_protocol::{
-    API_PREFIX, ErrorBody, LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    API_PREFIX, ErrorBody, LoginRequest, LoginResponse, MetadataResponse, PullRequest,
+    PullResponse, PushRequest, PushResponse, RefreshRequest,
 };
 use reqwest::StatusCode;
 
@@ -53,6 +53,30 @@ impl Remote {
             self.http
                 .post(self.url("/auth/login"))
                 .json(req)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Trades the refresh token for a new pair; the old refresh token stops working.
+    pub(crate) async fn refresh(&self, req: &RefreshRequest) -> Result<LoginResponse, CoreError> {
+        decode(
+            self.http
+                .post(self.url("/auth/refresh"))
+                .json(req)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// The org's metadata and the caller's access.
+    pub(crate) async fn metadata(&self, token: &str) -> Result<MetadataResponse, CoreError> {
+        decode(
+            self.http
+                .get(self.url("/metadata"))
+                .bearer_auth(token)
                 .send()
                 .await,
         )
@@ -109,14 +133,19 @@ async fn decode<T: serde::de::DeserializeOwned>(
             }
         });
     }
-    if status == StatusCode::UNAUTHORIZED {
-        return Err(CoreError::Unauthorized);
-    }
     let body: ErrorBody = res.json().await.unwrap_or_else(|_| ErrorBody {
         code: status.as_u16().to_string(),
         message: status.canonical_reason().unwrap_or("error").to_owned(),
         fields: Vec::new(),
     });
+    if status == StatusCode::UNAUTHORIZED {
+        // An expired access token is worth one refresh; anything else ends the session.
+        return Err(if body.code == "token_expired" {
+            CoreError::TokenExpired
+        } else {
+            CoreError::Unauthorized
+        });
+    }
     if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {
         // 502/503/504 come from proxies in front of a server that is down.
         return Err(CoreError::Unreachable(format!("{status}")));

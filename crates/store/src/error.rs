@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The OS keychain failed.
     #[error("keychain: {0}")]
     Keychain(String),
+    /// A database file could not be removed while wiping (the key is already gone).
+    #[error("removing the local database: {0}")]
+    Wipe(String),
     /// A record the caller named does not exist locally.
     #[error("record not found: {entity} {id}")]
     NotFound {
@@ -24,6 +27,10 @@ pub enum StoreError {
     /// A change does not fit the metadata.
     #[error("invalid change: {0}")]
     Invalid(String),
+    /// The server asked the device to delete its offline data (a `wipe` page): nothing of
+    /// the page was stored; wipe the store and end the session.
+    #[error("the server asked this device to delete its offline data")]
+    WipeRequested,
     /// SQLite failed.
     #[error("local database: {0}")]
     Sqlite(#[from] rusqlite::Error),

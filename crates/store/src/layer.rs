@@ -100,9 +100,10 @@ impl RecordStorage for LocalLayer<'_> {
     }
 }
 
-/// Rebuilds the local record `id` as its server state with every pending operation on it
-/// re-applied in order. A pending op that no longer applies (say, the field is now
-/// invalid) is left in the outbox for the server to judge; the user's value is kept.
+/// Rebuilds the local record `id` as its server state (or nothing, when the server layer
+/// has no such record) with every pending operation on it re-applied in order. A pending
+/// op that no longer applies (the field is now invalid, the record is not there) is left
+/// in the outbox for the server to judge.
 pub(crate) fn rebase_in_tx(
     conn: &Connection,
     ctx: &ApplyContext,
@@ -110,14 +111,13 @@ pub(crate) fn rebase_in_tx(
     def: &EntityDef,
     id: &str,
 ) -> Result<(), StoreError> {
-    let Some((fields, version)) = records::get_in_tx(conn, &format!("srv_{}", def.name), def, id)?
-    else {
-        return Ok(());
-    };
-    records::put_in_tx(conn, &def.name, def, id, &fields, version)?;
+    match records::get_in_tx(conn, &format!("srv_{}", def.name), def, id)? {
+        Some((fields, version)) => records::put_in_tx(conn, &def.name, def, id, &fields, version)?,
+        None => records::delete_in_tx(conn, &def.name, id)?,
+    }
     for op in outbox::ops_for_record(conn, &def.name, id)? {
         match LocalLayer::new(conn).apply_in_tx(ctx, metadata, &op) {
-            Ok(()) | Err(StoreError::Invalid(_)) => {}
+            Ok(()) | Err(StoreError::Invalid(_) | StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
     }

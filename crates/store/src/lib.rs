@@ -7,6 +7,9 @@
 //! the server layer and rebases; a user's change writes the local layer and appends to the
 //! outbox in the same transaction, so nothing typed is lost to a crash or a pull.
 //!
+//! Its tables come from the org metadata the server sent, which it keeps inside the
+//! encrypted file (so it opens offline) and migrates in place when a newer one arrives.
+//!
 //! This is the only client crate that knows SQL. It must never know about HTTP, the sync
 //! schedule, or the UI.
 
@@ -18,7 +21,7 @@ pub mod table;
 
 pub use error::StoreError;
 pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
-pub use open::Store;
+pub use open::{MetadataChange, Store};
 pub use table::outbox::OutboxEntry;
 pub use table::records::LocalRecord;
 

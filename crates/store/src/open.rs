@@ -24,21 +24,37 @@ impl std::fmt::Debug for Store {
 }
 
 /// Internal tables, in creation order. Entity tables come from metadata.
-const INTERNAL_TABLES: &[&str] = &[table::state::SCHEMA, table::outbox::SCHEMA];
+const INTERNAL_TABLES: &[&str] = &[
+    table::state::SCHEMA,
+    table::outbox::SCHEMA,
+    table::metadata::SCHEMA,
+];
+
+/// What applying a metadata did to the tables.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetadataChange {
+    /// Whether the kept metadata changed at all (version or content).
+    pub changed: bool,
+    /// Entities whose tables were created.
+    pub added_entities: Vec<String>,
+    /// `(entity, attribute)` columns added to tables that already existed.
+    pub added_columns: Vec<(String, String)>,
+    /// Whether the device must pull everything again before its new columns and tables
+    /// are filled: the checkpoint went back to 0 and the next page replaces the server
+    /// layer (keeping pending operations), as a `reset` page would.
+    pub resync: bool,
+}
 
 impl Store {
     /// Opens the database at `path` with the key kept under `key_id`, creating both when
-    /// the file does not exist yet.
+    /// the file does not exist yet. The tables are those of the metadata kept in the file
+    /// (none for a new file), so this works offline; [`Store::metadata_apply`] brings a
+    /// newer metadata from the server.
     ///
     /// # Errors
     /// [`StoreError::MissingKey`] when the file exists but no key is kept,
     /// [`StoreError::WrongKey`] when the kept key does not open it.
-    pub fn open(
-        path: &Path,
-        keys: &dyn KeyStore,
-        key_id: &str,
-        metadata: Metadata,
-    ) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, keys: &dyn KeyStore, key_id: &str) -> Result<Self, StoreError> {
         let key = if path.exists() {
             keys.get(key_id)?.ok_or(StoreError::MissingKey)?
         } else {
@@ -46,15 +62,11 @@ impl Store {
             keys.set(key_id, &key)?;
             key
         };
-        Self::open_with_key(path, &key, metadata)
+        Self::open_with_key(path, &key)
     }
 
     /// Opens the database at `path` with `key` (creating it when missing).
-    pub fn open_with_key(
-        path: &Path,
-        key: &DatabaseKey,
-        metadata: Metadata,
-    ) -> Result<Self, StoreError> {
+    pub fn open_with_key(path: &Path, key: &DatabaseKey) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         // The key must be the first statement on the connection (SQLCipher).
         conn.pragma_update(None, "key", key.pragma_value())?;
@@ -75,23 +87,73 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Self {
             conn,
-            metadata,
+            metadata: table::metadata::empty(),
             path: path.to_owned(),
         };
-        store.migrate()?;
-        Ok(store)
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = store.conn.transaction()?;
         for sql in INTERNAL_TABLES {
             tx.execute_batch(sql)?;
         }
-        for entity in &self.metadata.entities {
-            table::records::create_in_tx(&tx, entity)?;
+        let kept = table::metadata::load(&tx)?;
+        if let Some(kept) = &kept {
+            // Tables of the kept metadata exist already; this only repairs a file from
+            // before a column was kept in both layers (e.g. the server layer's reason).
+            for entity in &kept.entities {
+                table::records::ensure_in_tx(&tx, entity)?;
+            }
         }
         tx.commit()?;
-        Ok(())
+        if let Some(kept) = kept {
+            store.metadata = kept;
+        }
+        Ok(store)
+    }
+
+    /// Moves the store to `metadata` in place: creates the tables of new entities and
+    /// adds the columns of new attributes (`ALTER TABLE … ADD COLUMN`), keeps every
+    /// record and pending operation, and keeps the metadata in the file — one
+    /// transaction. Columns of attributes the metadata no longer has stay (unused), so an
+    /// older metadata never loses data.
+    ///
+    /// When an existing store gained tables or columns, they are empty until the server
+    /// sends the records again, so the checkpoint goes back to 0 and the next page
+    /// replaces the server layer ([`MetadataChange::resync`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] when an entity or attribute name cannot be a column (the
+    /// store is left as it was).
+    pub fn metadata_apply(&mut self, metadata: Metadata) -> Result<MetadataChange, StoreError> {
+        if metadata.version == self.metadata.version
+            && metadata.fingerprint() == self.metadata.fingerprint()
+        {
+            return Ok(MetadataChange::default());
+        }
+        for entity in &metadata.entities {
+            table::records::check_names(entity)?;
+        }
+        let tx = self.conn.transaction()?;
+        let mut change = MetadataChange {
+            changed: true,
+            ..MetadataChange::default()
+        };
+        for entity in &metadata.entities {
+            match table::records::ensure_in_tx(&tx, entity)? {
+                table::records::Ensured::Created => change.added_entities.push(entity.name.clone()),
+                table::records::Ensured::Altered(columns) => change
+                    .added_columns
+                    .extend(columns.into_iter().map(|c| (entity.name.clone(), c))),
+                table::records::Ensured::Unchanged => {}
+            }
+        }
+        table::metadata::save_in_tx(&tx, &metadata)?;
+        let shape_changed = !change.added_entities.is_empty() || !change.added_columns.is_empty();
+        if shape_changed && table::state::checkpoint_in_tx(&tx)? != 0 {
+            table::state::resync_in_tx(&tx)?;
+            change.resync = true;
+        }
+        tx.commit()?;
+        self.metadata = metadata;
+        Ok(change)
     }
 
     /// Deletes the database files and forgets the key: nothing readable is left.
@@ -106,10 +168,7 @@ impl Store {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(StoreError::Keychain(format!(
-                        "removing {}: {e}",
-                        path.display()
-                    )));
+                    return Err(StoreError::Wipe(format!("{}: {e}", path.display())));
                 }
             }
         }

@@ -1,7 +1,13 @@
+use outpost_domain::metadata::{AttributeDef, AttributeKind, Requirement};
 use outpost_domain::{ApplyContext, EntityRef, Fields, Metadata};
-use outpost_protocol::{OpOutcome, OpResult, PullResponse, RecordPayload, RecordRef};
+use outpost_protocol::{
+    OpOutcome, OpResult, PullResponse, RecordPayload, RecordRef, Resolution, ResolutionAction,
+};
 
 use crate::{DatabaseKey, KeyStore, MemoryKeyStore, Store, StoreError};
+
+/// The demo account's city attribute.
+const CITY: &str = "address1_city";
 
 fn ctx() -> ApplyContext {
     ApplyContext {
@@ -52,14 +58,18 @@ fn page(records: &[PageRecord<'_>], removed: &[&str], checkpoint: u64) -> PullRe
     }
 }
 
+/// Opens (or reopens) the store with the metadata it keeps.
+fn reopen(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
+    Store::open(&dir.path().join("local.db"), keys, "k").expect("opens")
+}
+
+/// Opens the store and brings it to the demo org's metadata, as sign-in does.
 fn open(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
-    Store::open(
-        &dir.path().join("local.db"),
-        keys,
-        "k",
-        Metadata::skeleton(),
-    )
-    .expect("opens")
+    let mut store = reopen(dir, keys);
+    store
+        .metadata_apply(outpost_domain::demo::metadata())
+        .expect("the demo metadata applies");
+    store
 }
 
 #[test]
@@ -71,7 +81,7 @@ fn the_database_file_holds_no_plaintext() {
         store
             .pull_page_apply(
                 &ctx(),
-                &page(&[("a1", 1, &[("name", MARKER), ("city", MARKER)])], &[], 1),
+                &page(&[("a1", 1, &[("name", MARKER), (CITY, MARKER)])], &[], 1),
             )
             .expect("pull");
         store
@@ -79,7 +89,7 @@ fn the_database_file_holds_no_plaintext() {
                 &ctx(),
                 "account",
                 "a1",
-                fields(&[("city", &format!("{MARKER} 2"))]),
+                fields(&[(CITY, &format!("{MARKER} 2"))]),
                 "op-1",
             )
             .expect("update");
@@ -115,16 +125,11 @@ fn a_wrong_key_is_a_clear_error_and_the_data_survives() {
         .expect("pull");
     let right = keys.get("k").expect("get").expect("a key was made");
     keys.set("k", &DatabaseKey::generate()).expect("set");
-    let err = Store::open(
-        &dir.path().join("local.db"),
-        &keys,
-        "k",
-        Metadata::skeleton(),
-    )
-    .expect_err("another key must not open the database");
+    let err = Store::open(&dir.path().join("local.db"), &keys, "k")
+        .expect_err("another key must not open the database");
     assert!(matches!(err, StoreError::WrongKey), "got {err:?}");
     keys.set("k", &right).expect("set");
-    let store = open(&dir, &keys);
+    let store = reopen(&dir, &keys);
     assert_eq!(
         store
             .record_get("account", "a1")
@@ -142,13 +147,7 @@ fn a_missing_key_is_a_clear_error() {
     let keys = MemoryKeyStore::default();
     drop(open(&dir, &keys));
     keys.delete("k").expect("delete");
-    let err = Store::open(
-        &dir.path().join("local.db"),
-        &keys,
-        "k",
-        Metadata::skeleton(),
-    )
-    .expect_err("no key, no data");
+    let err = Store::open(&dir.path().join("local.db"), &keys, "k").expect_err("no key, no data");
     assert!(matches!(err, StoreError::MissingKey), "got {err:?}");
 }
 
@@ -160,7 +159,7 @@ fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
     store
         .pull_page_apply(
             &ctx(),
-            &page(&[("a1", 4, &[("name", "Old"), ("city", "Lyon")])], &[], 4),
+            &page(&[("a1", 4, &[("name", "Old"), (CITY, "Lyon")])], &[], 4),
         )
         .expect("pull");
     let rec = store
@@ -168,7 +167,7 @@ fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
             &ctx(),
             "account",
             "a1",
-            fields(&[("name", "New"), ("city", "Lyon")]),
+            fields(&[("name", "New"), (CITY, "Lyon")]),
             "op-1",
         )
         .expect("update");
@@ -211,7 +210,7 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
     store
         .pull_page_apply(
             &ctx(),
-            &page(&[("a1", 1, &[("name", "Old"), ("city", "Lyon")])], &[], 1),
+            &page(&[("a1", 1, &[("name", "Old"), (CITY, "Lyon")])], &[], 1),
         )
         .expect("pull");
     store
@@ -220,7 +219,7 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
     store
         .pull_page_apply(
             &ctx(),
-            &page(&[("a1", 2, &[("name", "Old"), ("city", "Paris")])], &[], 2),
+            &page(&[("a1", 2, &[("name", "Old"), (CITY, "Paris")])], &[], 2),
         )
         .expect("pull");
     let rec = store.record_get("account", "a1").expect("exists");
@@ -230,7 +229,7 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
         "the user's edit survives the pull"
     );
     assert_eq!(
-        rec.fields["city"].as_deref(),
+        rec.fields[CITY].as_deref(),
         Some("Paris"),
         "the server's edit arrives"
     );
@@ -267,6 +266,415 @@ fn wiping_removes_the_file_and_the_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let store = open(&dir, &keys);
+    store.wipe(&keys, "k").expect("wipe");
+    assert!(!dir.path().join("local.db").exists(), "the file is gone");
+    assert!(keys.get("k").expect("get").is_none(), "the key is gone");
+}
+
+fn name_of(store: &Store, id: &str) -> Option<String> {
+    store
+        .record_get("account", id)
+        .ok()
+        .and_then(|r| r.fields["name"].clone())
+}
+
+/// The demo metadata, version 2: accounts gain `x_region`, and a new `x_visit` entity.
+fn demo_v2() -> Metadata {
+    let mut metadata = outpost_domain::demo::metadata();
+    metadata.version = 2;
+    let account = metadata
+        .entities
+        .iter_mut()
+        .find(|e| e.name == "account")
+        .expect("the demo org has accounts");
+    let region = AttributeDef {
+        name: "x_region".into(),
+        label: "Region".into(),
+        kind: AttributeKind::Text { max_len: 40 },
+        requirement: Requirement::Optional,
+        updatable: true,
+        secured: false,
+    };
+    account.attributes.push(region.clone());
+    let mut visit = account.clone();
+    visit.name = "x_visit".into();
+    visit.attributes = vec![AttributeDef {
+        name: "name".into(),
+        ..region
+    }];
+    visit.forms.clear();
+    visit.views.clear();
+    visit.quick_find.clear();
+    metadata.entities.push(visit);
+    metadata
+}
+
+#[test]
+fn the_metadata_is_kept_inside_the_store_so_it_opens_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    open(&dir, &keys)
+        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
+        .expect("pull");
+    let store = reopen(&dir, &keys);
+    assert_eq!(
+        store.metadata(),
+        &outpost_domain::demo::metadata(),
+        "a restart without the server has the metadata the server sent"
+    );
+    assert_eq!(name_of(&store, "a1").as_deref(), Some("Kept"));
+}
+
+#[test]
+fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    store
+        .pull_page_apply(
+            &ctx(),
+            &page(
+                &[
+                    ("a1", 1, &[("name", "Old")]),
+                    ("a2", 2, &[("name", "Other")]),
+                ],
+                &[],
+                2,
+            ),
+        )
+        .expect("pull");
+    store
+        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
+        .expect("update");
+    let change = store.metadata_apply(demo_v2()).expect("migrates");
+    assert_eq!(
+        change.added_columns,
+        vec![("account".to_owned(), "x_region".to_owned())],
+        "the new attribute became a column"
+    );
+    assert_eq!(change.added_entities, vec!["x_visit".to_owned()]);
+    assert!(
+        change.resync,
+        "new columns are empty until the server resends"
+    );
+    assert_eq!(
+        store.checkpoint().expect("checkpoint"),
+        0,
+        "the next pull starts over"
+    );
+    assert_eq!(
+        name_of(&store, "a1").as_deref(),
+        Some("Mine"),
+        "records survive"
+    );
+    assert_eq!(
+        store.outbox_count().expect("count"),
+        1,
+        "pending work survives"
+    );
+    drop(store);
+
+    let mut store = reopen(&dir, &keys);
+    assert_eq!(
+        store.metadata().version,
+        2,
+        "the migrated metadata is the kept one"
+    );
+    let rec = store
+        .record_update(
+            &ctx(),
+            "account",
+            "a1",
+            fields(&[("x_region", "North")]),
+            "op-2",
+        )
+        .expect("the new column takes values");
+    assert_eq!(rec.fields["x_region"].as_deref(), Some("North"));
+    assert!(
+        store.record_list("x_visit").expect("new table").is_empty(),
+        "the new entity has its (empty) table"
+    );
+    // The resync's first page replaces the server layer: a2 was not resent, so it is gone;
+    // a1 has pending work, so it stays until the server sends it.
+    store
+        .pull_page_apply(&ctx(), &page(&[("a3", 7, &[("name", "New")])], &[], 7))
+        .expect("pull");
+    assert_eq!(
+        name_of(&store, "a2"),
+        None,
+        "the old server layer was dropped"
+    );
+    assert_eq!(name_of(&store, "a1").as_deref(), Some("Mine"));
+    assert_eq!(name_of(&store, "a3").as_deref(), Some("New"));
+    store
+        .pull_page_apply(&ctx(), &page(&[("a4", 8, &[("name", "Later")])], &[], 8))
+        .expect("pull");
+    assert_eq!(
+        name_of(&store, "a3").as_deref(),
+        Some("New"),
+        "only the first page after the migration replaces the server layer"
+    );
+    assert_eq!(
+        store.metadata_apply(demo_v2()).expect("same metadata"),
+        crate::MetadataChange::default(),
+        "the same metadata again changes nothing"
+    );
+}
+
+#[test]
+fn an_attribute_named_like_a_store_column_is_refused_and_nothing_changes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    let mut bad = demo_v2();
+    bad.entities[0].attributes[0].name = "row_version".into();
+    let err = store.metadata_apply(bad).expect_err("refused");
+    assert!(matches!(err, StoreError::Invalid(_)), "got {err:?}");
+    assert_eq!(store.metadata().version, 1, "the store keeps its metadata");
+    assert_eq!(reopen(&dir, &keys).metadata().version, 1);
+}
+
+#[test]
+fn a_reset_page_drops_the_server_layer_but_keeps_the_outbox() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    store
+        .pull_page_apply(
+            &ctx(),
+            &page(
+                &[
+                    ("a1", 1, &[("name", "Old"), (CITY, "Lyon")]),
+                    ("a2", 2, &[("name", "Gone")]),
+                ],
+                &[],
+                2,
+            ),
+        )
+        .expect("pull");
+    store
+        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
+        .expect("update");
+    let reset = PullResponse {
+        reset: true,
+        has_more: true,
+        ..page(&[("a3", 1, &[("name", "Fresh")])], &[], 40)
+    };
+    store.pull_page_apply(&ctx(), &reset).expect("reset page");
+    assert_eq!(
+        name_of(&store, "a2"),
+        None,
+        "records the server did not resend are gone"
+    );
+    assert_eq!(name_of(&store, "a3").as_deref(), Some("Fresh"));
+    assert_eq!(
+        name_of(&store, "a1").as_deref(),
+        Some("Mine"),
+        "pending work stays visible"
+    );
+    assert_eq!(
+        store.outbox_count().expect("count"),
+        1,
+        "the outbox is kept"
+    );
+    assert_eq!(store.checkpoint().expect("checkpoint"), 40);
+    store
+        .pull_page_apply(
+            &ctx(),
+            &page(&[("a1", 9, &[("name", "Old"), (CITY, "Paris")])], &[], 41),
+        )
+        .expect("next page");
+    let rec = store.record_get("account", "a1").expect("a1");
+    assert_eq!(
+        rec.fields["name"].as_deref(),
+        Some("Mine"),
+        "rebased on the new server state"
+    );
+    assert_eq!(rec.fields[CITY].as_deref(), Some("Paris"));
+    assert_eq!(rec.row_version, 9);
+}
+
+#[test]
+fn a_resolution_applied_on_the_server_leaves_the_outbox_and_keeps_the_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    store
+        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Old")])], &[], 1))
+        .expect("pull");
+    store
+        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
+        .expect("update");
+    let resolved = PullResponse {
+        resolutions: vec![Resolution {
+            op_id: "op-1".into(),
+            action: ResolutionAction::Apply,
+        }],
+        ..page(&[], &[], 2)
+    };
+    store.pull_page_apply(&ctx(), &resolved).expect("page");
+    assert_eq!(
+        store.outbox_count().expect("count"),
+        0,
+        "the op left the outbox"
+    );
+    let rec = store.record_get("account", "a1").expect("a1");
+    assert_eq!(
+        rec.fields["name"].as_deref(),
+        Some("Mine"),
+        "the applied value stays shown"
+    );
+    assert!(!rec.pending, "nothing waits any more");
+}
+
+#[test]
+fn a_discarded_resolution_restores_the_server_values_and_keeps_other_pending_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    store
+        .pull_page_apply(
+            &ctx(),
+            &page(&[("a1", 1, &[("name", "Server"), (CITY, "Lyon")])], &[], 1),
+        )
+        .expect("pull");
+    store
+        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
+        .expect("update");
+    store
+        .record_update(&ctx(), "account", "a1", fields(&[(CITY, "Nice")]), "op-2")
+        .expect("update");
+    store
+        .outbox_resolve(&[OpOutcome {
+            op_id: "op-1".into(),
+            result: OpResult::Conflict { fields: vec![] },
+        }])
+        .expect("op-1 failed");
+    let resolved = PullResponse {
+        resolutions: vec![
+            Resolution {
+                op_id: "op-1".into(),
+                action: ResolutionAction::Discard,
+            },
+            Resolution {
+                op_id: "op-unknown".into(),
+                action: ResolutionAction::Discard,
+            },
+        ],
+        ..page(&[], &[], 2)
+    };
+    store.pull_page_apply(&ctx(), &resolved).expect("page");
+    let rec = store.record_get("account", "a1").expect("a1");
+    assert_eq!(
+        rec.fields["name"].as_deref(),
+        Some("Server"),
+        "the server's value is back"
+    );
+    assert_eq!(
+        rec.fields[CITY].as_deref(),
+        Some("Nice"),
+        "the other pending change stays"
+    );
+    let left: Vec<String> = store
+        .outbox_pending(10)
+        .expect("outbox")
+        .into_iter()
+        .map(|e| e.op_id)
+        .collect();
+    assert_eq!(left, vec!["op-2".to_owned()], "only the discarded op left");
+    assert_eq!(store.sync_error_count().expect("errors"), 0);
+}
+
+#[test]
+fn a_discarded_create_removes_the_record_made_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    let tx = store.conn.transaction().expect("tx");
+    let op = outpost_domain::Operation::Create {
+        entity: "account".into(),
+        id: "new-1".into(),
+        fields: fields(&[("name", "Made offline")]),
+    };
+    crate::layer::LocalLayer::new(&tx)
+        .apply_in_tx(&ctx(), &outpost_domain::demo::metadata(), &op)
+        .expect("create");
+    crate::table::outbox::append_in_tx(&tx, "op-c", &op, None).expect("outbox");
+    tx.commit().expect("commit");
+    assert_eq!(name_of(&store, "new-1").as_deref(), Some("Made offline"));
+    assert_eq!(
+        store.record_get("account", "new-1").expect("made").reason,
+        None,
+        "a record made on the device has no server reason"
+    );
+    let resolved = PullResponse {
+        resolutions: vec![Resolution {
+            op_id: "op-c".into(),
+            action: ResolutionAction::Discard,
+        }],
+        ..page(&[], &[], 2)
+    };
+    store.pull_page_apply(&ctx(), &resolved).expect("page");
+    assert_eq!(name_of(&store, "new-1"), None, "the server never had it");
+    assert_eq!(store.outbox_count().expect("count"), 0);
+}
+
+#[test]
+fn a_record_keeps_why_the_server_sent_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    let mut p = page(
+        &[("a1", 1, &[("name", "One")]), ("a2", 2, &[("name", "Two")])],
+        &[],
+        2,
+    );
+    p.records[1].reason = "related:contact.parentcustomerid".into();
+    store.pull_page_apply(&ctx(), &p).expect("pull");
+    store
+        .record_update(&ctx(), "account", "a2", fields(&[("name", "Deux")]), "op-1")
+        .expect("update");
+    let reasons: Vec<(String, Option<String>)> = store
+        .record_list("account")
+        .expect("list")
+        .into_iter()
+        .map(|r| (r.id, r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (
+                "a2".to_owned(),
+                Some("related:contact.parentcustomerid".to_owned())
+            ),
+            ("a1".to_owned(), Some("profile".to_owned())),
+        ],
+        "each record carries its reason, also when edited locally"
+    );
+}
+
+#[test]
+fn a_wipe_page_is_never_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    store
+        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
+        .expect("pull");
+    let wipe = PullResponse {
+        wipe: true,
+        ..page(&[("a2", 2, &[("name", "Ignored")])], &["a1"], 2)
+    };
+    let err = store
+        .pull_page_apply(&ctx(), &wipe)
+        .expect_err("a wipe is not a page");
+    assert!(matches!(err, StoreError::WipeRequested), "got {err:?}");
+    assert_eq!(
+        name_of(&store, "a1").as_deref(),
+        Some("Kept"),
+        "nothing of it was stored"
+    );
+    assert_eq!(store.checkpoint().expect("checkpoint"), 1);
     store.wipe(&keys, "k").expect("wipe");
     assert!(!dir.path().join("local.db").exists(), "the file is gone");
     assert!(keys.get("k").expect("get").is_none(), "the key is gone");

@@ -1,4 +1,9 @@
 //! One sync run: push the outbox in order, then pull every page after the checkpoint.
+//!
+//! The checkpoint is the server's opaque page token: the engine only sends back the one
+//! of the last stored page. A page for a newer metadata than the device's is not stored:
+//! the engine asks for the metadata first, then for the same page again. A `wipe` page
+//! ends the run (and the session) with a wipe.
 
 use outpost_protocol::{
     OpOutcome, OpResult, PullRequest, PullResponse, PushOp, PushRequest, PushResponse,
@@ -15,6 +20,16 @@ pub enum Input {
         /// Pending operations, oldest first.
         pending: Vec<PushOp>,
         /// The checkpoint of the last stored page.
+        checkpoint: u64,
+        /// The version of the metadata the device's tables are made from (0: none yet).
+        metadata_version: u64,
+    },
+    /// The driver fetched and applied the metadata asked for by
+    /// [`Output::FetchMetadata`].
+    MetadataApplied {
+        /// The version the device now has.
+        version: u64,
+        /// The stored checkpoint after the migration (0 when it must pull everything).
         checkpoint: u64,
     },
     /// The server answered the last push.
@@ -42,6 +57,15 @@ pub enum Output {
     StoreOutcomes(Vec<OpOutcome>),
     /// Store this page (server layer, rebase, checkpoint) in one transaction.
     StorePage(PullResponse),
+    /// Fetch the org metadata, migrate the store to it, and feed back
+    /// [`Input::MetadataApplied`]; the page that asked for it was not stored.
+    FetchMetadata {
+        /// The version the server's page was computed for.
+        version: u64,
+    },
+    /// Delete the offline data and its key and end the session; the run then fails with
+    /// [`FailReason::Wiped`].
+    Wipe,
     /// The run ended well.
     Finished(SyncSummary),
     /// The run ended early; whatever was stored before stays stored.
@@ -59,6 +83,8 @@ pub enum FailReason {
     },
     /// The token was refused; the user must sign in again.
     Unauthorized,
+    /// The server asked the device to delete its offline data.
+    Wiped,
     /// The server answered something the protocol does not allow.
     Protocol {
         /// What was wrong.
@@ -84,8 +110,14 @@ pub struct SyncSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Idle,
-    Pushing { in_flight: Vec<String> },
+    Pushing {
+        in_flight: Vec<String>,
+    },
     Pulling,
+    /// Waiting for the metadata of `version` before asking for the page again.
+    Migrating {
+        version: u64,
+    },
     Done,
 }
 
@@ -95,6 +127,7 @@ pub struct Engine {
     phase: Phase,
     queue: std::collections::VecDeque<PushOp>,
     checkpoint: u64,
+    metadata_version: u64,
     push_batch: usize,
     page_size: u32,
     summary: SyncSummary,
@@ -108,6 +141,7 @@ impl Engine {
             phase: Phase::Idle,
             queue: std::collections::VecDeque::new(),
             checkpoint: 0,
+            metadata_version: 0,
             push_batch: push_batch.max(1),
             page_size: page_size.max(1),
             summary: SyncSummary::default(),
@@ -127,10 +161,12 @@ impl Engine {
                 Input::Start {
                     pending,
                     checkpoint,
+                    metadata_version,
                 },
             ) => {
                 self.queue = pending.into();
                 self.checkpoint = checkpoint;
+                self.metadata_version = metadata_version;
                 self.next_push_or_pull()
             }
             (Phase::Pushing { in_flight }, Input::Pushed(res)) => {
@@ -156,13 +192,17 @@ impl Engine {
                 out
             }
             (Phase::Pulling, Input::Pulled(page)) => {
-                if page.checkpoint < self.checkpoint {
-                    return self.fail(FailReason::Protocol {
-                        detail: format!(
-                            "pull went back from checkpoint {} to {}",
-                            self.checkpoint, page.checkpoint
-                        ),
-                    });
+                if page.wipe {
+                    self.phase = Phase::Done;
+                    return vec![Output::Wipe, Output::Failed(FailReason::Wiped)];
+                }
+                if page.metadata_version > self.metadata_version {
+                    self.phase = Phase::Migrating {
+                        version: page.metadata_version,
+                    };
+                    return vec![Output::FetchMetadata {
+                        version: page.metadata_version,
+                    }];
                 }
                 self.checkpoint = page.checkpoint;
                 self.summary.pulled += u32::try_from(page.records.len()).unwrap_or(u32::MAX);
@@ -176,12 +216,33 @@ impl Engine {
                 }
                 out
             }
-            (Phase::Pushing { .. } | Phase::Pulling, Input::TransportFailed { reason }) => {
-                self.fail(FailReason::Unreachable { detail: reason })
+            (
+                Phase::Migrating { version: wanted },
+                Input::MetadataApplied {
+                    version,
+                    checkpoint,
+                },
+            ) => {
+                if version < wanted {
+                    // Asking again would loop: the server's pages and its metadata disagree.
+                    return self.fail(FailReason::Protocol {
+                        detail: format!(
+                            "pages are for metadata version {wanted}, but the server's metadata is version {version}"
+                        ),
+                    });
+                }
+                self.metadata_version = version;
+                self.checkpoint = checkpoint;
+                vec![self.pull()]
             }
-            (Phase::Pushing { .. } | Phase::Pulling, Input::Unauthorized) => {
-                self.fail(FailReason::Unauthorized)
-            }
+            (
+                Phase::Pushing { .. } | Phase::Pulling | Phase::Migrating { .. },
+                Input::TransportFailed { reason },
+            ) => self.fail(FailReason::Unreachable { detail: reason }),
+            (
+                Phase::Pushing { .. } | Phase::Pulling | Phase::Migrating { .. },
+                Input::Unauthorized,
+            ) => self.fail(FailReason::Unauthorized),
             (phase, input) => self.fail(FailReason::Protocol {
                 detail: format!("unexpected {input:?} while {phase:?}"),
             }),

@@ -3,7 +3,18 @@ import { vi } from 'vitest';
 import { OutpostError, type OutpostApi, type RecordRow, type SessionStatus } from '../lib/api';
 
 export function account(id: string, fields: Record<string, string | null>, pending = false): RecordRow {
-  return { id, entity: 'account', fields, row_version: 1, pending };
+  return { id, entity: 'account', fields, row_version: 1, pending, reason: 'profile' };
+}
+
+export function user(id: string, fullname: string): RecordRow {
+  return {
+    id,
+    entity: 'systemuser',
+    fields: { fullname },
+    row_version: 1,
+    pending: false,
+    reason: 'related:account.ownerid',
+  };
 }
 
 export function makeStatus(overrides: Partial<SessionStatus> = {}): SessionStatus {
@@ -14,13 +25,17 @@ export function makeStatus(overrides: Partial<SessionStatus> = {}): SessionStatu
     online: true,
     pending_ops: 0,
     last_sync_at: null,
+    signed_out_reason: null,
     ...overrides,
   };
 }
 
 export interface FakeBackend {
   status: SessionStatus;
+  /** Account rows. */
   rows: RecordRow[];
+  /** `systemuser` rows (owners are shown by their names). */
+  users: RecordRow[];
   password: string;
   /** When set, the next call to that command fails with this error. */
   failNext: Partial<Record<keyof OutpostApi, OutpostError>>;
@@ -30,6 +45,7 @@ export function fakeApi(initial: Partial<FakeBackend> = {}) {
   const backend: FakeBackend = {
     status: makeStatus(),
     rows: [],
+    users: [],
     password: 'secret',
     failNext: {},
     ...initial,
@@ -61,7 +77,10 @@ export function fakeApi(initial: Partial<FakeBackend> = {}) {
       };
       return { ...backend.status };
     }),
-    recordList: vi.fn<OutpostApi['recordList']>(async () => {
+    recordList: vi.fn<OutpostApi['recordList']>(async (args) => {
+      if (args.entity === 'systemuser') {
+        return backend.users.map((r) => ({ ...r, fields: { ...r.fields } }));
+      }
       const error = failure('recordList');
       if (error) throw error;
       return backend.rows.map((r) => ({ ...r, fields: { ...r.fields } }));

@@ -3,7 +3,7 @@
 
 use outpost_domain::Operation;
 use outpost_protocol::{OpOutcome, OpResult};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use crate::{Store, StoreError};
 
@@ -44,6 +44,21 @@ pub(crate) fn append_in_tx(
         params![op_id, entity, id, serde_json::to_string(op)?, base_version],
     )?;
     Ok(())
+}
+
+/// Removes operation `op_id` from the log; answers the record it was about, or `None`
+/// when the log did not hold it (already answered, or never made here).
+pub(crate) fn remove_in_tx(
+    tx: &Transaction<'_>,
+    op_id: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(tx
+        .query_row(
+            "DELETE FROM sync_outbox WHERE op_id = ?1 RETURNING entity, record_id",
+            [op_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
 }
 
 pub(crate) fn has_pending(conn: &Connection, entity: &str, id: &str) -> Result<bool, StoreError> {

@@ -102,6 +102,7 @@ fn first_sync_pushes_in_order_then_pulls_every_page() {
                 rename("op-3", "a1", "Three"),
             ],
             checkpoint: 0,
+            metadata_version: 1,
         },
         |out| match out {
             Output::Push(req) => Some(Input::Pushed(PushResponse {
@@ -139,6 +140,7 @@ fn an_unreachable_server_ends_the_run_and_keeps_what_was_stored() {
         Input::Start {
             pending: vec![],
             checkpoint: 4,
+            metadata_version: 1,
         },
         {
             let mut answered = false;
@@ -164,6 +166,7 @@ fn a_push_answer_that_does_not_match_the_request_is_a_protocol_error() {
         Input::Start {
             pending: vec![rename("op-1", "a1", "One")],
             checkpoint: 0,
+            metadata_version: 1,
         },
         |out| match out {
             Output::Push(_) => Some(Input::Pushed(PushResponse { outcomes: vec![] })),
@@ -180,7 +183,101 @@ fn a_refused_token_ends_the_run() {
         Input::Start {
             pending: vec![],
             checkpoint: 0,
+            metadata_version: 1,
         },
         |out| matches!(out, Output::Pull(_)).then_some(Input::Unauthorized),
+    );
+}
+
+#[test]
+fn a_page_for_newer_metadata_is_fetched_again_after_the_migration() {
+    let mut newer = page(&["a1"], 5, false);
+    newer.metadata_version = 2;
+    let mut pulls = 0;
+    check(
+        "newer_metadata",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![],
+            checkpoint: 4,
+            metadata_version: 1,
+        },
+        move |out| match out {
+            Output::Pull(_) => {
+                pulls += 1;
+                (pulls <= 2).then(|| Input::Pulled(newer.clone()))
+            }
+            Output::FetchMetadata { version } => Some(Input::MetadataApplied {
+                version: *version,
+                checkpoint: 0,
+            }),
+            _ => None,
+        },
+    );
+}
+
+#[test]
+fn metadata_older_than_the_pages_is_a_protocol_error_not_a_loop() {
+    let mut newer = page(&["a1"], 5, false);
+    newer.metadata_version = 3;
+    check(
+        "stale_metadata",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![],
+            checkpoint: 4,
+            metadata_version: 1,
+        },
+        move |out| match out {
+            Output::Pull(_) => Some(Input::Pulled(newer.clone())),
+            Output::FetchMetadata { .. } => Some(Input::MetadataApplied {
+                version: 2,
+                checkpoint: 4,
+            }),
+            _ => None,
+        },
+    );
+}
+
+#[test]
+fn a_wipe_page_is_not_stored_and_ends_the_run_with_a_wipe() {
+    let wipe = PullResponse {
+        wipe: true,
+        ..page(&["a1"], 5, true)
+    };
+    check(
+        "wipe",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![],
+            checkpoint: 4,
+            metadata_version: 1,
+        },
+        move |out| matches!(out, Output::Pull(_)).then(|| Input::Pulled(wipe.clone())),
+    );
+}
+
+#[test]
+fn a_reset_page_may_carry_any_checkpoint_because_checkpoints_are_opaque() {
+    let mut pages = vec![
+        PullResponse {
+            reset: true,
+            ..page(&["a1"], 1, true)
+        },
+        page(&["a2"], 2, false),
+    ]
+    .into_iter();
+    check(
+        "reset",
+        Engine::new(10, 2),
+        Input::Start {
+            pending: vec![],
+            checkpoint: 900,
+            metadata_version: 1,
+        },
+        move |out| match out {
+            Output::Pull(_) => pages.next().map(Input::Pulled),
+            _ => None,
+        },
     );
 }

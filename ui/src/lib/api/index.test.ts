@@ -17,6 +17,7 @@ const status: SessionStatus = {
   online: true,
   pending_ops: 0,
   last_sync_at: null,
+  signed_out_reason: null,
 };
 
 function jsonResponse(body: unknown, init: ResponseInit = { status: 200 }): Response {

@@ -32,6 +32,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   'wrong_key',
   'keychain',
   'server',
+  'wiped',
   'internal',
 ];
 

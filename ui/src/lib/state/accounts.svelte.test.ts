@@ -1,26 +1,50 @@
 import { describe, expect, it, vi } from 'vitest';
 import { OutpostError } from '../api';
 import { AccountsStore } from './accounts.svelte';
-import { account, fakeApi } from '../../test/fake-api';
+import { account, fakeApi, user } from '../../test/fake-api';
 
 function setup() {
   const fake = fakeApi({
     rows: [
-      account('b', { name: 'Bravo', city: 'Berlin', revenue: '200', owner: 'demo' }),
-      account('a', { name: 'Alpha', city: null, revenue: '100', owner: 'demo' }),
-      account('c', { name: 'Charlie', city: 'Cork', revenue: '300', owner: 'sam' }, true),
+      account('b', { name: 'Bravo', address1_city: 'Berlin', revenue: '200', ownerid: 'systemuser:u1' }),
+      account('a', { name: 'Alpha', address1_city: null, revenue: '100', ownerid: 'systemuser:u1' }),
+      account('c', { name: 'Charlie', address1_city: 'Cork', revenue: '300', ownerid: 'team:t1' }, true),
     ],
+    users: [user('u1', 'Fiona Field')],
   });
   const onChanged = vi.fn();
   const accounts = new AccountsStore(fake.api, { onChanged });
   return { ...fake, accounts, onChanged };
 }
 
+/** How many times the accounts (not the users) were listed. */
+function accountLoads(api: ReturnType<typeof fakeApi>['api']): number {
+  return api.recordList.mock.calls.filter(([args]) => args.entity === 'account').length;
+}
+
 describe('AccountsStore', () => {
+  it('names owners from the users on the device; teams and unknown users stay blank', async () => {
+    const { accounts } = setup();
+    await accounts.load();
+    expect(accounts.showOwner).toBe(true);
+    const owner = (id: string) => accounts.ownerName(accounts.rows.find((r) => r.id === id)!);
+    expect(owner('a')).toBe('Fiona Field');
+    expect(owner('c')).toBe('');
+  });
+
+  it('hides the owner column when no users are on the device', async () => {
+    const fake = fakeApi({ rows: [account('a', { name: 'Alpha', ownerid: 'systemuser:u1' })] });
+    const accounts = new AccountsStore(fake.api);
+    await accounts.load();
+    expect(accounts.loaded).toBe(true);
+    expect(accounts.showOwner).toBe(false);
+  });
+
   it('loads accounts and sorts them by name', async () => {
     const { api, accounts } = setup();
     await accounts.load();
     expect(api.recordList).toHaveBeenCalledWith({ entity: 'account' });
+    expect(api.recordList).toHaveBeenCalledWith({ entity: 'systemuser' });
     expect(accounts.loaded).toBe(true);
     expect(accounts.sorted.map((r) => r.id)).toEqual(['a', 'b', 'c']);
     expect(accounts.loading).toBe(false);
@@ -68,7 +92,7 @@ describe('AccountsStore', () => {
       id: 'b',
       fields: { name: 'Zulu' },
     });
-    expect(api.recordList).toHaveBeenCalledTimes(2);
+    expect(accountLoads(api)).toBe(2);
     expect(onChanged).toHaveBeenCalledTimes(1);
     expect(accounts.editing).toBeNull();
     expect(accounts.sorted.map((r) => r.fields.name)).toEqual(['Alpha', 'Charlie', 'Zulu']);
@@ -84,7 +108,7 @@ describe('AccountsStore', () => {
     expect(api.recordUpdate).toHaveBeenCalledWith({
       entity: 'account',
       id: 'a',
-      fields: { city: 'Aarhus' },
+      fields: { address1_city: 'Aarhus' },
     });
   });
 
@@ -119,7 +143,7 @@ describe('AccountsStore', () => {
     backend.rows = backend.rows.filter((r) => r.id !== 'a');
     expect(await accounts.save()).toBe(false);
     expect(accounts.editError).toMatch(/no longer exists/);
-    expect(api.recordList).toHaveBeenCalledTimes(2);
+    expect(accountLoads(api)).toBe(2);
     expect(accounts.rows.map((r) => r.id)).not.toContain('a');
   });
 });

@@ -1,9 +1,17 @@
 import type { OutpostApi, RecordRow } from '../api';
 import { toOutpostError } from '../api';
 import { loadErrorMessage, saveErrorMessage } from './messages';
-import { field, sortByName } from './format';
+import { field, lookupId, sortByName } from './format';
 
 export const ACCOUNT_ENTITY = 'account';
+/** The demo org's account attributes the grid and the editor use. */
+export const ACCOUNT_NAME = 'name';
+export const ACCOUNT_CITY = 'address1_city';
+export const ACCOUNT_REVENUE = 'revenue';
+export const ACCOUNT_OWNER = 'ownerid';
+/** Users: whom an owner lookup points at, shown by full name. */
+export const USER_ENTITY = 'systemuser';
+const USER_NAME = 'fullname';
 
 export type AccountsApi = Pick<OutpostApi, 'recordList' | 'recordUpdate'>;
 
@@ -29,6 +37,11 @@ export class AccountsStore {
   editError = $state<string | null>(null);
   saving = $state(false);
 
+  /** Full names of the users on the device, by id (empty when none are synced). */
+  userNames = $state.raw<Readonly<Record<string, string>>>({});
+  /** The owner column only shows when owners can be named from local user records. */
+  showOwner = $derived(Object.keys(this.userNames).length > 0);
+
   sorted = $derived(sortByName(this.rows));
 
   #api: AccountsApi;
@@ -45,8 +58,10 @@ export class AccountsStore {
     this.loading = true;
     try {
       const rows = await this.#api.recordList({ entity: ACCOUNT_ENTITY });
+      const userNames = await this.#loadUserNames();
       if (seq !== this.#loadSeq) return; // a newer load superseded this one
       this.rows = rows;
+      this.userNames = userNames;
       this.loaded = true;
       this.loadError = null;
     } catch (error) {
@@ -57,10 +72,26 @@ export class AccountsStore {
     }
   }
 
+  /** The owner's full name, or '' when it is a team or a user not on the device. */
+  ownerName(row: RecordRow): string {
+    const id = lookupId(row.fields[ACCOUNT_OWNER], USER_ENTITY);
+    return id !== null && Object.hasOwn(this.userNames, id) ? (this.userNames[id] ?? '') : '';
+  }
+
+  /** Users are reference data for names only: without them the grid still works. */
+  async #loadUserNames(): Promise<Readonly<Record<string, string>>> {
+    try {
+      const users = await this.#api.recordList({ entity: USER_ENTITY });
+      return Object.fromEntries(users.map((u) => [u.id, field(u, USER_NAME)]));
+    } catch {
+      return {};
+    }
+  }
+
   startEdit(id: string): void {
     const row = this.rows.find((r) => r.id === id);
     if (!row) return;
-    this.editing = { id, name: field(row, 'name'), city: field(row, 'city') };
+    this.editing = { id, name: field(row, ACCOUNT_NAME), city: field(row, ACCOUNT_CITY) };
     this.editError = null;
   }
 
@@ -90,8 +121,8 @@ export class AccountsStore {
     }
     const row = this.rows.find((r) => r.id === draft.id);
     const fields: Record<string, string> = {};
-    if (!row || name !== field(row, 'name')) fields.name = name;
-    if (!row || city !== field(row, 'city')) fields.city = city;
+    if (!row || name !== field(row, ACCOUNT_NAME)) fields[ACCOUNT_NAME] = name;
+    if (!row || city !== field(row, ACCOUNT_CITY)) fields[ACCOUNT_CITY] = city;
     if (Object.keys(fields).length === 0) {
       this.cancelEdit();
       return true;

@@ -1,8 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { formatRevenue, lastSyncLabel, pendingLabel, sortByName, syncReportText } from './format';
+import {
+  formatRevenue,
+  lastSyncLabel,
+  lookupId,
+  pendingLabel,
+  sortByName,
+  syncReportText,
+} from './format';
 import { account } from '../../test/fake-api';
 
 describe('format', () => {
+  it('lookupId reads the id of an entity:id lookup of the given entity only', () => {
+    expect(lookupId('systemuser:u1', 'systemuser')).toBe('u1');
+    expect(lookupId('team:t1', 'systemuser')).toBeNull();
+    expect(lookupId('systemuser:', 'systemuser')).toBeNull();
+    expect(lookupId(null, 'systemuser')).toBeNull();
+    expect(lookupId(undefined, 'systemuser')).toBeNull();
+  });
+
   it('pendingLabel', () => {
     expect(pendingLabel(0)).toBe('No changes waiting to sync');
     expect(pendingLabel(1)).toBe('1 change waiting to sync');

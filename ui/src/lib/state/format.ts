@@ -27,6 +27,18 @@ export function field(row: RecordRow, key: string): string {
   return row.fields[key] ?? '';
 }
 
+/**
+ * The id a lookup value (`entity:id`, the canonical text of ADR 0005) points at, when it
+ * points at a record of `entity`; null otherwise.
+ */
+export function lookupId(value: string | null | undefined, entity: string): string | null {
+  if (value === null || value === undefined) return null;
+  const prefix = `${entity}:`;
+  return value.startsWith(prefix) && value.length > prefix.length
+    ? value.slice(prefix.length)
+    : null;
+}
+
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }

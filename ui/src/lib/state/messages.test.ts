@@ -3,12 +3,21 @@ import { OutpostError } from '../api';
 import {
   OFFLINE_SYNC_MESSAGE,
   loadErrorMessage,
+  WIPED_MESSAGE,
   saveErrorMessage,
   signInErrorMessage,
+  signedOutMessage,
   syncErrorMessage,
 } from './messages';
 
 describe('messages branch on the error code, not the text', () => {
+  it('a session that ended by itself says why', () => {
+    expect(signedOutMessage('session_ended')).toMatch(/offline changes are kept/);
+    expect(signedOutMessage('wiped')).toBe(WIPED_MESSAGE);
+    expect(signedOutMessage(null)).toBeNull();
+    expect(syncErrorMessage(new OutpostError('wiped', 'x'))).toBe(WIPED_MESSAGE);
+  });
+
   it('sign-in', () => {
     expect(signInErrorMessage(new OutpostError('unauthorized', 'x'))).toBe(
       'Wrong user name or password',

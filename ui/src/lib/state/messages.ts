@@ -2,10 +2,25 @@
  * User-facing text for API failures. Branches on `OutpostError.code` only;
  * the backend's message is shown verbatim only as extra detail.
  */
-import { toOutpostError } from '../api';
+import { toOutpostError, type SignedOutReason } from '../api';
 
 export const OFFLINE_SYNC_MESSAGE =
   'Offline — your changes are kept and will sync when the server is back';
+
+export const WIPED_MESSAGE =
+  'The server asked this device to delete its offline data, and it did. Sign in again to continue.';
+
+/** Why the last session ended by itself, for the sign-in screen; null when it did not. */
+export function signedOutMessage(reason: SignedOutReason | null | undefined): string | null {
+  switch (reason) {
+    case 'session_ended':
+      return 'Your session has ended. Sign in again — your offline changes are kept.';
+    case 'wiped':
+      return WIPED_MESSAGE;
+    default:
+      return null;
+  }
+}
 
 export function signInErrorMessage(error: unknown): string {
   const e = toOutpostError(error);
@@ -32,6 +47,8 @@ export function syncErrorMessage(error: unknown): string {
       return 'You are signed out. Sign in again to sync.';
     case 'unauthorized':
       return 'The server no longer accepts your sign-in. Sign in again to sync.';
+    case 'wiped':
+      return WIPED_MESSAGE;
     default:
       return `Sync failed: ${e.message}`;
   }

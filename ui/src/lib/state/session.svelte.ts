@@ -1,5 +1,5 @@
 import { toOutpostError, type OutpostApi, type SessionStatus, type ErrorCode } from '../api';
-import { signInErrorMessage, syncErrorMessage } from './messages';
+import { signedOutMessage, signInErrorMessage, syncErrorMessage } from './messages';
 import { syncReportText } from './format';
 
 export type SessionApi = Pick<OutpostApi, 'sessionStatus' | 'sessionSignIn' | 'syncNow'>;
@@ -41,6 +41,10 @@ export class SessionStore {
   syncOutcome = $state<SyncOutcome | null>(null);
 
   signedIn = $derived(this.status?.signed_in === true);
+  /** Why the last session ended by itself (server ended it, or wiped the device). */
+  signedOutNotice = $derived(
+    this.status?.signed_in === true ? null : signedOutMessage(this.status?.signed_out_reason),
+  );
 
   #api: SessionApi;
   #options: SessionOptions;

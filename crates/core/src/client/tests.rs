@@ -1,0 +1,409 @@
+//! The client against a small in-process stand-in for the org server's auth, metadata and
+//! sync endpoints (the contract of `docs/PROTOCOL.md`), so token expiry, refresh rotation,
+//! revocation, wipes and metadata bumps can be set up at will. The real server's own
+//! tests and `tests/system` cover the same paths against the real thing.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use outpost_domain::metadata::{AttributeDef, AttributeKind, Requirement};
+use outpost_domain::{Fields, Metadata};
+use outpost_protocol::{
+    ErrorBody, LoginRequest, LoginResponse, MetadataResponse, OpOutcome, OpResult, PullResponse,
+    PushRequest, PushResponse, RecordPayload, RefreshRequest, UserAccess, UserInfo,
+};
+use outpost_store::MemoryKeyStore;
+
+use crate::api::{RecordListArgs, RecordUpdateArgs, SignInArgs, SignedOutReason};
+use crate::{Client, ClientConfig, CoreError};
+
+/// What the stand-in server holds.
+struct Server {
+    access: String,
+    refresh: String,
+    issued: u32,
+    expired: HashSet<String>,
+    refreshes: u32,
+    wipe: bool,
+    metadata: Metadata,
+    pushed: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Server>>;
+
+fn error(code: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(ErrorBody {
+            code: code.into(),
+            message: code.into(),
+            fields: vec![],
+        }),
+    )
+        .into_response()
+}
+
+/// The error code that refuses the request's token, if any.
+fn refusal(server: &Server, headers: &HeaderMap) -> Option<&'static str> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if token == server.access {
+        None
+    } else if server.expired.contains(token) {
+        Some("token_expired")
+    } else {
+        Some("unauthorized")
+    }
+}
+
+fn issue(server: &mut Server) -> LoginResponse {
+    server.issued += 1;
+    server.access = format!("access-{}", server.issued);
+    server.refresh = format!("refresh-{}", server.issued);
+    LoginResponse {
+        access_token: server.access.clone(),
+        expires_in: 3600,
+        refresh_token: server.refresh.clone(),
+        user: UserInfo {
+            id: "u-fiona".into(),
+            username: "fiona".into(),
+            display_name: "Fiona".into(),
+        },
+    }
+}
+
+async fn login(State(s): State<Shared>, Json(req): Json<LoginRequest>) -> Response {
+    if req.password != "pw" {
+        return error("bad_credentials");
+    }
+    let mut server = s.lock().expect("lock");
+    Json(issue(&mut server)).into_response()
+}
+
+async fn refresh(State(s): State<Shared>, Json(req): Json<RefreshRequest>) -> Response {
+    let mut server = s.lock().expect("lock");
+    server.refreshes += 1;
+    if req.refresh_token != server.refresh {
+        return error("unauthorized");
+    }
+    Json(issue(&mut server)).into_response()
+}
+
+async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let server = s.lock().expect("lock");
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
+    }
+    Json(MetadataResponse {
+        metadata: server.metadata.clone(),
+        access: UserAccess {
+            user_id: "u-fiona".into(),
+            business_unit_id: "bu".into(),
+            team_ids: vec![],
+            privileges: Default::default(),
+            secured_fields: Default::default(),
+        },
+        profile: None,
+    })
+    .into_response()
+}
+
+async fn pull(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let server = s.lock().expect("lock");
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
+    }
+    let mut fields = Fields::from([
+        ("name".to_owned(), Some("Fabrikam".to_owned())),
+        ("address1_city".to_owned(), Some("Lyon".to_owned())),
+    ]);
+    if server.metadata.version >= 2 {
+        fields.insert("x_region".into(), Some("North".into()));
+    }
+    Json(PullResponse {
+        records: vec![RecordPayload {
+            entity: "account".into(),
+            id: "a1".into(),
+            row_version: 1,
+            fields,
+            reason: "profile".into(),
+        }],
+        checkpoint: 1,
+        metadata_version: server.metadata.version,
+        wipe: server.wipe,
+        ..PullResponse::default()
+    })
+    .into_response()
+}
+
+async fn push(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Json(req): Json<PushRequest>,
+) -> Response {
+    let mut server = s.lock().expect("lock");
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
+    }
+    let outcomes = req
+        .ops
+        .into_iter()
+        .map(|op| {
+            server.pushed.push(op.op_id.clone());
+            OpOutcome {
+                op_id: op.op_id,
+                result: OpResult::Applied { row_version: 2 },
+            }
+        })
+        .collect();
+    Json(PushResponse { outcomes }).into_response()
+}
+
+/// Serves the stand-in on a free loopback port; answers its URL and state.
+async fn serve() -> (String, Shared) {
+    let state = Arc::new(Mutex::new(Server {
+        access: String::new(),
+        refresh: String::new(),
+        issued: 0,
+        expired: HashSet::new(),
+        refreshes: 0,
+        wipe: false,
+        metadata: outpost_domain::demo::metadata(),
+        pushed: vec![],
+    }));
+    let app = Router::new()
+        .route(
+            "/api/v1/health",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/metadata", get(metadata))
+        .route("/api/v1/sync/pull", get(pull))
+        .route("/api/v1/sync/push", post(push))
+        .with_state(Arc::clone(&state));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, state)
+}
+
+fn client_open(dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore>) -> Client {
+    Client::open(ClientConfig {
+        data_dir: dir.path().to_owned(),
+        keys: Arc::clone(keys) as Arc<dyn outpost_store::KeyStore>,
+        default_server_url: None,
+    })
+    .expect("the client opens")
+}
+
+async fn signed_in(url: &str, dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore>) -> Client {
+    let client = client_open(dir, keys);
+    let status = client
+        .session_sign_in(SignInArgs {
+            server_url: url.into(),
+            username: "fiona".into(),
+            password: "pw".into(),
+        })
+        .await
+        .expect("signs in");
+    assert!(status.signed_in, "signed in");
+    client
+}
+
+async fn edit(client: &Client, name: &str) {
+    client
+        .record_update(RecordUpdateArgs {
+            entity: "account".into(),
+            id: "a1".into(),
+            fields: Fields::from([("name".to_owned(), Some(name.to_owned()))]),
+        })
+        .await
+        .expect("an offline edit");
+}
+
+/// Makes the issued access token expire; with `revoke_refresh`, its refresh token stops
+/// working too.
+fn expire_access(server: &Shared, revoke_refresh: bool) {
+    let mut s = server.lock().expect("lock");
+    let old = std::mem::replace(&mut s.access, "none-issued".into());
+    s.expired.insert(old);
+    if revoke_refresh {
+        s.refresh = "none-issued".into();
+    }
+}
+
+fn kept(client: &Client, key: &str) -> Option<String> {
+    client
+        .with_store(|s| Ok(s.state_get(key)?))
+        .expect("the store is open")
+}
+
+#[tokio::test]
+async fn sign_in_builds_the_store_from_the_servers_metadata_and_it_reopens_offline() {
+    let (url, _server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    let rows = client
+        .record_list(RecordListArgs {
+            entity: "account".into(),
+        })
+        .await
+        .expect("accounts");
+    assert_eq!(rows.len(), 1, "the first sync stored the page");
+    assert_eq!(rows[0].fields["address1_city"].as_deref(), Some("Lyon"));
+    assert_eq!(
+        rows[0].reason.as_deref(),
+        Some("profile"),
+        "the reason reaches the API"
+    );
+    drop(client);
+
+    // No server is asked: the store opens with the metadata it keeps.
+    let offline = client_open(&dir, &keys);
+    let rows = offline
+        .record_list(RecordListArgs {
+            entity: "contact".into(),
+        })
+        .await
+        .expect("every demo entity has its table after a restart");
+    assert!(rows.is_empty());
+    assert!(offline.session_status().await.expect("status").signed_in);
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_and_the_request_retried() {
+    let (url, server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    edit(&client, "Offline name").await;
+    expire_access(&server, false);
+    let report = client
+        .sync_now()
+        .await
+        .expect("the sync refreshes and goes on");
+    assert_eq!(report.pushed, 1, "the push was retried with the new token");
+    let s = server.lock().expect("lock");
+    assert_eq!(s.refreshes, 1, "one refresh for the whole run");
+    assert_eq!(
+        kept(&client, "access_token").as_deref(),
+        Some(s.access.as_str()),
+        "the new access token is kept"
+    );
+    assert_eq!(
+        kept(&client, "refresh_token").as_deref(),
+        Some(s.refresh.as_str()),
+        "the rotated refresh token is kept (the old one no longer works)"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refresh_ends_the_session_and_keeps_offline_work() {
+    let (url, server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    edit(&client, "Offline name").await;
+    expire_access(&server, true);
+    let err = client.sync_now().await.expect_err("the session is over");
+    assert!(matches!(err, CoreError::Unauthorized), "got {err:?}");
+    let status = client.session_status().await.expect("status");
+    assert!(!status.signed_in, "signed out");
+    assert_eq!(
+        status.signed_out_reason,
+        Some(SignedOutReason::SessionEnded)
+    );
+    assert_eq!(status.pending_ops, 1, "offline work is kept");
+    assert!(
+        matches!(client.sync_now().await, Err(CoreError::NotSignedIn)),
+        "no more requests with a dead session"
+    );
+
+    drop(client);
+    let client = signed_in(&url, &dir, &keys).await;
+    let status = client.session_status().await.expect("status");
+    assert_eq!(
+        status.pending_ops, 0,
+        "signing in again sends the kept work"
+    );
+    assert_eq!(status.signed_out_reason, None);
+    assert_eq!(server.lock().expect("lock").pushed.len(), 1);
+}
+
+#[tokio::test]
+async fn a_wipe_page_deletes_the_offline_data_and_its_key_and_says_why() {
+    let (url, server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    let key_id = client.key_id();
+    server.lock().expect("lock").wipe = true;
+    let err = client.sync_now().await.expect_err("the session ends");
+    assert!(matches!(err, CoreError::Wiped), "got {err:?}");
+    let status = client.session_status().await.expect("status");
+    assert!(!status.signed_in);
+    assert_eq!(status.signed_out_reason, Some(SignedOutReason::Wiped));
+    assert!(!client.db_path().exists(), "the database file is gone");
+    assert!(
+        outpost_store::KeyStore::get(&*keys, &key_id)
+            .expect("keychain")
+            .is_none(),
+        "the key is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_page_for_newer_metadata_migrates_the_store_and_is_fetched_again() {
+    let (url, server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    {
+        let mut s = server.lock().expect("lock");
+        s.metadata.version = 2;
+        let account = s
+            .metadata
+            .entities
+            .iter_mut()
+            .find(|e| e.name == "account")
+            .expect("accounts");
+        account.attributes.push(AttributeDef {
+            name: "x_region".into(),
+            label: "Region".into(),
+            kind: AttributeKind::Text { max_len: 40 },
+            requirement: Requirement::Optional,
+            updatable: true,
+            secured: false,
+        });
+    }
+    client.sync_now().await.expect("sync");
+    let rows = client
+        .record_list(RecordListArgs {
+            entity: "account".into(),
+        })
+        .await
+        .expect("accounts");
+    assert_eq!(
+        rows[0].fields["x_region"].as_deref(),
+        Some("North"),
+        "the new attribute's value arrived in the page fetched after the migration"
+    );
+    assert_eq!(
+        client
+            .with_store(|s| Ok(s.metadata().version))
+            .expect("store"),
+        2
+    );
+}
