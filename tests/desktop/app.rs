@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary, free_port};
-use outpost_tests::{Device, FIRST_ACCOUNT};
+use outpost_tests::{Device, fiona_accounts, first_account};
 
 /// tauri-driver and the WebKitWebDriver it starts, in their own process group so that
 /// dropping this stops both (killing only tauri-driver would orphan WebKitWebDriver).
@@ -133,20 +133,26 @@ async fn scenario(c: &Client, server: &mut ServerProcess) -> anyhow::Result<()> 
     fill(c, "signin-user", "fiona").await?;
     fill(c, "signin-password", DEMO_PASSWORD).await?;
     click(c, "signin-submit").await?;
-    let name_cell = format!("cell-name-{FIRST_ACCOUNT}");
-    wait_text(c, &name_cell, |t| t == "Adventure Works").await?;
+    let (first, first_name) = first_account();
+    let offline_name = format!("{first_name} Offline");
+    let name_cell = format!("cell-name-{first}");
+    wait_text(c, &name_cell, |t| t == first_name).await?;
     let rows = c
         .find_all(Locator::Css("[data-testid=\"accounts-grid\"] tbody tr"))
         .await?;
-    assert_eq!(rows.len(), 12, "the grid shows every demo account");
+    assert!(
+        rows.len() >= fiona_accounts().len(),
+        "the grid shows every account of fiona's ({} rows)",
+        rows.len()
+    );
 
     // The server goes away; the edit still works and waits.
     server.stop();
-    click(c, &format!("edit-{FIRST_ACCOUNT}")).await?;
-    fill(c, "edit-name", "Adventure Works Offline").await?;
+    click(c, &format!("edit-{first}")).await?;
+    fill(c, "edit-name", &offline_name).await?;
     click(c, "edit-save").await?;
-    wait_text(c, &name_cell, |t| t == "Adventure Works Offline").await?;
-    wait_text(c, &format!("pending-{FIRST_ACCOUNT}"), |t| !t.is_empty()).await?;
+    wait_text(c, &name_cell, |t| t == offline_name).await?;
+    wait_text(c, &format!("pending-{first}"), |t| !t.is_empty()).await?;
 
     // The server comes back: background sync replays the edit without a click.
     server.restart()?;
@@ -156,10 +162,10 @@ async fn scenario(c: &Client, server: &mut ServerProcess) -> anyhow::Result<()> 
     .await?;
     let check = Device::in_memory()?;
     check.sign_in(&server.url()).await?;
-    let on_server = check.account(FIRST_ACCOUNT).await?;
+    let on_server = check.account(&first).await?;
     assert_eq!(
         on_server.fields["name"].as_deref(),
-        Some("Adventure Works Offline"),
+        Some(offline_name.as_str()),
         "the edit made offline in the app reached the server"
     );
     Ok(())

@@ -39,20 +39,26 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
         );
     }
     let list = ok(outpost(a.path(), &["list", "account"])?);
-    assert_eq!(
-        list.lines().count(),
-        12,
-        "all demo accounts are listed: {list}"
+    let owned = outpost_tests::fiona_accounts();
+    assert!(
+        owned
+            .iter()
+            .all(|(id, _)| list.lines().any(|l| l.starts_with(id.as_str()))),
+        "every account of fiona's is listed: {list}"
     );
 
-    let id = outpost_tests::FIRST_ACCOUNT;
+    let (first, _) = outpost_tests::first_account();
+    let id = first.as_str();
     let updated = ok(outpost(
         a.path(),
-        &["--json", "update", "account", id, "city=Tacoma"],
+        &["--json", "update", "account", id, "address1_city=Tacoma"],
     )?);
     let row: serde_json::Value = serde_json::from_str(&updated)?;
     assert_eq!(
-        (row["fields"]["city"].as_str(), row["pending"].as_bool()),
+        (
+            row["fields"]["address1_city"].as_str(),
+            row["pending"].as_bool()
+        ),
         (Some("Tacoma"), Some(true))
     );
     let sync = ok(outpost(a.path(), &["sync"])?);
@@ -63,7 +69,7 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
     assert!(
         list_b
             .lines()
-            .any(|l| l.starts_with(id) && l.contains("city=Tacoma")),
+            .any(|l| l.starts_with(id) && l.contains("address1_city=Tacoma")),
         "device b sees it: {list_b}"
     );
 
@@ -73,7 +79,10 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
         Some(5),
         "invalid input has its own exit code"
     );
-    let missing = outpost(a.path(), &["update", "account", "no-such-id", "city=X"])?;
+    let missing = outpost(
+        a.path(),
+        &["update", "account", "no-such-id", "address1_city=X"],
+    )?;
     assert_eq!(missing.status.code(), Some(5), "so does a missing record");
     let fresh = tempfile::tempdir()?;
     let signed_out = outpost(fresh.path(), &["list", "account"])?;

@@ -7,8 +7,40 @@ use outpost_core::api::{RecordListArgs, RecordRow, SignInArgs};
 use outpost_core::{Client, ClientConfig};
 use outpost_store::{KeyStore, MemoryKeyStore};
 
-/// The first demo account's id.
-pub const FIRST_ACCOUNT: &str = "00000000-0000-7000-8000-000000001000";
+/// The accounts the demo field user owns in the org test servers load, as `(id, name)`
+/// in id order (the generator is deterministic; dates do not change ids or names).
+pub fn fiona_accounts() -> Vec<(String, String)> {
+    use outpost_domain::demo::{self, DemoData};
+    let metadata = demo::metadata();
+    let org = demo::demo_org(outpost_testkit::DEMO_SEED);
+    let owner = org
+        .user(demo::FIELD_USERNAME)
+        .map(|u| format!("systemuser:{}", u.id))
+        .unwrap_or_default();
+    let data = DemoData::new(
+        &metadata,
+        &org,
+        outpost_testkit::DEMO_SEED,
+        outpost_testkit::DEMO_RECORDS,
+        time::OffsetDateTime::UNIX_EPOCH,
+    );
+    (0..data.count("account"))
+        .filter_map(|n| data.record("account", n))
+        .filter(|r| r.fields.get("ownerid").cloned().flatten().as_deref() == Some(owner.as_str()))
+        .map(|r| {
+            let name = r.fields.get("name").cloned().flatten().unwrap_or_default();
+            (r.id, name)
+        })
+        .collect()
+}
+
+/// The first of [`fiona_accounts`].
+pub fn first_account() -> (String, String) {
+    fiona_accounts()
+        .into_iter()
+        .next()
+        .expect("the demo field user owns accounts")
+}
 
 /// A field client in its own temp folder, with its key store.
 pub struct Device {

@@ -5,38 +5,37 @@
 use outpost_core::api::RecordUpdateArgs;
 use outpost_core::{CoreError, api::SyncReport};
 use outpost_testkit::ServerProcess;
-use outpost_tests::{Device, FIRST_ACCOUNT};
+use outpost_tests::{Device, first_account};
 
-fn name(value: &str) -> outpost_core::api::RecordUpdateArgs {
+fn name(id: &str, value: &str) -> outpost_core::api::RecordUpdateArgs {
     RecordUpdateArgs {
         entity: "account".into(),
-        id: FIRST_ACCOUNT.into(),
+        id: id.into(),
         fields: [("name".to_owned(), Some(value.to_owned()))].into(),
     }
 }
 
 #[tokio::test]
 async fn an_edit_made_offline_reaches_another_device_after_reconnect() -> anyhow::Result<()> {
+    let (first, first_name) = first_account();
+    let edited_name = format!("{first_name} Cycles");
     let mut server = ServerProcess::start()?;
     let a = Device::in_memory()?;
     let b = Device::in_memory()?;
     a.sign_in(&server.url()).await?;
     b.sign_in(&server.url()).await?;
     assert_eq!(
-        a.account(FIRST_ACCOUNT).await?.fields["name"].as_deref(),
-        Some("Adventure Works"),
+        a.account(&first).await?.fields["name"].as_deref(),
+        Some(first_name.as_str()),
         "the first sync brought the demo accounts"
     );
 
     server.stop();
-    let edited = a
-        .client
-        .record_update(name("Adventure Works Cycles"))
-        .await?;
+    let edited = a.client.record_update(name(&first, &edited_name)).await?;
     assert!(edited.pending, "an offline edit waits for sync");
     assert_eq!(
         edited.fields["name"].as_deref(),
-        Some("Adventure Works Cycles"),
+        Some(edited_name.as_str()),
         "and shows at once"
     );
     let offline = a.client.sync_now().await;
@@ -75,10 +74,10 @@ async fn an_edit_made_offline_reaches_another_device_after_reconnect() -> anyhow
     assert_eq!(again.pushed, 0, "nothing is sent twice");
 
     b.client.sync_now().await?;
-    let seen = b.account(FIRST_ACCOUNT).await?;
+    let seen = b.account(&first).await?;
     assert_eq!(
         seen.fields["name"].as_deref(),
-        Some("Adventure Works Cycles"),
+        Some(edited_name.as_str()),
         "device b receives a's edit"
     );
     assert!(!seen.pending);

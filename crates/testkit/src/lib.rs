@@ -16,6 +16,12 @@ use anyhow::{Context as _, bail};
 /// The password every demo user gets in tests.
 pub const DEMO_PASSWORD: &str = "outpost-test-password";
 
+/// The seed of the demo org test servers load.
+pub const DEMO_SEED: u64 = 1;
+
+/// How many business records test servers generate.
+pub const DEMO_RECORDS: u64 = 2_000;
+
 /// The folder of the workspace's built binaries (`target/debug`), found from the running
 /// test executable (`target/debug/deps/<test>`).
 pub fn bin_dir() -> anyhow::Result<PathBuf> {
@@ -141,6 +147,10 @@ impl ServerProcess {
             .arg(addr.to_string())
             .arg("--demo-password")
             .arg(DEMO_PASSWORD)
+            .arg("--seed")
+            .arg(DEMO_SEED.to_string())
+            .arg("--records")
+            .arg(DEMO_RECORDS.to_string())
             .env("RUST_LOG", "warn");
         let (child, _) = spawn_until_line(cmd, SERVER_LISTENING, Duration::from_secs(30))?;
         Ok(child)
