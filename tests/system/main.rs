@@ -3,3 +3,4 @@
 
 mod offline_edit;
 mod postgres;
+mod two_servers;

@@ -113,18 +113,19 @@ pub fn field_service() -> ProfileDef {
 /// # Errors
 /// A database error, or a generator inconsistency.
 pub async fn load_demo_if_empty(db: &Db, options: &DemoOptions) -> anyhow::Result<bool> {
-    let empty = db
-        .tx(|conn| Ok(int(&conn.query_value("SELECT count(*) FROM org_user", &[])?)? == 0))
-        .await?;
-    if !empty {
-        return Ok(false);
-    }
     let password = options.password.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
     let options = options.clone();
-    db.write(move |conn| load_demo(conn, &options, &hash))
-        .await?;
-    Ok(true)
+    // Checked inside the writing transaction: server processes starting together on one
+    // PostgreSQL take turns, and only the first one loads.
+    db.write(move |conn| {
+        if int(&conn.query_value("SELECT count(*) FROM org_user", &[])?)? != 0 {
+            return Ok(false);
+        }
+        load_demo(conn, &options, &hash)?;
+        Ok(true)
+    })
+    .await
 }
 
 fn load_demo(conn: &mut dyn Conn, options: &DemoOptions, hash: &str) -> anyhow::Result<()> {

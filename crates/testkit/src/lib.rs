@@ -124,23 +124,42 @@ pub struct ServerProcess {
     child: Option<Child>,
     data_dir: tempfile::TempDir,
     addr: SocketAddr,
+    database_url: Option<String>,
 }
 
 impl ServerProcess {
-    /// Starts a server on a free port.
+    /// Starts a server on a free port, with its embedded database.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_on(None)
+    }
+
+    /// Starts a server on a free port that keeps the org in the PostgreSQL at
+    /// `database_url` (several may share one).
+    pub fn start_on_postgres(database_url: &str) -> anyhow::Result<Self> {
+        Self::start_on(Some(database_url.to_owned()))
+    }
+
+    fn start_on(database_url: Option<String>) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let child = Self::spawn(data_dir.path(), addr)?;
+        let child = Self::spawn(data_dir.path(), addr, database_url.as_deref())?;
         Ok(Self {
             child: Some(child),
             data_dir,
             addr,
+            database_url,
         })
     }
 
-    fn spawn(data_dir: &Path, addr: SocketAddr) -> anyhow::Result<Child> {
+    fn spawn(
+        data_dir: &Path,
+        addr: SocketAddr,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Child> {
         let mut cmd = Command::new(binary("outpost-server")?);
+        if let Some(url) = database_url {
+            cmd.arg("--database-url").arg(url);
+        }
         cmd.arg("--data-dir")
             .arg(data_dir)
             .arg("--listen")
@@ -172,7 +191,11 @@ impl ServerProcess {
     /// Starts the server again on the same folder and port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();
-        self.child = Some(Self::spawn(self.data_dir.path(), self.addr)?);
+        self.child = Some(Self::spawn(
+            self.data_dir.path(),
+            self.addr,
+            self.database_url.as_deref(),
+        )?);
         Ok(())
     }
 
