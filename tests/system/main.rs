@@ -1,6 +1,7 @@
 //! System tests: a real `outpost-server` process and several `outpost-core` clients in
 //! temp folders, on loopback.
 
+mod admin_cli;
 mod offline_edit;
 mod postgres;
 mod two_servers;

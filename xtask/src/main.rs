@@ -6,7 +6,9 @@
 //! - `test`: the whole suite, exactly what CI runs.
 //! - `codegen [--check]`: TypeScript types from the Rust API types.
 //! - `tidy`: conventions checked by code.
+//! - `bench server`: benchmarks, figures written into `docs/BENCHMARKS.md`.
 
+mod bench;
 mod deps;
 mod proc;
 mod run;
@@ -27,10 +29,11 @@ fn main() -> anyhow::Result<()> {
         Some("test-in-session") => test::in_session(&root),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("tidy") => tidy::tidy(&root),
+        Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md"
             );
             bail!("unknown or missing command")
         }
