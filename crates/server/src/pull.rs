@@ -364,18 +364,28 @@ impl Pager<'_> {
             p.bind(int_param(hw)),
             p.bind(int_param(new_hw))
         );
+        let mut followed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for row in self.conn.query(&sql, &p.values)? {
-            candidates
+            followed
                 .entry(string(&row[0])?)
                 .or_default()
                 .insert(string(&row[1])?);
+        }
+        // A follow changes whether the record is a rule's source, so what it relates to
+        // is looked at again too.
+        for (entity, ids) in followed {
+            let ids: Vec<String> = ids
+                .into_iter()
+                .filter(|id| touched.insert((entity.clone(), id.clone())))
+                .collect();
+            self.recheck(&entity, &ids, out, Some(&mut candidates))?;
         }
         for (entity, ids) in candidates {
             let ids: Vec<String> = ids
                 .into_iter()
                 .filter(|id| !touched.contains(&(entity.clone(), id.clone())))
                 .collect();
-            self.recheck(&entity, &ids, out)?;
+            self.recheck(&entity, &ids, out, None)?;
         }
         Ok((new_hw, more))
     }
@@ -423,11 +433,13 @@ impl Pager<'_> {
     }
 
     /// Re-evaluates records by id; held ones that no longer exist are removed.
+    /// With `related`, also collects the records each rechecked one relates to.
     fn recheck(
         &mut self,
         entity: &str,
         ids: &[String],
         out: &mut Vec<Entry>,
+        mut related: Option<&mut BTreeMap<String, BTreeSet<String>>>,
     ) -> anyhow::Result<()> {
         let Ok(def) = self.org.metadata.entity(entity).cloned() else {
             return Ok(());
@@ -449,6 +461,9 @@ impl Pager<'_> {
             };
             let found: BTreeSet<String> = rows.iter().map(|r| r.id.clone()).collect();
             for row in rows {
+                if let Some(into) = related.as_deref_mut() {
+                    self.related_candidates(&def, &row, into)?;
+                }
                 if let Some(entry) = self.entry(entity, row) {
                     out.push(entry);
                 }
@@ -496,10 +511,11 @@ fn forget_device(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
 
 /// Makes the waiting page what the device holds.
 fn commit_page(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
+    // Driven from the page (small), each row found by the primary key: never a scan of
+    // everything the device holds.
     conn.execute(
-        "DELETE FROM device_record WHERE device_id = $1 AND EXISTS (SELECT 1 FROM device_page p \
-         WHERE p.device_id = $1 AND p.entity = device_record.entity \
-         AND p.record_id = device_record.record_id AND p.version IS NULL)",
+        "DELETE FROM device_record WHERE (device_id, entity, record_id) IN \
+         (SELECT device_id, entity, record_id FROM device_page WHERE device_id = $1 AND version IS NULL)",
         &[text(device)],
     )?;
     conn.execute(

@@ -274,6 +274,32 @@ async fn follows_bring_records_and_unfollow_takes_them_away(backend: Backend) {
         "unfollowing takes it away"
     );
     assert_holds_scope(&h, &manager, &device, "after an unfollow").await;
+    // A followed record is a relationship rule's source too: an opportunity brings its
+    // customer account along.
+    let opportunity = owned(&h, "opportunity", "fiona")
+        .await
+        .into_iter()
+        .find(|id| {
+            !device
+                .held
+                .contains_key(&("opportunity".to_owned(), id.clone()))
+        })
+        .expect("an opportunity of fiona's the manager does not hold");
+    let op = json!({"ops": [{"op_id": "f4", "base_version": null,
+                     "op": {"kind": "follow", "entity": "opportunity", "id": opportunity}}]});
+    let a = call(&h.app, "POST", "/api/v1/sync/push", &device.token, Some(op)).await;
+    assert_eq!(
+        a.body["outcomes"][0]["result"]["status"], "applied",
+        "{}",
+        a.body
+    );
+    device.sync(&h.app, 1000).await;
+    assert!(
+        device
+            .held
+            .contains_key(&("opportunity".to_owned(), opportunity))
+    );
+    assert_holds_scope(&h, &manager, &device, "after following an opportunity").await;
     // Following what you may not read is "not found", and brings nothing.
     let theirs = crate::oracle::readable_ids(&h, "fiona", "account", false).await;
     {
