@@ -312,6 +312,19 @@ async fn main() -> anyhow::Result<()> {
             f.push_ops as f64 / f.push.as_secs_f64(),
         );
     }
+    println!();
+    println!(
+        "- The user is the demo administrator under a profile that takes every record of every entity; requests go through the real router in-process (auth, JSON, scope SQL, page acknowledgement), pages of {PAGE} records, no HTTP transport or gzip."
+    );
+    println!(
+        "- *Initial pull*: from checkpoint 0 to the last page. *Delta*: the median of five pulls after nothing changed, and after one push of 10 account updates (it must carry exactly those 10, and it is checked) — neither grows with the scope."
+    );
+    println!(
+        "- *Push*: 1,000 account updates in batches of 100, each op in its own transaction with its (device, op id) outcome stored, true before-images (no conflicts)."
+    );
+    println!(
+        "- SQLite is a file in a temp folder (WAL, `synchronous=normal`); PostgreSQL 15 is Debian's, started by the bench like the tests do (loopback, `fsync=off`)."
+    );
     println!("END-MARKDOWN");
     Ok(())
 }
