@@ -77,6 +77,26 @@ async fn initial_pull_sends_exactly_the_scope_then_nothing(backend: Backend) {
         "{page}"
     );
     assert_eq!(device.checkpoint, checkpoint);
+    // Pages travel compressed when the device asks for it.
+    let req = axum::http::Request::get(format!(
+        "/api/v1/sync/pull?checkpoint={checkpoint}&limit=25"
+    ))
+    .header(
+        axum::http::header::AUTHORIZATION,
+        format!("Bearer {}", device.token),
+    )
+    .header(axum::http::header::ACCEPT_ENCODING, "gzip")
+    .body(axum::body::Body::empty())
+    .expect("request");
+    let zipped = crate::send(&h.app, req).await;
+    assert_eq!(zipped.status, StatusCode::OK);
+    assert_eq!(
+        zipped
+            .headers
+            .get(axum::http::header::CONTENT_ENCODING)
+            .map(axum::http::HeaderValue::as_bytes),
+        Some(&b"gzip"[..])
+    );
 }
 
 async fn delta_pull_sends_changes_and_removals_only(backend: Backend) {
