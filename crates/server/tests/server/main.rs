@@ -196,7 +196,11 @@ impl Device {
         );
         let answer = call(app, "GET", &uri, &self.token, None).await;
         assert_eq!(answer.status, StatusCode::OK, "pull: {}", answer.body);
-        let page = answer.body;
+        self.apply(answer.body)
+    }
+
+    /// Applies a page as a device does.
+    pub(crate) fn apply(&mut self, page: Value) -> Value {
         if page["wipe"] == true {
             self.held.clear();
             self.checkpoint = 0;

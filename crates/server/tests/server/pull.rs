@@ -14,6 +14,7 @@ crate::contract!(
     a_lost_page_is_sent_again_and_an_unknown_checkpoint_resets,
     follows_bring_records_and_unfollow_takes_them_away,
     entity_filters_and_provisioning_bound_every_device,
+    records_age_out_of_a_date_window,
 );
 
 /// Ids of `entity` records owned by `username`, in id order.
@@ -400,4 +401,54 @@ async fn entity_filters_and_provisioning_bound_every_device(backend: Backend) {
     again.sync(&h.app, 1000).await;
     assert!(!again.held.is_empty());
     assert_holds_scope(&h, "fiona", &again, "after provisioning again").await;
+}
+
+async fn records_age_out_of_a_date_window(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let activities = |device: &Device| {
+        device
+            .held
+            .keys()
+            .filter(|(e, _)| ["task", "phonecall", "appointment"].contains(&e.as_str()))
+            .count()
+    };
+    assert!(activities(&device) > 0, "fiona holds recent activities");
+    let accounts = device.held.keys().filter(|(e, _)| e == "account").count();
+    // A year and a half later, with nothing changed: the org filter on activities
+    // (modified in the last 365 days) lets none through any more.
+    let later = outpost_server::now() + time::Duration::days(550);
+    let caller = outpost_server::auth::Caller {
+        user_id: user_id(&h, "fiona"),
+        device_id: "tablet".to_owned(),
+        is_admin: false,
+    };
+    let org = std::sync::Arc::new(h.db.tx(outpost_server::org::Org::load).await.expect("org"));
+    for _ in 0..100 {
+        let request = outpost_protocol::PullRequest {
+            checkpoint: device.checkpoint,
+            limit: 1000,
+        };
+        let (org, caller) = (org.clone(), caller.clone());
+        let page =
+            h.db.tx(move |c| outpost_server::pull::pull(c, &org, &caller, request, later))
+                .await
+                .expect("pull");
+        let more = page.has_more;
+        device.apply(serde_json::to_value(page).expect("json"));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(
+        activities(&device),
+        0,
+        "every activity aged out and was removed"
+    );
+    assert_eq!(
+        device.held.keys().filter(|(e, _)| e == "account").count(),
+        accounts,
+        "what has no date window stays"
+    );
 }
