@@ -75,7 +75,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         anyhow::ensure!(status.success(), "the app stopped with {status}");
     } else {
         println!("no display: serving the field app to a browser instead");
-        let mut bridge = outpost(&[
+        let bridge_args = [
             "bridge",
             "--listen",
             "127.0.0.1:0",
@@ -83,7 +83,26 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             "ui/dist",
             "--server",
             &url,
-        ]);
+        ];
+        // Without a session bus there is no Secret Service for the database key: run the
+        // bridge in its own D-Bus session with an unlocked gnome-keyring whose folder
+        // lives next to the demo data, so the key survives between runs.
+        let mut bridge = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+            && proc::has("dbus-run-session")
+            && proc::has("gnome-keyring-daemon")
+        {
+            let mut cmd = Command::new("dbus-run-session");
+            cmd.args(["--", "bash", "xtask/scripts/desktop-session.sh"])
+                .arg(bin.join("outpost"))
+                .arg("--data-dir")
+                .arg(&client_dir)
+                .args(bridge_args)
+                .env("OUTPOST_KEYRING_HOME", home.join("keyring"))
+                .env("OUTPOST_SESSION_NOTIFICATIONS", "0");
+            cmd
+        } else {
+            outpost(&bridge_args)
+        };
         bridge.current_dir(root);
         let (bridge, bridge_url) = Background::start(bridge, BRIDGE_LISTENING, READY_WITHIN)?;
         println!(
