@@ -228,15 +228,21 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
         return Ok(Refreshed::Refused);
     };
     let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
-    if int(&row[3])? != 0 {
+    let (expired, used) = (int(&row[2])? <= unix_now(), int(&row[3])? != 0);
+    if expired && !used {
+        return Ok(Refreshed::Refused);
+    }
+    // Used exactly once: of two requests racing with one token, only one claims it.
+    let claimed = conn.execute(
+        "UPDATE auth_token SET revoked = 1 WHERE token_hash = $1 AND revoked = 0",
+        &[text(&hash)],
+    )?;
+    if claimed == 0 {
         tracing::warn!(
             device_id,
             "a used refresh token came back: revoking the device"
         );
         revoke_device(conn, &device_id)?;
-        return Ok(Refreshed::Refused);
-    }
-    if int(&row[2])? <= unix_now() {
         return Ok(Refreshed::Refused);
     }
     let enabled = conn
@@ -248,10 +254,6 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
     if !enabled {
         return Ok(Refreshed::Refused);
     }
-    conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE token_hash = $1",
-        &[text(&hash)],
-    )?;
     let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
     Ok(Refreshed::Issued {
         user_id,

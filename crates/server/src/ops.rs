@@ -214,7 +214,26 @@ fn check(
             )));
         }
         match op {
-            Operation::Update { changes, .. } => {
+            // A before-image is compared with the server's values, which a conflict
+            // reports: it may name only fields the user may read.
+            Operation::Delete { before, .. } => {
+                let unreadable = principal.fields_denied(def, before, FieldAction::Read);
+                if !unreadable.is_empty() {
+                    return Ok(Some(denied_fields(unreadable, "read")));
+                }
+            }
+            Operation::Update {
+                changes, before, ..
+            } => {
+                let touched: Fields = changes
+                    .iter()
+                    .chain(before)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let unreadable = principal.fields_denied(def, &touched, FieldAction::Read);
+                if !unreadable.is_empty() {
+                    return Ok(Some(denied_fields(unreadable, "read")));
+                }
                 let denied = principal.fields_denied(def, changes, FieldAction::Update);
                 if !denied.is_empty() {
                     return Ok(Some(denied_fields(denied, "change")));
@@ -231,6 +250,21 @@ fn check(
                     "invalid",
                     format!("owner {owner} does not exist"),
                 )));
+            }
+            // Commands whose new records copy the target's links (qualify: the lead's
+            // existing account and contact; convert: the activity's regarding record):
+            // every link must be one the user may read and link to.
+            Operation::LeadQualify { .. } | Operation::ActivityConvertToOpportunity { .. } => {
+                let copied = ["parentaccountid", "parentcontactid", "regardingobjectid"];
+                let links: Fields = current
+                    .iter()
+                    .filter(|(name, _)| copied.contains(&name.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let bad = check_lookups(conn, actor, def, &links)?;
+                if !bad.is_empty() {
+                    return Ok(Some(invalid(bad)));
+                }
             }
             _ => {}
         }

@@ -713,9 +713,10 @@ pub fn pull(
     let mut resolutions = Vec::new();
     let mut p = Params::new(conn.dialect());
     let sql = format!(
-        "SELECT op_id, state, _version FROM sync_error WHERE device_id = {} AND _version > {} \
-         AND state <> 'open' ORDER BY _version",
+        "SELECT op_id, state, _version FROM sync_error WHERE device_id = {} AND user_id = {} \
+         AND _version > {} AND state <> 'open' ORDER BY _version",
         p.bind(text(device)),
+        p.bind(text(&caller.user_id)),
         p.bind(int_param(state.errors_hw))
     );
     for row in conn.query(&sql, &p.values)? {

@@ -14,6 +14,9 @@ use super::{Conn, Dialect, Row, SqlParam};
 /// Connections per server process.
 const POOL_SIZE: usize = 16;
 
+/// Prepared statements a connection keeps before it forgets them all.
+const MAX_CACHED_STATEMENTS: usize = 500;
+
 #[derive(Clone)]
 pub(super) struct PgDb {
     pool: Pool,
@@ -49,6 +52,11 @@ impl PgDb {
         let mut client = handle
             .block_on(self.pool.get())
             .context("taking a PostgreSQL connection")?;
+        // Scope SQL varies with the user and list sizes: keep each connection's prepared
+        // statements bounded (dropped statements are closed on the server too).
+        if client.statement_cache.size() > MAX_CACHED_STATEMENTS {
+            client.statement_cache.clear();
+        }
         let tx = handle
             .block_on(client.transaction())
             .context("starting a PostgreSQL transaction")?;

@@ -164,7 +164,8 @@ fn existing_columns(conn: &mut dyn Conn, table: &str) -> anyhow::Result<Vec<Stri
     let sql = match conn.dialect() {
         Dialect::Sqlite => "SELECT name FROM pragma_table_info($1)",
         Dialect::Postgres => {
-            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1"
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1"
         }
     };
     conn.query(sql, &[text(table)])?

@@ -39,13 +39,16 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     }
     let username = req.username.clone();
+    // The attempt counts before the password is checked, so parallel guesses cannot all
+    // slip under the limit; the right password clears the count.
     let (user, wait) = state
         .db
-        .tx(move |conn| {
-            Ok((
-                user_by_username(conn, &username)?,
-                retry_after(conn, &username)?,
-            ))
+        .write(move |conn| {
+            let wait = retry_after(conn, &username)?;
+            if wait.is_none() {
+                record_failure(conn, &username)?;
+            }
+            Ok((user_by_username(conn, &username)?, wait))
         })
         .await?;
     if let Some(retry_after) = wait {
@@ -64,10 +67,6 @@ pub async fn login(
     .map_err(|e| anyhow::anyhow!("password check failed: {e}"))?;
     let username = req.username.clone();
     let Some(user) = user.filter(|_| ok) else {
-        state
-            .db
-            .tx(move |conn| record_failure(conn, &username))
-            .await?;
         return Err(ApiError::BadCredentials);
     };
     let (user_id, device_id) = (user.id.clone(), req.device_id.clone());

@@ -179,6 +179,39 @@ pub async fn list(
     })?;
     let top = parsed.top().unwrap_or(DEFAULT_TOP).min(MAX_TOP);
     let principal = org.principal(&caller.user_id)?;
+    // Filtering or sorting on a field reveals it as surely as reading it (B4).
+    let hidden: Vec<String> = principal
+        .secured_fields(&def)
+        .into_iter()
+        .filter(|(_, p)| !p.read)
+        .map(|(name, _)| name)
+        .collect();
+    let named = |text: &Option<String>| -> Vec<String> {
+        text.as_deref()
+            .unwrap_or_default()
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|word| hidden.iter().any(|h| h == word))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut used = named(&q.filter);
+    used.extend(named(&q.order_by));
+    if !used.is_empty() {
+        used.sort();
+        used.dedup();
+        return Err(ApiError::Invalid {
+            code: "forbidden",
+            message: format!("you may not filter or sort on {}", used.join(", ")),
+            fields: used
+                .into_iter()
+                .map(|field| outpost_protocol::FieldError {
+                    field,
+                    code: "forbidden".to_owned(),
+                    message: "field security hides this field from you".to_owned(),
+                })
+                .collect(),
+        });
+    }
     let rows = state
         .db
         .tx(move |conn| {
@@ -281,7 +314,11 @@ async fn online(
             let (entity, id) = op.target();
             Ok(match outcome {
                 Outcome::Applied { .. } if deleted => Ok(None),
-                Outcome::Applied { .. } => read_visible(conn, &org, &caller, entity, id).map(Some),
+                // Assigned away: applied, and no longer the caller's to see (204).
+                Outcome::Applied { .. } => match read_visible(conn, &org, &caller, entity, id) {
+                    Err(ApiError::NotFound(_)) => Ok(None),
+                    other => other.map(Some),
+                },
                 Outcome::Conflict(_) => Err(ApiError::Internal(anyhow::anyhow!(
                     "a conflict was reported with conflict detection off"
                 ))),

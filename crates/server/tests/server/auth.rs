@@ -194,6 +194,29 @@ async fn expired_tokens_and_rate_limiting(backend: Backend) {
     );
     // Another user is not limited by fiona's failures.
     login(&h.app, "admin", "d9").await;
+    // Guesses sent all at once cannot slip under the limit together.
+    let guesses: Vec<_> = (0..8)
+        .map(|i| {
+            let app = h.app.clone();
+            tokio::spawn(async move {
+                let body = json!({"username": "admin", "password": format!("guess {i}"), "device_id": "d8"});
+                send(&app, request("POST", "/api/v1/auth/login", None, Some(body))).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.expect("task"));
+    }
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((wrong, limited), (5, 3), "{statuses:?}");
 }
 
 async fn every_endpoint_but_health_and_login_needs_a_token(backend: Backend) {

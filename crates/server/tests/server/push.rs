@@ -11,6 +11,7 @@ use crate::pull::owned;
 use crate::{Backend, Device, call, harness, login, str, user_id};
 
 crate::contract!(
+    secured_values_never_come_back_in_a_conflict,
     a_resent_push_is_applied_once_and_ids_are_per_device,
     conflicts_are_per_field_and_detection_can_be_off,
     refused_ops_change_nothing_and_become_sync_errors,
@@ -335,14 +336,43 @@ async fn commands_run_with_server_semantics(backend: Backend) {
     device.sync(&h.app, 1000).await;
     let records = all_records(&h).await;
     let fiona = format!("systemuser:{}", user_id(&h, "fiona"));
-    let lead = records["lead"]
+    let accounts = crate::oracle::readable_ids(&h, "fiona", "account", true).await;
+    let contacts = crate::oracle::readable_ids(&h, "fiona", "contact", true).await;
+    let usable = |f: &outpost_domain::Fields| {
+        let link = |name: &str, ids: &[String], entity: &str| {
+            f.get(name).cloned().flatten().is_none_or(|v| {
+                v.strip_prefix(&format!("{entity}:"))
+                    .is_some_and(|id| ids.iter().any(|i| i == id))
+            })
+        };
+        link("parentaccountid", &accounts, "account")
+            && link("parentcontactid", &contacts, "contact")
+    };
+    let open_leads: Vec<(&String, &outpost_domain::Fields)> = records["lead"]
         .iter()
-        .find(|(_, f)| {
+        .filter(|(_, f)| {
             f.get("ownerid").cloned().flatten().as_deref() == Some(fiona.as_str())
                 && f.get("statecode").cloned().flatten().as_deref() == Some("0")
         })
-        .map(|(id, _)| id.clone())
-        .expect("an open lead of fiona's");
+        .collect();
+    let (lead, lead_fields) = open_leads.first().expect("an open lead of fiona's");
+    let lead = (*lead).clone();
+    if !usable(lead_fields) {
+        // Qualifying would link new records to an account or contact fiona may not see.
+        let op = json!({"op_id": "q0", "base_version": null, "op": {"kind": "lead_qualify",
+            "lead_id": lead, "opportunity_id": "0190e000-0000-7000-8000-00000000e900"}});
+        let out = push(&h, &device.token, vec![op]).await;
+        assert_eq!(out[0]["fields"][0]["code"], "lookup_target", "{out:?}");
+    }
+    // Without those links, it qualifies.
+    let before = |name: &str| lead_fields.get(name).cloned().flatten();
+    let unlink = json!({"op_id": "q00", "base_version": null, "op": {"kind": "update", "entity": "lead",
+        "id": lead, "changes": {"parentaccountid": null, "parentcontactid": null},
+        "before": {"parentaccountid": before("parentaccountid"), "parentcontactid": before("parentcontactid")}}});
+    assert_eq!(
+        push(&h, &device.token, vec![unlink]).await[0]["status"],
+        "applied"
+    );
     let ids = [
         "0190e000-0000-7000-8000-0000000acc01",
         "0190e000-0000-7000-8000-0000000c0401",
@@ -378,4 +408,39 @@ async fn commands_run_with_server_semantics(backend: Backend) {
         );
     }
     crate::oracle::assert_holds_scope(&h, "fiona", &device, "after qualifying").await;
+}
+
+async fn secured_values_never_come_back_in_a_conflict(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let id = owned(&h, "account", "fiona").await[0].clone();
+    // A before-image naming a field fiona may not read would make the conflict answer
+    // carry the server's value: refused, with the field named.
+    let probes = vec![
+        json!({"op_id": "s1", "base_version": null, "op": {"kind": "delete", "entity": "account",
+               "id": id, "before": {"creditlimit": "0"}}}),
+        json!({"op_id": "s2", "base_version": null, "op": {"kind": "update", "entity": "account",
+               "id": id, "changes": {"telephone1": "+1"}, "before": {"creditlimit": "0"}}}),
+    ];
+    for result in push(&h, &fiona, probes).await {
+        assert_eq!(result["code"], "forbidden", "{result}");
+        assert_eq!(result["fields"][0]["field"], "creditlimit");
+        assert!(
+            !result.to_string().contains("server"),
+            "no server value: {result}"
+        );
+    }
+    let errors = call(&h.app, "GET", "/api/v1/sync/errors", &fiona, None)
+        .await
+        .body;
+    assert!(
+        errors
+            .as_array()
+            .is_some_and(|e| e.iter().all(|e| e["conflicts"] == json!([]))),
+        "{errors}"
+    );
+    assert!(
+        all_records(&h).await["account"].contains_key(&id),
+        "nothing was deleted"
+    );
 }

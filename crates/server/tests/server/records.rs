@@ -71,6 +71,24 @@ async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
             .all(|r| r["fields"].get("creditlimit").is_none()),
         "secured fields stay on the server"
     );
+    for query in [
+        "$filter=creditlimit%20gt%2050000",
+        "$orderby=creditlimit%20desc",
+    ] {
+        let probe = call(
+            &h.app,
+            "GET",
+            &format!("/api/v1/records/account?{query}"),
+            &fiona,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (probe.status, str(&probe.body["fields"][0]["field"])),
+            (StatusCode::FORBIDDEN, "creditlimit".to_owned()),
+            "filtering or sorting on a hidden field would reveal it: {query}"
+        );
+    }
     let bad = call(
         &h.app,
         "GET",
@@ -202,6 +220,26 @@ async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
     );
 
     let new_id = str(&created.body["id"]);
+    // Assigned away, the record is no longer fiona's to see: applied, nothing to show.
+    let second = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &fiona,
+        Some(json!({"fields": {"name": "Given away"}})),
+    )
+    .await;
+    let admin_id = crate::user_id(&h, "admin");
+    let given = call(
+        &h.app,
+        "POST",
+        "/api/v1/operations",
+        &fiona,
+        Some(json!({"kind": "assign", "entity": "account",
+        "id": str(&second.body["id"]), "owner": {"entity": "systemuser", "id": admin_id}})),
+    )
+    .await;
+    assert_eq!(given.status, StatusCode::NO_CONTENT, "{}", given.body);
     let del = call(
         &h.app,
         "DELETE",
