@@ -9,6 +9,9 @@ use outpost_testkit::{BRIDGE_LISTENING, Background, SERVER_LISTENING};
 
 use crate::{READY_WITHIN, deps, proc};
 
+/// Where `outpost-server` listens by default.
+const SERVER_PORT: &str = "127.0.0.1:8640";
+
 pub fn run(root: &Path) -> anyhow::Result<()> {
     deps::ensure(root, deps::Need::Build)?;
     deps::ui(root)?;
@@ -35,10 +38,17 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         }
     };
     let bin = root.join("target/debug");
+    // The server's usual port when it is free, so a device signed in on an earlier run
+    // finds it again; any free port otherwise.
+    let listen = if std::net::TcpListener::bind(SERVER_PORT).is_ok() {
+        SERVER_PORT
+    } else {
+        "127.0.0.1:0"
+    };
     let mut server = Command::new(bin.join("outpost-server"));
     server.arg("--data-dir").arg(&server_dir).args([
         "--listen",
-        "127.0.0.1:0",
+        listen,
         "--demo-password",
         &password,
     ]);
