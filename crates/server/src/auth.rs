@@ -242,7 +242,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
             device_id,
             "a used refresh token came back: revoking the device"
         );
-        revoke_device(conn, &device_id)?;
+        revoke_user_device(conn, &user_id, &device_id)?;
         return Ok(Refreshed::Refused);
     }
     let enabled = conn
@@ -272,6 +272,30 @@ pub struct Caller {
     pub device_id: String,
     /// Whether the user may use the admin API.
     pub is_admin: bool,
+}
+
+impl Caller {
+    /// The device as sync bookkeeping keys it (what it holds, the ops it pushed): one
+    /// user's device, since device ids are chosen by clients and two users may pick the
+    /// same one.
+    pub fn device_key(&self) -> String {
+        format!("{}/{}", self.user_id, self.device_id)
+    }
+}
+
+/// Revokes every token of one user's device (their sign-out).
+///
+/// # Errors
+/// A database error.
+pub fn revoke_user_device(
+    conn: &mut dyn Conn,
+    user_id: &str,
+    device_id: &str,
+) -> anyhow::Result<u64> {
+    conn.execute(
+        "UPDATE auth_token SET revoked = 1 WHERE user_id = $1 AND device_id = $2 AND revoked = 0",
+        &[text(user_id), text(device_id)],
+    )
 }
 
 /// The caller a presented access token stands for.

@@ -585,7 +585,8 @@ pub fn pull(
     req: PullRequest,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<PullResponse> {
-    let device = caller.device_id.as_str();
+    let device_key = caller.device_key();
+    let device = device_key.as_str();
     conn.execute(
         "INSERT INTO device (device_id, user_id, state) VALUES ($1, $2, '{}') \
          ON CONFLICT (device_id) DO NOTHING",
@@ -715,7 +716,7 @@ pub fn pull(
     let sql = format!(
         "SELECT op_id, state, _version FROM sync_error WHERE device_id = {} AND user_id = {} \
          AND _version > {} AND state <> 'open' ORDER BY _version",
-        p.bind(text(device)),
+        p.bind(text(&caller.device_id)),
         p.bind(text(&caller.user_id)),
         p.bind(int_param(state.errors_hw))
     );

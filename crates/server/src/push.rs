@@ -44,7 +44,8 @@ pub fn push_one(
     op: &PushOp,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<OpResult> {
-    if let Some(outcome) = stored_outcome(conn, &caller.device_id, &op.op_id)? {
+    let device = caller.device_key();
+    if let Some(outcome) = stored_outcome(conn, &device, &op.op_id)? {
         return Ok(outcome);
     }
     let check = if org.settings.conflict_detection {
@@ -84,7 +85,7 @@ pub fn push_one(
     conn.execute(
         "INSERT INTO applied_op (device_id, op_id, user_id, outcome) VALUES ($1, $2, $3, $4)",
         &[
-            text(&caller.device_id),
+            text(&device),
             text(&op.op_id),
             text(&caller.user_id),
             text(serde_json::to_string(&result)?),
@@ -94,7 +95,7 @@ pub fn push_one(
         "UPDATE device SET last_push_on = $1 WHERE device_id = $2",
         &[
             text(outpost_domain::value::format_datetime(now)),
-            text(&caller.device_id),
+            text(&device),
         ],
     )?;
     Ok(result)

@@ -136,7 +136,7 @@ pub async fn refresh(
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state
         .db
-        .tx(move |conn| crate::auth::revoke_device(conn, &caller.device_id))
+        .tx(move |conn| crate::auth::revoke_user_device(conn, &caller.user_id, &caller.device_id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -117,6 +117,22 @@ async fn login_refresh_logout_and_hashed_tokens(backend: Backend) {
             .status,
         StatusCode::OK
     );
+    // Device ids are the clients' choice: another user's sign-out on "the same" device id
+    // is theirs alone.
+    let mine = login(&h.app, "fiona", "shared").await;
+    let theirs = login(&h.app, "admin", "shared").await;
+    assert_eq!(
+        call(&h.app, "POST", "/api/v1/auth/logout", &theirs, None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(&h.app, "GET", "/api/v1/metadata", &mine, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     // An administrator revokes a lost tablet.
     let admin = login(&h.app, "admin", "console").await;
     let lost = call(

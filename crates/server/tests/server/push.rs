@@ -97,6 +97,23 @@ async fn a_resent_push_is_applied_once_and_ids_are_per_device(backend: Backend) 
     .await;
     assert_eq!(theirs[0]["status"], "applied", "{theirs:?}");
     assert_eq!(count(&h, "SELECT count(*) FROM applied_op").await, 2);
+    // So is the same op id from another user who picked the same device id.
+    let admin = login(&h.app, "admin", "d1").await;
+    let phone = field(&h, "account", &id, "telephone1").await;
+    let admins = push(
+        &h,
+        &admin,
+        vec![update(
+            "op-1",
+            &id,
+            "telephone1",
+            phone.as_deref(),
+            "+1 555 0200",
+        )],
+    )
+    .await;
+    assert_eq!(admins[0]["status"], "applied", "{admins:?}");
+    assert_eq!(count(&h, "SELECT count(*) FROM applied_op").await, 3);
     assert_eq!(
         field(&h, "account", &id, "name").await.as_deref(),
         Some("Renamed once")
