@@ -338,7 +338,7 @@ pub fn dry_run(
     let mut users = Vec::new();
     for user_id in reached_users(org, profile_id) {
         let principal = org.principal(&user_id)?;
-        let plan = ScopePlan::new(org, &principal, def, conn.dialect(), now);
+        let plan = ScopePlan::new(org, &principal, def, now);
         let mut records = BTreeMap::new();
         let (mut total, mut bytes) = (0u64, 0u64);
         for entity in &org.metadata.entities {

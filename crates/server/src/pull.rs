@@ -30,7 +30,7 @@ use crate::auth::Caller;
 use crate::db::{Conn, Row, SqlParam, entity_table, int, int_param, opt_string, string, text};
 use crate::org::{Org, StoredProfile};
 use crate::records::{column_count, read_row, select_columns};
-use crate::scope::{Direction, Params, ScopePlan};
+use crate::scope::{Direction, Params, ScopePlan, literal};
 
 /// Rows a sweep may look at for one page before it answers with what it has.
 const SCAN_FACTOR: usize = 20;
@@ -79,18 +79,11 @@ struct Evaluated {
     held_refs: Option<String>,
 }
 
-fn literal(name: &str) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "`{name}` is not a plain name"
-    );
-    Ok(format!("'{name}'"))
-}
-
 struct Pager<'a> {
     org: &'a Org,
     plan: ScopePlan<'a>,
     device: &'a str,
+    user_id: &'a str,
     conn: &'a mut dyn Conn,
 }
 
@@ -358,9 +351,9 @@ impl Pager<'_> {
         // Follow changes in the same window.
         let mut p = Params::new(self.conn.dialect());
         let sql = format!(
-            "SELECT f.entity, f.record_id FROM follow f JOIN device d ON d.user_id = f.user_id \
-             WHERE d.device_id = {} AND f._version > {} AND f._version <= {}",
-            p.bind(text(self.device)),
+            "SELECT f.entity, f.record_id FROM follow f \
+             WHERE f.user_id = {} AND f._version > {} AND f._version <= {}",
+            p.bind(text(self.user_id)),
             p.bind(int_param(hw)),
             p.bind(int_param(new_hw))
         );
@@ -502,6 +495,11 @@ fn forget_device(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
         "DELETE FROM device_record WHERE device_id = $1",
         &[text(device)],
     )?;
+    drop_pending(conn, device)
+}
+
+/// Drops the page waiting for the device's acknowledgement.
+fn drop_pending(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
     conn.execute(
         "DELETE FROM device_page WHERE device_id = $1",
         &[text(device)],
@@ -526,11 +524,7 @@ fn commit_page(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
          reason = excluded.reason, refs = excluded.refs",
         &[text(device)],
     )?;
-    conn.execute(
-        "DELETE FROM device_page WHERE device_id = $1",
-        &[text(device)],
-    )?;
-    Ok(())
+    drop_pending(conn, device)
 }
 
 fn store_page(conn: &mut dyn Conn, device: &str, entries: &[Entry]) -> anyhow::Result<()> {
@@ -601,37 +595,26 @@ pub fn pull(
     )?;
     let row = conn
         .query_opt(
-            "SELECT user_id, state, acked, issued, pending FROM device WHERE device_id = $1",
+            "SELECT state, acked, issued, pending FROM device WHERE device_id = $1",
             &[text(device)],
         )?
         .context("the device row is gone")?;
-    let owner = string(&row[0])?;
-    let mut state: DeviceState = serde_json::from_str(&string(&row[1])?).unwrap_or_default();
-    let mut acked = int(&row[2])?;
-    let issued = int(&row[3])?;
-    let pending: Option<DeviceState> = opt_string(&row[4])?
+    let mut state: DeviceState = serde_json::from_str(&string(&row[0])?).unwrap_or_default();
+    let mut acked = int(&row[1])?;
+    let issued = int(&row[2])?;
+    let pending: Option<DeviceState> = opt_string(&row[3])?
         .map(|p| serde_json::from_str(&p))
         .transpose()?;
     let checkpoint = i64::try_from(req.checkpoint).context("checkpoint out of range")?;
+    // The device row is one user's device (`Caller::device_key`), so what it holds is
+    // always that user's.
     let mut reset = false;
-    if owner != caller.user_id {
-        // Another user signed in on this device: what it held was someone else's.
-        conn.execute(
-            "UPDATE device SET user_id = $1 WHERE device_id = $2",
-            &[text(&caller.user_id), text(device)],
-        )?;
-        forget_device(conn, device)?;
-        state = DeviceState::default();
-        reset = checkpoint != 0;
-    } else if checkpoint != 0 && checkpoint == issued && issued > acked {
+    if checkpoint != 0 && checkpoint == issued && issued > acked {
         commit_page(conn, device)?;
         acked = issued;
         state = pending.unwrap_or(state);
     } else if checkpoint != 0 && checkpoint == acked {
-        conn.execute(
-            "DELETE FROM device_page WHERE device_id = $1",
-            &[text(device)],
-        )?;
+        drop_pending(conn, device)?;
     } else {
         forget_device(conn, device)?;
         state = DeviceState::default();
@@ -655,7 +638,7 @@ pub fn pull(
         });
     };
     let principal = org.principal(&caller.user_id)?;
-    let plan = ScopePlan::new(org, &principal, def, conn.dialect(), now);
+    let plan = ScopePlan::new(org, &principal, def, now);
     let day = if plan.uses_relative_dates() {
         now.date().to_string()
     } else {
@@ -671,6 +654,7 @@ pub fn pull(
         org,
         plan,
         device,
+        user_id: &caller.user_id,
         conn,
     };
     if state.scope_key != scope_key {

@@ -8,12 +8,15 @@
 
 use outpost_domain::metadata::{EntityDef, Metadata};
 use outpost_domain::operation::{StorageFailure, StoredRecord};
+use outpost_domain::query::CheckedQuery;
 use outpost_domain::query::{column_text, column_value};
-use outpost_domain::security::{OrgSecurity, RecordFacts};
+use outpost_domain::security::{OrgSecurity, Principal, RecordFacts};
 use outpost_domain::value::EntityRef;
 use outpost_domain::{Fields, RecordStorage};
 
 use crate::db::{Conn, Row, SqlParam, entity_table, int, int_param, string, text};
+use crate::org::Org;
+use crate::scope::Params;
 
 /// `id, "a", "b", …, _version` for an entity's table, aliased `r`.
 pub fn select_columns(def: &EntityDef) -> String {
@@ -46,6 +49,79 @@ pub fn read_row(
     }
     let version = int(&row[offset + 1 + def.attributes.len()])?;
     Ok((id, fields, version))
+}
+
+/// The secured fields of `def` the user may not read that `texts` (query options) name
+/// as words, sorted: filtering or sorting on one would reveal it.
+pub fn hidden_fields_named<'t>(
+    principal: &Principal,
+    def: &EntityDef,
+    texts: impl IntoIterator<Item = &'t Option<String>>,
+) -> Vec<String> {
+    let hidden: Vec<String> = principal
+        .secured_fields(def)
+        .into_iter()
+        .filter(|(_, p)| !p.read)
+        .map(|(name, _)| name)
+        .collect();
+    let mut named: Vec<String> = texts
+        .into_iter()
+        .flat_map(|t| {
+            t.as_deref()
+                .unwrap_or_default()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        })
+        .filter(|word| hidden.iter().any(|h| h == word))
+        .map(str::to_owned)
+        .collect();
+    named.sort();
+    named.dedup();
+    named
+}
+
+/// One page of a query over `def` within what `principal` may read, secured fields
+/// removed and `$select` applied: `(id, fields, row version)`. `page` is (top, skip).
+///
+/// # Errors
+/// A database error.
+pub fn list(
+    conn: &mut dyn Conn,
+    org: &Org,
+    principal: &Principal,
+    def: &EntityDef,
+    query: &CheckedQuery,
+    page: (u32, u32),
+    now: time::OffsetDateTime,
+) -> anyhow::Result<Vec<(String, Fields, i64)>> {
+    let dialect = conn.dialect();
+    let mut p = Params::new(dialect);
+    let scope = p.read_scope(principal, def, "r");
+    let filter = match query.filter() {
+        Some(f) => p.filter(f, "r", &org.eval_context(principal, now)),
+        None => "1 = 1".to_owned(),
+    };
+    let limit = p.bind(int_param(i64::from(page.0)));
+    let offset = p.bind(int_param(i64::from(page.1)));
+    let col = |name: &str| format!("r.\"{name}\"");
+    let sql = format!(
+        "SELECT {} FROM {} r WHERE r._deleted = 0 AND {scope} AND {filter} ORDER BY {} \
+         LIMIT {limit} OFFSET {offset}",
+        select_columns(def),
+        entity_table(&def.name),
+        query.order_by_sql(dialect, &col)
+    );
+    let selected = query.select();
+    conn.query(&sql, &p.values)?
+        .iter()
+        .map(|row| {
+            let (id, mut fields, version) = read_row(def, row, 0)?;
+            principal.redact(def, &mut fields);
+            if let Some(selected) = &selected {
+                fields.retain(|name, _| selected.contains(&name.as_str()));
+            }
+            Ok((id, fields, version))
+        })
+        .collect()
 }
 
 /// A live record's fields and row version.

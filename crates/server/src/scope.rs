@@ -12,7 +12,7 @@
 //! Every value is a bound parameter; entity and attribute names come from the metadata.
 
 use outpost_domain::metadata::{AttributeKind, EntityDef, Ownership};
-use outpost_domain::query::{Dialect, EvalContext, SqlParam, parse_filter};
+use outpost_domain::query::{CheckedFilter, Dialect, EvalContext, SqlParam, parse_filter};
 use outpost_domain::security::{Principal, Privilege, SqlDialect};
 use outpost_protocol::admin::{ItemData, ProfileDef, ProfileItem, RelationshipRule};
 
@@ -45,6 +45,31 @@ impl Params {
 
     fn next(&self) -> usize {
         self.values.len() + 1
+    }
+
+    /// Binds a checked filter's parameters; its SQL over the columns of `alias`.
+    pub fn filter(&mut self, filter: &CheckedFilter, alias: &str, ctx: &EvalContext) -> String {
+        let col = |name: &str| column(alias, name);
+        let fragment = filter.to_sql(self.dialect, &col, ctx, self.next());
+        self.values.extend(fragment.params);
+        format!("({})", fragment.sql)
+    }
+
+    /// Binds the parameters of what `principal` may read of `def`; its SQL over the
+    /// owner columns of `alias`.
+    pub fn read_scope(&mut self, principal: &Principal, def: &EntityDef, alias: &str) -> String {
+        let dialect = match self.dialect {
+            Dialect::Sqlite => SqlDialect::Sqlite,
+            Dialect::Postgres => SqlDialect::Postgres,
+        };
+        let (sql, values) = principal.scope(def, Privilege::Read).to_sql(
+            dialect,
+            &format!("{alias}.ownerid"),
+            &format!("{alias}.owningbusinessunit"),
+            self.next(),
+        );
+        self.values.extend(values.into_iter().map(SqlParam::Text));
+        sql
     }
 }
 
@@ -85,6 +110,14 @@ pub fn direction(org: &Org, x: &str, rule: &RelationshipRule) -> Option<Directio
     }
 }
 
+/// A name as an SQL string literal (`'account'`); see [`safe`].
+///
+/// # Errors
+/// When it is not a plain name.
+pub fn literal(name: &str) -> anyhow::Result<String> {
+    Ok(format!("'{}'", safe(name)?))
+}
+
 /// A name safe to put in SQL text as it is (metadata names are `[a-z0-9_]`).
 fn safe(name: &str) -> anyhow::Result<&str> {
     anyhow::ensure!(
@@ -104,7 +137,6 @@ pub struct ScopePlan<'a> {
     principal: &'a Principal,
     eval: EvalContext,
     profile: &'a ProfileDef,
-    dialect: Dialect,
 }
 
 impl<'a> ScopePlan<'a> {
@@ -113,7 +145,6 @@ impl<'a> ScopePlan<'a> {
         org: &'a Org,
         principal: &'a Principal,
         profile: &'a ProfileDef,
-        dialect: Dialect,
         now: time::OffsetDateTime,
     ) -> Self {
         Self {
@@ -121,7 +152,6 @@ impl<'a> ScopePlan<'a> {
             principal,
             eval: org.eval_context(principal, now),
             profile,
-            dialect,
         }
     }
 
@@ -159,18 +189,7 @@ impl<'a> ScopePlan<'a> {
     }
 
     fn security(&self, p: &mut Params, def: &EntityDef, alias: &str) -> String {
-        let dialect = match self.dialect {
-            Dialect::Sqlite => SqlDialect::Sqlite,
-            Dialect::Postgres => SqlDialect::Postgres,
-        };
-        let (sql, values) = self.principal.scope(def, Privilege::Read).to_sql(
-            dialect,
-            &format!("{alias}.ownerid"),
-            &format!("{alias}.owningbusinessunit"),
-            p.next(),
-        );
-        p.values.extend(values.into_iter().map(SqlParam::Text));
-        sql
+        p.read_scope(self.principal, def, alias)
     }
 
     fn filter(
@@ -186,10 +205,7 @@ impl<'a> ScopePlan<'a> {
         let checked = parse_filter(text)
             .and_then(|f| f.check(def))
             .map_err(|e| anyhow::anyhow!("filter of {}: {e}", def.name))?;
-        let col = |name: &str| column(alias, name);
-        let fragment = checked.to_sql(self.dialect, &col, &self.eval, p.next());
-        p.values.extend(fragment.params);
-        Ok(format!("({})", fragment.sql))
+        Ok(p.filter(&checked, alias, &self.eval))
     }
 
     fn entity_filter(

@@ -15,11 +15,9 @@ use outpost_domain::{Fields, Operation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::db::{entity_table, int_param};
 use crate::extract::ApiJson;
 use crate::ops::{Actor, Outcome, Refusal, apply};
-use crate::records::{self, facts, read_row, select_columns};
-use crate::scope::Params;
+use crate::records::{self, facts};
 use crate::{ApiError, AppState, new_id, now};
 
 /// Most records one list answers.
@@ -180,25 +178,8 @@ pub async fn list(
     let top = parsed.top().unwrap_or(DEFAULT_TOP).min(MAX_TOP);
     let principal = org.principal(&caller.user_id)?;
     // Filtering or sorting on a field reveals it as surely as reading it (B4).
-    let hidden: Vec<String> = principal
-        .secured_fields(&def)
-        .into_iter()
-        .filter(|(_, p)| !p.read)
-        .map(|(name, _)| name)
-        .collect();
-    let named = |text: &Option<String>| -> Vec<String> {
-        text.as_deref()
-            .unwrap_or_default()
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|word| hidden.iter().any(|h| h == word))
-            .map(str::to_owned)
-            .collect()
-    };
-    let mut used = named(&q.filter);
-    used.extend(named(&q.order_by));
+    let used = records::hidden_fields_named(&principal, &def, [&q.filter, &q.order_by]);
     if !used.is_empty() {
-        used.sort();
-        used.dedup();
         return Err(ApiError::Invalid {
             code: "forbidden",
             message: format!("you may not filter or sort on {}", used.join(", ")),
@@ -212,70 +193,23 @@ pub async fn list(
                 .collect(),
         });
     }
+    let skip = q.skip.unwrap_or(0);
     let rows = state
         .db
         .tx(move |conn| {
-            let dialect = conn.dialect();
-            let mut p = Params::new(dialect);
-            let security_dialect = match dialect {
-                outpost_domain::query::Dialect::Sqlite => {
-                    outpost_domain::security::SqlDialect::Sqlite
-                }
-                outpost_domain::query::Dialect::Postgres => {
-                    outpost_domain::security::SqlDialect::Postgres
-                }
-            };
-            let (scope, values) = principal.scope(&def, Privilege::Read).to_sql(
-                security_dialect,
-                "r.ownerid",
-                "r.owningbusinessunit",
-                1,
-            );
-            p.values.extend(
-                values
-                    .into_iter()
-                    .map(outpost_domain::query::SqlParam::Text),
-            );
-            let col = |name: &str| format!("r.\"{name}\"");
-            let ctx = org.eval_context(&principal, now());
-            let filter = match parsed.filter() {
-                Some(f) => {
-                    let fragment = f.to_sql(dialect, &col, &ctx, p.values.len() + 1);
-                    p.values.extend(fragment.params);
-                    format!("({})", fragment.sql)
-                }
-                None => "1 = 1".to_owned(),
-            };
-            let limit = p.bind(int_param(i64::from(top)));
-            let offset = p.bind(int_param(i64::from(q.skip.unwrap_or(0))));
-            let sql = format!(
-                "SELECT {} FROM {} r WHERE r._deleted = 0 AND {scope} AND {filter} ORDER BY {} \
-                 LIMIT {limit} OFFSET {offset}",
-                select_columns(&def),
-                entity_table(&def.name),
-                parsed.order_by_sql(dialect, &col)
-            );
-            let selected: Option<Vec<String>> = parsed
-                .select()
-                .map(|s| s.into_iter().map(str::to_owned).collect());
-            conn.query(&sql, &p.values)?
-                .iter()
-                .map(|row| {
-                    let (id, mut fields, version) = read_row(&def, row, 0)?;
-                    principal.redact(&def, &mut fields);
-                    if let Some(selected) = &selected {
-                        fields.retain(|name, _| selected.contains(name));
-                    }
-                    Ok(RecordBody {
-                        id,
-                        row_version: version,
-                        fields,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
+            let page = (top, skip);
+            records::list(conn, &org, &principal, &def, &parsed, page, now())
         })
         .await?;
-    Ok(Json(rows))
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, fields, row_version)| RecordBody {
+                id,
+                row_version,
+                fields,
+            })
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/records/{entity}/{id}` with an `ETag`.
