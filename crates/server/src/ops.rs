@@ -15,7 +15,7 @@ use outpost_protocol::FieldError;
 
 use crate::db::Conn;
 use crate::org::Org;
-use crate::records::{self, TxStorage, facts, owner_business_unit, parse_ref};
+use crate::records::{TxStorage, facts, owner_business_unit, parse_ref};
 
 /// Who acts: a user with their principal, in an org.
 pub struct Actor<'a> {
@@ -80,7 +80,7 @@ fn target_privilege(op: &Operation) -> Privilege {
 /// Checks the lookups among `fields`: each target must exist and be readable, and the
 /// user needs AppendTo on it.
 fn check_lookups(
-    conn: &mut dyn Conn,
+    storage: &mut TxStorage<'_>,
     actor: &Actor<'_>,
     def: &EntityDef,
     fields: &Fields,
@@ -100,7 +100,7 @@ fn check_lookups(
         let Ok(target_def) = actor.org.metadata.entity(&target.entity) else {
             continue; // validation reports lookup_target
         };
-        let usable = match records::get(conn, target_def, &target.id)? {
+        let usable = match storage.current(target_def, &target.id)? {
             Some((target_fields, _)) => {
                 let f = facts(&target_fields);
                 actor.principal.can(target_def, Privilege::Read, &f)
@@ -140,7 +140,7 @@ fn denied_fields(fields: Vec<String>, action: &str) -> Refusal {
 /// The security checks of S2/S3/B4 before anything is applied: `Some` refusal, or `None`
 /// when the user may go on. `if_match` is the row version a caller insists on.
 fn check(
-    conn: &mut dyn Conn,
+    storage: &mut TxStorage<'_>,
     actor: &Actor<'_>,
     op: &Operation,
     if_match: Option<i64>,
@@ -185,12 +185,12 @@ fn check(
         if !denied.is_empty() {
             return Ok(Some(denied_fields(denied, "set")));
         }
-        let bad = check_lookups(conn, actor, def, fields)?;
+        let bad = check_lookups(storage, actor, def, fields)?;
         if !bad.is_empty() {
             return Ok(Some(invalid(bad)));
         }
     } else {
-        let Some((current, version)) = records::get(conn, def, id)? else {
+        let Some((current, version)) = storage.current(def, id)? else {
             // The domain says not found in its own words (and knows follow semantics).
             return Ok(None);
         };
@@ -238,7 +238,7 @@ fn check(
                 if !denied.is_empty() {
                     return Ok(Some(denied_fields(denied, "change")));
                 }
-                let bad = check_lookups(conn, actor, def, changes)?;
+                let bad = check_lookups(storage, actor, def, changes)?;
                 if !bad.is_empty() {
                     return Ok(Some(invalid(bad)));
                 }
@@ -261,7 +261,7 @@ fn check(
                     .filter(|(name, _)| copied.contains(&name.as_str()))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
-                let bad = check_lookups(conn, actor, def, &links)?;
+                let bad = check_lookups(storage, actor, def, &links)?;
                 if !bad.is_empty() {
                     return Ok(Some(invalid(bad)));
                 }
@@ -336,7 +336,14 @@ pub fn apply(
     if_match: Option<i64>,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<Outcome> {
-    if let Some(refused) = check(conn, actor, op, if_match)? {
+    let metadata = actor.org.metadata.clone();
+    let mut storage = TxStorage::new(
+        conn,
+        &metadata,
+        &actor.org.security,
+        actor.principal.user_id(),
+    );
+    if let Some(refused) = check(&mut storage, actor, op, if_match)? {
         return Ok(Outcome::Refused(refused));
     }
     let ctx = ApplyContext {
@@ -346,14 +353,6 @@ pub fn apply(
         },
         business_unit_id: actor.principal.business_unit().to_owned(),
         now,
-    };
-    let metadata = actor.org.metadata.clone();
-    let mut storage = TxStorage {
-        conn,
-        metadata: &metadata,
-        security: &actor.org.security,
-        user_id: actor.principal.user_id(),
-        written: Vec::new(),
     };
     Ok(match op.apply(&ctx, &metadata, &mut storage, conflicts) {
         Ok(Applied::Done(effects)) => Outcome::Applied {

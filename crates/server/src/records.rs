@@ -342,7 +342,8 @@ pub fn follow_set(
 }
 
 /// The domain's storage over a server transaction: what `Operation::apply` reads and
-/// writes. It remembers the row versions it handed out.
+/// writes. It remembers the row versions it handed out, and the records it read, so the
+/// security checks before an operation and the operation itself read each record once.
 pub struct TxStorage<'a> {
     /// The open transaction.
     pub conn: &'a mut dyn Conn,
@@ -354,10 +355,52 @@ pub struct TxStorage<'a> {
     pub user_id: &'a str,
     /// `(entity, id, version)` of every write, in order.
     pub written: Vec<(String, String, i64)>,
+    /// Records read and not written since: (entity, id) → fields and row version.
+    read: std::collections::BTreeMap<(String, String), Option<(Fields, i64)>>,
 }
 
 fn failure(e: &anyhow::Error) -> StorageFailure {
     StorageFailure(format!("{e:#}"))
+}
+
+impl<'a> TxStorage<'a> {
+    /// A storage over `conn` for `user_id`'s operation.
+    pub fn new(
+        conn: &'a mut dyn Conn,
+        metadata: &'a Metadata,
+        security: &'a OrgSecurity,
+        user_id: &'a str,
+    ) -> Self {
+        Self {
+            conn,
+            metadata,
+            security,
+            user_id,
+            written: Vec::new(),
+            read: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// A live record's fields and row version ([`get`]), read at most once until it is
+    /// written.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn current(&mut self, def: &EntityDef, id: &str) -> anyhow::Result<Option<(Fields, i64)>> {
+        let key = (def.name.clone(), id.to_owned());
+        if let Some(known) = self.read.get(&key) {
+            return Ok(known.clone());
+        }
+        let found = get(self.conn, def, id)?;
+        self.read.insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn wrote(&mut self, entity: &str, id: &str, version: i64) {
+        self.read.remove(&(entity.to_owned(), id.to_owned()));
+        self.written
+            .push((entity.to_owned(), id.to_owned(), version));
+    }
 }
 
 impl TxStorage<'_> {
@@ -375,8 +418,7 @@ impl TxStorage<'_> {
     ) -> Result<(), StorageFailure> {
         let def = self.def(entity)?.clone();
         let version = write(self.conn, &def, self.security, id, fields).map_err(|e| failure(&e))?;
-        self.written
-            .push((entity.to_owned(), id.to_owned(), version));
+        self.wrote(entity, id, version);
         Ok(())
     }
 }
@@ -384,7 +426,7 @@ impl TxStorage<'_> {
 impl RecordStorage for TxStorage<'_> {
     fn get(&mut self, entity: &str, id: &str) -> Result<Option<StoredRecord>, StorageFailure> {
         let def = self.def(entity)?.clone();
-        get(self.conn, &def, id)
+        self.current(&def, id)
             .map(|r| r.map(|(fields, _)| StoredRecord { fields }))
             .map_err(|e| failure(&e))
     }
@@ -400,8 +442,7 @@ impl RecordStorage for TxStorage<'_> {
     fn delete(&mut self, entity: &str, id: &str) -> Result<(), StorageFailure> {
         let def = self.def(entity)?.clone();
         let version = tombstone(self.conn, &def, id).map_err(|e| failure(&e))?;
-        self.written
-            .push((entity.to_owned(), id.to_owned(), version));
+        self.wrote(entity, id, version);
         Ok(())
     }
 
