@@ -85,9 +85,17 @@ impl dyn Conn + '_ {
     /// # Errors
     /// See [`Conn::query`].
     pub fn next_version(&mut self) -> anyhow::Result<i64> {
+        self.next_versions(1)
+    }
+
+    /// Takes the next `n` row versions at once (bulk loads); the last of them.
+    ///
+    /// # Errors
+    /// See [`Conn::query`].
+    pub fn next_versions(&mut self, n: i64) -> anyhow::Result<i64> {
         int(&self.query_value(
-            "UPDATE row_seq SET value = value + 1 WHERE id = 1 RETURNING value",
-            &[],
+            "UPDATE row_seq SET value = value + $1 WHERE id = 1 RETURNING value",
+            &[SqlParam::Int(n)],
         )?)
     }
 

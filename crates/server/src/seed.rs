@@ -166,10 +166,7 @@ fn load_demo(conn: &mut dyn Conn, options: &DemoOptions, hash: &str) -> anyhow::
             return Ok(());
         }
         let n = i64::try_from(batch.len())?;
-        let last = int(&conn.query_value(
-            "UPDATE row_seq SET value = value + $1 WHERE id = 1 RETURNING value",
-            &[int_param(n)],
-        )?)?;
+        let last = conn.next_versions(n)?;
         for (i, row) in batch.iter_mut().enumerate() {
             row.2 = last - n + 1 + i64::try_from(i)?;
         }
