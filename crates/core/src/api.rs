@@ -19,6 +19,11 @@ pub enum ErrorCode {
     NotFound,
     /// The input was refused (with the reason in the message).
     InvalidInput,
+    /// The user's privileges do not allow the action (it is not offered either).
+    Forbidden,
+    /// The record's state or the business rules refuse the action (a closed record, a
+    /// flow step to fill first, …); the message says which.
+    Refused,
     /// The local database does not open with the key in the keychain.
     WrongKey,
     /// The OS keychain failed or has no key for the local database.
@@ -28,6 +33,8 @@ pub enum ErrorCode {
     /// The server asked this device to delete its offline data: it is deleted and the
     /// user is signed out.
     Wiped,
+    /// A newer org metadata waits for the user's yes (`metadata_accept`); sync waits.
+    MetadataPending,
     /// A bug: details are in the log.
     Internal,
 }
@@ -60,6 +67,44 @@ pub struct SessionStatus {
     /// Why nobody is signed in any more, when a session ended without the user signing
     /// out (offline work is kept unless the reason is `wiped`).
     pub signed_out_reason: Option<SignedOutReason>,
+    /// Sync errors waiting for the user.
+    pub sync_errors: u32,
+    /// A newer org metadata waits for the user's yes (`metadata_accept`), by version.
+    #[ts(type = "number | null")]
+    pub metadata_pending: Option<u64>,
+    /// The signed-in user's id.
+    pub user_id: Option<String>,
+    /// Whether this device holds offline data (work can go on offline without a
+    /// session, C18).
+    pub offline_data: bool,
+    /// The sync under way, if one is (B6).
+    pub progress: Option<SyncProgress>,
+}
+
+/// How a sync under way stands (B6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncProgress {
+    /// Records stored so far in this run.
+    #[ts(type = "number")]
+    pub done: u64,
+    /// Records the server says remain.
+    #[ts(type = "number")]
+    pub remaining: u64,
+    /// Estimated seconds left, once a rate is known.
+    #[ts(type = "number | null")]
+    pub seconds_left: Option<u64>,
+}
+
+/// `session_sign_out` arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SignOutArgs {
+    /// Delete the offline data and its key too.
+    #[serde(default)]
+    pub wipe: bool,
+    /// Wipe even though changes have not reached the server (they are lost).
+    #[serde(default)]
+    pub discard_pending: bool,
 }
 
 /// Why a session ended by itself.
@@ -151,8 +196,407 @@ pub struct SyncReport {
     pub conflicts: u32,
     /// Operations refused for another reason.
     pub errors: u32,
+    /// Operations held back behind a failed one (B2).
+    pub parked: u32,
+    /// Resolutions made on the device that the server took.
+    pub resolved: u32,
     /// When the sync finished (RFC 3339).
     pub finished_at: String,
+}
+
+/// `record_get`, `record_delete` and `record_why` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RecordKey {
+    /// Entity logical name.
+    pub entity: String,
+    /// Record id.
+    pub id: String,
+}
+
+/// `record_create` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RecordCreateArgs {
+    /// Entity logical name.
+    pub entity: String,
+    /// The values given; system fields are stamped.
+    pub fields: Fields,
+}
+
+/// What a user may do with a record, from the privileges cached at the last sign-in or
+/// sync (the server checks again when the change arrives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+pub struct Allowed {
+    /// Change its fields.
+    pub write: bool,
+    /// Delete it.
+    pub delete: bool,
+    /// Give it to another owner.
+    pub assign: bool,
+    /// Attach other records to it.
+    pub append_to: bool,
+}
+
+/// A record with what a form needs besides its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RecordDetail {
+    /// The record.
+    pub record: RecordRow,
+    /// Whether the user follows it.
+    pub followed: bool,
+    /// Why it is on the device (B3).
+    pub why: Why,
+    /// What the user may do with it.
+    pub allowed: Allowed,
+    /// Lookup values as a person reads them: `field → name of the record it points at`,
+    /// for the records the device holds.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// Why a record is on the device (B3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Why {
+    /// `profile`, `follow`, `related`, or `local` (made or changed on the device and not
+    /// synced yet).
+    pub kind: String,
+    /// What a person reads, e.g. "Related to account Contoso (parentcustomerid)".
+    pub text: String,
+}
+
+/// `view_page` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ViewPageArgs {
+    /// Entity logical name.
+    pub entity: String,
+    /// The system view (its default view when absent).
+    #[serde(default)]
+    pub view_id: Option<String>,
+    /// Narrow to records whose quick-find text matches.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// The cursor of the previous page.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Rows per page (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A view as a switcher lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ViewInfo {
+    /// View id.
+    pub id: String,
+    /// What a person sees.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<String>,
+    /// Whether it is the entity's default view.
+    pub is_default: bool,
+}
+
+/// One page of a view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ViewPageResult {
+    /// The view shown.
+    pub view: ViewInfo,
+    /// Rows in the view's order.
+    pub rows: Vec<RecordRow>,
+    /// How many rows the view has (first page only).
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+    /// The cursor of the next page, when there are more rows.
+    pub next: Option<String>,
+    /// When the entity was last synced (RFC 3339), for the grid's footer (C13).
+    pub last_sync_at: Option<String>,
+}
+
+/// `search` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// What the user typed (words are prefixes; dates as `yyyy-mm-dd`).
+    pub text: String,
+    /// One entity (categorized search, C8) or several (B5); every offline entity when
+    /// absent.
+    #[serde(default)]
+    pub entities: Option<Vec<String>>,
+    /// Hits at most (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One search hit, or one choice of a lookup dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SearchHitRow {
+    /// Entity logical name.
+    pub entity: String,
+    /// Record id.
+    pub id: String,
+    /// The record's primary field (its name).
+    pub name: Option<String>,
+    /// The record.
+    pub record: RecordRow,
+}
+
+/// `lookup_search` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSearchArgs {
+    /// The entity whose lookup field is being filled.
+    pub entity: String,
+    /// The lookup field.
+    pub field: String,
+    /// What the user typed (empty: the first records by name).
+    #[serde(default)]
+    pub text: String,
+    /// Choices at most (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A command (C4, C5), with the ids of anything it creates chosen by the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CommandArgs {
+    /// Qualify a lead, creating the chosen records.
+    LeadQualify {
+        /// The lead.
+        lead_id: String,
+        /// Create an account from the company name.
+        create_account: bool,
+        /// Create a contact from the person's name.
+        create_contact: bool,
+        /// Create an opportunity.
+        create_opportunity: bool,
+    },
+    /// Disqualify a lead with a status reason (4 Lost, 5 Cannot Contact, 6 No Longer
+    /// Interested, 7 Canceled).
+    LeadDisqualify {
+        /// The lead.
+        lead_id: String,
+        /// Status reason.
+        status: i32,
+    },
+    /// Close an opportunity as won.
+    OpportunityCloseWon {
+        /// The opportunity.
+        id: String,
+        /// Actual revenue (money text); the estimate when absent.
+        #[serde(default)]
+        actual_revenue: Option<String>,
+        /// Why it was won.
+        #[serde(default)]
+        description: Option<String>,
+    },
+    /// Close an opportunity as lost (status 4 Canceled or 5 Out-Sold).
+    OpportunityCloseLost {
+        /// The opportunity.
+        id: String,
+        /// Status reason.
+        status: i32,
+        /// Who won instead.
+        #[serde(default)]
+        competitor: Option<String>,
+        /// Why it was lost.
+        #[serde(default)]
+        description: Option<String>,
+    },
+    /// Resolve a case (status 5 Problem Solved or 1000 Information Provided).
+    CaseResolve {
+        /// The case.
+        id: String,
+        /// Resolution type (status reason).
+        status: i32,
+        /// The resolution.
+        subject: String,
+        /// Minutes spent.
+        #[serde(default)]
+        time_spent_minutes: Option<u32>,
+    },
+    /// Create an opportunity from an activity and complete the activity.
+    ActivityConvertToOpportunity {
+        /// Activity entity (`task`, `phonecall`, `appointment`).
+        entity: String,
+        /// Activity id.
+        id: String,
+    },
+    /// Complete an activity.
+    ActivityMarkComplete {
+        /// Activity entity.
+        entity: String,
+        /// Activity id.
+        id: String,
+    },
+    /// Give a record to another user or team.
+    Assign {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+        /// `systemuser` or `team`.
+        owner_entity: String,
+        /// The new owner's id.
+        owner_id: String,
+    },
+    /// Move to the flow's next stage.
+    FlowNext {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+        /// The flow.
+        flow_id: String,
+    },
+    /// Move to the flow's previous stage.
+    FlowPrevious {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+        /// The flow.
+        flow_id: String,
+    },
+    /// Make a stage the active one.
+    FlowSetActive {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+        /// The flow.
+        flow_id: String,
+        /// The stage.
+        stage_id: String,
+    },
+    /// Follow the record (it then stays on the device, S11).
+    Follow {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+    },
+    /// Stop following the record.
+    Unfollow {
+        /// Entity.
+        entity: String,
+        /// Record id.
+        id: String,
+    },
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CommandResult {
+    /// The record the command was about, as it is now (absent when it was deleted).
+    pub record: Option<RecordRow>,
+    /// Records it created, with the ids they keep after sync.
+    pub created: Vec<RecordKey>,
+}
+
+/// A sync error as the user sees it (C11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncErrorRow {
+    /// The failed operation's id.
+    pub op_id: String,
+    /// Operation kind (`update`, `lead_qualify`, …).
+    pub kind: String,
+    /// The record it was about.
+    pub entity: String,
+    /// The record it was about.
+    pub id: String,
+    /// The record's name, when the device holds it.
+    pub name: Option<String>,
+    /// `conflict` or the server's error code.
+    pub code: String,
+    /// What a person reads.
+    pub message: String,
+    /// For a conflict: each field both sides changed, with both values ("!").
+    pub conflicts: Vec<ConflictField>,
+    /// For an invalid change: each refused field with its code.
+    pub fields: Vec<FieldProblem>,
+    /// The change the device made (field → value), for "edit and resubmit".
+    pub changes: Fields,
+    /// Operations waiting behind this one (B2).
+    pub waiting: Vec<String>,
+    /// Whether a resolution made here waits to reach the server.
+    pub resolving: bool,
+    /// When the change was made (RFC 3339).
+    pub created_on: Option<String>,
+}
+
+/// One conflicting field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConflictField {
+    /// The field.
+    pub field: String,
+    /// What the device saw before its change.
+    pub before: Option<String>,
+    /// The device's value.
+    pub mine: Option<String>,
+    /// The server's value.
+    pub server: Option<String>,
+}
+
+/// One refused field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FieldProblem {
+    /// The field.
+    pub field: String,
+    /// Machine-readable code (`required`, `too_long`, …).
+    pub code: String,
+    /// What a person reads.
+    pub message: String,
+}
+
+/// How to resolve a sync error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SyncErrorAction {
+    /// Keep the device's change (the server applies it over its values).
+    KeepMine,
+    /// Take the server's record; the change is dropped.
+    TakeServer,
+    /// Send these field values instead (an update or create only).
+    Resubmit {
+        /// The corrected values.
+        fields: Fields,
+    },
+}
+
+/// `sync_error_resolve` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SyncErrorResolveArgs {
+    /// The failed operation.
+    pub op_id: String,
+    /// What to do.
+    pub resolution: SyncErrorAction,
+}
+
+/// An app module the user may open (C1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AppModuleInfo {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `sync`, `drafts`, or null when not offline.
+    pub offline: Option<String>,
+    /// Its entities.
+    pub entities: Vec<String>,
+}
+
+/// `script_retrieve_multiple` arguments (C20): the offline API's query options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptQueryArgs {
+    /// Entity logical name.
+    pub entity: String,
+    /// `?$select=…&$filter=…&$orderby=…&$top=…` (the leading `?` optional).
+    #[serde(default)]
+    pub options: String,
 }
 
 /// The TypeScript declarations of every type above, as committed in
@@ -165,10 +609,32 @@ pub fn typescript_bindings() -> String {
         SessionStatus::decl(&cfg),
         SignedOutReason::decl(&cfg),
         SignInArgs::decl(&cfg),
+        SyncProgress::decl(&cfg),
+        SignOutArgs::decl(&cfg),
         RecordListArgs::decl(&cfg),
         RecordRow::decl(&cfg),
         RecordUpdateArgs::decl(&cfg),
         SyncReport::decl(&cfg),
+        RecordKey::decl(&cfg),
+        RecordCreateArgs::decl(&cfg),
+        Allowed::decl(&cfg),
+        RecordDetail::decl(&cfg),
+        Why::decl(&cfg),
+        ViewPageArgs::decl(&cfg),
+        ViewInfo::decl(&cfg),
+        ViewPageResult::decl(&cfg),
+        SearchArgs::decl(&cfg),
+        SearchHitRow::decl(&cfg),
+        LookupSearchArgs::decl(&cfg),
+        CommandArgs::decl(&cfg),
+        CommandResult::decl(&cfg),
+        SyncErrorRow::decl(&cfg),
+        ConflictField::decl(&cfg),
+        FieldProblem::decl(&cfg),
+        SyncErrorAction::decl(&cfg),
+        SyncErrorResolveArgs::decl(&cfg),
+        AppModuleInfo::decl(&cfg),
+        ScriptQueryArgs::decl(&cfg),
     ];
     let mut out = String::from(
         "// This file is generated by `cargo xtask codegen` from the Rust types in outpost-core. Do not edit.\n",

@@ -139,7 +139,9 @@ fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidInput | ErrorCode::Refused => StatusCode::BAD_REQUEST,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::MetadataPending => StatusCode::CONFLICT,
         ErrorCode::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Server => StatusCode::BAD_GATEWAY,
         ErrorCode::WrongKey | ErrorCode::Keychain | ErrorCode::Internal => {

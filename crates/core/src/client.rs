@@ -11,16 +11,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use outpost_domain::{ApplyContext, EntityRef};
-use outpost_protocol::{LoginRequest, LoginResponse, PushOp, RefreshRequest};
+use outpost_protocol::{LoginRequest, LoginResponse, MetadataResponse, RefreshRequest, UserAccess};
 use outpost_store::{KeyStore, Store};
-use outpost_sync::{Engine, FailReason, Input, Output};
+use outpost_sync::Input;
 
 use crate::CoreError;
-use crate::api::{
-    RecordListArgs, RecordRow, RecordUpdateArgs, SessionStatus, SignInArgs, SignedOutReason,
-    SyncReport,
-};
+use crate::access::Access;
+use crate::api::{SessionStatus, SignInArgs, SignOutArgs, SignedOutReason, SyncProgress};
 use crate::remote::Remote;
+
+mod errors;
+mod records;
+mod sync;
 
 /// Where the client keeps its data and keys.
 pub struct ClientConfig {
@@ -46,6 +48,12 @@ const SIGNED_OUT: &str = "signed_out_reason";
 const DEVICE_ID: &str = "device_id";
 const USER_ID: &str = "user_id";
 const LAST_SYNC: &str = "last_sync_at";
+/// A newer org metadata waiting for the user's yes (JSON).
+const METADATA_PENDING: &str = "metadata_pending";
+/// The user's privileges and field permissions from the last metadata (JSON).
+const ACCESS: &str = "access";
+/// The user's offline profile from the last metadata (JSON).
+const PROFILE: &str = "profile";
 
 /// The field app's client. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Client {
@@ -56,6 +64,8 @@ pub struct Client {
     online: AtomicBool,
     // One sync at a time: a second caller waits for the first run to end.
     sync_lock: tokio::sync::Mutex<()>,
+    // The run under way: records stored so far, records the server said remain, start.
+    progress: Mutex<Option<(u64, u64, Instant)>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -76,15 +86,30 @@ fn now_rfc3339() -> String {
     outpost_domain::value::format_datetime(now())
 }
 
+/// The cached access of the signed-in user (none before the first metadata).
+fn access_of(store: &Store) -> Result<Access, CoreError> {
+    let access = match store.state_get(ACCESS)? {
+        Some(json) => serde_json::from_str(&json).map_err(anyhow::Error::from)?,
+        None => UserAccess {
+            user_id: store.state_get(USER_ID)?.unwrap_or_default(),
+            business_unit_id: String::new(),
+            team_ids: Vec::new(),
+            privileges: std::collections::BTreeMap::new(),
+            secured_fields: std::collections::BTreeMap::new(),
+        },
+    };
+    Ok(Access(access))
+}
+
 /// Who acts and when, for applying operations to the local layer.
 fn apply_context(store: &Store) -> Result<ApplyContext, CoreError> {
+    let access = access_of(store)?;
     Ok(ApplyContext {
         user: EntityRef {
             entity: "systemuser".to_owned(),
             id: store.state_get(USER_ID)?.unwrap_or_default(),
         },
-        // The device learns its business unit with the org model (issue 4).
-        business_unit_id: String::new(),
+        business_unit_id: access.0.business_unit_id,
         now: now(),
     })
 }
@@ -114,6 +139,7 @@ impl Client {
             wiped: AtomicBool::new(false),
             online: AtomicBool::new(false),
             sync_lock: tokio::sync::Mutex::new(()),
+            progress: Mutex::new(None),
         };
         if client.db_path().exists() {
             // The store keeps the metadata it was made from: this works offline.
@@ -154,6 +180,54 @@ impl Client {
             }
             let url = s.state_get(SERVER_URL)?.ok_or(CoreError::NotSignedIn)?;
             Remote::new(&url)
+        })
+    }
+
+    /// The server of the session, signed in or not (for probing).
+    fn remote_any(&self) -> Result<Remote, CoreError> {
+        self.with_store(|s| {
+            let url = s.state_get(SERVER_URL)?.ok_or(CoreError::NotSignedIn)?;
+            Remote::new(&url)
+        })
+    }
+
+    /// Keeps the privileges and profile that came with a metadata answer.
+    fn access_keep(store: &Store, response: &MetadataResponse) -> Result<(), CoreError> {
+        let access = serde_json::to_string(&response.access).map_err(anyhow::Error::from)?;
+        let profile = serde_json::to_string(&response.profile).map_err(anyhow::Error::from)?;
+        store.state_set(ACCESS, &access)?;
+        store.state_set(PROFILE, &profile)?;
+        Ok(())
+    }
+
+    fn progress_set(&self, start: Option<(u64, u64)>) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = start.map(|(done, remaining)| (done, remaining, Instant::now()));
+        }
+    }
+
+    fn progress_add(&self, stored: usize, remaining: u64) {
+        if let Ok(mut p) = self.progress.lock()
+            && let Some((done, left, _)) = p.as_mut()
+        {
+            *done += stored as u64;
+            *left = remaining;
+        }
+    }
+
+    /// How the run under way stands (B6), if one is.
+    fn progress(&self) -> Option<SyncProgress> {
+        let (done, remaining, started) = (*self.progress.lock().ok()?)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = if elapsed > 0.0 {
+            done as f64 / elapsed
+        } else {
+            0.0
+        };
+        Some(SyncProgress {
+            done,
+            remaining,
+            seconds_left: (rate > 0.0 && done > 0).then(|| (remaining as f64 / rate).ceil() as u64),
         })
     }
 
@@ -225,21 +299,6 @@ impl Client {
         }
     }
 
-    /// Fetches the org metadata and migrates the store to it; answers the store's
-    /// metadata version and checkpoint afterwards.
-    async fn metadata_refresh(&self, remote: &Remote) -> Result<(u64, u64), CoreError> {
-        let response = self
-            .authed(remote, |token| async move { remote.metadata(&token).await })
-            .await?;
-        self.with_store(|s| {
-            let change = s.metadata_apply(response.metadata)?;
-            if change.changed {
-                tracing::info!(?change, "the local database moved to the server's metadata");
-            }
-            Ok((s.metadata().version, s.checkpoint()?))
-        })
-    }
-
     /// Who is signed in, where, and how sync stands.
     pub async fn session_status(&self) -> Result<SessionStatus, CoreError> {
         let guard = self.lock()?;
@@ -255,6 +314,11 @@ impl Client {
                     .wiped
                     .load(Ordering::Relaxed)
                     .then_some(SignedOutReason::Wiped),
+                sync_errors: 0,
+                metadata_pending: None,
+                user_id: None,
+                offline_data: false,
+                progress: None,
             });
         };
         let signed_in = store.state_get(TOKEN)?.is_some();
@@ -273,6 +337,14 @@ impl Client {
             online: self.online.load(Ordering::Relaxed),
             pending_ops: u32::try_from(store.outbox_count()?).unwrap_or(u32::MAX),
             last_sync_at: store.state_get(LAST_SYNC)?,
+            sync_errors: u32::try_from(store.sync_error_count()?).unwrap_or(u32::MAX),
+            metadata_pending: store
+                .state_get(METADATA_PENDING)?
+                .and_then(|json| serde_json::from_str::<outpost_domain::Metadata>(&json).ok())
+                .map(|m| m.version),
+            user_id: store.state_get(USER_ID)?,
+            offline_data: store.metadata().version > 0,
+            progress: self.progress(),
         })
     }
 
@@ -326,6 +398,8 @@ impl Client {
                 )?);
             }
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
+            Self::access_keep(store, &metadata)?;
+            store.state_delete(METADATA_PENDING)?;
             let change = store.metadata_apply(metadata.metadata)?;
             if change.changed {
                 tracing::info!(?change, "the local database moved to the server's metadata");
@@ -344,143 +418,34 @@ impl Client {
         self.session_status().await
     }
 
-    /// The local records of an entity, ordered by their primary field.
-    pub async fn record_list(&self, args: RecordListArgs) -> Result<Vec<RecordRow>, CoreError> {
-        self.with_store(|s| Ok(s.record_list(&args.entity)?.into_iter().map(row).collect()))
-    }
-
-    /// Changes fields of a record at once, offline or not; the change is queued for the
-    /// next sync.
-    /// An empty text is stored as null, so "cleared" has one representation.
-    pub async fn record_update(&self, args: RecordUpdateArgs) -> Result<RecordRow, CoreError> {
-        let op_id = new_id();
-        let fields: outpost_domain::Fields = args
-            .fields
-            .into_iter()
-            .map(|(k, v)| (k, v.filter(|text| !text.is_empty())))
-            .collect();
+    /// Signs out: the server ends the session (when it can be reached) and the tokens
+    /// go. The offline data stays for the next sign-in of the same user unless `wipe`;
+    /// wiping with work still waiting in the outbox needs `discard_pending`.
+    pub async fn session_sign_out(&self, args: SignOutArgs) -> Result<SessionStatus, CoreError> {
+        let pending = self.with_store(|s| Ok(s.outbox_count()?))?;
+        if args.wipe && pending > 0 && !args.discard_pending {
+            return Err(CoreError::Invalid(format!(
+                "{pending} changes have not reached the server yet; sync first, or sign out with discard_pending to delete them"
+            )));
+        }
+        if let (Ok(remote), Ok(token)) = (self.remote(), self.token())
+            && let Err(e) = remote.logout(&token).await
+        {
+            tracing::warn!(error = %e, "the server did not hear the sign-out; its tokens expire on their own");
+        }
         self.with_store(|s| {
-            let ctx = apply_context(s)?;
-            Ok(row(s.record_update(
-                &ctx,
-                &args.entity,
-                &args.id,
-                fields,
-                &op_id,
-            )?))
-        })
-    }
-
-    /// Pushes every pending operation in order, then pulls every change since the last
-    /// checkpoint. Whatever was stored before a failure stays stored.
-    pub async fn sync_now(&self) -> Result<SyncReport, CoreError> {
-        let _one_at_a_time = self.sync_lock.lock().await;
-        let remote = self.remote()?;
-        let remote = &remote;
-        let (pending, checkpoint, metadata_version) = self.with_store(|s| {
-            let pending = s
-                .outbox_pending(u32::MAX)?
-                .into_iter()
-                .map(|e| PushOp {
-                    op_id: e.op_id,
-                    base_version: e.base_version,
-                    op: e.op,
-                })
-                .collect();
-            Ok((pending, s.checkpoint()?, s.metadata().version))
+            s.state_delete(TOKEN)?;
+            s.state_delete(REFRESH_TOKEN)?;
+            s.state_delete(SIGNED_OUT)?;
+            Ok(())
         })?;
-        let mut engine = Engine::new(PUSH_BATCH, PULL_PAGE);
-        let mut todo: std::collections::VecDeque<Output> = engine
-            .handle(Input::Start {
-                pending,
-                checkpoint,
-                metadata_version,
-            })
-            .into();
-        while let Some(output) = todo.pop_front() {
-            let answer = match output {
-                Output::Push(req) => {
-                    let req = &req;
-                    let sent = self
-                        .authed(
-                            remote,
-                            |token| async move { remote.push(&token, req).await },
-                        )
-                        .await;
-                    Some(answered(sent, Input::Pushed)?)
-                }
-                Output::Pull(req) => {
-                    let sent = self
-                        .authed(
-                            remote,
-                            |token| async move { remote.pull(&token, req).await },
-                        )
-                        .await;
-                    Some(answered(sent, Input::Pulled)?)
-                }
-                Output::FetchMetadata { version } => {
-                    tracing::info!(version, "the server's metadata changed; migrating");
-                    let applied = self.metadata_refresh(remote).await;
-                    Some(answered(applied, |(version, checkpoint)| {
-                        Input::MetadataApplied {
-                            version,
-                            checkpoint,
-                        }
-                    })?)
-                }
-                Output::Wipe => {
-                    let store = self.lock()?.take();
-                    if let Some(store) = store {
-                        store.wipe(&*self.config.keys, &self.key_id())?;
-                    }
-                    self.wiped.store(true, Ordering::Relaxed);
-                    tracing::warn!("the server asked this device to delete its offline data: done");
-                    None
-                }
-                Output::StoreOutcomes(outcomes) => {
-                    self.with_store(|s| Ok(s.outbox_resolve(&outcomes)?))?;
-                    None
-                }
-                Output::StorePage(page) => {
-                    self.with_store(|s| {
-                        let ctx = apply_context(s)?;
-                        Ok(s.pull_page_apply(&ctx, &page)?)
-                    })?;
-                    None
-                }
-                Output::Finished(summary) => {
-                    self.online.store(true, Ordering::Relaxed);
-                    let finished_at = now_rfc3339();
-                    self.with_store(|s| Ok(s.state_set(LAST_SYNC, &finished_at)?))?;
-                    return Ok(SyncReport {
-                        pushed: summary.pushed,
-                        pulled: summary.pulled,
-                        conflicts: summary.conflicts,
-                        errors: summary.errors,
-                        finished_at,
-                    });
-                }
-                Output::Failed(reason) => {
-                    return Err(match reason {
-                        FailReason::Unreachable { detail } => {
-                            self.online.store(false, Ordering::Relaxed);
-                            CoreError::Unreachable(detail)
-                        }
-                        FailReason::Unauthorized => CoreError::Unauthorized,
-                        FailReason::Wiped => CoreError::Wiped,
-                        FailReason::Protocol { detail } => {
-                            CoreError::Other(anyhow::anyhow!("sync protocol violation: {detail}"))
-                        }
-                    });
-                }
-            };
-            if let Some(input) = answer {
-                todo.extend(engine.handle(input));
+        if args.wipe {
+            let store = self.lock()?.take();
+            if let Some(store) = store {
+                store.wipe(&*self.config.keys, &self.key_id())?;
             }
         }
-        Err(CoreError::Other(anyhow::anyhow!(
-            "the sync engine stopped without an end"
-        )))
+        self.session_status().await
     }
 
     /// Keeps the device in sync while the app runs: every `every`, probes the server;
@@ -525,17 +490,6 @@ fn answered<T>(
         Err(CoreError::Unreachable(reason)) => Ok(Input::TransportFailed { reason }),
         Err(CoreError::Unauthorized) => Ok(Input::Unauthorized),
         Err(e) => Err(e),
-    }
-}
-
-fn row(r: outpost_store::LocalRecord) -> RecordRow {
-    RecordRow {
-        id: r.id,
-        entity: r.entity,
-        fields: r.fields,
-        row_version: r.row_version,
-        pending: r.pending,
-        reason: r.reason,
     }
 }
 

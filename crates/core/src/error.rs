@@ -21,6 +21,12 @@ pub enum CoreError {
     /// session ended.
     #[error("the server asked this device to delete its offline data; sign in again")]
     Wiped,
+    /// A newer org metadata (this version) waits for the user's yes; sync waits (C16).
+    #[error("an update of the app's configuration (version {0}) waits for your yes")]
+    MetadataPending(u64),
+    /// The user's privileges do not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
     /// The server could not be reached.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
@@ -54,6 +60,17 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid(_) | CoreError::Store(StoreError::Invalid(_)) => {
                 ErrorCode::InvalidInput
             }
+            CoreError::MetadataPending(_) => ErrorCode::MetadataPending,
+            CoreError::Forbidden(_) | CoreError::Store(StoreError::Forbidden(_)) => {
+                ErrorCode::Forbidden
+            }
+            CoreError::Store(StoreError::Refused(outpost_domain::OpError::NotFound { .. })) => {
+                ErrorCode::NotFound
+            }
+            CoreError::Store(StoreError::Refused(outpost_domain::OpError::Invalid(_))) => {
+                ErrorCode::InvalidInput
+            }
+            CoreError::Store(StoreError::Refused(_)) => ErrorCode::Refused,
             CoreError::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
             CoreError::Store(StoreError::WrongKey) => ErrorCode::WrongKey,
             CoreError::Store(StoreError::MissingKey | StoreError::Keychain(_)) => {

@@ -6,6 +6,7 @@
 //! It must never know about Tauri, windows or the terminal, and never depend on the
 //! server crate: it reaches the server only through the wire types of `outpost-protocol`.
 
+mod access;
 pub mod api;
 pub mod bridge;
 mod client;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use outpost_protocol::{
     API_PREFIX, ErrorBody, LoginRequest, LoginResponse, MetadataResponse, PullRequest,
-    PullResponse, PushRequest, PushResponse, RefreshRequest,
+    PullResponse, PushRequest, PushResponse, RefreshRequest, ResolutionAction, ResolveRequest,
+    SyncErrorInfo,
 };
 use reqwest::StatusCode;
 
@@ -109,6 +110,45 @@ impl Remote {
                 .post(self.url("/sync/push"))
                 .bearer_auth(token)
                 .json(req)
+                .send()
+                .await,
+        )
+        .await
+    }
+}
+
+impl Remote {
+    /// Ends the session on the server (its tokens stop working).
+    pub(crate) async fn logout(&self, token: &str) -> Result<(), CoreError> {
+        let res = self
+            .http
+            .post(self.url("/auth/logout"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| CoreError::Unreachable(describe(&e)))?;
+        if res.status().is_success() || res.status() == StatusCode::UNAUTHORIZED {
+            Ok(())
+        } else {
+            Err(CoreError::Server {
+                code: res.status().as_u16().to_string(),
+                message: "signing out failed".into(),
+            })
+        }
+    }
+
+    /// Resolves the sync error of this device's operation `op_id` on the server.
+    pub(crate) async fn resolve_op(
+        &self,
+        token: &str,
+        op_id: &str,
+        action: ResolutionAction,
+    ) -> Result<SyncErrorInfo, CoreError> {
+        decode(
+            self.http
+                .post(self.url(&format!("/sync/ops/{op_id}/resolve")))
+                .bearer_auth(token)
+                .json(&ResolveRequest { action })
                 .send()
                 .await,
         )

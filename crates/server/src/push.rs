@@ -178,6 +178,20 @@ pub fn errors_list(
     .collect()
 }
 
+/// The id of the sync error the caller's device has for its operation `op_id`, if any
+/// (the newest, should the same op id have failed more than once).
+pub fn error_of_op(
+    conn: &mut dyn Conn,
+    caller: &Caller,
+    op_id: &str,
+) -> anyhow::Result<Option<String>> {
+    let row = conn.query_opt(
+        "SELECT id FROM sync_error WHERE user_id = $1 AND device_id = $2 AND op_id = $3 ORDER BY created_on DESC LIMIT 1",
+        &[text(&caller.user_id), text(&caller.device_id), text(op_id)],
+    )?;
+    row.map(|r| string(&r[0])).transpose()
+}
+
 /// Resolves a sync error as `caller` (its owner, or an administrator): `apply` re-runs
 /// the offline change as its owner with conflict detection off; `discard` drops it.
 /// The owner's device learns of it at its next pull.

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/errors", get(sync::errors))
         .route("/api/v1/sync/errors/{id}/resolve", post(sync::resolve))
+        .route("/api/v1/sync/ops/{op_id}/resolve", post(sync::resolve_op))
         .route("/api/v1/operations", post(records::operation))
         .route(
             "/api/v1/records/{entity}",

@@ -27,6 +27,13 @@ pub enum StoreError {
     /// A change does not fit the metadata.
     #[error("invalid change: {0}")]
     Invalid(String),
+    /// The domain refused the operation (invalid fields, a closed record, a flow step
+    /// missing, …): nothing was written.
+    #[error("{0}")]
+    Refused(outpost_domain::OpError),
+    /// The user's cached privileges do not allow the operation.
+    #[error("{0}")]
+    Forbidden(String),
     /// The server asked the device to delete its offline data (a `wipe` page): nothing of
     /// the page was stored; wipe the store and end the session.
     #[error("the server asked this device to delete its offline data")]

@@ -1,27 +1,41 @@
-//! The local layer as the domain's [`RecordStorage`], and the rebase that rebuilds a local
-//! record from its server state plus its pending operations.
+//! The local layer as the domain's [`RecordStorage`], and the rebase that rebuilds local
+//! records from their server state plus the pending operations that touched them.
 
-use outpost_domain::operation::{ConflictCheck, StorageFailure, StoredRecord};
+use std::collections::BTreeSet;
+
+use outpost_domain::operation::{ConflictCheck, Effects, StorageFailure, StoredRecord};
 use outpost_domain::{
-    ApplyContext, EntityDef, EntityRef, Fields, Metadata, OpError, Operation, RecordStorage,
+    Applied, ApplyContext, EntityDef, EntityRef, Fields, Metadata, OpError, Operation,
+    RecordStorage,
 };
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 
 use crate::StoreError;
-use crate::table::{outbox, records};
+use crate::table::records::{self, Layer};
+use crate::table::{follow, outbox};
 
 /// The local tables inside a transaction the caller holds.
 pub(crate) struct LocalLayer<'a> {
     conn: &'a Connection,
-    metadata: Option<&'a Metadata>,
+    metadata: &'a Metadata,
+}
+
+/// Every record an applied operation wrote.
+pub(crate) fn touched(effects: &Effects) -> Vec<EntityRef> {
+    effects
+        .created
+        .iter()
+        .chain(&effects.changed)
+        .chain(&effects.removed)
+        .chain(&effects.followed)
+        .chain(&effects.unfollowed)
+        .cloned()
+        .collect()
 }
 
 impl<'a> LocalLayer<'a> {
-    pub(crate) fn new(conn: &'a Connection) -> Self {
-        Self {
-            conn,
-            metadata: None,
-        }
+    pub(crate) fn new(conn: &'a Connection, metadata: &'a Metadata) -> Self {
+        Self { conn, metadata }
     }
 
     /// Applies `op` to the local layer, unconditionally: the device's own view never
@@ -29,97 +43,134 @@ impl<'a> LocalLayer<'a> {
     pub(crate) fn apply_in_tx(
         &mut self,
         ctx: &ApplyContext,
-        metadata: &'a Metadata,
         op: &Operation,
-    ) -> Result<(), StoreError> {
-        self.metadata = Some(metadata);
-        match op.apply(ctx, metadata, self, ConflictCheck::Off) {
-            Ok(_) => Ok(()),
-            Err(OpError::NotFound { entity, id }) => Err(StoreError::NotFound { entity, id }),
-            Err(OpError::Invalid(errors)) => Err(StoreError::Invalid(
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
+    ) -> Result<Effects, StoreError> {
+        match op.apply(ctx, self.metadata, self, ConflictCheck::Off) {
+            Ok(Applied::Done(effects)) => Ok(effects),
+            Ok(Applied::Conflict(_)) => Err(StoreError::Corrupt(
+                "a local apply without conflict detection reported a conflict".into(),
             )),
             Err(OpError::Storage(e)) => Err(StoreError::Corrupt(e.0)),
-            Err(e) => Err(StoreError::Invalid(e.to_string())),
+            Err(e) => Err(StoreError::Refused(e)),
         }
     }
 
     fn def(&self, entity: &str) -> Result<&'a EntityDef, StorageFailure> {
         self.metadata
-            .ok_or_else(|| StorageFailure("no metadata".into()))?
             .entity(entity)
             .map_err(|e| StorageFailure(e.to_string()))
     }
 }
 
+fn failure(e: StoreError) -> StorageFailure {
+    StorageFailure(e.to_string())
+}
+
 impl RecordStorage for LocalLayer<'_> {
     fn get(&mut self, entity: &str, id: &str) -> Result<Option<StoredRecord>, StorageFailure> {
         let def = self.def(entity)?;
-        records::get_in_tx(self.conn, &def.name, def, id)
+        records::get_in_tx(self.conn, Layer::Local, def, id)
             .map(|row| row.map(|(fields, _)| StoredRecord { fields }))
-            .map_err(|e| StorageFailure(e.to_string()))
+            .map_err(failure)
     }
 
     fn put(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
-        let version = records::get_in_tx(self.conn, &def.name, def, id)
-            .map_err(|e| StorageFailure(e.to_string()))?
+        let version = records::get_in_tx(self.conn, Layer::Local, def, id)
+            .map_err(failure)?
             .map_or(0, |(_, v)| v);
-        records::put_in_tx(self.conn, &def.name, def, id, fields, version)
-            .map_err(|e| StorageFailure(e.to_string()))
+        records::put_in_tx(self.conn, Layer::Local, def, id, fields, version).map_err(failure)
     }
 
     fn insert(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
         // Created offline: no server version yet.
-        records::put_in_tx(self.conn, &def.name, def, id, fields, 0)
-            .map_err(|e| StorageFailure(e.to_string()))
+        records::put_in_tx(self.conn, Layer::Local, def, id, fields, 0).map_err(failure)
     }
 
     fn delete(&mut self, entity: &str, id: &str) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
-        records::delete_in_tx(self.conn, &def.name, id).map_err(|e| StorageFailure(e.to_string()))
+        records::delete_in_tx(self.conn, Layer::Local, def, id).map_err(failure)
     }
 
     fn follow_set(
         &mut self,
         _user: &EntityRef,
         entity: &str,
-        _id: &str,
-        _following: bool,
+        id: &str,
+        following: bool,
     ) -> Result<(), StorageFailure> {
-        // The device keeps no follow list until the client engine of issue 5; refusing
-        // here keeps a follow from looking done when nothing was kept.
-        Err(StorageFailure(format!(
-            "following {entity} records offline is not kept yet"
-        )))
+        follow::set_in_tx(self.conn, entity, id, following).map_err(failure)
     }
 }
 
-/// Rebuilds the local record `id` as its server state (or nothing, when the server layer
-/// has no such record) with every pending operation on it re-applied in order. A pending
-/// op that no longer applies (the field is now invalid, the record is not there) is left
-/// in the outbox for the server to judge.
+/// Makes the local copy of one record its server copy again (or removes it when the
+/// server layer has none), forgetting follows made on the device.
+fn reset_in_tx(conn: &Connection, def: &EntityDef, id: &str) -> Result<(), StoreError> {
+    match records::get_in_tx(conn, Layer::Server, def, id)? {
+        Some((fields, version)) => {
+            records::put_in_tx(conn, Layer::Local, def, id, &fields, version)?;
+        }
+        None => records::delete_in_tx(conn, Layer::Local, def, id)?,
+    }
+    follow::forget_in_tx(conn, &def.name, id)
+}
+
+/// Rebuilds the local copies of `records` — and of every record a pending operation
+/// touching them also touched — as their server state with every pending operation on
+/// them re-applied in log order. A pending operation that no longer applies (the field
+/// is now invalid, the record is gone, the lead is already qualified) is left in the
+/// outbox for the server to judge; those are answered with their seq and reason. Nothing
+/// the user typed is lost to a pull.
 pub(crate) fn rebase_in_tx(
+    conn: &Connection,
+    ctx: &ApplyContext,
+    metadata: &Metadata,
+    records: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<(i64, StoreError)>, StoreError> {
+    let closure: BTreeSet<(String, String)> = outbox::touch_closure(conn, records)?;
+    for (entity, id) in &closure {
+        // An entity the metadata dropped has no tables to rebuild.
+        if let Ok(def) = metadata.entity(entity) {
+            reset_in_tx(conn, def, id)?;
+        }
+    }
+    let mut refused = Vec::new();
+    for (seq, op) in outbox::ops_touching(conn, &closure)? {
+        match LocalLayer::new(conn, metadata).apply_in_tx(ctx, &op) {
+            Ok(effects) => outbox::touches_reset_in_tx(conn, seq, &op, &touched(&effects))?,
+            Err(e @ StoreError::Refused(_)) => refused.push((seq, e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(refused)
+}
+
+/// The rebase of one record the pull just wrote to the server layer: a plain copy when
+/// nothing pending touches it (the common case of a large pull).
+pub(crate) fn rebase_one_in_tx(
     conn: &Connection,
     ctx: &ApplyContext,
     metadata: &Metadata,
     def: &EntityDef,
     id: &str,
 ) -> Result<(), StoreError> {
-    match records::get_in_tx(conn, &format!("srv_{}", def.name), def, id)? {
-        Some((fields, version)) => records::put_in_tx(conn, &def.name, def, id, &fields, version)?,
-        None => records::delete_in_tx(conn, &def.name, id)?,
+    if outbox::has_pending(conn, &def.name, id)? {
+        rebase_in_tx(conn, ctx, metadata, [(def.name.clone(), id.to_owned())]).map(drop)
+    } else {
+        reset_in_tx(conn, def, id)
     }
-    for op in outbox::ops_for_record(conn, &def.name, id)? {
-        match LocalLayer::new(conn).apply_in_tx(ctx, metadata, &op) {
-            Ok(()) | Err(StoreError::Invalid(_) | StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+}
+
+/// Whether the local layer lists `(entity, id)` as followed on this device.
+pub(crate) fn followed_here(
+    conn: &Connection,
+    entity: &str,
+    id: &str,
+) -> Result<Option<bool>, StoreError> {
+    use rusqlite::OptionalExtension as _;
+    Ok(conn
+        .prepare_cached("SELECT following FROM sync_follow WHERE entity = ?1 AND record_id = ?2")?
+        .query_row(params![entity, id], |r| r.get(0))
+        .optional()?)
 }

@@ -16,14 +16,18 @@
 mod error;
 mod key;
 mod layer;
+mod local;
 mod open;
+mod pull;
 pub mod table;
+mod view;
 
 pub use error::StoreError;
 pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
+pub use local::{LocalRecord, Resolve};
 pub use open::{MetadataChange, Store};
-pub use table::outbox::OutboxEntry;
-pub use table::records::LocalRecord;
+pub use table::outbox::{EntryState, OutboxEntry, ResolutionSent, parking_keys};
+pub use view::{SearchHit, ViewPage};
 
 #[cfg(test)]
 mod tests;

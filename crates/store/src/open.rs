@@ -28,7 +28,43 @@ const INTERNAL_TABLES: &[&str] = &[
     table::state::SCHEMA,
     table::outbox::SCHEMA,
     table::metadata::SCHEMA,
+    table::follow::SCHEMA,
 ];
+
+/// The layout of the file: 1 had text columns only and no outbox touch list; 2 has typed
+/// columns, full-text tables and the touch list.
+const FORMAT: &str = "2";
+const FORMAT_KEY: &str = "store_format";
+
+/// Moves a format-1 outbox to format 2: the state check allows `resolving`, entries have
+/// a creation time, and each entry's target is its first touched record.
+fn outbox_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let has_created_on: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('sync_outbox') WHERE name = 'created_on')",
+        [],
+        |r| r.get(0),
+    )?;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sync_outbox')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists || has_created_on {
+        return Ok(());
+    }
+    tx.execute_batch(&format!(
+        "DROP INDEX IF EXISTS sync_outbox_by_record;
+         ALTER TABLE sync_outbox RENAME TO old_sync_outbox;
+         {}
+         INSERT INTO sync_outbox (seq, op_id, entity, record_id, op, base_version, state, outcome)
+           SELECT seq, op_id, entity, record_id, op, base_version, state, outcome FROM old_sync_outbox;
+         INSERT OR IGNORE INTO sync_outbox_touch (seq, entity, record_id)
+           SELECT seq, entity, record_id FROM sync_outbox;
+         DROP TABLE old_sync_outbox;",
+        table::outbox::SCHEMA
+    ))?;
+    Ok(())
+}
 
 /// What applying a metadata did to the tables.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -91,17 +127,24 @@ impl Store {
             path: path.to_owned(),
         };
         let tx = store.conn.transaction()?;
+        outbox_upgrade_in_tx(&tx)?;
         for sql in INTERNAL_TABLES {
             tx.execute_batch(sql)?;
         }
         let kept = table::metadata::load(&tx)?;
+        let format = table::state::get_in_tx(&tx, FORMAT_KEY)?;
         if let Some(kept) = &kept {
-            // Tables of the kept metadata exist already; this only repairs a file from
-            // before a column was kept in both layers (e.g. the server layer's reason).
             for entity in &kept.entities {
-                table::records::ensure_in_tx(&tx, entity)?;
+                if format.as_deref() == Some(FORMAT) {
+                    // Tables of the kept metadata exist already; this only repairs a
+                    // file from before a column was kept in both layers.
+                    table::records::ensure_in_tx(&tx, entity)?;
+                } else {
+                    table::records::retype_in_tx(&tx, entity)?;
+                }
             }
         }
+        table::state::set_in_tx(&tx, FORMAT_KEY, FORMAT)?;
         tx.commit()?;
         if let Some(kept) = kept {
             store.metadata = kept;

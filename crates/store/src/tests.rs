@@ -15,7 +15,7 @@ fn ctx() -> ApplyContext {
             entity: "systemuser".into(),
             id: "u1".into(),
         },
-        business_unit_id: String::new(),
+        business_unit_id: "bu1".into(),
         now: time::macros::datetime!(2026-11-28 10:00 UTC),
     }
 }
@@ -590,17 +590,12 @@ fn a_discarded_create_removes_the_record_made_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    let tx = store.conn.transaction().expect("tx");
     let op = outpost_domain::Operation::Create {
         entity: "account".into(),
         id: "new-1".into(),
         fields: fields(&[("name", "Made offline")]),
     };
-    crate::layer::LocalLayer::new(&tx)
-        .apply_in_tx(&ctx(), &outpost_domain::demo::metadata(), &op)
-        .expect("create");
-    crate::table::outbox::append_in_tx(&tx, "op-c", &op, None).expect("outbox");
-    tx.commit().expect("commit");
+    store.op_apply(&ctx(), "op-c", op).expect("create");
     assert_eq!(name_of(&store, "new-1").as_deref(), Some("Made offline"));
     assert_eq!(
         store.record_get("account", "new-1").expect("made").reason,

@@ -1,12 +1,21 @@
-//! One sync run: push the outbox in order, then pull every page after the checkpoint.
+//! One sync run: send the resolutions the user made on the device, push the outbox in
+//! order, then pull every page after the checkpoint.
+//!
+//! Pushing keeps B2: when an operation fails, the queued operations about the same record
+//! or about a record it created are held back (parked) for this run and every later one
+//! until the error is resolved; a batch never carries two operations about the same
+//! record, so nothing the server applies can depend on an answer the device has not seen.
 //!
 //! The checkpoint is the server's opaque page token: the engine only sends back the one
 //! of the last stored page. A page for a newer metadata than the device's is not stored:
 //! the engine asks for the metadata first, then for the same page again. A `wipe` page
 //! ends the run (and the session) with a wipe.
 
+use std::collections::BTreeSet;
+
 use outpost_protocol::{
     OpOutcome, OpResult, PullRequest, PullResponse, PushOp, PushRequest, PushResponse,
+    ResolutionAction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +26,10 @@ pub enum Input {
     /// Start a run with the operations waiting in the outbox (in order) and the stored
     /// pull checkpoint.
     Start {
-        /// Pending operations, oldest first.
+        /// Resolutions made on the device, to send first: `(op id, action)`.
+        #[serde(default)]
+        resolutions: Vec<(String, ResolutionAction)>,
+        /// Pending operations that are not parked, oldest first.
         pending: Vec<PushOp>,
         /// The checkpoint of the last stored page.
         checkpoint: u64,
@@ -32,6 +44,9 @@ pub enum Input {
         /// The stored checkpoint after the migration (0 when it must pull everything).
         checkpoint: u64,
     },
+    /// The server answered the last resolution: `None` when it took it (or it was already
+    /// resolved there), else the refusal (the sync error stays open).
+    Resolved(Option<OpResult>),
     /// The server answered the last push.
     Pushed(PushResponse),
     /// The server answered the last pull.
@@ -49,6 +64,20 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "output", content = "data", rename_all = "snake_case")]
 pub enum Output {
+    /// Send this resolution and feed back [`Input::Resolved`].
+    Resolve {
+        /// The failed operation.
+        op_id: String,
+        /// Apply or discard.
+        action: ResolutionAction,
+    },
+    /// Record the server's answer to a resolution.
+    StoreResolution {
+        /// The failed operation.
+        op_id: String,
+        /// `None`: done; else the refusal.
+        refused: Option<OpResult>,
+    },
     /// Send this push and feed back [`Input::Pushed`].
     Push(PushRequest),
     /// Send this pull and feed back [`Input::Pulled`].
@@ -105,11 +134,18 @@ pub struct SyncSummary {
     pub conflicts: u32,
     /// Operations refused for another reason.
     pub errors: u32,
+    /// Operations held back behind a failed one (B2).
+    pub parked: u32,
+    /// Resolutions the server took.
+    pub resolved: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Idle,
+    Resolving {
+        op_id: String,
+    },
     Pushing {
         in_flight: Vec<String>,
     },
@@ -125,7 +161,12 @@ enum Phase {
 #[derive(Debug, Clone)]
 pub struct Engine {
     phase: Phase,
+    resolutions: std::collections::VecDeque<(String, ResolutionAction)>,
     queue: std::collections::VecDeque<PushOp>,
+    /// Records held by a failed operation of this run (B2).
+    blocked: BTreeSet<(String, String)>,
+    /// The operations of the push in flight.
+    sent: Vec<PushOp>,
     checkpoint: u64,
     metadata_version: u64,
     push_batch: usize,
@@ -139,7 +180,10 @@ impl Engine {
     pub fn new(push_batch: usize, page_size: u32) -> Self {
         Self {
             phase: Phase::Idle,
+            resolutions: std::collections::VecDeque::new(),
             queue: std::collections::VecDeque::new(),
+            blocked: BTreeSet::new(),
+            sent: Vec::new(),
             checkpoint: 0,
             metadata_version: 0,
             push_batch: push_batch.max(1),
@@ -159,15 +203,25 @@ impl Engine {
             (
                 Phase::Idle,
                 Input::Start {
+                    resolutions,
                     pending,
                     checkpoint,
                     metadata_version,
                 },
             ) => {
+                self.resolutions = resolutions.into();
                 self.queue = pending.into();
                 self.checkpoint = checkpoint;
                 self.metadata_version = metadata_version;
-                self.next_push_or_pull()
+                self.next_step()
+            }
+            (Phase::Resolving { op_id }, Input::Resolved(refused)) => {
+                if refused.is_none() {
+                    self.summary.resolved += 1;
+                }
+                let mut out = vec![Output::StoreResolution { op_id, refused }];
+                out.extend(self.next_step());
+                out
             }
             (Phase::Pushing { in_flight }, Input::Pushed(res)) => {
                 let answered: Vec<&str> = res.outcomes.iter().map(|o| o.op_id.as_str()).collect();
@@ -187,8 +241,17 @@ impl Engine {
                         OpResult::Error { .. } => self.summary.errors += 1,
                     }
                 }
+                let failed: Vec<&str> = res
+                    .outcomes
+                    .iter()
+                    .filter(|o| !matches!(o.result, OpResult::Applied { .. }))
+                    .map(|o| o.op_id.as_str())
+                    .collect();
+                if !failed.is_empty() {
+                    self.park(&failed);
+                }
                 let mut out = vec![Output::StoreOutcomes(res.outcomes)];
-                out.extend(self.next_push_or_pull());
+                out.extend(self.next_step());
                 out
             }
             (Phase::Pulling, Input::Pulled(page)) => {
@@ -236,11 +299,17 @@ impl Engine {
                 vec![self.pull()]
             }
             (
-                Phase::Pushing { .. } | Phase::Pulling | Phase::Migrating { .. },
+                Phase::Resolving { .. }
+                | Phase::Pushing { .. }
+                | Phase::Pulling
+                | Phase::Migrating { .. },
                 Input::TransportFailed { reason },
             ) => self.fail(FailReason::Unreachable { detail: reason }),
             (
-                Phase::Pushing { .. } | Phase::Pulling | Phase::Migrating { .. },
+                Phase::Resolving { .. }
+                | Phase::Pushing { .. }
+                | Phase::Pulling
+                | Phase::Migrating { .. },
                 Input::Unauthorized,
             ) => self.fail(FailReason::Unauthorized),
             (phase, input) => self.fail(FailReason::Protocol {
@@ -249,16 +318,56 @@ impl Engine {
         }
     }
 
-    fn next_push_or_pull(&mut self) -> Vec<Output> {
+    /// The next resolution, else the next push, else the first pull.
+    fn next_step(&mut self) -> Vec<Output> {
+        if let Some((op_id, action)) = self.resolutions.pop_front() {
+            self.phase = Phase::Resolving {
+                op_id: op_id.clone(),
+            };
+            return vec![Output::Resolve { op_id, action }];
+        }
         if self.queue.is_empty() {
             return vec![self.pull()];
         }
-        let n = self.push_batch.min(self.queue.len());
-        let ops: Vec<PushOp> = self.queue.drain(..n).collect();
+        // A batch ends before the first operation about a record already in it.
+        let mut seen = BTreeSet::new();
+        let mut ops = Vec::new();
+        while let Some(next) = self.queue.front() {
+            let keys = keys_of(next);
+            if ops.len() == self.push_batch || keys.iter().any(|k| seen.contains(k)) {
+                break;
+            }
+            seen.extend(keys);
+            ops.extend(self.queue.pop_front());
+        }
         self.phase = Phase::Pushing {
             in_flight: ops.iter().map(|op| op.op_id.clone()).collect(),
         };
+        self.sent.clone_from(&ops);
         vec![Output::Push(PushRequest { ops })]
+    }
+
+    /// Holds back every queued operation about a record a failed one (or one held back)
+    /// is about, in one ordered pass (B2).
+    fn park(&mut self, failed: &[&str]) {
+        for op in self
+            .sent
+            .iter()
+            .filter(|op| failed.contains(&op.op_id.as_str()))
+        {
+            self.blocked.extend(keys_of(op));
+        }
+        let mut kept = std::collections::VecDeque::new();
+        for op in self.queue.drain(..) {
+            let keys = keys_of(&op);
+            if keys.iter().any(|k| self.blocked.contains(k)) {
+                self.blocked.extend(keys);
+                self.summary.parked += 1;
+            } else {
+                kept.push_back(op);
+            }
+        }
+        self.queue = kept;
     }
 
     fn pull(&mut self) -> Output {
@@ -273,4 +382,12 @@ impl Engine {
         self.phase = Phase::Done;
         vec![Output::Failed(reason)]
     }
+}
+
+/// The records an operation is about for parking: its target and what it creates.
+fn keys_of(op: &PushOp) -> Vec<(String, String)> {
+    let (entity, id) = op.op.target();
+    std::iter::once((entity.to_owned(), id.to_owned()))
+        .chain(op.op.creates().into_iter().map(|r| (r.entity, r.id)))
+        .collect()
 }

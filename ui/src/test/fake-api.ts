@@ -26,6 +26,11 @@ export function makeStatus(overrides: Partial<SessionStatus> = {}): SessionStatu
     pending_ops: 0,
     last_sync_at: null,
     signed_out_reason: null,
+    sync_errors: 0,
+    metadata_pending: null,
+    user_id: 'u-demo',
+    offline_data: true,
+    progress: null,
     ...overrides,
   };
 }
@@ -107,7 +112,7 @@ export function fakeApi(initial: Partial<FakeBackend> = {}) {
       backend.rows = backend.rows.map((r) => ({ ...r, pending: false }));
       const finished_at = '2024-05-01T10:00:00Z';
       backend.status = { ...backend.status, pending_ops: 0, last_sync_at: finished_at };
-      return { pushed, pulled: 0, conflicts: 0, errors: 0, finished_at };
+      return { pushed, pulled: 0, conflicts: 0, errors: 0, parked: 0, resolved: 0, finished_at };
     }),
   } satisfies OutpostApi;
 

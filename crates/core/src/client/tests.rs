@@ -108,7 +108,20 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
             user_id: "u-fiona".into(),
             business_unit_id: "bu".into(),
             team_ids: vec![],
-            privileges: Default::default(),
+            // Organization-wide everything: these tests are about sessions and sync;
+            // privilege checks have their own tests in `access`.
+            privileges: server
+                .metadata
+                .entities
+                .iter()
+                .map(|e| {
+                    let all = outpost_domain::security::Privilege::ALL
+                        .iter()
+                        .map(|p| (*p, outpost_domain::security::Depth::Organization))
+                        .collect();
+                    (e.name.clone(), all)
+                })
+                .collect(),
             secured_fields: Default::default(),
         },
         profile: None,
@@ -365,7 +378,7 @@ async fn a_wipe_page_deletes_the_offline_data_and_its_key_and_says_why() {
 }
 
 #[tokio::test]
-async fn a_page_for_newer_metadata_migrates_the_store_and_is_fetched_again() {
+async fn a_page_for_newer_metadata_waits_for_the_users_yes_then_migrates_and_is_fetched_again() {
     let (url, server) = serve().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = Arc::new(MemoryKeyStore::default());
@@ -388,7 +401,29 @@ async fn a_page_for_newer_metadata_migrates_the_store_and_is_fetched_again() {
             secured: false,
         });
     }
-    client.sync_now().await.expect("sync");
+    let waiting = client.sync_now().await.expect_err("the sync waits");
+    assert!(
+        matches!(waiting, CoreError::MetadataPending(2)),
+        "a newer metadata is never accepted without the user: {waiting:?}"
+    );
+    let status = client.session_status().await.expect("status");
+    assert_eq!(status.metadata_pending, Some(2));
+    assert_eq!(
+        client
+            .with_store(|s| Ok(s.metadata().version))
+            .expect("store"),
+        1,
+        "the tables are unchanged until the user says yes"
+    );
+    client.metadata_accept().await.expect("accepted and synced");
+    assert_eq!(
+        client
+            .session_status()
+            .await
+            .expect("status")
+            .metadata_pending,
+        None
+    );
     let rows = client
         .record_list(RecordListArgs {
             entity: "account".into(),

@@ -116,3 +116,27 @@ pub async fn resolve(
         .await?;
     Ok(Json(outcome?))
 }
+
+/// `POST /api/v1/sync/ops/{op_id}/resolve`: the device resolves the sync error of one of
+/// its own operations by the op id it made (the user resolved it in the app, C11).
+pub async fn resolve_op(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(op_id): Path<String>,
+    ApiJson(req): ApiJson<ResolveRequest>,
+) -> Result<Json<SyncErrorInfo>, ApiError> {
+    let org = state.org().await?;
+    let apply = req.action == ResolutionAction::Apply;
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let Some(id) = crate::push::error_of_op(conn, &caller, &op_id)? else {
+                return Ok(Err(ApiError::NotFound(format!(
+                    "this device has no sync error for operation {op_id}"
+                ))));
+            };
+            Ok(crate::push::resolve(conn, &org, &caller, &id, apply, now()))
+        })
+        .await?;
+    Ok(Json(outcome?))
+}

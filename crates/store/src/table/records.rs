@@ -1,39 +1,48 @@
 //! Entity tables, made from metadata: `<entity>` is the local layer (what the user sees),
 //! `srv_<entity>` the server layer (what the server last sent). Same columns: `id`, one
-//! column per field, `row_version` (the server version the row is based on); the server
-//! layer also keeps `sync_reason`, why the record is on the device (B3).
+//! typed column per attribute (the domain's [`column_type`]: text, or a 64-bit integer
+//! for numbers, money, choices and booleans, so views filter and sort in SQL), and
+//! `row_version` (the server version the row is based on); the server layer also keeps
+//! `sync_reason`, why the record is on the device (B3). `fts_<entity>` is the local
+//! layer's full-text index over the entity's quick-find columns (C8, B5), kept in step by
+//! every local write; its rowid is the local row's rowid.
 
 use std::collections::BTreeSet;
 
-use outpost_domain::{ApplyContext, EntityDef, Fields, Metadata, Operation};
-use outpost_protocol::{PullResponse, RecordPayload, ResolutionAction};
+use outpost_domain::query::{Dialect, SqlParam, column_text, column_type, column_value};
+use outpost_domain::{AttributeKind, EntityDef, Fields};
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{OptionalExtension as _, Transaction, params, params_from_iter};
 
-use crate::layer::{LocalLayer, rebase_in_tx};
-use crate::table::{outbox, state};
-use crate::{Store, StoreError};
+use crate::StoreError;
 
 /// Columns every entity table has besides its attributes; no attribute may take them.
-const RESERVED: &[&str] = &["id", "row_version", REASON];
+const RESERVED: &[&str] = &["id", "row_version", REASON, "rowid"];
 /// The server layer's column for why a record is on the device.
-const REASON: &str = "sync_reason";
+pub(crate) const REASON: &str = "sync_reason";
 
-/// A record as the user sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalRecord {
-    /// Entity.
-    pub entity: String,
-    /// Record id.
-    pub id: String,
-    /// Current local values.
-    pub fields: Fields,
-    /// The server row version the record is based on (0 if never synced).
-    pub row_version: u64,
-    /// Whether changes to it wait in the outbox.
-    pub pending: bool,
-    /// Why the server sent it (B3: `profile`, `follow`, `related:<entity>.<attribute>`);
-    /// `None` for a record created on the device and not synced yet.
-    pub reason: Option<String>,
+/// The two copies of every record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// What the user sees: the server layer with pending operations on top.
+    Local,
+    /// What the server last sent.
+    Server,
+}
+
+impl Layer {
+    /// The (unquoted) table of `entity` in this layer.
+    pub(crate) fn table(self, entity: &str) -> String {
+        match self {
+            Self::Local => entity.to_owned(),
+            Self::Server => format!("srv_{entity}"),
+        }
+    }
+}
+
+/// The full-text table of `entity`'s local layer.
+pub(crate) fn fts_table(entity: &str) -> String {
+    format!("fts_{entity}")
 }
 
 /// Names from metadata become SQL identifiers, so only plain lower-case names pass.
@@ -87,21 +96,27 @@ fn columns_of(tx: &Transaction<'_>, table: &str) -> Result<BTreeSet<String>, Sto
     Ok(names)
 }
 
+fn sql_type(kind: &AttributeKind) -> &'static str {
+    column_type(kind, Dialect::Sqlite)
+}
+
 /// Makes both layers' tables of `entity` hold every column its metadata names: creates
 /// them, or adds the missing columns (`ALTER TABLE … ADD COLUMN`, which keeps every row).
+/// The full-text table is made when missing; a new quick-find column is indexed for rows
+/// written from then on (a resync rewrites every row).
 pub(crate) fn ensure_in_tx(
     tx: &Transaction<'_>,
     entity: &EntityDef,
 ) -> Result<Ensured, StoreError> {
     check_names(entity)?;
-    let local = entity.name.clone();
-    let server = format!("srv_{}", entity.name);
+    let local = Layer::Local.table(&entity.name);
+    let server = Layer::Server.table(&entity.name);
     let existing = columns_of(tx, &local)?;
     let result = if existing.is_empty() {
         let columns: String = entity
             .attributes
             .iter()
-            .map(|f| format!("\"{}\" TEXT, ", f.name))
+            .map(|f| format!("\"{}\" {}, ", f.name, sql_type(&f.kind)))
             .collect();
         tx.execute_batch(&format!(
             "CREATE TABLE \"{local}\" (id TEXT PRIMARY KEY, {columns}row_version INTEGER NOT NULL DEFAULT 0);
@@ -112,16 +127,17 @@ pub(crate) fn ensure_in_tx(
         let existing_server = columns_of(tx, &server)?;
         let mut added = Vec::new();
         for f in &entity.attributes {
+            let ty = sql_type(&f.kind);
             if !existing.contains(&f.name) {
                 tx.execute_batch(&format!(
-                    "ALTER TABLE \"{local}\" ADD COLUMN \"{}\" TEXT;",
+                    "ALTER TABLE \"{local}\" ADD COLUMN \"{}\" {ty};",
                     f.name
                 ))?;
                 added.push(f.name.clone());
             }
             if !existing_server.contains(&f.name) {
                 tx.execute_batch(&format!(
-                    "ALTER TABLE \"{server}\" ADD COLUMN \"{}\" TEXT;",
+                    "ALTER TABLE \"{server}\" ADD COLUMN \"{}\" {ty};",
                     f.name
                 ))?;
             }
@@ -138,17 +154,62 @@ pub(crate) fn ensure_in_tx(
         }
     };
     let primary = &entity.primary_field;
+    let fts = fts_table(&entity.name);
     tx.execute_batch(&format!(
-        "CREATE INDEX IF NOT EXISTS \"{local}_by_{primary}\" ON \"{local}\"(\"{primary}\", id);"
+        "CREATE INDEX IF NOT EXISTS \"{local}_by_{primary}\" ON \"{local}\"(\"{primary}\", id);
+         CREATE VIRTUAL TABLE IF NOT EXISTS \"{fts}\" USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');"
     ))?;
     Ok(result)
 }
 
-fn column_list(entity: &EntityDef) -> String {
-    prefixed_column_list(entity, "")
+/// The attributes of `entity` whose text the full-text index holds: its quick-find
+/// columns (its primary field when it names none), without lookups (their values are
+/// ids, not words).
+fn searched(entity: &EntityDef) -> impl Iterator<Item = &outpost_domain::AttributeDef> {
+    entity
+        .attributes
+        .iter()
+        .filter(move |a| {
+            if entity.quick_find.is_empty() {
+                a.name == entity.primary_field
+            } else {
+                entity.quick_find.contains(&a.name)
+            }
+        })
+        .filter(|a| !matches!(a.kind, AttributeKind::Lookup { .. } | AttributeKind::Owner))
 }
 
-fn prefixed_column_list(entity: &EntityDef, prefix: &str) -> String {
+/// The words a record is found by: each quick-find value as a person reads it — the
+/// label of a choice, the date of a date and time (B5: `2026-11-28` finds it).
+fn fts_body(entity: &EntityDef, fields: &Fields) -> String {
+    let mut body = String::new();
+    for attr in searched(entity) {
+        let Some(Some(text)) = fields.get(&attr.name) else {
+            continue;
+        };
+        let words = match &attr.kind {
+            AttributeKind::Choice { options } | AttributeKind::State { options } => options
+                .iter()
+                .find(|o| o.value.to_string() == *text)
+                .map_or_else(|| text.clone(), |o| o.label.clone()),
+            AttributeKind::Status { options } => options
+                .iter()
+                .find(|o| o.value.to_string() == *text)
+                .map_or_else(|| text.clone(), |o| o.label.clone()),
+            AttributeKind::DateTime | AttributeKind::DateOnly => {
+                text.get(..10).unwrap_or(text).to_owned()
+            }
+            _ => text.clone(),
+        };
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        body.push_str(&words);
+    }
+    body
+}
+
+pub(crate) fn column_list(entity: &EntityDef, prefix: &str) -> String {
     entity
         .attributes
         .iter()
@@ -157,277 +218,270 @@ fn prefixed_column_list(entity: &EntityDef, prefix: &str) -> String {
         .join(", ")
 }
 
+/// A domain column value as a SQLite value.
+pub(crate) fn sql_value(param: SqlParam) -> SqlValue {
+    match param {
+        SqlParam::Null => SqlValue::Null,
+        SqlParam::Int(n) => SqlValue::Integer(n),
+        SqlParam::Text(s) => SqlValue::Text(s),
+    }
+}
+
+/// A SQLite value read back as a domain column value.
+pub(crate) fn param_of(value: ValueRef<'_>) -> SqlParam {
+    match value {
+        ValueRef::Null => SqlParam::Null,
+        ValueRef::Integer(n) => SqlParam::Int(n),
+        // Neither is ever written; read them as text so a bad row is reported, not hidden.
+        ValueRef::Real(f) => SqlParam::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => SqlParam::Text(String::from_utf8_lossy(t).into()),
+    }
+}
+
+/// The canonical text of the value in column `index` of `row`, for attribute `kind`.
+pub(crate) fn text_at(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    kind: &AttributeKind,
+) -> rusqlite::Result<Option<String>> {
+    column_text(kind, &param_of(row.get_ref(index)?)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Reads `<fields…>` starting at column `first` of `row`.
+pub(crate) fn read_fields(
+    entity: &EntityDef,
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<Fields> {
+    let mut fields = Fields::new();
+    for (i, f) in entity.attributes.iter().enumerate() {
+        fields.insert(f.name.clone(), text_at(row, first + i, &f.kind)?);
+    }
+    Ok(fields)
+}
+
+pub(crate) fn get_in_tx(
+    conn: &rusqlite::Connection,
+    layer: Layer,
+    entity: &EntityDef,
+    id: &str,
+) -> Result<Option<(Fields, u64)>, StoreError> {
+    let sql = format!(
+        "SELECT {}, row_version FROM \"{}\" WHERE id = ?1",
+        column_list(entity, ""),
+        layer.table(&entity.name)
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
+            Ok((read_fields(entity, r, 0)?, r.get(entity.attributes.len())?))
+        })
+        .optional()?)
+}
+
+/// Writes the whole record `id` into `layer` (insert, or replace its values keeping its
+/// row, so the full-text index can follow the local row by rowid).
+pub(crate) fn put_in_tx(
+    conn: &rusqlite::Connection,
+    layer: Layer,
+    entity: &EntityDef,
+    id: &str,
+    fields: &Fields,
+    row_version: u64,
+) -> Result<(), StoreError> {
+    let n = entity.attributes.len();
+    let placeholders: String = (0..n).map(|i| format!(", ?{}", i + 2)).collect();
+    let updates: String = entity
+        .attributes
+        .iter()
+        .map(|f| format!("\"{0}\" = excluded.\"{0}\", ", f.name))
+        .collect();
+    let table = layer.table(&entity.name);
+    let sql = format!(
+        "INSERT INTO \"{table}\" (id, {}, row_version) VALUES (?1{placeholders}, ?{})
+         ON CONFLICT (id) DO UPDATE SET {updates}row_version = excluded.row_version
+         RETURNING rowid",
+        column_list(entity, ""),
+        n + 2
+    );
+    let mut values = Vec::with_capacity(n + 2);
+    values.push(SqlValue::Text(id.to_owned()));
+    for f in &entity.attributes {
+        let text = fields.get(&f.name).cloned().flatten();
+        let param = column_value(&f.kind, text.as_deref())
+            .map_err(|e| StoreError::Invalid(format!("{}.{} of {id}: {e}", entity.name, f.name)))?;
+        values.push(sql_value(param));
+    }
+    values.push(SqlValue::Integer(
+        i64::try_from(row_version).unwrap_or(i64::MAX),
+    ));
+    let rowid: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(values), |r| r.get(0))?;
+    if layer == Layer::Local {
+        let fts = fts_table(&entity.name);
+        conn.prepare_cached(&format!("DELETE FROM \"{fts}\" WHERE rowid = ?1"))?
+            .execute([rowid])?;
+        let body = fts_body(entity, fields);
+        if !body.is_empty() {
+            conn.prepare_cached(&format!(
+                "INSERT INTO \"{fts}\" (rowid, body) VALUES (?1, ?2)"
+            ))?
+            .execute(params![rowid, body])?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_in_tx(
+    conn: &rusqlite::Connection,
+    layer: Layer,
+    entity: &EntityDef,
+    id: &str,
+) -> Result<(), StoreError> {
+    let table = layer.table(&entity.name);
+    let rowid: Option<i64> = conn
+        .prepare_cached(&format!(
+            "DELETE FROM \"{table}\" WHERE id = ?1 RETURNING rowid"
+        ))?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let (Some(rowid), Layer::Local) = (rowid, layer) {
+        conn.prepare_cached(&format!(
+            "DELETE FROM \"{}\" WHERE rowid = ?1",
+            fts_table(&entity.name)
+        ))?
+        .execute([rowid])?;
+    }
+    Ok(())
+}
+
 /// Keeps why the server sent record `id` (its server-layer row must exist).
-fn reason_set_in_tx(
+pub(crate) fn reason_set_in_tx(
     conn: &rusqlite::Connection,
     entity: &EntityDef,
     id: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
-        "UPDATE \"srv_{}\" SET {REASON} = ?2 WHERE id = ?1",
-        entity.name
+        "UPDATE \"{}\" SET {REASON} = ?2 WHERE id = ?1",
+        Layer::Server.table(&entity.name)
     ))?
     .execute(params![id, (!reason.is_empty()).then_some(reason)])?;
     Ok(())
 }
 
-/// Drops the whole server layer (a `reset` page, or a resync after a migration) and every
-/// local record without pending operations. Records with pending operations keep their
-/// local state until the server sends them again, so nothing the user typed disappears.
-fn server_layer_drop_in_tx(
+/// Why the server sent record `id`, if it did.
+pub(crate) fn reason_in_tx(
     conn: &rusqlite::Connection,
-    metadata: &Metadata,
-) -> Result<(), StoreError> {
-    for def in &metadata.entities {
-        conn.execute_batch(&format!("DELETE FROM \"srv_{}\";", def.name))?;
-        conn.execute(
-            &format!(
-                "DELETE FROM \"{}\" WHERE id NOT IN (SELECT record_id FROM sync_outbox WHERE entity = ?1)",
-                def.name
-            ),
-            [&def.name],
-        )?;
-    }
-    Ok(())
-}
-
-/// Reads a row of `id, <fields…>, row_version` into fields and version.
-fn read_row(
-    entity: &EntityDef,
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, Fields, u64)> {
-    let mut fields = Fields::new();
-    for (i, f) in entity.attributes.iter().enumerate() {
-        fields.insert(f.name.clone(), row.get(i + 1)?);
-    }
-    Ok((row.get(0)?, fields, row.get(entity.attributes.len() + 1)?))
-}
-
-pub(crate) fn get_in_tx(
-    conn: &rusqlite::Connection,
-    table: &str,
     entity: &EntityDef,
     id: &str,
-) -> Result<Option<(Fields, u64)>, StoreError> {
-    let sql = format!(
-        "SELECT id, {}, row_version FROM \"{table}\" WHERE id = ?1",
-        column_list(entity)
-    );
+) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], |r| read_row(entity, r))
+        .prepare_cached(&format!(
+            "SELECT {REASON} FROM \"{}\" WHERE id = ?1",
+            Layer::Server.table(&entity.name)
+        ))?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
         .optional()?
-        .map(|(_, fields, version)| (fields, version)))
+        .flatten())
 }
 
-pub(crate) fn put_in_tx(
+/// Empties both layers and the full-text index of `entity`, except the local records in
+/// `keep` (records with pending operations keep their local state until the server sends
+/// them again).
+pub(crate) fn clear_in_tx(
     conn: &rusqlite::Connection,
-    table: &str,
     entity: &EntityDef,
-    id: &str,
-    fields: &Fields,
-    row_version: u64,
+    keep: &BTreeSet<String>,
 ) -> Result<(), StoreError> {
-    let placeholders: String = (0..entity.attributes.len())
-        .map(|i| format!(", ?{}", i + 2))
-        .collect();
-    let sql = format!(
-        "INSERT OR REPLACE INTO \"{table}\" (id, {}, row_version) VALUES (?1{placeholders}, ?{})",
-        column_list(entity),
-        entity.attributes.len() + 2
-    );
-    let values = std::iter::once(Some(id.to_owned()))
-        .chain(
-            entity
-                .attributes
-                .iter()
-                .map(|f| fields.get(&f.name).cloned().flatten()),
-        )
-        .chain(std::iter::once(Some(row_version.to_string())));
-    conn.prepare_cached(&sql)?
-        .execute(params_from_iter(values))?;
+    let local = Layer::Local.table(&entity.name);
+    conn.execute_batch(&format!(
+        "DELETE FROM \"{}\";",
+        Layer::Server.table(&entity.name)
+    ))?;
+    if keep.is_empty() {
+        conn.execute_batch(&format!(
+            "DELETE FROM \"{local}\"; DELETE FROM \"{}\";",
+            fts_table(&entity.name)
+        ))?;
+        return Ok(());
+    }
+    let ids: Vec<String> = conn
+        .prepare(&format!("SELECT id FROM \"{local}\""))?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in ids.iter().filter(|id| !keep.contains(*id)) {
+        delete_in_tx(conn, Layer::Local, entity, id)?;
+    }
     Ok(())
 }
 
-pub(crate) fn delete_in_tx(
-    conn: &rusqlite::Connection,
-    table: &str,
-    id: &str,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(&format!("DELETE FROM \"{table}\" WHERE id = ?1"))?
-        .execute([id])?;
-    Ok(())
-}
-
-impl Store {
-    fn entity(&self, name: &str) -> Result<EntityDef, StoreError> {
-        self.metadata
-            .entity(name)
-            .cloned()
-            .map_err(|e| StoreError::Invalid(e.to_string()))
+/// Rewrites the tables of `entity` from a store made before typed columns (format 1,
+/// every column text): each row is read as canonical text and written to new typed
+/// tables, so no record, reason or pending state is lost.
+pub(crate) fn retype_in_tx(tx: &Transaction<'_>, entity: &EntityDef) -> Result<(), StoreError> {
+    for layer in [Layer::Local, Layer::Server] {
+        let table = layer.table(&entity.name);
+        if columns_of(tx, &table)?.is_empty() {
+            continue;
+        }
+        tx.execute_batch(&format!(
+            "DROP INDEX IF EXISTS \"{table}_by_{}\"; ALTER TABLE \"{table}\" RENAME TO \"old_{table}\";",
+            entity.primary_field
+        ))?;
     }
-
-    /// Every local record of `entity`, ordered by its primary field.
-    pub fn record_list(&self, entity: &str) -> Result<Vec<LocalRecord>, StoreError> {
-        let def = self.entity(entity)?;
-        let sql = format!(
-            "SELECT t.id, {columns}, t.row_version, EXISTS (SELECT 1 FROM sync_outbox o WHERE o.entity = ?1 AND o.record_id = t.id), s.{REASON}
-             FROM \"{table}\" t LEFT JOIN \"srv_{table}\" s ON s.id = t.id ORDER BY t.\"{primary}\", t.id",
-            columns = prefixed_column_list(&def, "t."),
-            table = def.name,
-            primary = def.primary_field
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([entity], |r| {
-            let (id, fields, row_version) = read_row(&def, r)?;
-            Ok(LocalRecord {
-                entity: def.name.clone(),
-                id,
-                fields,
-                row_version,
-                pending: r.get(def.attributes.len() + 2)?,
-                reason: r.get(def.attributes.len() + 3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// One local record.
-    pub fn record_get(&self, entity: &str, id: &str) -> Result<LocalRecord, StoreError> {
-        let def = self.entity(entity)?;
-        let (fields, row_version) =
-            get_in_tx(&self.conn, &def.name, &def, id)?.ok_or_else(|| StoreError::NotFound {
-                entity: entity.to_owned(),
-                id: id.to_owned(),
-            })?;
-        let reason = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {REASON} FROM \"srv_{}\" WHERE id = ?1",
-                def.name
-            ))?
-            .query_row([id], |r| r.get::<_, Option<String>>(0))
-            .optional()?
-            .flatten();
-        Ok(LocalRecord {
-            entity: def.name,
-            id: id.to_owned(),
-            fields,
-            row_version,
-            pending: outbox::has_pending(&self.conn, entity, id)?,
-            reason,
-        })
-    }
-
-    /// Changes fields of a local record at once and appends the change to the outbox with
-    /// its before-image and base version, in one transaction.
-    pub fn record_update(
-        &mut self,
-        ctx: &ApplyContext,
-        entity: &str,
-        id: &str,
-        changes: Fields,
-        op_id: &str,
-    ) -> Result<LocalRecord, StoreError> {
-        let def = self.entity(entity)?;
-        let tx = self.conn.transaction()?;
-        let (current, _) =
-            get_in_tx(&tx, &def.name, &def, id)?.ok_or_else(|| StoreError::NotFound {
-                entity: entity.to_owned(),
-                id: id.to_owned(),
-            })?;
-        // Fields that already hold the new value are not a change.
-        let changes: Fields = changes
-            .into_iter()
-            .filter(|(k, v)| current.get(k).cloned().flatten() != *v || !current.contains_key(k))
+    ensure_in_tx(tx, entity)?;
+    for layer in [Layer::Local, Layer::Server] {
+        let table = layer.table(&entity.name);
+        let old = format!("old_{table}");
+        if columns_of(tx, &old)?.is_empty() {
+            continue;
+        }
+        let old_columns = columns_of(tx, &old)?;
+        let present: Vec<&outpost_domain::AttributeDef> = entity
+            .attributes
+            .iter()
+            .filter(|a| old_columns.contains(&a.name))
             .collect();
-        if !changes.is_empty() {
-            let before = changes
-                .keys()
-                .map(|k| (k.clone(), current.get(k).cloned().flatten()))
-                .collect();
-            let op = Operation::Update {
-                entity: entity.to_owned(),
-                id: id.to_owned(),
-                changes,
-                before,
-            };
-            LocalLayer::new(&tx).apply_in_tx(ctx, &self.metadata, &op)?;
-            let base_version =
-                get_in_tx(&tx, &format!("srv_{}", def.name), &def, id)?.map(|(_, v)| v);
-            outbox::append_in_tx(&tx, op_id, &op, base_version)?;
-        }
-        tx.commit()?;
-        self.record_get(entity, id)
-    }
-
-    /// Stores one pulled page in one transaction, so an interrupted sync resumes from the
-    /// last whole page:
-    /// 1. a `reset` page (or the first page after a migration asked for a resync) first
-    ///    drops the server layer, keeping pending operations and what they touched;
-    /// 2. `resolutions` remove their operations from the outbox; a discarded one's record
-    ///    is restored to the server's values (with any other pending operations on top);
-    /// 3. records go to the server layer with their reason, each rebased (its pending
-    ///    operations re-applied on top); removed records leave both layers;
-    /// 4. the page's checkpoint is kept.
-    ///
-    /// # Errors
-    /// [`StoreError::WipeRequested`] for a `wipe` page, which is never stored: the caller
-    /// must [`Store::wipe`] instead. [`StoreError::Invalid`] for a record of an entity the
-    /// kept metadata does not have (nothing of the page is stored).
-    pub fn pull_page_apply(
-        &mut self,
-        ctx: &ApplyContext,
-        page: &PullResponse,
-    ) -> Result<(), StoreError> {
-        if page.wipe {
-            return Err(StoreError::WipeRequested);
-        }
-        let metadata = &self.metadata;
-        let def = |entity: &str| {
-            metadata
-                .entity(entity)
-                .map_err(|e| StoreError::Invalid(e.to_string()))
+        let list = present
+            .iter()
+            .map(|a| format!("\"{}\"", a.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reason = if layer == Layer::Server && old_columns.contains(REASON) {
+            REASON
+        } else {
+            "NULL"
         };
-        let tx = self.conn.transaction()?;
-        if state::resync_take_in_tx(&tx)? | page.reset {
-            server_layer_drop_in_tx(&tx, metadata)?;
-        }
-        let mut discarded = BTreeSet::new();
-        for resolution in &page.resolutions {
-            let removed = outbox::remove_in_tx(&tx, &resolution.op_id)?;
-            if let (Some(target), ResolutionAction::Discard) = (removed, resolution.action) {
-                discarded.insert(target);
+        let sql = format!("SELECT id, row_version, {reason}, {list} FROM \"{old}\"");
+        let rows: Vec<(String, u64, Option<String>, Fields)> = tx
+            .prepare(&sql)?
+            .query_map([], |r| {
+                let mut fields = Fields::new();
+                for (i, a) in present.iter().enumerate() {
+                    let text: Option<String> = r.get(3 + i)?;
+                    fields.insert(
+                        a.name.clone(),
+                        text.and_then(|t| {
+                            outpost_domain::Value::canonical(&a.kind, Some(&t))
+                                .ok()
+                                .flatten()
+                        }),
+                    );
+                }
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, fields))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (id, version, why, fields) in rows {
+            put_in_tx(tx, layer, entity, &id, &fields, version)?;
+            if let Some(why) = why {
+                reason_set_in_tx(tx, entity, &id, &why)?;
             }
         }
-        for RecordPayload {
-            entity,
-            id,
-            row_version,
-            fields,
-            reason,
-        } in &page.records
-        {
-            let def = def(entity)?;
-            put_in_tx(&tx, &format!("srv_{entity}"), def, id, fields, *row_version)?;
-            reason_set_in_tx(&tx, def, id, reason)?;
-            rebase_in_tx(&tx, ctx, metadata, def, id)?;
-        }
-        for removed in &page.removed {
-            let def = def(&removed.entity)?;
-            for table in [format!("srv_{}", def.name), def.name.clone()] {
-                delete_in_tx(&tx, &table, &removed.id)?;
-            }
-        }
-        for (entity, id) in &discarded {
-            // An entity the metadata dropped has no tables to restore.
-            if let Ok(def) = metadata.entity(entity) {
-                rebase_in_tx(&tx, ctx, metadata, def, id)?;
-            }
-        }
-        state::checkpoint_set_in_tx(&tx, page.checkpoint)?;
-        tx.commit()?;
-        Ok(())
+        tx.execute_batch(&format!("DROP TABLE \"{old}\";"))?;
     }
+    Ok(())
 }

@@ -39,7 +39,7 @@ const CHECKPOINT: &str = "pull_checkpoint";
 /// Set when the next page must replace the server layer (see `Store::metadata_apply`).
 const RESYNC: &str = "pull_resync";
 
-fn set_in_tx(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+pub(crate) fn set_in_tx(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -48,7 +48,7 @@ fn set_in_tx(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError
     Ok(())
 }
 
-fn get_in_tx(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn get_in_tx(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn
         .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
             r.get(0)

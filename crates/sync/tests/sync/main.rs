@@ -96,6 +96,7 @@ fn first_sync_pushes_in_order_then_pulls_every_page() {
         "first_sync",
         Engine::new(2, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![
                 rename("op-1", "a1", "One"),
                 rename("op-2", "a2", "Two"),
@@ -138,6 +139,7 @@ fn an_unreachable_server_ends_the_run_and_keeps_what_was_stored() {
         "unreachable_during_pull",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![],
             checkpoint: 4,
             metadata_version: 1,
@@ -164,6 +166,7 @@ fn a_push_answer_that_does_not_match_the_request_is_a_protocol_error() {
         "mismatched_push_answer",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![rename("op-1", "a1", "One")],
             checkpoint: 0,
             metadata_version: 1,
@@ -181,6 +184,7 @@ fn a_refused_token_ends_the_run() {
         "unauthorized",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![],
             checkpoint: 0,
             metadata_version: 1,
@@ -198,6 +202,7 @@ fn a_page_for_newer_metadata_is_fetched_again_after_the_migration() {
         "newer_metadata",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![],
             checkpoint: 4,
             metadata_version: 1,
@@ -224,6 +229,7 @@ fn metadata_older_than_the_pages_is_a_protocol_error_not_a_loop() {
         "stale_metadata",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![],
             checkpoint: 4,
             metadata_version: 1,
@@ -249,6 +255,7 @@ fn a_wipe_page_is_not_stored_and_ends_the_run_with_a_wipe() {
         "wipe",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![],
             checkpoint: 4,
             metadata_version: 1,
@@ -271,11 +278,97 @@ fn a_reset_page_may_carry_any_checkpoint_because_checkpoints_are_opaque() {
         "reset",
         Engine::new(10, 2),
         Input::Start {
+            resolutions: vec![],
             pending: vec![],
             checkpoint: 900,
             metadata_version: 1,
         },
         move |out| match out {
+            Output::Pull(_) => pages.next().map(Input::Pulled),
+            _ => None,
+        },
+    );
+}
+
+/// Answers every op applied except `failing`, which conflicts on `name`.
+fn answer_all_but(req: &outpost_protocol::PushRequest, failing: &str) -> Input {
+    Input::Pushed(PushResponse {
+        outcomes: req
+            .ops
+            .iter()
+            .map(|op| OpOutcome {
+                op_id: op.op_id.clone(),
+                result: if op.op_id == failing {
+                    OpResult::Conflict {
+                        fields: vec![FieldConflict {
+                            field: "name".into(),
+                            before: Some("Old".into()),
+                            mine: Some("Mine".into()),
+                            server: Some("Theirs".into()),
+                        }],
+                    }
+                } else {
+                    OpResult::Applied { row_version: 9 }
+                },
+            })
+            .collect(),
+    })
+}
+
+#[test]
+fn a_failed_op_parks_only_the_later_ops_on_its_record() {
+    // op-1 (a1) fails; op-3 (a1 again) must not be sent, op-2 and op-4 (a2, a3) go on.
+    // A batch never holds two ops on one record, so op-3 was not in op-1's batch.
+    let mut pages = vec![page(&[], 1, false)].into_iter();
+    check(
+        "parking",
+        Engine::new(10, 10),
+        Input::Start {
+            resolutions: vec![],
+            pending: vec![
+                rename("op-1", "a1", "One"),
+                rename("op-2", "a2", "Two"),
+                rename("op-3", "a1", "Three"),
+                rename("op-4", "a3", "Four"),
+            ],
+            checkpoint: 0,
+            metadata_version: 1,
+        },
+        |out| match out {
+            Output::Push(req) => Some(answer_all_but(req, "op-1")),
+            Output::Pull(_) => pages.next().map(Input::Pulled),
+            _ => None,
+        },
+    );
+}
+
+#[test]
+fn resolutions_go_first_and_a_refused_one_is_stored_as_such() {
+    let mut pages = vec![page(&[], 1, false)].into_iter();
+    let mut answers = vec![
+        Input::Resolved(None),
+        Input::Resolved(Some(OpResult::Error {
+            code: "invalid".into(),
+            message: "name: required".into(),
+            fields: vec![],
+        })),
+    ]
+    .into_iter();
+    check(
+        "resolutions",
+        Engine::new(10, 10),
+        Input::Start {
+            resolutions: vec![
+                ("op-0".into(), outpost_protocol::ResolutionAction::Apply),
+                ("op-00".into(), outpost_protocol::ResolutionAction::Discard),
+            ],
+            pending: vec![rename("op-1", "a1", "One")],
+            checkpoint: 0,
+            metadata_version: 1,
+        },
+        |out| match out {
+            Output::Resolve { .. } => answers.next(),
+            Output::Push(req) => Some(answer_all_but(req, "none")),
             Output::Pull(_) => pages.next().map(Input::Pulled),
             _ => None,
         },

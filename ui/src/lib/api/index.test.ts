@@ -18,6 +18,11 @@ const status: SessionStatus = {
   pending_ops: 0,
   last_sync_at: null,
   signed_out_reason: null,
+  sync_errors: 0,
+  metadata_pending: null,
+  user_id: 'u-demo',
+  offline_data: true,
+  progress: null,
 };
 
 function jsonResponse(body: unknown, init: ResponseInit = { status: 200 }): Response {
@@ -66,7 +71,7 @@ describe('bridge transport (plain browser)', () => {
 
   it('uses the right command for every function', async () => {
     const row = { id: 'a1', entity: 'account', fields: {}, row_version: 1, pending: false };
-    const report = { pushed: 1, pulled: 2, conflicts: 0, errors: 0, finished_at: 'x' };
+    const report = { pushed: 1, pulled: 2, conflicts: 0, errors: 0, parked: 0, resolved: 0, finished_at: 'x' };
     const fetchMock = stubFetch((input) => {
       const url = String(input);
       if (url.endsWith('/record_list')) return Promise.resolve(jsonResponse([row]));

@@ -42,7 +42,7 @@ describe('format', () => {
   });
 
   it('syncReportText', () => {
-    const base = { pushed: 0, pulled: 0, conflicts: 0, errors: 0, finished_at: 'x' };
+    const base = { pushed: 0, pulled: 0, conflicts: 0, errors: 0, parked: 0, resolved: 0, finished_at: 'x' };
     expect(syncReportText(base)).toBe('Sync complete — everything is up to date');
     expect(syncReportText({ ...base, pushed: 1, pulled: 3 })).toBe(
       'Sync complete — 1 change sent, 3 changes received',

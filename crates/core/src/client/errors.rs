@@ -1,0 +1,158 @@
+//! Sync errors as the user sees and resolves them (C11): each failed operation with its
+//! conflicting fields ("!": the device's value beside the server's), the operations
+//! parked behind it (B2), and the three resolutions.
+
+use outpost_domain::{Fields, Operation};
+use outpost_protocol::OpResult;
+use outpost_store::{EntryState, Resolve};
+
+use super::{Client, apply_context, new_id};
+use crate::CoreError;
+use crate::api::{
+    ConflictField, FieldProblem, SyncErrorAction, SyncErrorResolveArgs, SyncErrorRow,
+};
+
+/// The field values an operation sets, for "edit and resubmit".
+fn changes_of(op: &Operation) -> Fields {
+    match op {
+        Operation::Update { changes, .. } => changes.clone(),
+        Operation::Create { fields, .. } => fields.clone(),
+        _ => Fields::new(),
+    }
+}
+
+impl Client {
+    /// The operations the server refused, oldest first, with what waits behind each.
+    pub async fn sync_errors(&self) -> Result<Vec<SyncErrorRow>, CoreError> {
+        self.with_store(|s| {
+            let entries = s.outbox_entries()?;
+            let mut rows = Vec::new();
+            for e in &entries {
+                let (outcome, resolving) = match &e.state {
+                    EntryState::Failed(outcome) => (outcome, false),
+                    EntryState::Resolving(_) => continue,
+                    EntryState::Pending => continue,
+                };
+                let (entity, id) = e.op.target();
+                let (code, message, conflicts, fields) = match outcome {
+                    OpResult::Conflict { fields } => (
+                        "conflict".to_owned(),
+                        format!(
+                            "Changed on the server too: {}",
+                            fields
+                                .iter()
+                                .map(|f| f.field.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        fields
+                            .iter()
+                            .map(|f| ConflictField {
+                                field: f.field.clone(),
+                                before: f.before.clone(),
+                                mine: f.mine.clone(),
+                                server: f.server.clone(),
+                            })
+                            .collect(),
+                        Vec::new(),
+                    ),
+                    OpResult::Error {
+                        code,
+                        message,
+                        fields,
+                    } => (
+                        code.clone(),
+                        message.clone(),
+                        Vec::new(),
+                        fields
+                            .iter()
+                            .map(|f| FieldProblem {
+                                field: f.field.clone(),
+                                code: f.code.clone(),
+                                message: f.message.clone(),
+                            })
+                            .collect(),
+                    ),
+                    OpResult::Applied { .. } => continue,
+                };
+                let name = s.metadata().entity(entity).ok().and_then(|def| {
+                    s.record_get(entity, id)
+                        .ok()?
+                        .fields
+                        .get(&def.primary_field)
+                        .cloned()
+                        .flatten()
+                });
+                rows.push(SyncErrorRow {
+                    op_id: e.op_id.clone(),
+                    kind: e.op.kind().to_owned(),
+                    entity: entity.to_owned(),
+                    id: id.to_owned(),
+                    name,
+                    code,
+                    message,
+                    conflicts,
+                    fields,
+                    changes: changes_of(&e.op),
+                    waiting: entries
+                        .iter()
+                        .filter(|w| w.parked_behind.as_deref() == Some(e.op_id.as_str()))
+                        .map(|w| w.op_id.clone())
+                        .collect(),
+                    resolving,
+                    created_on: e.created_on.clone(),
+                });
+            }
+            Ok(rows)
+        })
+    }
+
+    /// Resolves a sync error (C11): keep mine, take the server's, or edit and resubmit.
+    /// Applies on the device at once; the server hears it with the next sync, which also
+    /// releases what was parked behind it.
+    pub async fn sync_error_resolve(&self, args: SyncErrorResolveArgs) -> Result<(), CoreError> {
+        self.with_store(|s| {
+            let how = match args.resolution {
+                SyncErrorAction::KeepMine => Resolve::KeepMine,
+                SyncErrorAction::TakeServer => Resolve::TakeServer,
+                SyncErrorAction::Resubmit { fields } => {
+                    let entry = s
+                        .outbox_entries()?
+                        .into_iter()
+                        .find(|e| e.op_id == args.op_id)
+                        .ok_or_else(|| {
+                            CoreError::Invalid(format!("no sync error {}", args.op_id))
+                        })?;
+                    let fields: Fields = fields
+                        .into_iter()
+                        .map(|(k, v)| (k, v.filter(|t| !t.is_empty())))
+                        .collect();
+                    let op = match entry.op {
+                        Operation::Update { entity, id, .. } => Operation::Update {
+                            entity,
+                            id,
+                            changes: fields,
+                            before: Fields::new(),
+                        },
+                        Operation::Create { entity, id, .. } => {
+                            Operation::Create { entity, id, fields }
+                        }
+                        other => {
+                            return Err(CoreError::Invalid(format!(
+                                "a {} cannot be edited; keep it or take the server's record",
+                                other.kind()
+                            )));
+                        }
+                    };
+                    Resolve::Resubmit {
+                        op,
+                        op_id: new_id(),
+                    }
+                }
+            };
+            let ctx = apply_context(s)?;
+            s.sync_error_resolve(&ctx, &args.op_id, how)?;
+            Ok(())
+        })
+    }
+}

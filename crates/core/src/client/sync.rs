@@ -1,0 +1,258 @@
+//! Driving the sans-IO sync engine: one run sends the device's resolutions, pushes the
+//! outbox in order and pulls every page, carrying out what the engine asks. A page for a
+//! newer org metadata stops the run with the metadata kept as *pending*: it is applied
+//! only on the user's yes ([`Client::metadata_accept`], C16).
+
+use std::sync::atomic::Ordering;
+
+use outpost_protocol::{MetadataResponse, OpResult, PushOp};
+use outpost_store::ResolutionSent;
+use outpost_sync::{Engine, FailReason, Input, Output};
+
+use super::{
+    Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, answered, apply_context,
+    now_rfc3339,
+};
+use crate::CoreError;
+use crate::api::SyncReport;
+use crate::remote::Remote;
+
+impl Client {
+    /// Sends the resolutions made here, pushes every pending operation in order (parked
+    /// ones wait, B2), then pulls every change since the last checkpoint. Whatever was
+    /// stored before a failure stays stored. A run whose resolutions released parked
+    /// operations runs once more so they go out at once.
+    pub async fn sync_now(&self) -> Result<SyncReport, CoreError> {
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let mut report = self.sync_run().await?;
+        if report.resolved > 0 && self.with_store(|s| Ok(!s.outbox_pending(1)?.is_empty()))? {
+            let again = self.sync_run().await?;
+            report.pushed += again.pushed;
+            report.pulled += again.pulled;
+            report.conflicts += again.conflicts;
+            report.errors += again.errors;
+            report.finished_at = again.finished_at;
+        }
+        Ok(report)
+    }
+
+    async fn sync_run(&self) -> Result<SyncReport, CoreError> {
+        let remote = self.remote()?;
+        let remote = &remote;
+        let (resolutions, pending, checkpoint, metadata_version) = self.with_store(|s| {
+            let pending = s
+                .outbox_pending(u32::MAX)?
+                .into_iter()
+                .map(|e| PushOp {
+                    op_id: e.op_id,
+                    base_version: e.base_version,
+                    op: e.op,
+                })
+                .collect();
+            Ok((
+                s.resolutions_outgoing()?,
+                pending,
+                s.checkpoint()?,
+                s.metadata().version,
+            ))
+        })?;
+        let mut engine = Engine::new(PUSH_BATCH, PULL_PAGE);
+        let mut todo: std::collections::VecDeque<Output> = engine
+            .handle(Input::Start {
+                resolutions,
+                pending,
+                checkpoint,
+                metadata_version,
+            })
+            .into();
+        self.progress_set(Some((0, 0)));
+        let result = async {
+            while let Some(output) = todo.pop_front() {
+                let answer = match output {
+                    Output::Resolve { op_id, action } => {
+                        let op_id = &op_id;
+                        let sent = self
+                            .authed(remote, |token| async move {
+                                remote.resolve_op(&token, op_id, action).await
+                            })
+                            .await;
+                        Some(match sent {
+                            Ok(_) => Input::Resolved(None),
+                            // Resolved elsewhere already: the pull says how.
+                            Err(CoreError::Server { code, .. })
+                                if code == "already_resolved" || code == "not_found" =>
+                            {
+                                Input::Resolved(None)
+                            }
+                            Err(CoreError::Server { code, message }) => {
+                                Input::Resolved(Some(OpResult::Error {
+                                    code,
+                                    message,
+                                    fields: Vec::new(),
+                                }))
+                            }
+                            other => answered(other, |_| Input::Resolved(None))?,
+                        })
+                    }
+                    Output::StoreResolution { op_id, refused } => {
+                        let result =
+                            refused.map_or(ResolutionSent::Done, ResolutionSent::StillFailing);
+                        self.with_store(|s| Ok(s.resolution_sent(&op_id, result)?))?;
+                        None
+                    }
+                    Output::Push(req) => {
+                        let req = &req;
+                        let sent = self
+                            .authed(
+                                remote,
+                                |token| async move { remote.push(&token, req).await },
+                            )
+                            .await;
+                        Some(answered(sent, Input::Pushed)?)
+                    }
+                    Output::Pull(req) => {
+                        let sent = self
+                            .authed(
+                                remote,
+                                |token| async move { remote.pull(&token, req).await },
+                            )
+                            .await;
+                        Some(answered(sent, Input::Pulled)?)
+                    }
+                    Output::FetchMetadata { version } => {
+                        tracing::info!(version, "the server's metadata changed");
+                        let fetched = self
+                            .authed(remote, |token| async move { remote.metadata(&token).await })
+                            .await;
+                        let response = match fetched {
+                            Ok(r) => r,
+                            Err(e) => {
+                                // Unreachable or unauthorized end the run through the
+                                // engine; anything else ends it here.
+                                let input =
+                                    answered(Err(e), |_: MetadataResponse| Input::Unauthorized)?;
+                                todo.extend(engine.handle(input));
+                                continue;
+                            }
+                        };
+                        let current = self.with_store(|s| Ok(s.metadata().version))?;
+                        if response.metadata.version > current {
+                            let pending = response.metadata.version;
+                            self.metadata_keep_pending(&response)?;
+                            return Err(CoreError::MetadataPending(pending));
+                        }
+                        let checkpoint = self.with_store(|s| Ok(s.checkpoint()?))?;
+                        Some(Input::MetadataApplied {
+                            version: current,
+                            checkpoint,
+                        })
+                    }
+                    Output::Wipe => {
+                        self.wipe_local()?;
+                        None
+                    }
+                    Output::StoreOutcomes(outcomes) => {
+                        self.with_store(|s| Ok(s.outbox_resolve(&outcomes)?))?;
+                        None
+                    }
+                    Output::StorePage(page) => {
+                        self.progress_add(page.records.len() + page.removed.len(), page.remaining);
+                        self.with_store(|s| {
+                            let ctx = apply_context(s)?;
+                            Ok(s.pull_page_apply(&ctx, &page)?)
+                        })?;
+                        None
+                    }
+                    Output::Finished(summary) => {
+                        self.online.store(true, Ordering::Relaxed);
+                        let finished_at = now_rfc3339();
+                        self.with_store(|s| Ok(s.state_set(LAST_SYNC, &finished_at)?))?;
+                        return Ok(SyncReport {
+                            pushed: summary.pushed,
+                            pulled: summary.pulled,
+                            conflicts: summary.conflicts,
+                            errors: summary.errors,
+                            parked: summary.parked,
+                            resolved: summary.resolved,
+                            finished_at,
+                        });
+                    }
+                    Output::Failed(reason) => {
+                        return Err(match reason {
+                            FailReason::Unreachable { detail } => {
+                                self.online.store(false, Ordering::Relaxed);
+                                CoreError::Unreachable(detail)
+                            }
+                            FailReason::Unauthorized => CoreError::Unauthorized,
+                            FailReason::Wiped => CoreError::Wiped,
+                            FailReason::Protocol { detail } => CoreError::Other(anyhow::anyhow!(
+                                "sync protocol violation: {detail}"
+                            )),
+                        });
+                    }
+                };
+                if let Some(input) = answer {
+                    todo.extend(engine.handle(input));
+                }
+            }
+            Err(CoreError::Other(anyhow::anyhow!(
+                "the sync engine stopped without an end"
+            )))
+        }
+        .await;
+        self.progress_set(None);
+        result
+    }
+
+    /// Keeps a newer metadata for the user's yes; the privileges and profile that came
+    /// with it apply at once (they are not a change of the tables).
+    fn metadata_keep_pending(&self, response: &MetadataResponse) -> Result<(), CoreError> {
+        self.with_store(|s| {
+            s.state_set(
+                METADATA_PENDING,
+                &serde_json::to_string(&response.metadata).map_err(anyhow::Error::from)?,
+            )?;
+            Self::access_keep(s, response)?;
+            Ok(())
+        })?;
+        tracing::info!(
+            version = response.metadata.version,
+            "a metadata update waits for the user's yes"
+        );
+        Ok(())
+    }
+
+    /// Applies the metadata update that waits (C16: the user said yes), then syncs. Does
+    /// nothing but sync when none waits.
+    pub async fn metadata_accept(&self) -> Result<SyncReport, CoreError> {
+        self.with_store(|s| {
+            if let Some(json) = s.state_get(METADATA_PENDING)? {
+                let metadata: outpost_domain::Metadata =
+                    serde_json::from_str(&json).map_err(anyhow::Error::from)?;
+                let change = s.metadata_apply(metadata)?;
+                tracing::info!(?change, "the local database moved to the accepted metadata");
+                s.state_delete(METADATA_PENDING)?;
+            }
+            Ok(())
+        })?;
+        self.sync_now().await
+    }
+
+    pub(super) fn wipe_local(&self) -> Result<(), CoreError> {
+        let store = self.lock()?.take();
+        if let Some(store) = store {
+            store.wipe(&*self.config.keys, &self.key_id())?;
+        }
+        self.wiped.store(true, Ordering::Relaxed);
+        tracing::warn!("the server asked this device to delete its offline data: done");
+        Ok(())
+    }
+
+    /// Probes the server and, when it answers, remembers the device is online.
+    pub async fn server_probe(&self) -> Result<bool, CoreError> {
+        let remote: Remote = self.remote_any()?;
+        let reachable = remote.probe().await;
+        self.online.store(reachable, Ordering::Relaxed);
+        Ok(reachable)
+    }
+}

@@ -1,0 +1,90 @@
+//! Storing a pulled page: the server layer, the rebase of what is pending, removals,
+//! resolutions made on the server, and the checkpoint — in one transaction.
+
+use std::collections::BTreeSet;
+
+use outpost_domain::ApplyContext;
+use outpost_protocol::{PullResponse, RecordPayload, ResolutionAction};
+
+use crate::layer::{rebase_in_tx, rebase_one_in_tx};
+use crate::table::records::{self, Layer};
+use crate::table::{outbox, state};
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Stores one pulled page in one transaction, so an interrupted sync resumes from the
+    /// last whole page:
+    /// 1. a `reset` page (or the first page after a migration asked for a resync) first
+    ///    drops the server layer, keeping pending operations and what they touched;
+    /// 2. `resolutions` remove their operations from the outbox; a discarded one's
+    ///    records are restored to the server's values (with any other pending operations
+    ///    on top);
+    /// 3. records go to the server layer with their reason, each rebased (its pending
+    ///    operations re-applied on top); removed records leave the server layer and are
+    ///    rebased (so they leave the device unless something pending recreates them);
+    /// 4. the page's checkpoint is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::WipeRequested`] for a `wipe` page, which is never stored: the caller
+    /// must [`Store::wipe`] instead. [`StoreError::Invalid`] for a record of an entity the
+    /// kept metadata does not have (nothing of the page is stored).
+    pub fn pull_page_apply(
+        &mut self,
+        ctx: &ApplyContext,
+        page: &PullResponse,
+    ) -> Result<(), StoreError> {
+        if page.wipe {
+            return Err(StoreError::WipeRequested);
+        }
+        let metadata = &self.metadata;
+        let def = |entity: &str| {
+            metadata
+                .entity(entity)
+                .map_err(|e| StoreError::Invalid(e.to_string()))
+        };
+        let tx = self.conn.transaction()?;
+        if state::resync_take_in_tx(&tx)? | page.reset {
+            for entity in &metadata.entities {
+                let keep: BTreeSet<String> = tx
+                    .prepare_cached(
+                        "SELECT DISTINCT record_id FROM sync_outbox_touch WHERE entity = ?1",
+                    )?
+                    .query_map([&entity.name], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                records::clear_in_tx(&tx, entity, &keep)?;
+            }
+        }
+        let mut discarded = Vec::new();
+        for resolution in &page.resolutions {
+            outbox::resolution_forget_in_tx(&tx, &resolution.op_id)?;
+            let touched = outbox::remove_in_tx(&tx, &resolution.op_id)?;
+            if let (Some(touched), ResolutionAction::Discard) = (touched, resolution.action) {
+                discarded.extend(touched);
+            }
+        }
+        for RecordPayload {
+            entity,
+            id,
+            row_version,
+            fields,
+            reason,
+        } in &page.records
+        {
+            let def = def(entity)?;
+            records::put_in_tx(&tx, Layer::Server, def, id, fields, *row_version)?;
+            records::reason_set_in_tx(&tx, def, id, reason)?;
+            rebase_one_in_tx(&tx, ctx, metadata, def, id)?;
+        }
+        for removed in &page.removed {
+            let def = def(&removed.entity)?;
+            records::delete_in_tx(&tx, Layer::Server, def, &removed.id)?;
+            rebase_one_in_tx(&tx, ctx, metadata, def, &removed.id)?;
+        }
+        if !discarded.is_empty() {
+            rebase_in_tx(&tx, ctx, metadata, discarded)?;
+        }
+        state::checkpoint_set_in_tx(&tx, page.checkpoint)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
