@@ -4,6 +4,8 @@
 //!
 //! It must never contain a fake of a part a test claims to test.
 
+pub mod proxy;
+
 use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
