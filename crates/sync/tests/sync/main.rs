@@ -1,6 +1,9 @@
 //! Golden transcripts of the sync engine: each scenario feeds a script of inputs and the
 //! whole exchange (`>` input, `<` output, one JSON value per line) must equal the file in
 //! `transcripts/`. Run with `UPDATE_TRANSCRIPTS=1` to rewrite the files, then review the diff.
+//! The scheduler's tests are in `scheduler.rs`.
+
+mod scheduler;
 
 use std::path::PathBuf;
 
