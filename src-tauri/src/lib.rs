@@ -7,7 +7,6 @@ mod commands;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use outpost_core::{Client, ClientConfig};
@@ -28,10 +27,7 @@ pub fn run() {
     let result = tauri::Builder::default()
         .setup(|app| {
             let client = Arc::new(open_client(app.path().app_data_dir().ok())?);
-            tauri::async_runtime::spawn(
-                Arc::clone(&client)
-                    .run_background(Duration::from_secs(5), Duration::from_secs(15 * 60)),
-            );
+            tauri::async_runtime::spawn(Arc::clone(&client).run_scheduler(scheduler_config()));
             app.manage(client);
             Ok(())
         })
@@ -49,6 +45,20 @@ pub fn run() {
     }
 }
 
+/// Background sync's timing; `OUTPOST_PROBE_SECS` shortens the first reachability check
+/// after the server was lost (tests stop and restart servers).
+fn scheduler_config() -> outpost_core::SyncTiming {
+    let first = std::env::var("OUTPOST_PROBE_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(5_000, |s| s.max(1) * 1000);
+    outpost_core::SyncTiming {
+        probe_initial_ms: first,
+        probe_max_ms: (first * 60).min(300_000),
+        ..outpost_core::SyncTiming::default()
+    }
+}
+
 /// `OUTPOST_DATA_DIR` overrides the app-data folder (tests point it at a temp dir);
 /// `OUTPOST_SERVER_URL` pre-fills the sign-in screen.
 fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
@@ -60,6 +70,7 @@ fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
         data_dir,
         keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
         default_server_url: std::env::var("OUTPOST_SERVER_URL").ok(),
+        notifier: None,
     })
     .map_err(|e| anyhow::anyhow!("opening the local database: {e}"))
 }

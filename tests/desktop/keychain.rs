@@ -44,6 +44,7 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         data_dir: dir.clone(),
         keys: std::sync::Arc::new(keychain()),
         default_server_url: None,
+        notifier: None,
     })?;
     assert!(
         reopened.session_status().await?.signed_in,
@@ -56,6 +57,7 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         data_dir: dir,
         keys: std::sync::Arc::new(keychain()),
         default_server_url: None,
+        notifier: None,
     })
     .expect_err("no key, no data");
     assert!(

@@ -58,6 +58,7 @@ impl Device {
             data_dir: dir.path().to_owned(),
             keys,
             default_server_url: None,
+            notifier: None,
         })?;
         Ok(Self {
             client: Arc::new(client),

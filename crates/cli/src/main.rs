@@ -4,13 +4,13 @@
 //!
 //! Exit codes: 0 done; 2 bad usage; 3 not signed in, refused credentials, session ended or
 //! offline data wiped by the server; 4 server unreachable (offline work is kept); 5 invalid
-//! input or no such record; 1 anything else.
+//! input, no such record, or an action the user may not take or the record's state refuses;
+//! 6 a metadata update waits for `outpost metadata-accept`; 1 anything else.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use outpost_core::api::{RecordListArgs, RecordUpdateArgs, SignInArgs};
@@ -77,10 +77,16 @@ enum Command {
         /// Server offered on the sign-in screen.
         #[arg(long, env = "OUTPOST_SERVER_URL")]
         server: Option<String>,
-        /// Seconds between background reachability checks (and replay of offline work).
+        /// Seconds before the first reachability check after the server was lost (then
+        /// doubling, up to 12 times as long); offline work replays on reconnect.
         #[arg(long, default_value_t = 5)]
         probe_every: u64,
     },
+    /// Every other core function, by name (`outpost commands` lists them), with
+    /// `key=value` arguments; dotted keys nest (`fields.name=Contoso`), values that read
+    /// as JSON (numbers, true, [..]) are taken as such: `outpost record-get entity=account id=…`.
+    #[command(external_subcommand)]
+    Call(Vec<String>),
 }
 
 fn main() -> ExitCode {
@@ -105,7 +111,11 @@ fn main() -> ExitCode {
             ExitCode::from(match e.code {
                 ErrorCode::NotSignedIn | ErrorCode::Unauthorized | ErrorCode::Wiped => 3,
                 ErrorCode::ServerUnreachable => 4,
-                ErrorCode::InvalidInput | ErrorCode::NotFound => 5,
+                ErrorCode::InvalidInput
+                | ErrorCode::NotFound
+                | ErrorCode::Forbidden
+                | ErrorCode::Refused => 5,
+                ErrorCode::MetadataPending => 6,
                 _ => 1,
             })
         }
@@ -135,6 +145,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             data_dir,
             keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
             default_server_url,
+            notifier: None,
         })
         .map_err(ApiError::from)?,
     );
@@ -184,6 +195,25 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             }
             print(&client.record_update(changes).await?);
         }
+        Command::Call(words) => {
+            let (name, pairs) = words.split_first().ok_or_else(|| usage("name a command"))?;
+            let name = name.replace('-', "_");
+            if name == "commands" {
+                for (command, help) in outpost_core::bridge::COMMANDS {
+                    println!("{:<28} {help}", command.replace('_', "-"));
+                }
+                return Ok(());
+            }
+            let value = outpost_core::bridge::dispatch(&client, &name, call_args(pairs)?).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&value).map_err(internal)?
+                );
+            } else {
+                println!("{}", human(&value, 0).trim_end());
+            }
+        }
         Command::Bridge {
             listen,
             ui,
@@ -199,10 +229,13 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                     ),
                 });
             }
-            let background = tokio::spawn(Arc::clone(&client).run_background(
-                Duration::from_secs(probe_every.max(1)),
-                Duration::from_secs(15 * 60),
-            ));
+            let first = probe_every.max(1) * 1000;
+            let background =
+                tokio::spawn(Arc::clone(&client).run_scheduler(outpost_core::SyncTiming {
+                    probe_initial_ms: first,
+                    probe_max_ms: (first * 12).min(300_000),
+                    ..outpost_core::SyncTiming::default()
+                }));
             outpost_core::bridge::serve(
                 client,
                 &ui,
@@ -218,6 +251,64 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+fn usage(message: impl Into<String>) -> ApiError {
+    ApiError {
+        code: ErrorCode::InvalidInput,
+        message: message.into(),
+    }
+}
+
+/// `key=value` pairs as a JSON object; `a.b=v` nests, JSON-looking values are JSON.
+fn call_args(pairs: &[String]) -> Result<serde_json::Value, ApiError> {
+    let mut root = serde_json::Map::new();
+    for pair in pairs {
+        let (key, text) = pair
+            .split_once('=')
+            .ok_or_else(|| usage(format!("`{pair}` is not key=value")))?;
+        let value = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .filter(|v| !v.is_string())
+            .unwrap_or_else(|| serde_json::Value::String(text.to_owned()));
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().unwrap_or_default();
+        let mut map = &mut root;
+        for part in parts {
+            map = map
+                .entry(part.to_owned())
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()))
+                .as_object_mut()
+                .ok_or_else(|| usage(format!("`{key}` nests under a value")))?;
+        }
+        map.insert(last.to_owned(), value);
+    }
+    Ok(serde_json::Value::Object(root))
+}
+
+/// A JSON answer as indented `key: value` lines for a person.
+fn human(value: &serde_json::Value, depth: usize) -> String {
+    use serde_json::Value;
+    let pad = "  ".repeat(depth);
+    match value {
+        Value::Object(map) if map.is_empty() => format!("{pad}(none)\n"),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Object(m) if !m.is_empty() => format!("{pad}{k}:\n{}", human(v, depth + 1)),
+                Value::Array(a) if !a.is_empty() => format!("{pad}{k}:\n{}", human(v, depth + 1)),
+                _ => format!("{pad}{k}: {}\n", human(v, 0).trim_end()),
+            })
+            .collect(),
+        Value::Array(items) if items.is_empty() => format!("{pad}(none)\n"),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| format!("{pad}-\n{}", human(v, depth + 1)))
+            .collect(),
+        Value::Null => format!("{pad}-\n"),
+        Value::String(text) => format!("{pad}{text}\n"),
+        other => format!("{pad}{other}\n"),
+    }
 }
 
 fn read_password() -> Result<String, ApiError> {

@@ -95,6 +95,52 @@ pub struct SyncProgress {
     pub seconds_left: Option<u64>,
 }
 
+/// The footer's status (C12–C15): one of the six states, the entities offline with their
+/// availability and last sync time, and the reasons behind the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncStatus {
+    /// `available`, `available_warning` (metadata update pending), `initializing`,
+    /// `not_available`, `not_available_warning` (repair under way), `error`; `none` when
+    /// offline is not set up for this user.
+    pub state: String,
+    /// Whether the server is not known to be unreachable (the offline indicator, C15).
+    pub online: bool,
+    /// Whether a sync runs now.
+    pub syncing: bool,
+    /// Whether the session is locked (sync pauses).
+    pub locked: bool,
+    /// Changes waiting to be sent.
+    pub pending_ops: u32,
+    /// Sync errors waiting for the user.
+    pub sync_errors: u32,
+    /// When the last sync finished (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// A metadata update waiting for the user's yes, by version.
+    #[ts(type = "number | null")]
+    pub metadata_pending: Option<u64>,
+    /// The offline entities (C14 sitemap markers, C13 last sync time).
+    pub entities: Vec<EntityAvailability>,
+    /// The reasons behind the state, for the flyout.
+    pub reasons: Vec<String>,
+    /// The run under way (B6).
+    pub progress: Option<SyncProgress>,
+}
+
+/// One offline entity's availability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct EntityAvailability {
+    /// Entity logical name.
+    pub entity: String,
+    /// Whether its offline data can be used (green) or not (red).
+    pub available: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+    /// When it was last synced (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// Its profile item's sync interval.
+    pub sync_interval_minutes: u32,
+}
+
 /// `session_sign_out` arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
@@ -610,6 +656,8 @@ pub fn typescript_bindings() -> String {
         SignedOutReason::decl(&cfg),
         SignInArgs::decl(&cfg),
         SyncProgress::decl(&cfg),
+        SyncStatus::decl(&cfg),
+        EntityAvailability::decl(&cfg),
         SignOutArgs::decl(&cfg),
         RecordListArgs::decl(&cfg),
         RecordRow::decl(&cfg),

@@ -41,15 +41,121 @@ pub async fn dispatch(client: &Client, command: &str, args: Value) -> Result<Val
     match command {
         "session_status" => json(client.session_status().await),
         "session_sign_in" => json(client.session_sign_in(parse(args)?).await),
+        "session_sign_out" => json(client.session_sign_out(parse(args)?).await),
+        "app_modules" => json(client.app_modules().await),
+        "metadata_get" => json(client.metadata_get().await),
+        "metadata_accept" => json(client.metadata_accept().await),
+        "view_list" => json(client.view_list(parse(args)?).await),
+        "view_page" => json(client.view_page(parse(args)?).await),
         "record_list" => json(client.record_list(parse(args)?).await),
-        "record_update" => json(client.record_update(parse(args)?).await),
+        "record_get" => json(client.record_get(parse(args)?).await),
+        "record_why" => json(client.record_why(parse(args)?).await),
+        "record_create" | "script_create" => json(client.record_create(parse(args)?).await),
+        "record_update" | "script_update" => json(client.record_update(parse(args)?).await),
+        "record_delete" | "script_delete" => json(client.record_delete(parse(args)?).await),
+        "command_run" => json(client.command_run(parse(args)?).await),
+        "search" => json(client.search(parse(args)?).await),
+        "lookup_search" => json(client.lookup_search(parse(args)?).await),
         "sync_now" => json(client.sync_now().await),
+        "sync_status" => json(client.sync_status().await),
+        "sync_errors" => json(client.sync_errors().await),
+        "sync_error_resolve" => json(client.sync_error_resolve(parse(args)?).await),
+        "server_probe" => json(client.server_probe().await),
+        "script_is_offline_enabled" => json(client.script_is_offline_enabled(parse(args)?).await),
+        "script_retrieve" => json(
+            client
+                .record_get(parse(args)?)
+                .await
+                .map(|detail| detail.record.fields),
+        ),
+        "script_retrieve_multiple" => json(client.script_retrieve_multiple(parse(args)?).await),
         other => Err(ApiError {
             code: ErrorCode::NotFound,
             message: format!("no command `{other}`"),
         }),
     }
 }
+
+/// Every command [`dispatch`] knows, with what it does: the CLI's subcommands and the
+/// Tauri shell's commands are these names.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("session_status", "who is signed in and how sync stands"),
+    ("session_sign_in", "sign in: server_url, username, password"),
+    (
+        "session_sign_out",
+        "sign out [wipe=true] [discard_pending=true]",
+    ),
+    ("app_modules", "the app modules you may open"),
+    (
+        "metadata_get",
+        "the org metadata the local database is made from",
+    ),
+    (
+        "metadata_accept",
+        "accept the metadata update that waits, then sync",
+    ),
+    ("view_list", "the system views of an entity: entity"),
+    (
+        "view_page",
+        "a page of a view: entity [view_id] [search] [after] [limit]",
+    ),
+    ("record_list", "every local record of an entity: entity"),
+    (
+        "record_get",
+        "one record with its form's extras: entity, id",
+    ),
+    ("record_why", "why a record is on this device: entity, id"),
+    (
+        "record_create",
+        "create a record: entity, fields.<name>=<value>…",
+    ),
+    (
+        "record_update",
+        "change a record: entity, id, fields.<name>=<value>…",
+    ),
+    ("record_delete", "delete a record: entity, id"),
+    (
+        "command_run",
+        "a command or flow move: command=<lead_qualify|…> and its fields",
+    ),
+    (
+        "search",
+        "search quick-find columns: text [entities] [limit]",
+    ),
+    (
+        "lookup_search",
+        "the choices of a lookup: entity, field [text] [limit]",
+    ),
+    (
+        "sync_now",
+        "send offline work and fetch the server's changes",
+    ),
+    (
+        "sync_status",
+        "the footer's status: state, entities, last sync",
+    ),
+    ("sync_errors", "the changes the server refused"),
+    (
+        "sync_error_resolve",
+        "resolve one: op_id, resolution.action=keep_mine|take_server|resubmit",
+    ),
+    ("server_probe", "is the server reachable now"),
+    ("script_is_offline_enabled", "scripting API: entity"),
+    (
+        "script_create",
+        "scripting API: entity, fields.<name>=<value>…",
+    ),
+    ("script_retrieve", "scripting API: entity, id"),
+    (
+        "script_retrieve_multiple",
+        "scripting API: entity, options=?$select=…&$filter=…",
+    ),
+    (
+        "script_update",
+        "scripting API: entity, id, fields.<name>=<value>…",
+    ),
+    ("script_delete", "scripting API: entity, id"),
+];
 
 /// The bridge's routes over `client`, serving the UI from `ui_dir` (the built `ui/dist`).
 pub fn router(client: Arc<Client>, ui_dir: &Path) -> Router {

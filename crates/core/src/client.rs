@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use outpost_domain::{ApplyContext, EntityRef};
 use outpost_protocol::{LoginRequest, LoginResponse, MetadataResponse, RefreshRequest, UserAccess};
@@ -20,9 +20,12 @@ use crate::access::Access;
 use crate::api::{SessionStatus, SignInArgs, SignOutArgs, SignedOutReason, SyncProgress};
 use crate::remote::Remote;
 
+mod background;
 mod errors;
 mod records;
 mod sync;
+
+pub use background::Notifier;
 
 /// Where the client keeps its data and keys.
 pub struct ClientConfig {
@@ -32,6 +35,8 @@ pub struct ClientConfig {
     pub keys: Arc<dyn KeyStore>,
     /// The server to offer on the sign-in screen.
     pub default_server_url: Option<String>,
+    /// Where background sync's notifications go (the desktop, C19); none: only the log.
+    pub notifier: Option<Notifier>,
 }
 
 /// Most operations one push carries.
@@ -66,6 +71,11 @@ pub struct Client {
     sync_lock: tokio::sync::Mutex<()>,
     // The run under way: records stored so far, records the server said remain, start.
     progress: Mutex<Option<(u64, u64, Instant)>>,
+    // Background sync's inbox, and its receiving end until `run_scheduler` takes it.
+    events: Mutex<Option<tokio::sync::mpsc::UnboundedSender<outpost_sync::Event>>>,
+    events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<outpost_sync::Event>>>,
+    // What the scheduler said last (the footer's state).
+    scheduler_status: Mutex<Option<outpost_sync::Status>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -133,6 +143,7 @@ impl Client {
                 config.data_dir.display()
             )
         })?;
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let client = Self {
             config,
             store: Mutex::new(None),
@@ -140,6 +151,9 @@ impl Client {
             online: AtomicBool::new(false),
             sync_lock: tokio::sync::Mutex::new(()),
             progress: Mutex::new(None),
+            events: Mutex::new(Some(events_tx)),
+            events_rx: Mutex::new(Some(events_rx)),
+            scheduler_status: Mutex::new(None),
         };
         if client.db_path().exists() {
             // The store keeps the metadata it was made from: this works offline.
@@ -415,6 +429,9 @@ impl Client {
         if let Err(e) = self.sync_now().await {
             tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
         }
+        if let Some(event) = self.signed_in_event() {
+            self.signal(event);
+        }
         self.session_status().await
     }
 
@@ -439,6 +456,7 @@ impl Client {
             s.state_delete(SIGNED_OUT)?;
             Ok(())
         })?;
+        self.signal(outpost_sync::Event::SignedOut);
         if args.wipe {
             let store = self.lock()?.take();
             if let Some(store) = store {
@@ -446,36 +464,6 @@ impl Client {
             }
         }
         self.session_status().await
-    }
-
-    /// Keeps the device in sync while the app runs: every `every`, probes the server;
-    /// when it is reachable and work waits in the outbox (or `refresh` has passed since
-    /// the last full sync), syncs. This is what replays offline work on reconnect.
-    pub async fn run_background(self: Arc<Self>, every: Duration, refresh: Duration) {
-        let mut last_sync: Option<Instant> = None;
-        loop {
-            tokio::time::sleep(every).await;
-            let Ok(remote) = self.remote() else {
-                continue;
-            };
-            let reachable = remote.probe().await;
-            self.online.store(reachable, Ordering::Relaxed);
-            if !reachable {
-                continue;
-            }
-            let waiting = self
-                .with_store(|s| Ok(!s.outbox_pending(1)?.is_empty()))
-                .unwrap_or(false);
-            if waiting || last_sync.is_none_or(|t| t.elapsed() >= refresh) {
-                match self.sync_now().await {
-                    Ok(report) => {
-                        tracing::info!(?report, "background sync finished");
-                        last_sync = Some(Instant::now());
-                    }
-                    Err(e) => tracing::warn!(error = %e, "background sync failed"),
-                }
-            }
-        }
     }
 }
 

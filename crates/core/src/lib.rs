@@ -14,5 +14,10 @@ mod error;
 mod remote;
 
 pub use api::{ApiError, ErrorCode};
-pub use client::{Client, ClientConfig};
+pub use client::{Client, ClientConfig, Notifier};
 pub use error::CoreError;
+/// Background sync's timing (probe backoff, push debounce, retry), for the shells.
+pub use outpost_sync::Config as SyncTiming;
+/// What background sync tells the shells (desktop notifications, C19) and hears from them
+/// (session lock, network, visibility).
+pub use outpost_sync::{Event as SyncSignal, Notification};

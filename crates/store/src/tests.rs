@@ -674,3 +674,6 @@ fn a_wipe_page_is_never_stored() {
     assert!(!dir.path().join("local.db").exists(), "the file is gone");
     assert!(keys.get("k").expect("get").is_none(), "the key is gone");
 }
+
+mod outbox_model;
+mod views;

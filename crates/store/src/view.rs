@@ -260,9 +260,12 @@ impl Store {
             let def = self.entity(entity)?;
             let fts = fts_table(&def.name);
             let sql = format!(
-                "SELECT {}, f.rank FROM \"{fts}\" f JOIN {} ON t.rowid = f.rowid WHERE f.\"{fts}\" MATCH ?1 ORDER BY f.rank LIMIT ?2",
+                "SELECT {}, \"{fts}\".rank FROM \"{fts}\" JOIN \"{}\" t ON t.rowid = \"{fts}\".rowid
+                 LEFT JOIN \"{}\" s ON s.id = t.id
+                 WHERE \"{fts}\" MATCH ?1 ORDER BY \"{fts}\".rank LIMIT ?2",
                 select_list(&def),
-                from_clause(&def),
+                Layer::Local.table(&def.name),
+                Layer::Server.table(&def.name),
             );
             let n = def.attributes.len();
             let mut stmt = self.conn.prepare_cached(&sql)?;

@@ -152,7 +152,8 @@ impl Client {
             };
             let ctx = apply_context(s)?;
             s.sync_error_resolve(&ctx, &args.op_id, how)?;
-            Ok(())
+            Ok(u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX))
         })
+        .map(|pending| self.signal(outpost_sync::Event::OutboxChanged { pending }))
     }
 }

@@ -295,7 +295,13 @@ impl Client {
                 }
             }
             let ctx = apply_context(s)?;
-            Ok(s.op_apply(&ctx, &op_id, op)?)
+            let effects = s.op_apply(&ctx, &op_id, op)?;
+            let pending = u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX);
+            Ok((effects, pending))
+        })
+        .map(|(effects, pending)| {
+            self.signal(outpost_sync::Event::OutboxChanged { pending });
+            effects
         })
     }
 

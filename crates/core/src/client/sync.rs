@@ -23,6 +23,17 @@ impl Client {
     /// stored before a failure stays stored. A run whose resolutions released parked
     /// operations runs once more so they go out at once.
     pub async fn sync_now(&self) -> Result<SyncReport, CoreError> {
+        // Background sync learns of runs it did not start, so it never overlaps them.
+        self.signal(outpost_sync::Event::SyncStarted);
+        let result = self.sync_run_locked().await;
+        self.signal(outpost_sync::Event::SyncFinished {
+            outcome: self.outcome_of(&result),
+        });
+        result
+    }
+
+    /// One sync at a time: a second caller waits for the first run to end.
+    pub(super) async fn sync_run_locked(&self) -> Result<SyncReport, CoreError> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let mut report = self.sync_run().await?;
         if report.resolved > 0 && self.with_store(|s| Ok(!s.outbox_pending(1)?.is_empty()))? {
@@ -235,6 +246,7 @@ impl Client {
             }
             Ok(())
         })?;
+        self.signal(outpost_sync::Event::MetadataAccepted);
         self.sync_now().await
     }
 

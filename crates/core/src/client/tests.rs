@@ -216,6 +216,7 @@ fn client_open(dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore>) -> Client {
         data_dir: dir.path().to_owned(),
         keys: Arc::clone(keys) as Arc<dyn outpost_store::KeyStore>,
         default_server_url: None,
+        notifier: None,
     })
     .expect("the client opens")
 }

@@ -87,6 +87,74 @@ remaining: number,
  * Estimated seconds left, once a rate is known.
  */
 seconds_left: number | null, };
+export type SyncStatus = { 
+/**
+ * `available`, `available_warning` (metadata update pending), `initializing`,
+ * `not_available`, `not_available_warning` (repair under way), `error`; `none` when
+ * offline is not set up for this user.
+ */
+state: string, 
+/**
+ * Whether the server is not known to be unreachable (the offline indicator, C15).
+ */
+online: boolean, 
+/**
+ * Whether a sync runs now.
+ */
+syncing: boolean, 
+/**
+ * Whether the session is locked (sync pauses).
+ */
+locked: boolean, 
+/**
+ * Changes waiting to be sent.
+ */
+pending_ops: number, 
+/**
+ * Sync errors waiting for the user.
+ */
+sync_errors: number, 
+/**
+ * When the last sync finished (RFC 3339).
+ */
+last_sync_at: string | null, 
+/**
+ * A metadata update waiting for the user's yes, by version.
+ */
+metadata_pending: number | null, 
+/**
+ * The offline entities (C14 sitemap markers, C13 last sync time).
+ */
+entities: Array<EntityAvailability>, 
+/**
+ * The reasons behind the state, for the flyout.
+ */
+reasons: Array<string>, 
+/**
+ * The run under way (B6).
+ */
+progress: SyncProgress | null, };
+export type EntityAvailability = { 
+/**
+ * Entity logical name.
+ */
+entity: string, 
+/**
+ * Whether its offline data can be used (green) or not (red).
+ */
+available: boolean, 
+/**
+ * Why not, when not.
+ */
+reason: string | null, 
+/**
+ * When it was last synced (RFC 3339).
+ */
+last_sync_at: string | null, 
+/**
+ * Its profile item's sync interval.
+ */
+sync_interval_minutes: number, };
 export type SignOutArgs = { 
 /**
  * Delete the offline data and its key too.

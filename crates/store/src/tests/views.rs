@@ -1,0 +1,292 @@
+//! Views, search and operations on the local layer, over the demo org's generated data.
+
+use outpost_domain::demo::{self, DemoData};
+use outpost_domain::query::{EvalContext, QueryText, parse_query};
+use outpost_domain::{Fields, Operation};
+use outpost_protocol::{PullResponse, RecordPayload};
+
+use super::{ctx, open};
+use crate::{MemoryKeyStore, Resolve, Store};
+
+/// A store holding the demo org's accounts and leads (about 300 records).
+fn demo_store(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
+    let mut store = open(dir, keys);
+    let metadata = demo::metadata();
+    let org = demo::demo_org(1);
+    let data = DemoData::new(&metadata, &org, 1, 600, time::OffsetDateTime::UNIX_EPOCH);
+    let records: Vec<RecordPayload> = data
+        .records()
+        .filter(|r| r.entity == "account" || r.entity == "lead" || r.entity == "systemuser")
+        .map(|r| RecordPayload {
+            entity: r.entity,
+            id: r.id,
+            row_version: 1,
+            fields: r.fields,
+            reason: "profile".into(),
+        })
+        .collect();
+    assert!(
+        records.len() > 100,
+        "enough records to page: {}",
+        records.len()
+    );
+    store
+        .pull_page_apply(
+            &ctx(),
+            &PullResponse {
+                records,
+                checkpoint: 1,
+                metadata_version: 1,
+                ..PullResponse::default()
+            },
+        )
+        .expect("page");
+    store
+}
+
+fn eval() -> EvalContext {
+    EvalContext {
+        user_id: "u1".into(),
+        team_ids: vec![],
+        hierarchy_user_ids: vec![],
+        business_unit_id: "bu1".into(),
+        now: time::macros::datetime!(2026-11-28 10:00 UTC),
+    }
+}
+
+#[test]
+fn keyset_pages_cover_the_view_in_order_without_repeats_or_gaps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let store = demo_store(&dir, &keys);
+    let def = store
+        .metadata()
+        .entity("account")
+        .expect("accounts")
+        .clone();
+    for (filter, order) in [
+        (None, "address1_city desc,revenue"),
+        (Some("revenue gt 100000"), "revenue desc"),
+        (None, "name"),
+        (
+            Some("statecode eq 0"),
+            "numberofemployees,address1_city desc",
+        ),
+    ] {
+        let query = parse_query(QueryText {
+            filter,
+            order_by: Some(order),
+            ..QueryText::default()
+        })
+        .and_then(|q| q.check(&def))
+        .expect("query");
+        let all = store.record_list("account").expect("all");
+        let expected: Vec<String> = query
+            .run(all, |r| (r.id.as_str(), &r.fields), &eval())
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let mut got = Vec::new();
+        let mut after = None;
+        let mut total = None;
+        for _ in 0..200 {
+            let page = store
+                .view_page("account", &query, None, after.as_deref(), 7, &eval())
+                .expect("page");
+            if total.is_none() {
+                total = page.total;
+            }
+            got.extend(page.rows.into_iter().map(|r| r.id));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(
+            got, expected,
+            "{filter:?} / {order}: SQL pages = the in-memory order"
+        );
+        assert_eq!(total, Some(expected.len() as u64));
+    }
+    let query = parse_query(QueryText::default())
+        .and_then(|q| q.check(&def))
+        .expect("query");
+    let bad = store.view_page("account", &query, None, Some("[1,2,3,4]"), 7, &eval());
+    assert!(matches!(bad, Err(crate::StoreError::Invalid(_))), "{bad:?}");
+}
+
+#[test]
+fn search_finds_words_by_prefix_across_entities_and_follows_edits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = demo_store(&dir, &keys);
+    let account = store.record_list("account").expect("accounts").remove(0);
+    let name = account.fields["name"].clone().expect("a name");
+    let word: String = name
+        .split_whitespace()
+        .next()
+        .expect("a word")
+        .chars()
+        .take(4)
+        .collect();
+    let hits = store
+        .search(&["account".into()], &word.to_lowercase(), 50)
+        .expect("search");
+    assert!(
+        hits.iter().any(|h| h.record.id == account.id),
+        "a prefix finds {name}"
+    );
+    assert!(
+        hits.iter().all(|h| h.record.entity == "account"),
+        "categorized: one entity"
+    );
+
+    store
+        .record_update(
+            &ctx(),
+            "account",
+            &account.id,
+            Fields::from([("name".to_owned(), Some("Zyxwv Quarry".to_owned()))]),
+            "op-1",
+        )
+        .expect("rename");
+    let across = store
+        .search(&["lead".into(), "account".into()], "zyxw", 10)
+        .expect("search");
+    assert_eq!(across.len(), 1, "the index follows the edit at once");
+    assert_eq!(across[0].record.id, account.id);
+    assert!(across[0].record.pending);
+    let old = store
+        .search(&["account".into()], &name, 50)
+        .expect("search");
+    assert!(
+        old.iter().all(|h| h.record.id != account.id),
+        "the old name no longer finds it"
+    );
+    assert!(
+        store
+            .search(&["account".into()], "  \"*) OR ", 5)
+            .expect("odd text is words")
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_server_undoes_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = demo_store(&dir, &keys);
+    let lead = store
+        .record_list("lead")
+        .expect("leads")
+        .into_iter()
+        .find(|l| {
+            l.fields.get("statecode").cloned().flatten().as_deref() == Some("0")
+                && l.fields.get("companyname").cloned().flatten().is_some()
+                && l.fields.get("lastname").cloned().flatten().is_some()
+        })
+        .expect("an open lead");
+    let op = Operation::LeadQualify {
+        lead_id: lead.id.clone(),
+        account_id: Some("acc-new".into()),
+        contact_id: Some("con-new".into()),
+        opportunity_id: None,
+    };
+    let effects = store.op_apply(&ctx(), "op-q", op).expect("qualify");
+    assert_eq!(effects.created.len(), 2);
+    store
+        .record_update(
+            &ctx(),
+            "account",
+            "acc-new",
+            Fields::from([("name".to_owned(), Some("Renamed offline".to_owned()))]),
+            "op-r",
+        )
+        .expect("edit the created account");
+    assert!(
+        store
+            .record_get("contact", "con-new")
+            .expect("contact")
+            .pending
+    );
+
+    // The server changes the lead: the rebase re-applies the qualify and the later edit
+    // of the account it made, in order.
+    let mut fields = store
+        .record_get_server("lead", &lead.id)
+        .expect("read")
+        .expect("pulled")
+        .0;
+    fields.insert("subject".into(), Some("Changed on the server".into()));
+    store
+        .pull_page_apply(
+            &ctx(),
+            &PullResponse {
+                records: vec![RecordPayload {
+                    entity: "lead".into(),
+                    id: lead.id.clone(),
+                    row_version: 2,
+                    fields,
+                    reason: "profile".into(),
+                }],
+                checkpoint: 2,
+                metadata_version: 1,
+                ..PullResponse::default()
+            },
+        )
+        .expect("pull");
+    let shown = store.record_get("lead", &lead.id).expect("lead");
+    assert_eq!(
+        shown.fields["statecode"].as_deref(),
+        Some("1"),
+        "still qualified here"
+    );
+    assert_eq!(
+        shown.fields["subject"].as_deref(),
+        Some("Changed on the server")
+    );
+    assert_eq!(
+        store
+            .record_get("account", "acc-new")
+            .expect("account")
+            .fields["name"]
+            .as_deref(),
+        Some("Renamed offline"),
+        "the later edit of a created record is not lost to the rebase"
+    );
+
+    // The server refuses the qualify; taking the server's side removes what it made and
+    // drops the edit parked behind it from view (it stays queued, parked).
+    store
+        .outbox_resolve(&[outpost_protocol::OpOutcome {
+            op_id: "op-q".into(),
+            result: outpost_protocol::OpResult::Error {
+                code: "invalid_state".into(),
+                message: "already qualified".into(),
+                fields: vec![],
+            },
+        }])
+        .expect("refused");
+    let entries = store.outbox_entries().expect("entries");
+    assert_eq!(entries[1].parked_behind.as_deref(), Some("op-q"), "B2");
+    assert!(store.outbox_pending(10).expect("ready").is_empty());
+    store
+        .sync_error_resolve(&ctx(), "op-q", Resolve::TakeServer)
+        .expect("take server");
+    assert_eq!(
+        store.record_get("lead", &lead.id).expect("lead").fields["statecode"].as_deref(),
+        Some("0"),
+        "the lead is the server's again"
+    );
+    assert!(
+        store.record_get("contact", "con-new").is_err(),
+        "the contact it made is gone"
+    );
+    assert_eq!(
+        store.resolutions_outgoing().expect("queued"),
+        vec![(
+            "op-q".to_owned(),
+            outpost_protocol::ResolutionAction::Discard
+        )]
+    );
+}

@@ -1,0 +1,463 @@
+//! Scenarios of the client engine against a real server process: edits on two devices
+//! of the same record (merge, conflict, each resolution), a failed operation parking only
+//! its dependants, a lead qualified offline whose created contact is edited offline too,
+//! a record leaving scope, and sync through a loopback proxy that drops, truncates,
+//! resets and delays connections.
+//! Must hold: nothing typed is lost or applied twice; ids made offline survive sync.
+
+use outpost_core::api::{
+    CommandArgs, RecordCreateArgs, RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs,
+    SyncErrorAction, SyncErrorResolveArgs,
+};
+use outpost_core::{Client, CoreError};
+use outpost_testkit::ServerProcess;
+use outpost_testkit::proxy::{Fault, FaultProxy};
+use outpost_tests::Device;
+
+fn set(entity: &str, id: &str, field: &str, value: &str) -> RecordUpdateArgs {
+    RecordUpdateArgs {
+        entity: entity.into(),
+        id: id.into(),
+        fields: [(field.to_owned(), Some(value.to_owned()))].into(),
+    }
+}
+
+async fn get(client: &Client, entity: &str, id: &str) -> anyhow::Result<RecordRow> {
+    Ok(client
+        .record_get(RecordKey {
+            entity: entity.into(),
+            id: id.into(),
+        })
+        .await?
+        .record)
+}
+
+async fn field(
+    client: &Client,
+    entity: &str,
+    id: &str,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(get(client, entity, id)
+        .await?
+        .fields
+        .get(name)
+        .cloned()
+        .flatten())
+}
+
+const CITY: &str = "address1_city";
+
+/// The ids of the active accounts the signed-in user owns (closed ones are read-only).
+async fn my_active_accounts(client: &Client) -> anyhow::Result<Vec<String>> {
+    let me = client.session_status().await?.user_id.unwrap_or_default();
+    let owner = format!("systemuser:{me}");
+    Ok(client
+        .record_list(RecordListArgs {
+            entity: "account".into(),
+        })
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.fields.get("statecode").cloned().flatten().as_deref() == Some("0")
+                && r.fields.get("ownerid").cloned().flatten().as_deref() == Some(owner.as_str())
+        })
+        .map(|r| r.id)
+        .collect())
+}
+
+#[tokio::test]
+async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_holds()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    let b = Device::in_memory()?;
+    a.sign_in(&server.url()).await?;
+    b.sign_in(&server.url()).await?;
+    let accounts = my_active_accounts(&a.client).await?;
+    let [r1, r2, r3, r4] = [0, 1, 2, 3].map(|i| accounts[i].clone());
+
+    // Different fields of one record merge.
+    a.client
+        .record_update(set("account", &r1, "name", "A name"))
+        .await?;
+    b.client
+        .record_update(set("account", &r1, CITY, "B city"))
+        .await?;
+    a.client.sync_now().await?;
+    let report = b.client.sync_now().await?;
+    assert_eq!((report.pushed, report.conflicts), (1, 0), "{report:?}");
+    a.client.sync_now().await?;
+    for device in [&a, &b] {
+        assert_eq!(
+            field(&device.client, "account", &r1, "name")
+                .await?
+                .as_deref(),
+            Some("A name")
+        );
+        assert_eq!(
+            field(&device.client, "account", &r1, CITY)
+                .await?
+                .as_deref(),
+            Some("B city")
+        );
+    }
+
+    // The same field on both: a conflict with both values, for each resolution.
+    for (id, resolution) in [
+        (&r2, SyncErrorAction::KeepMine),
+        (&r3, SyncErrorAction::TakeServer),
+        (
+            &r4,
+            SyncErrorAction::Resubmit {
+                fields: [("name".to_owned(), Some("Agreed".to_owned()))].into(),
+            },
+        ),
+    ] {
+        a.client
+            .record_update(set("account", id, "name", "From A"))
+            .await?;
+        b.client
+            .record_update(set("account", id, "name", "From B"))
+            .await?;
+        a.client.sync_now().await?;
+        let report = b.client.sync_now().await?;
+        assert_eq!(report.conflicts, 1, "{report:?}");
+        let errors = b.client.sync_errors().await?;
+        assert_eq!(errors.len(), 1);
+        let error = &errors[0];
+        assert_eq!(error.code, "conflict");
+        assert_eq!(
+            error.conflicts.len(),
+            1,
+            "only the field both changed is marked"
+        );
+        assert_eq!(error.conflicts[0].field, "name");
+        assert_eq!(error.conflicts[0].mine.as_deref(), Some("From B"));
+        assert_eq!(error.conflicts[0].server.as_deref(), Some("From A"));
+        assert_eq!(
+            field(&b.client, "account", id, "name").await?.as_deref(),
+            Some("From B"),
+            "the device keeps showing its change until the user decides"
+        );
+        let expected = match &resolution {
+            SyncErrorAction::KeepMine => "From B",
+            SyncErrorAction::TakeServer => "From A",
+            SyncErrorAction::Resubmit { .. } => "Agreed",
+        };
+        b.client
+            .sync_error_resolve(SyncErrorResolveArgs {
+                op_id: error.op_id.clone(),
+                resolution,
+            })
+            .await?;
+        if expected == "From A" {
+            assert_eq!(
+                field(&b.client, "account", id, "name").await?.as_deref(),
+                Some("From A"),
+                "taking the server's value shows it at once, offline"
+            );
+        }
+        b.client.sync_now().await?;
+        a.client.sync_now().await?;
+        assert!(b.client.sync_errors().await?.is_empty(), "resolved");
+        assert_eq!(b.client.session_status().await?.pending_ops, 0);
+        for device in [&a, &b] {
+            assert_eq!(
+                field(&device.client, "account", id, "name")
+                    .await?
+                    .as_deref(),
+                Some(expected),
+                "both devices end with the resolution's value"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    let b = Device::in_memory()?;
+    a.sign_in(&server.url()).await?;
+    b.sign_in(&server.url()).await?;
+    let accounts = my_active_accounts(&a.client).await?;
+    let (r1, r2) = (accounts[4].clone(), accounts[5].clone());
+    a.client
+        .record_update(set("account", &r1, "name", "Server side"))
+        .await?;
+    a.client.sync_now().await?;
+
+    b.client
+        .record_update(set("account", &r1, "name", "Device side"))
+        .await?;
+    b.client
+        .record_update(set("account", &r1, CITY, "Parked city"))
+        .await?;
+    b.client
+        .record_update(set("account", &r2, CITY, "Free city"))
+        .await?;
+    let report = b.client.sync_now().await?;
+    assert_eq!(
+        (report.pushed, report.conflicts, report.parked),
+        (1, 1, 1),
+        "the conflict holds the later change to its record only: {report:?}"
+    );
+    let errors = b.client.sync_errors().await?;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].waiting.len(),
+        1,
+        "the city change waits behind it"
+    );
+    a.client.sync_now().await?;
+    assert_eq!(
+        field(&a.client, "account", &r2, CITY).await?.as_deref(),
+        Some("Free city")
+    );
+    assert_ne!(
+        field(&a.client, "account", &r1, CITY).await?.as_deref(),
+        Some("Parked city"),
+        "the parked change did not reach the server"
+    );
+
+    b.client
+        .sync_error_resolve(SyncErrorResolveArgs {
+            op_id: errors[0].op_id.clone(),
+            resolution: SyncErrorAction::KeepMine,
+        })
+        .await?;
+    let report = b.client.sync_now().await?;
+    assert_eq!((report.resolved, report.pushed), (1, 1), "{report:?}");
+    a.client.sync_now().await?;
+    assert_eq!(
+        field(&a.client, "account", &r1, "name").await?.as_deref(),
+        Some("Device side")
+    );
+    assert_eq!(
+        field(&a.client, "account", &r1, CITY).await?.as_deref(),
+        Some("Parked city")
+    );
+    assert_eq!(b.client.session_status().await?.pending_ops, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_lead_qualified_offline_keeps_the_ids_of_what_it_created() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    a.sign_in(&server.url()).await?;
+
+    server.stop();
+    // A lead met in the field, made and qualified with no network.
+    let lead = a
+        .client
+        .record_create(RecordCreateArgs {
+            entity: "lead".into(),
+            fields: [
+                ("subject", "Met at the trade show"),
+                ("firstname", "Ada"),
+                ("lastname", "Okafor"),
+                ("companyname", "Okafor Pumps"),
+            ]
+            .map(|(k, v)| (k.to_owned(), Some(v.to_owned())))
+            .into(),
+        })
+        .await?
+        .id;
+    let done = a
+        .client
+        .command_run(CommandArgs::LeadQualify {
+            lead_id: lead.clone(),
+            create_account: true,
+            create_contact: true,
+            create_opportunity: true,
+        })
+        .await?;
+    assert_eq!(
+        done.created.len(),
+        3,
+        "account, contact and opportunity exist at once"
+    );
+    let contact = done
+        .created
+        .iter()
+        .find(|r| r.entity == "contact")
+        .expect("a contact")
+        .id
+        .clone();
+    a.client
+        .record_update(set("contact", &contact, "jobtitle", "Buyer"))
+        .await?;
+    assert_eq!(
+        field(&a.client, "lead", &lead, "statecode")
+            .await?
+            .as_deref(),
+        Some("1"),
+        "the lead shows qualified offline"
+    );
+    // Offline the contact is on the device because it was made here.
+    assert_eq!(
+        a.client
+            .record_why(RecordKey {
+                entity: "contact".into(),
+                id: contact.clone(),
+            })
+            .await?
+            .kind,
+        "local"
+    );
+
+    server.restart()?;
+    let report = a.client.sync_now().await?;
+    let errors = a.client.sync_errors().await?;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (report.pushed, report.conflicts, report.errors),
+        (3, 0, 0),
+        "{report:?}"
+    );
+    let b = Device::in_memory()?;
+    b.sign_in(&server.url()).await?;
+    for created in &done.created {
+        let there = get(&b.client, &created.entity, &created.id).await?;
+        assert_eq!(
+            there.id, created.id,
+            "same id on the server and another device"
+        );
+    }
+    assert_eq!(
+        field(&b.client, "contact", &contact, "jobtitle")
+            .await?
+            .as_deref(),
+        Some("Buyer")
+    );
+    assert_eq!(
+        field(&b.client, "lead", &lead, "statecode")
+            .await?
+            .as_deref(),
+        Some("1")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_record_assigned_away_leaves_every_device_of_the_user() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    let b = Device::in_memory()?;
+    a.sign_in(&server.url()).await?;
+    b.sign_in(&server.url()).await?;
+    let account = my_active_accounts(&a.client)
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("an active account"))?;
+    let me = a.client.session_status().await?.user_id.unwrap_or_default();
+    let other = a
+        .client
+        .record_list(RecordListArgs {
+            entity: "systemuser".into(),
+        })
+        .await?
+        .into_iter()
+        .find(|u| u.id != me)
+        .ok_or_else(|| anyhow::anyhow!("another user"))?;
+    a.client
+        .command_run(CommandArgs::Assign {
+            entity: "account".into(),
+            id: account.clone(),
+            owner_entity: "systemuser".into(),
+            owner_id: other.id.clone(),
+        })
+        .await?;
+    a.client.sync_now().await?;
+    b.client.sync_now().await?;
+    for device in [&a, &b] {
+        let gone = get(&device.client, "account", &account).await;
+        let message = gone.expect_err("an account that is no longer the user's leaves the device");
+        assert!(message.to_string().contains("not found"), "{message}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() -> anyhow::Result<()>
+{
+    let server = ServerProcess::start()?;
+    let upstream = server.url().trim_start_matches("http://").parse()?;
+    let proxy = FaultProxy::start(upstream)?;
+    let a = Device::in_memory()?;
+    a.sign_in(&proxy.url()).await?;
+    let accounts = my_active_accounts(&a.client).await?;
+    let before = a.client.session_status().await?;
+    assert!(
+        before.last_sync_at.is_some(),
+        "the first sync went through the proxy"
+    );
+
+    let mut made = Vec::new();
+    for (i, id) in accounts.iter().take(5).enumerate() {
+        a.client
+            .record_update(set("account", id, CITY, &format!("Faulty {i}")))
+            .await?;
+        let created = a
+            .client
+            .record_create(RecordCreateArgs {
+                entity: "account".into(),
+                fields: [("name".to_owned(), Some(format!("Made through faults {i}")))].into(),
+            })
+            .await?;
+        made.push(created.id);
+    }
+    // The server applies the push but the answer is lost; then a refused connection, a
+    // truncated answer; a slow link still works.
+    for fault in [
+        Fault::ResetAfterRequest,
+        Fault::Refuse,
+        Fault::TruncateResponse { after_bytes: 100 },
+    ] {
+        proxy.set(fault);
+        let failed = a.client.sync_now().await;
+        assert!(
+            matches!(failed, Err(CoreError::Unreachable(_))),
+            "{fault:?} looks like a lost connection: {failed:?}"
+        );
+    }
+    proxy.set(Fault::Delay(std::time::Duration::from_millis(50)));
+    let report = a.client.sync_now().await?;
+    assert_eq!(
+        (report.conflicts, report.errors),
+        (0, 0),
+        "a resent op is answered as applied once: {report:?}"
+    );
+    assert_eq!(a.client.session_status().await?.pending_ops, 0);
+
+    let b = Device::in_memory()?;
+    b.sign_in(&server.url()).await?;
+    for (i, id) in accounts.iter().take(5).enumerate() {
+        assert_eq!(
+            field(&b.client, "account", id, CITY).await?,
+            Some(format!("Faulty {i}"))
+        );
+    }
+    let names: Vec<String> = b
+        .client
+        .record_list(RecordListArgs {
+            entity: "account".into(),
+        })
+        .await?
+        .into_iter()
+        .filter_map(|r| r.fields.get("name").cloned().flatten())
+        .filter(|n| n.starts_with("Made through faults"))
+        .collect();
+    assert_eq!(
+        names.len(),
+        5,
+        "each created account exists once: {names:?}"
+    );
+    for id in &made {
+        get(&b.client, "account", id).await?;
+    }
+    Ok(())
+}
