@@ -14,7 +14,8 @@ const FILE: &str = "docs/BENCHMARKS.md";
 pub fn bench(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
     let (name, title) = match which {
         Some("server") => ("server", "Server"),
-        other => bail!("usage: cargo xtask bench server (got {other:?})"),
+        Some("client") => ("client", "Client"),
+        other => bail!("usage: cargo xtask bench server|client (got {other:?})"),
     };
     crate::deps::ensure(root, crate::deps::Need::All)?;
     let mut cmd = proc::cargo(&["bench", "--workspace", "--locked", "--bench", name]);

@@ -6,7 +6,7 @@
 //! - `test`: the whole suite, exactly what CI runs.
 //! - `codegen [--check]`: TypeScript types from the Rust API types.
 //! - `tidy`: conventions checked by code.
-//! - `bench server`: benchmarks, figures written into `docs/BENCHMARKS.md`.
+//! - `bench server` / `bench client`: benchmarks, figures written into `docs/BENCHMARKS.md`.
 
 mod bench;
 mod deps;
@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md"
             );
             bail!("unknown or missing command")
         }

@@ -92,3 +92,152 @@ impl Access {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use outpost_domain::Fields;
+    use outpost_domain::security::{Depth, FieldPermission, Privilege};
+    use outpost_protocol::UserAccess;
+
+    use super::Access;
+
+    fn access() -> Access {
+        let mut privileges = BTreeMap::new();
+        privileges.insert(
+            "account".to_owned(),
+            BTreeMap::from([
+                (Privilege::Read, Depth::BusinessUnit),
+                (Privilege::Write, Depth::User),
+                (Privilege::Create, Depth::User),
+            ]),
+        );
+        privileges.insert(
+            "contact".to_owned(),
+            BTreeMap::from([
+                (Privilege::Write, Depth::BusinessUnit),
+                (Privilege::Delete, Depth::Organization),
+            ]),
+        );
+        Access(UserAccess {
+            user_id: "me".into(),
+            business_unit_id: "bu-1".into(),
+            team_ids: vec!["team-1".into()],
+            privileges,
+            secured_fields: BTreeMap::from([(
+                "account".to_owned(),
+                BTreeMap::from([
+                    (
+                        "creditlimit".to_owned(),
+                        FieldPermission {
+                            read: true,
+                            create: true,
+                            update: false,
+                        },
+                    ),
+                    (
+                        "secret".to_owned(),
+                        FieldPermission {
+                            read: false,
+                            create: false,
+                            update: false,
+                        },
+                    ),
+                ]),
+            )]),
+        })
+    }
+
+    fn record(owner: &str, unit: &str) -> Fields {
+        Fields::from([
+            ("ownerid".to_owned(), Some(owner.to_owned())),
+            ("owningbusinessunit".to_owned(), Some(unit.to_owned())),
+        ])
+    }
+
+    #[test]
+    fn user_depth_needs_the_user_or_their_team_as_owner() {
+        let a = access();
+        assert!(a.can(
+            "account",
+            Privilege::Write,
+            Some(&record("systemuser:me", "bu-1"))
+        ));
+        assert!(a.can(
+            "account",
+            Privilege::Write,
+            Some(&record("team:team-1", "bu-1"))
+        ));
+        assert!(!a.can(
+            "account",
+            Privilege::Write,
+            Some(&record("systemuser:other", "bu-1"))
+        ));
+        assert!(!a.can(
+            "account",
+            Privilege::Write,
+            Some(&record("team:team-2", "bu-1"))
+        ));
+    }
+
+    #[test]
+    fn business_unit_depth_needs_the_users_unit_and_deeper_depths_are_left_to_the_server() {
+        let a = access();
+        assert!(a.can(
+            "contact",
+            Privilege::Write,
+            Some(&record("systemuser:other", "bu-1"))
+        ));
+        assert!(!a.can(
+            "contact",
+            Privilege::Write,
+            Some(&record("systemuser:other", "bu-2"))
+        ));
+        assert!(a.can(
+            "contact",
+            Privilege::Delete,
+            Some(&record("systemuser:x", "bu-9"))
+        ));
+    }
+
+    #[test]
+    fn a_privilege_not_granted_is_refused_and_creating_needs_any_depth() {
+        let a = access();
+        assert!(!a.can(
+            "account",
+            Privilege::Delete,
+            Some(&record("systemuser:me", "bu-1"))
+        ));
+        assert!(
+            !a.can("lead", Privilege::Read, None),
+            "no privilege on the entity at all"
+        );
+        assert!(a.can("account", Privilege::Create, None));
+        assert!(!a.can("contact", Privilege::Create, None));
+        let allowed = a.allowed("account", &record("systemuser:me", "bu-1"));
+        assert!(allowed.write && !allowed.delete && !allowed.assign);
+    }
+
+    #[test]
+    fn secured_fields_are_refused_by_what_the_user_may_do_with_them() {
+        let a = access();
+        let change = Fields::from([
+            ("creditlimit".to_owned(), Some("5".to_owned())),
+            ("name".to_owned(), Some("n".to_owned())),
+        ]);
+        assert_eq!(
+            a.fields_refused("account", &change, false),
+            vec!["creditlimit".to_owned()]
+        );
+        assert!(
+            a.fields_refused("account", &change, true).is_empty(),
+            "may set it on create"
+        );
+        let secret = Fields::from([("secret".to_owned(), Some("s".to_owned()))]);
+        assert_eq!(
+            a.fields_refused("account", &secret, true),
+            vec!["secret".to_owned()]
+        );
+    }
+}

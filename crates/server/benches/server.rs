@@ -14,10 +14,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
-use outpost_protocol::admin::{Assignments, ItemData, ProfileDef, ProfileItem};
 use outpost_server::db::Location;
 use outpost_server::seed::{DemoOptions, load_demo_if_empty};
-use outpost_server::{AppState, Db, admin, app};
+use outpost_server::{AppState, Db, app};
 use outpost_testkit::PgServer;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -104,56 +103,8 @@ async fn run(backend: &'static str, location: Location, records: u64) -> anyhow:
     )
     .await?;
     let load = started.elapsed();
-    db.write(|c| {
-        let org = outpost_server::org::Org::load(c)?;
-        let everything = ProfileDef {
-            name: "Everything".to_owned(),
-            description: String::new(),
-            items: org
-                .metadata
-                .entities
-                .iter()
-                .map(|e| ProfileItem {
-                    entity: e.name.clone(),
-                    data: ItemData::All,
-                    relationships: Vec::new(),
-                    sync_interval_minutes: 15,
-                })
-                .collect(),
-        };
-        // Every record of every entity: the scope is the whole org.
-        for entity in &org.metadata.entities {
-            let all = outpost_protocol::admin::EntityOffline {
-                entity: entity.name.clone(),
-                enabled: true,
-                filter: Some(String::new()),
-            };
-            admin::entity_set(c, &entity.name, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-        let now = outpost_domain::value::format_datetime(outpost_server::now());
-        let info =
-            admin::profile_create(c, &everything, &now).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let admin_id = org
-            .security
-            .users
-            .iter()
-            .find(|(_, u)| u.roles.contains(outpost_domain::demo::role::ADMIN))
-            .map(|(id, _)| id.clone())
-            .unwrap_or_default();
-        admin::assign(
-            c,
-            &info.id,
-            &Assignments {
-                users: vec![admin_id],
-                teams: Vec::new(),
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        admin::publish(c, &info.id, true, outpost_server::now())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(())
-    })
-    .await?;
+    db.write(|c| outpost_server::seed::profile_everything_for_admin(c))
+        .await?;
     let app = app(AppState::new(db.clone()));
     let login = call(
         &app,

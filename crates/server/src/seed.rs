@@ -214,3 +214,59 @@ fn load_demo(conn: &mut dyn Conn, options: &DemoOptions, hash: &str) -> anyhow::
     bump_config(conn)?;
     Ok(())
 }
+
+/// Makes every record of every entity offline and publishes a profile taking all of them
+/// (`Everything`) for the demo administrator: the whole org is their scope. For
+/// benchmarks, which measure the biggest scope a device can have.
+///
+/// # Errors
+/// When the org is not loaded or an admin step refuses.
+pub fn profile_everything_for_admin(c: &mut dyn crate::db::Conn) -> anyhow::Result<()> {
+    use outpost_protocol::admin::{Assignments, EntityOffline, ItemData, ProfileDef, ProfileItem};
+
+    use crate::admin;
+    let org = crate::org::Org::load(c)?;
+    let everything = ProfileDef {
+        name: "Everything".to_owned(),
+        description: String::new(),
+        items: org
+            .metadata
+            .entities
+            .iter()
+            .map(|e| ProfileItem {
+                entity: e.name.clone(),
+                data: ItemData::All,
+                relationships: Vec::new(),
+                sync_interval_minutes: 15,
+            })
+            .collect(),
+    };
+    for entity in &org.metadata.entities {
+        let all = EntityOffline {
+            entity: entity.name.clone(),
+            enabled: true,
+            filter: Some(String::new()),
+        };
+        admin::entity_set(c, &entity.name, &all).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let now = outpost_domain::value::format_datetime(crate::now());
+    let info = admin::profile_create(c, &everything, &now).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let admin_id = org
+        .security
+        .users
+        .iter()
+        .find(|(_, u)| u.roles.contains(outpost_domain::demo::role::ADMIN))
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    admin::assign(
+        c,
+        &info.id,
+        &Assignments {
+            users: vec![admin_id],
+            teams: Vec::new(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    admin::publish(c, &info.id, true, crate::now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}

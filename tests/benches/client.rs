@@ -1,0 +1,433 @@
+//! `cargo xtask bench client`: the field client against a real server over loopback HTTP
+//! — the initial sync into the encrypted store (and, as the limit, the same rows inserted
+//! raw into SQLCipher in the same run), the client's peak memory, a delta with 10
+//! changes, a push of 10,000 operations, and the first page of a view and of a search.
+//! Not a test: it prints a Markdown table between `BEGIN-MARKDOWN` and `END-MARKDOWN`,
+//! which xtask writes into `docs/BENCHMARKS.md`.
+//!
+//! The server runs in a child process (this binary with `--serve N`) so the figures and
+//! the peak memory are the client's alone. The user is the demo administrator under a
+//! profile that takes every record of every entity (`seed::profile_everything_for_admin`).
+
+#![allow(missing_docs, clippy::print_stdout)]
+
+use std::io::BufRead as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use outpost_core::api::{RecordUpdateArgs, SearchArgs, SignInArgs, ViewPageArgs};
+use outpost_core::{Client, ClientConfig};
+use outpost_domain::query::{Dialect, column_type, column_value};
+use outpost_server::db::Location;
+use outpost_server::seed::{DemoOptions, load_demo_if_empty};
+use outpost_server::{AppState, Db, app};
+use outpost_store::MemoryKeyStore;
+use serde_json::json;
+
+const PASSWORD: &str = "bench";
+
+/// `--serve N`: the org server with N demo records, printing its URL, until killed.
+async fn serve(records: u64) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(&Location::Sqlite(dir.path().join("org.sqlite3"))).await?;
+    load_demo_if_empty(
+        &db,
+        &DemoOptions {
+            seed: 1,
+            records,
+            password: PASSWORD.to_owned(),
+        },
+    )
+    .await?;
+    db.write(|c| outpost_server::seed::profile_everything_for_admin(c))
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("http://{}", listener.local_addr()?);
+    axum::serve(listener, app(AppState::new(db))).await?;
+    Ok(())
+}
+
+/// Peak resident memory of this process (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+struct Figures {
+    records: u64,
+    initial: Duration,
+    raw: Duration,
+    rss_mb: Option<f64>,
+    delta_ten: Duration,
+    local_ops_per_s: f64,
+    push_ops: u64,
+    push: Duration,
+    view_entity: String,
+    view_rows: u64,
+    view_first: Duration,
+    search_one: Duration,
+    search_all: Duration,
+}
+
+/// Inserts `rows` into a fresh SQLCipher file (raw key, typed columns, one transaction,
+/// one prepared statement per entity): what the store's initial sync is compared with.
+fn raw_insert(
+    metadata: &outpost_domain::Metadata,
+    rows: &[outpost_store::LocalRecord],
+) -> anyhow::Result<Duration> {
+    let dir = tempfile::tempdir()?;
+    let mut conn = rusqlite::Connection::open(dir.path().join("raw.db"))?;
+    conn.pragma_update(None, "key", format!("x'{}'", "ab".repeat(32)))?;
+    conn.pragma_update(None, "journal_mode", "wal")?;
+    conn.pragma_update(None, "synchronous", "normal")?;
+    for def in &metadata.entities {
+        let columns: String = def
+            .attributes
+            .iter()
+            .map(|a| format!(", \"{}\" {}", a.name, column_type(&a.kind, Dialect::Sqlite)))
+            .collect();
+        conn.execute_batch(&format!(
+            "CREATE TABLE \"{}\" (id TEXT PRIMARY KEY{columns}, row_version INTEGER)",
+            def.name
+        ))?;
+    }
+    let started = Instant::now();
+    let tx = conn.transaction()?;
+    for def in &metadata.entities {
+        let names: String = def
+            .attributes
+            .iter()
+            .map(|a| format!(", \"{}\"", a.name))
+            .collect();
+        let marks: String = (0..def.attributes.len())
+            .map(|i| format!(", ?{}", i + 2))
+            .collect();
+        let mut stmt = tx.prepare(&format!(
+            "INSERT INTO \"{}\" (id{names}, row_version) VALUES (?1{marks}, ?{})",
+            def.name,
+            def.attributes.len() + 2
+        ))?;
+        for row in rows.iter().filter(|r| r.entity == def.name) {
+            let mut values: Vec<rusqlite::types::Value> = vec![row.id.clone().into()];
+            for a in &def.attributes {
+                let text = row.fields.get(&a.name).cloned().flatten();
+                values.push(match column_value(&a.kind, text.as_deref())? {
+                    outpost_domain::query::SqlParam::Null => rusqlite::types::Value::Null,
+                    outpost_domain::query::SqlParam::Int(n) => n.into(),
+                    outpost_domain::query::SqlParam::Text(s) => s.into(),
+                });
+            }
+            values.push(i64::try_from(row.row_version)?.into());
+            stmt.execute(rusqlite::params_from_iter(values))?;
+        }
+    }
+    tx.commit()?;
+    Ok(started.elapsed())
+}
+
+async fn run(records: u64) -> anyhow::Result<Figures> {
+    let mut server = std::process::Command::new(std::env::current_exe()?)
+        .arg("--serve")
+        .arg(records.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().expect("piped")).read_line(&mut line)?;
+    let url = line.trim().to_owned();
+    anyhow::ensure!(
+        url.starts_with("http://"),
+        "the server did not start: {line}"
+    );
+    let result = measure(&url).await;
+    server.kill()?;
+    server.wait()?;
+    result
+}
+
+async fn measure(url: &str) -> anyhow::Result<Figures> {
+    let dir = tempfile::tempdir()?;
+    let client = Arc::new(Client::open(ClientConfig {
+        data_dir: dir.path().to_owned(),
+        keys: Arc::new(MemoryKeyStore::default()),
+        default_server_url: None,
+        notifier: None,
+    })?);
+    let started = Instant::now();
+    let status = client
+        .session_sign_in(SignInArgs {
+            server_url: url.to_owned(),
+            username: "admin".into(),
+            password: PASSWORD.into(),
+        })
+        .await?;
+    let initial = started.elapsed();
+    anyhow::ensure!(
+        status.last_sync_at.is_some(),
+        "the first sync did not finish"
+    );
+    let rss_mb = peak_rss_mb();
+
+    let metadata = client.metadata_get().await?;
+    let mut all = Vec::new();
+    for def in &metadata.entities {
+        let rows = client
+            .record_list(outpost_core::api::RecordListArgs {
+                entity: def.name.clone(),
+            })
+            .await?;
+        all.extend(rows.into_iter().map(|r| outpost_store::LocalRecord {
+            entity: r.entity,
+            id: r.id,
+            fields: r.fields,
+            row_version: r.row_version,
+            pending: r.pending,
+            reason: r.reason,
+        }));
+    }
+    let records = all.len() as u64;
+    let raw = raw_insert(&metadata, &all)?;
+    let (view_entity, view_rows) = metadata
+        .entities
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                all.iter().filter(|r| r.entity == e.name).count() as u64,
+            )
+        })
+        .max_by_key(|(_, n)| *n)
+        .unwrap_or_default();
+    let accounts: Vec<&outpost_store::LocalRecord> = all
+        .iter()
+        .filter(|r| {
+            r.entity == "account"
+                && r.fields.get("statecode").cloned().flatten().as_deref() == Some("0")
+        })
+        .collect();
+
+    // Another device changes 10 accounts; this one pulls exactly those.
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": PASSWORD, "device_id": "bench-other"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut ten = Vec::new();
+    // What the server holds, so each change carries a true before-image (no conflicts).
+    let mut phone: std::collections::HashMap<String, Option<String>> = accounts
+        .iter()
+        .take(10)
+        .map(|r| (r.id.clone(), r.fields.get("telephone1").cloned().flatten()))
+        .collect();
+    for round in 0..5 {
+        let ops: Vec<serde_json::Value> = accounts
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(i, r)| {
+                let new = format!("+1 555 {round}{i:03}");
+                let before = phone.insert(r.id.clone(), Some(new.clone())).flatten();
+                json!({"op_id": format!("other-{round}-{i}"), "base_version": null, "op": {
+                    "kind": "update", "entity": "account", "id": r.id,
+                    "changes": {"telephone1": new}, "before": {"telephone1": before}}})
+            })
+            .collect();
+        let answer: serde_json::Value = http
+            .post(format!("{url}/api/v1/sync/push"))
+            .bearer_auth(&token)
+            .json(&json!({"ops": ops}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(!answer.to_string().contains("\"error\""), "{answer}");
+        let started = Instant::now();
+        let report = client.sync_now().await?;
+        ten.push(started.elapsed());
+        anyhow::ensure!(
+            report.pulled == 10,
+            "a delta after 10 changes carried {}",
+            report.pulled
+        );
+    }
+
+    // 10,000 operations made offline, then pushed.
+    let push_ops = 10_000u64;
+    let started = Instant::now();
+    for i in 0..push_ops {
+        let r = accounts[usize::try_from(i).unwrap_or(0) % accounts.len()];
+        client
+            .record_update(RecordUpdateArgs {
+                entity: "account".into(),
+                id: r.id.clone(),
+                fields: [("address1_line1".to_owned(), Some(format!("+44 {i}")))].into(),
+            })
+            .await?;
+    }
+    let local_ops_per_s = push_ops as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let report = client.sync_now().await?;
+    let push = started.elapsed();
+    anyhow::ensure!(
+        u64::from(report.pushed) == push_ops && report.conflicts == 0 && report.errors == 0,
+        "{report:?}"
+    );
+
+    let mut first = Vec::new();
+    let mut one = Vec::new();
+    let mut every = Vec::new();
+    let word: String = accounts[0].fields["name"]
+        .clone()
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("a")
+        .to_owned();
+    // The view of the largest entity that shows the most rows.
+    let mut view_id = None;
+    let mut view_total = 0;
+    for view in client
+        .view_list(outpost_core::api::RecordListArgs {
+            entity: view_entity.clone(),
+        })
+        .await?
+    {
+        let page = client
+            .view_page(ViewPageArgs {
+                entity: view_entity.clone(),
+                view_id: Some(view.id.clone()),
+                search: None,
+                after: None,
+                limit: Some(1),
+            })
+            .await?;
+        if page.total.unwrap_or(0) > view_total {
+            view_total = page.total.unwrap_or(0);
+            view_id = Some(view.id);
+        }
+    }
+    for _ in 0..5 {
+        let started = Instant::now();
+        let page = client
+            .view_page(ViewPageArgs {
+                entity: view_entity.clone(),
+                view_id: view_id.clone(),
+                search: None,
+                after: None,
+                limit: Some(50),
+            })
+            .await?;
+        first.push(started.elapsed());
+        anyhow::ensure!(page.rows.len() == 50, "the view shows {view_total} rows");
+        let started = Instant::now();
+        client
+            .search(SearchArgs {
+                text: word.clone(),
+                entities: Some(vec!["account".into()]),
+                limit: Some(50),
+            })
+            .await?;
+        one.push(started.elapsed());
+        let started = Instant::now();
+        client
+            .search(SearchArgs {
+                text: word.clone(),
+                entities: None,
+                limit: Some(50),
+            })
+            .await?;
+        every.push(started.elapsed());
+    }
+    let view_rows = view_total.max(view_rows.min(view_total));
+    Ok(Figures {
+        records,
+        initial,
+        raw,
+        rss_mb,
+        delta_ten: median(ten),
+        local_ops_per_s,
+        push_ops,
+        push,
+        view_entity,
+        view_rows,
+        view_first: median(first),
+        search_one: median(one),
+        search_all: median(every),
+    })
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        let records = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(200_000);
+        return serve(records).await;
+    }
+    let sizes: Vec<u64> = std::env::var("OUTPOST_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![200_000]);
+    let mut rows = Vec::new();
+    for &size in &sizes {
+        eprintln!("client against a server with {size} records…");
+        rows.push(run(size).await?);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!("BEGIN-MARKDOWN");
+    println!(
+        "| records on the device | initial sync | records/s | raw SQLCipher insert of the same rows | client peak RSS | delta, 10 changed | offline ops/s (apply + outbox) | push ops/s | first view page | search, one entity | search, every entity |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for f in &rows {
+        println!(
+            "| {} | {:.1} s | {:.0} | {:.1} s ({:.0}/s) | {} | {:.1} ms | {:.0} | {:.0} | {:.1} ms ({} of {}) | {:.1} ms | {:.1} ms |",
+            f.records,
+            f.initial.as_secs_f64(),
+            f.records as f64 / f.initial.as_secs_f64(),
+            f.raw.as_secs_f64(),
+            f.records as f64 / f.raw.as_secs_f64(),
+            f.rss_mb
+                .map_or_else(|| "n/a".to_owned(), |mb| format!("{mb:.0} MB")),
+            ms(f.delta_ten),
+            f.local_ops_per_s,
+            f.push_ops as f64 / f.push.as_secs_f64(),
+            ms(f.view_first),
+            f.view_entity,
+            f.view_rows,
+            ms(f.search_one),
+            ms(f.search_all),
+        );
+    }
+    println!();
+    println!(
+        "- The client (outpost-core, in this process) talks HTTP on loopback to a real server in a child process (SQLite, demo org, the administrator's profile takes every record). *Initial sync*: sign-in to the end of the first download — pages of 500 written to the encrypted store's server and local layers with the full-text index, one transaction per page."
+    );
+    println!(
+        "- *Raw SQLCipher insert*: the same rows into a fresh SQLCipher file with typed columns in one transaction — the floor under the store's own cost (no HTTP, JSON, rebase or index)."
+    );
+    println!(
+        "- *Delta, 10 changed*: another device pushes 10 account changes, then this one syncs (median of 5). *Push*: {} account updates made offline (the store's apply + outbox rate is its own column), then one sync.",
+        rows.first().map_or(0, |f| f.push_ops)
+    );
+    println!(
+        "- *First view page*: the default view of the largest entity, 50 rows, with its total count (median of 5). *Search*: a word of an account name, prefix match in the full-text index, 50 hits."
+    );
+    println!("END-MARKDOWN");
+    Ok(())
+}
