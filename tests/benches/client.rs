@@ -416,7 +416,7 @@ async fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "- The client (outpost-core, in this process) talks HTTP on loopback to a real server in a child process (SQLite, demo org, the administrator's profile takes every record). *Initial sync*: sign-in to the end of the first download — pages of 500 written to the encrypted store's server and local layers with the full-text index, one transaction per page."
+        "- The client (outpost-core, in this process) talks HTTP on loopback to a real server in a child process (SQLite, demo org, the administrator's profile takes every record). *Initial sync*: sign-in to the end of the first download — pages of 1000 written to the encrypted store's server and local layers with the full-text index, one transaction per page."
     );
     println!(
         "- *Raw SQLCipher insert*: the same rows into a fresh SQLCipher file with typed columns in one transaction — the floor under the store's own cost (no HTTP, JSON, rebase or index)."

@@ -42,7 +42,7 @@ pub struct ClientConfig {
 /// Most operations one push carries.
 const PUSH_BATCH: usize = 200;
 /// Most records one pull page carries.
-const PULL_PAGE: u32 = 500;
+const PULL_PAGE: u32 = 1_000;
 
 // Keys of the session values kept in the encrypted `sync_state` table.
 const SERVER_URL: &str = "server_url";

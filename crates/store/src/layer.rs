@@ -146,20 +146,25 @@ pub(crate) fn rebase_in_tx(
     Ok(refused)
 }
 
-/// The rebase of one record the pull just wrote to the server layer: a plain copy when
-/// nothing pending touches it (the common case of a large pull).
+/// The rebase of one record the pull just wrote to the server layer (`server`: its
+/// fields and version, `None` when it was removed): a plain copy when nothing pending
+/// touches it — the common case of a large pull, which then costs one write.
 pub(crate) fn rebase_one_in_tx(
     conn: &Connection,
     ctx: &ApplyContext,
     metadata: &Metadata,
     def: &EntityDef,
     id: &str,
+    server: Option<(&Fields, u64)>,
 ) -> Result<(), StoreError> {
     if outbox::has_pending(conn, &def.name, id)? {
-        rebase_in_tx(conn, ctx, metadata, [(def.name.clone(), id.to_owned())]).map(drop)
-    } else {
-        reset_in_tx(conn, def, id)
+        return rebase_in_tx(conn, ctx, metadata, [(def.name.clone(), id.to_owned())]).map(drop);
     }
+    match server {
+        Some((fields, version)) => records::put_in_tx(conn, Layer::Local, def, id, fields, version)?,
+        None => records::delete_in_tx(conn, Layer::Local, def, id)?,
+    }
+    follow::forget_in_tx(conn, &def.name, id)
 }
 
 /// Whether the local layer lists `(entity, id)` as followed on this device.

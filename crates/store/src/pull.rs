@@ -73,12 +73,12 @@ impl Store {
             let def = def(entity)?;
             records::put_in_tx(&tx, Layer::Server, def, id, fields, *row_version)?;
             records::reason_set_in_tx(&tx, def, id, reason)?;
-            rebase_one_in_tx(&tx, ctx, metadata, def, id)?;
+            rebase_one_in_tx(&tx, ctx, metadata, def, id, Some((fields, *row_version)))?;
         }
         for removed in &page.removed {
             let def = def(&removed.entity)?;
             records::delete_in_tx(&tx, Layer::Server, def, &removed.id)?;
-            rebase_one_in_tx(&tx, ctx, metadata, def, &removed.id)?;
+            rebase_one_in_tx(&tx, ctx, metadata, def, &removed.id, None)?;
         }
         if !discarded.is_empty() {
             rebase_in_tx(&tx, ctx, metadata, discarded)?;
