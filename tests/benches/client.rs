@@ -426,7 +426,7 @@ async fn main() -> anyhow::Result<()> {
         rows.first().map_or(0, |f| f.push_ops)
     );
     println!(
-        "- *First view page*: the default view of the largest entity, 50 rows, with its total count (median of 5). *Search*: a word of an account name, prefix match in the full-text index, 50 hits."
+        "- *First view page*: of the largest entity, the system view showing the most rows; 50 rows with the total count, which costs most of it (median of 5). *Search*: a word of an account name, prefix match in the full-text index, 50 hits."
     );
     println!("END-MARKDOWN");
     Ok(())

@@ -161,7 +161,9 @@ pub(crate) fn rebase_one_in_tx(
         return rebase_in_tx(conn, ctx, metadata, [(def.name.clone(), id.to_owned())]).map(drop);
     }
     match server {
-        Some((fields, version)) => records::put_in_tx(conn, Layer::Local, def, id, fields, version)?,
+        Some((fields, version)) => {
+            records::put_in_tx(conn, Layer::Local, def, id, fields, version)?
+        }
         None => records::delete_in_tx(conn, Layer::Local, def, id)?,
     }
     follow::forget_in_tx(conn, &def.name, id)
