@@ -44,6 +44,14 @@ pub enum Resolve {
     },
 }
 
+/// What `seen` holds in the fields `changes` sets: an update's before-image (B1).
+fn before_image(changes: &Fields, seen: &Fields) -> Fields {
+    changes
+        .keys()
+        .map(|k| (k.clone(), seen.get(k).cloned().flatten()))
+        .collect()
+}
+
 impl Store {
     pub(crate) fn entity(&self, name: &str) -> Result<EntityDef, StoreError> {
         self.metadata
@@ -129,10 +137,7 @@ impl Store {
                 if changes.is_empty() && current.is_some() {
                     return Ok(Effects::default());
                 }
-                let before = changes
-                    .keys()
-                    .map(|k| (k.clone(), seen.get(k).cloned().flatten()))
-                    .collect();
+                let before = before_image(&changes, &seen);
                 Operation::Update {
                     entity,
                     id,
@@ -257,10 +262,7 @@ impl Store {
                         let server = records::get_in_tx(&tx, Layer::Server, def, &id)?
                             .map(|(f, _)| f)
                             .unwrap_or_default();
-                        let before = changes
-                            .keys()
-                            .map(|k| (k.clone(), server.get(k).cloned().flatten()))
-                            .collect();
+                        let before = before_image(&changes, &server);
                         Operation::Update {
                             entity,
                             id,
