@@ -111,6 +111,15 @@ fn access_of(store: &Store) -> Result<Access, CoreError> {
     Ok(Access(access))
 }
 
+/// The offline profile cached from the last metadata (none before it, or when the user has
+/// no published profile).
+fn profile_of(store: &Store) -> Option<outpost_protocol::DeviceProfile> {
+    let json = store.state_get(PROFILE).ok().flatten()?;
+    serde_json::from_str::<Option<outpost_protocol::DeviceProfile>>(&json)
+        .ok()
+        .flatten()
+}
+
 /// Who acts and when, for applying operations to the local layer.
 fn apply_context(store: &Store) -> Result<ApplyContext, CoreError> {
     let access = access_of(store)?;
@@ -188,13 +197,8 @@ impl Client {
 
     /// The server of the signed-in session.
     fn remote(&self) -> Result<Remote, CoreError> {
-        self.with_store(|s| {
-            if s.state_get(TOKEN)?.is_none() {
-                return Err(CoreError::NotSignedIn);
-            }
-            let url = s.state_get(SERVER_URL)?.ok_or(CoreError::NotSignedIn)?;
-            Remote::new(&url)
-        })
+        self.token()?;
+        self.remote_any()
     }
 
     /// The server of the session, signed in or not (for probing).

@@ -321,6 +321,15 @@ impl Operation {
         }
     }
 
+    /// The records the operation is *about*: its target, then what it creates. A later
+    /// operation about any of them depends on this one (B2 parks it behind a failure).
+    pub fn about(&self) -> Vec<EntityRef> {
+        let (entity, id) = self.target();
+        std::iter::once(record::record(entity, id))
+            .chain(self.creates())
+            .collect()
+    }
+
     /// Applies the operation to `storage` as `ctx.user` at `ctx.now`. Privileges are the
     /// caller's to check first (see the module docs). On an error or a conflict nothing
     /// was written.

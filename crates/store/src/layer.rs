@@ -8,7 +8,7 @@ use outpost_domain::{
     Applied, ApplyContext, EntityDef, EntityRef, Fields, Metadata, OpError, Operation,
     RecordStorage,
 };
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use crate::StoreError;
 use crate::table::records::{self, Layer};
@@ -167,17 +167,4 @@ pub(crate) fn rebase_one_in_tx(
         None => records::delete_in_tx(conn, Layer::Local, def, id)?,
     }
     follow::forget_in_tx(conn, &def.name, id)
-}
-
-/// Whether the local layer lists `(entity, id)` as followed on this device.
-pub(crate) fn followed_here(
-    conn: &Connection,
-    entity: &str,
-    id: &str,
-) -> Result<Option<bool>, StoreError> {
-    use rusqlite::OptionalExtension as _;
-    Ok(conn
-        .prepare_cached("SELECT following FROM sync_follow WHERE entity = ?1 AND record_id = ?2")?
-        .query_row(params![entity, id], |r| r.get(0))
-        .optional()?)
 }

@@ -4,7 +4,7 @@
 
 use outpost_domain::{ApplyContext, Effects, EntityDef, Fields, Operation};
 
-use crate::layer::{LocalLayer, followed_here, rebase_in_tx, touched};
+use crate::layer::{LocalLayer, rebase_in_tx, touched};
 use crate::table::outbox::{self, EntryState};
 use crate::table::records::{self, Layer};
 use crate::{Store, StoreError};
@@ -91,7 +91,7 @@ impl Store {
     /// Whether the user follows the record: a follow or unfollow made here and not yet
     /// answered decides; otherwise whether the server sent it because of a follow.
     pub fn record_followed(&self, entity: &str, id: &str) -> Result<bool, StoreError> {
-        if let Some(here) = followed_here(&self.conn, entity, id)? {
+        if let Some(here) = crate::table::follow::here_in_tx(&self.conn, entity, id)? {
             return Ok(here);
         }
         let def = self.entity(entity)?;
@@ -220,10 +220,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         match how {
             Resolve::KeepMine => {
-                tx.execute(
-                    "UPDATE sync_outbox SET state = 'resolving' WHERE op_id = ?1",
-                    [op_id],
-                )?;
+                outbox::mark_resolving_in_tx(&tx, op_id)?;
                 outbox::resolution_queue_in_tx(
                     &tx,
                     op_id,
@@ -272,11 +269,7 @@ impl Store {
                     }
                     other => other,
                 };
-                let old_touched = outbox::touch_closure(&tx, outbox::parking_keys(&entry.op))?;
-                tx.execute(
-                    "UPDATE sync_outbox SET op_id = ?2, op = ?3, state = 'pending', outcome = NULL WHERE seq = ?1",
-                    rusqlite::params![entry.seq, new_id, serde_json::to_string(&op)?],
-                )?;
+                outbox::replace_in_tx(&tx, entry.seq, &new_id, &op)?;
                 outbox::resolution_queue_in_tx(
                     &tx,
                     op_id,
@@ -284,7 +277,8 @@ impl Store {
                 )?;
                 // The corrected operation must apply here too; if it does not, nothing
                 // of the resolution is kept (the transaction is dropped).
-                let refused = rebase_in_tx(&tx, ctx, &self.metadata, old_touched)?;
+                let about = outbox::parking_keys(&entry.op);
+                let refused = rebase_in_tx(&tx, ctx, &self.metadata, about)?;
                 if let Some((_, e)) = refused.into_iter().find(|(seq, _)| *seq == entry.seq) {
                     return Err(e);
                 }

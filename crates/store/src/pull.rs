@@ -1,8 +1,6 @@
 //! Storing a pulled page: the server layer, the rebase of what is pending, removals,
 //! resolutions made on the server, and the checkpoint — in one transaction.
 
-use std::collections::BTreeSet;
-
 use outpost_domain::ApplyContext;
 use outpost_protocol::{PullResponse, RecordPayload, ResolutionAction};
 
@@ -45,12 +43,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         if state::resync_take_in_tx(&tx)? | page.reset {
             for entity in &metadata.entities {
-                let keep: BTreeSet<String> = tx
-                    .prepare_cached(
-                        "SELECT DISTINCT record_id FROM sync_outbox_touch WHERE entity = ?1",
-                    )?
-                    .query_map([&entity.name], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
+                let keep = outbox::touched_ids(&tx, &entity.name)?;
                 records::clear_in_tx(&tx, entity, &keep)?;
             }
         }

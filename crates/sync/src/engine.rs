@@ -13,6 +13,8 @@
 
 use std::collections::BTreeSet;
 
+use outpost_domain::EntityRef;
+
 use outpost_protocol::{
     OpOutcome, OpResult, PullRequest, PullResponse, PushOp, PushRequest, PushResponse,
     ResolutionAction,
@@ -164,7 +166,7 @@ pub struct Engine {
     resolutions: std::collections::VecDeque<(String, ResolutionAction)>,
     queue: std::collections::VecDeque<PushOp>,
     /// Records held by a failed operation of this run (B2).
-    blocked: BTreeSet<(String, String)>,
+    blocked: BTreeSet<EntityRef>,
     /// The operations of the push in flight.
     sent: Vec<PushOp>,
     checkpoint: u64,
@@ -384,10 +386,7 @@ impl Engine {
     }
 }
 
-/// The records an operation is about for parking: its target and what it creates.
-fn keys_of(op: &PushOp) -> Vec<(String, String)> {
-    let (entity, id) = op.op.target();
-    std::iter::once((entity.to_owned(), id.to_owned()))
-        .chain(op.op.creates().into_iter().map(|r| (r.entity, r.id)))
-        .collect()
+/// The records a pushed operation is about ([`outpost_domain::Operation::about`]).
+fn keys_of(op: &PushOp) -> Vec<EntityRef> {
+    op.op.about()
 }

@@ -9,14 +9,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use outpost_protocol::DeviceProfile;
-use outpost_sync::{
-    Action, Config, Event, Notification, Scheduler, Status, SyncOutcome, SyncSummary,
-};
+use outpost_sync::{Action, Config, Event, Notification, Scheduler, Status, SyncOutcome};
 
-use super::{Client, LAST_SYNC, PROFILE, TOKEN};
+use super::{Client, LAST_SYNC, TOKEN, profile_of};
 use crate::CoreError;
 use crate::api::SyncReport;
+
+/// Operations the next push may send (pending and not parked).
+fn ready_ops(store: &outpost_store::Store) -> Result<u32, CoreError> {
+    Ok(u32::try_from(store.outbox_pending(u32::MAX)?.len()).unwrap_or(u32::MAX))
+}
 
 /// Receives the scheduler's notifications (the shell shows them on the desktop, C19).
 pub type Notifier = Arc<dyn Fn(&Notification) + Send + Sync>;
@@ -43,14 +45,10 @@ impl Client {
             if s.state_get(TOKEN)?.is_none() {
                 return Ok(None);
             }
-            let profile: Option<DeviceProfile> = s
-                .state_get(PROFILE)?
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .flatten();
             Ok(Some(Event::SignedIn {
-                items: profile.map(|p| p.items).unwrap_or_default(),
+                items: profile_of(s).map(|p| p.items).unwrap_or_default(),
                 first_sync_done: s.state_get(LAST_SYNC)?.is_some(),
-                pending_ops: u32::try_from(s.outbox_pending(u32::MAX)?.len()).unwrap_or(u32::MAX),
+                pending_ops: ready_ops(s)?,
             }))
         })
         .ok()
@@ -60,23 +58,12 @@ impl Client {
     /// What a run's result means to the scheduler.
     pub(super) fn outcome_of(&self, result: &Result<SyncReport, CoreError>) -> SyncOutcome {
         match result {
-            Ok(report) => {
-                let pending = self
-                    .with_store(|s| Ok(s.outbox_pending(u32::MAX)?.len()))
-                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-                SyncOutcome::ok(
-                    SyncSummary {
-                        pushed: report.pushed,
-                        pulled: report.pulled,
-                        removed: 0,
-                        conflicts: report.conflicts,
-                        errors: report.errors,
-                        parked: report.parked,
-                        resolved: report.resolved,
-                    },
-                    pending,
-                )
-            }
+            Ok(report) => SyncOutcome::Ok {
+                pulled: report.pulled,
+                conflicts: report.conflicts,
+                errors: report.errors,
+                pending: self.with_store(|s| ready_ops(s)).unwrap_or(0),
+            },
             Err(CoreError::Unreachable(_)) => SyncOutcome::Unreachable,
             Err(CoreError::Unauthorized | CoreError::NotSignedIn) => SyncOutcome::Unauthorized,
             Err(CoreError::Wiped) => SyncOutcome::Wiped,
@@ -162,13 +149,7 @@ impl Client {
         let status = self.session_status().await?;
         let scheduler = self.scheduler_status();
         let items = self
-            .with_store(|s| {
-                Ok(s.state_get(PROFILE)?
-                    .and_then(|json| serde_json::from_str::<Option<DeviceProfile>>(&json).ok())
-                    .flatten()
-                    .map(|p| p.items)
-                    .unwrap_or_default())
-            })
+            .with_store(|s| Ok(profile_of(s).map(|p| p.items).unwrap_or_default()))
             .unwrap_or_default();
         let state = match (&scheduler, status.signed_in || status.offline_data) {
             (_, false) => "none".to_owned(),

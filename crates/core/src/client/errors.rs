@@ -6,6 +6,7 @@ use outpost_domain::{Fields, Operation};
 use outpost_protocol::OpResult;
 use outpost_store::{EntryState, Resolve};
 
+use super::records::{blank_is_null, primary_name};
 use super::{Client, apply_context, new_id};
 use crate::CoreError;
 use crate::api::{
@@ -75,14 +76,10 @@ impl Client {
                     ),
                     OpResult::Applied { .. } => continue,
                 };
-                let name = s.metadata().entity(entity).ok().and_then(|def| {
-                    s.record_get(entity, id)
-                        .ok()?
-                        .fields
-                        .get(&def.primary_field)
-                        .cloned()
-                        .flatten()
-                });
+                let name = s
+                    .record_get(entity, id)
+                    .ok()
+                    .and_then(|r| primary_name(s, &r));
                 rows.push(SyncErrorRow {
                     op_id: e.op_id.clone(),
                     kind: e.op.kind().to_owned(),
@@ -123,10 +120,7 @@ impl Client {
                         .ok_or_else(|| {
                             CoreError::Invalid(format!("no sync error {}", args.op_id))
                         })?;
-                    let fields: Fields = fields
-                        .into_iter()
-                        .map(|(k, v)| (k, v.filter(|t| !t.is_empty())))
-                        .collect();
+                    let fields = blank_is_null(fields);
                     let op = match entry.op {
                         Operation::Update { entity, id, .. } => Operation::Update {
                             entity,

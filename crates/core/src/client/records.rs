@@ -7,10 +7,9 @@
 use outpost_domain::query::{CheckedQuery, EvalContext, Query, QueryText, parse_query};
 use outpost_domain::security::Privilege;
 use outpost_domain::{AttributeKind, EntityRef, Fields, Operation};
-use outpost_protocol::DeviceProfile;
 use outpost_store::{LocalRecord, Store};
 
-use super::{Client, LAST_SYNC, PROFILE, access_of, apply_context, new_id, now};
+use super::{Client, LAST_SYNC, access_of, apply_context, new_id, now, profile_of};
 use crate::CoreError;
 use crate::api::{
     AppModuleInfo, CommandArgs, CommandResult, LookupSearchArgs, RecordCreateArgs, RecordDetail,
@@ -62,28 +61,21 @@ fn invalid(e: impl std::fmt::Display) -> CoreError {
 /// The name of the record a lookup value (`entity:id`) points at, when the device has it.
 fn label_of(store: &Store, value: &str) -> Option<String> {
     let (entity, id) = value.split_once(':')?;
-    let def = store.metadata().entity(entity).ok()?;
-    let record = store.record_get(entity, id).ok()?;
-    record.fields.get(&def.primary_field).cloned().flatten()
+    primary_name(store, &store.record_get(entity, id).ok()?)
 }
 
-fn primary_name(store: &Store, record: &LocalRecord) -> Option<String> {
+/// A record's primary field (its name).
+pub(super) fn primary_name(store: &Store, record: &LocalRecord) -> Option<String> {
     let def = store.metadata().entity(&record.entity).ok()?;
     record.fields.get(&def.primary_field).cloned().flatten()
 }
 
 /// Why a record is on the device, for a person (B3).
 fn why_of(store: &Store, record: &LocalRecord) -> Why {
-    let profile = store
-        .state_get(PROFILE)
-        .ok()
-        .flatten()
-        .and_then(|json| serde_json::from_str::<Option<DeviceProfile>>(&json).ok())
-        .flatten()
-        .map_or_else(
-            || "your offline profile".to_owned(),
-            |p| format!("the offline profile “{}”", p.name),
-        );
+    let profile = profile_of(store).map_or_else(
+        || "your offline profile".to_owned(),
+        |p| format!("the offline profile “{}”", p.name),
+    );
     let (kind, text) = match record.reason.as_deref() {
         None => (
             "local",
@@ -446,12 +438,8 @@ impl Client {
     /// Scripting API (C20): whether an entity is available offline on this device.
     pub async fn script_is_offline_enabled(&self, args: RecordListArgs) -> Result<bool, CoreError> {
         self.with_store(|s| {
-            let profile: Option<DeviceProfile> = s
-                .state_get(PROFILE)?
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .flatten();
             Ok(s.metadata().entity(&args.entity).is_ok()
-                && profile.is_some_and(|p| p.items.iter().any(|i| i.entity == args.entity)))
+                && profile_of(s).is_some_and(|p| p.items.iter().any(|i| i.entity == args.entity)))
         })
     }
 
@@ -523,7 +511,8 @@ fn script_query(options: &str) -> Result<Query, CoreError> {
     parse_query(text).map_err(invalid)
 }
 
-fn blank_is_null(fields: Fields) -> Fields {
+/// An empty text is stored as null, so "cleared" has one representation.
+pub(super) fn blank_is_null(fields: Fields) -> Fields {
     fields
         .into_iter()
         .map(|(k, v)| (k, v.filter(|text| !text.is_empty())))

@@ -2,7 +2,7 @@
 //! server (whose pull then says `follow` as the record's reason). A rebase forgets them
 //! with the operation that made them, so a discarded follow leaves no trace.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::StoreError;
 
@@ -31,4 +31,17 @@ pub(crate) fn forget_in_tx(conn: &Connection, entity: &str, id: &str) -> Result<
     conn.prepare_cached("DELETE FROM sync_follow WHERE entity = ?1 AND record_id = ?2")?
         .execute(params![entity, id])?;
     Ok(())
+}
+
+/// Whether a follow or unfollow made on this device says the user follows `(entity, id)`
+/// (`None`: none was made here).
+pub(crate) fn here_in_tx(
+    conn: &Connection,
+    entity: &str,
+    id: &str,
+) -> Result<Option<bool>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT following FROM sync_follow WHERE entity = ?1 AND record_id = ?2")?
+        .query_row(params![entity, id], |r| r.get(0))
+        .optional()?)
 }

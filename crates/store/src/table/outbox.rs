@@ -80,12 +80,9 @@ impl OutboxEntry {
     }
 }
 
-/// The records an operation is *about* for parking: its target and what it creates.
-pub fn parking_keys(op: &Operation) -> Vec<(String, String)> {
-    let (entity, id) = op.target();
-    std::iter::once((entity.to_owned(), id.to_owned()))
-        .chain(op.creates().into_iter().map(|r| (r.entity, r.id)))
-        .collect()
+/// The records an operation is about ([`Operation::about`]), as `(entity, id)` keys.
+pub(crate) fn parking_keys(op: &Operation) -> Vec<(String, String)> {
+    op.about().into_iter().map(|r| (r.entity, r.id)).collect()
 }
 
 pub(crate) fn append_in_tx(
@@ -130,6 +127,34 @@ fn touches_set_in_tx(
     Ok(())
 }
 
+/// Marks entry `op_id` refused by the server with `outcome`: a sync error.
+fn mark_failed_in_tx(conn: &Connection, op_id: &str, outcome: &OpResult) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE sync_outbox SET state = 'failed', outcome = ?2 WHERE op_id = ?1")?
+        .execute(params![op_id, serde_json::to_string(outcome)?])?;
+    Ok(())
+}
+
+/// Marks the sync error `op_id` resolved on the device, waiting for the server.
+pub(crate) fn mark_resolving_in_tx(conn: &Connection, op_id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE sync_outbox SET state = 'resolving' WHERE op_id = ?1")?
+        .execute([op_id])?;
+    Ok(())
+}
+
+/// Puts `op` under `op_id` in place of entry `seq`, pending again (edit and resubmit).
+pub(crate) fn replace_in_tx(
+    conn: &Connection,
+    seq: i64,
+    op_id: &str,
+    op: &Operation,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE sync_outbox SET op_id = ?2, op = ?3, state = 'pending', outcome = NULL WHERE seq = ?1",
+        params![seq, op_id, serde_json::to_string(op)?],
+    )?;
+    Ok(())
+}
+
 /// Removes operation `op_id` from the log; answers the records it touched, or `None` when
 /// the log did not hold it (already answered, or never made here).
 pub(crate) fn remove_in_tx(
@@ -157,6 +182,17 @@ pub(crate) fn has_pending(conn: &Connection, entity: &str, id: &str) -> Result<b
             "SELECT EXISTS (SELECT 1 FROM sync_outbox_touch WHERE entity = ?1 AND record_id = ?2)",
         )?
         .query_row([entity, id], |r| r.get(0))?)
+}
+
+/// The ids of the `entity` records some pending entry touched.
+pub(crate) fn touched_ids(
+    conn: &Connection,
+    entity: &str,
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT DISTINCT record_id FROM sync_outbox_touch WHERE entity = ?1")?
+        .query_map([entity], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
 }
 
 /// The records touched by entries that touch any of `records`, repeated until nothing
@@ -361,10 +397,7 @@ impl Store {
                     remove_in_tx(&tx, &outcome.op_id)?;
                 }
                 OpResult::Conflict { .. } | OpResult::Error { .. } => {
-                    tx.execute(
-                        "UPDATE sync_outbox SET state = 'failed', outcome = ?2 WHERE op_id = ?1",
-                        params![outcome.op_id, serde_json::to_string(&outcome.result)?],
-                    )?;
+                    mark_failed_in_tx(&tx, &outcome.op_id, &outcome.result)?;
                 }
             }
         }
@@ -417,10 +450,7 @@ impl Store {
                 remove_in_tx(&tx, op_id)?;
             }
             (Some("apply"), ResolutionSent::StillFailing(outcome)) => {
-                tx.execute(
-                    "UPDATE sync_outbox SET state = 'failed', outcome = ?2 WHERE op_id = ?1",
-                    params![op_id, serde_json::to_string(&outcome)?],
-                )?;
+                mark_failed_in_tx(&tx, op_id, &outcome)?;
             }
             _ => {}
         }
