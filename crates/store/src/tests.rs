@@ -58,6 +58,18 @@ fn page(records: &[PageRecord<'_>], removed: &[&str], checkpoint: u64) -> PullRe
     }
 }
 
+/// Stores one pulled page.
+fn pull(store: &mut Store, page: PullResponse) {
+    store.pull_page_apply(&ctx(), &page).expect("pull");
+}
+
+/// Changes fields of an account on the device.
+fn edit(store: &mut Store, id: &str, changes: Fields, op_id: &str) {
+    store
+        .record_update(&ctx(), "account", id, changes, op_id)
+        .expect("update");
+}
+
 /// Opens (or reopens) the store with the metadata it keeps.
 fn reopen(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
     Store::open(&dir.path().join("local.db"), keys, "k").expect("opens")
@@ -78,12 +90,10 @@ fn the_database_file_holds_no_plaintext() {
     let keys = MemoryKeyStore::default();
     {
         let mut store = open(&dir, &keys);
-        store
-            .pull_page_apply(
-                &ctx(),
-                &page(&[("a1", 1, &[("name", MARKER), (CITY, MARKER)])], &[], 1),
-            )
-            .expect("pull");
+        pull(
+            &mut store,
+            page(&[("a1", 1, &[("name", MARKER), (CITY, MARKER)])], &[], 1),
+        );
         store
             .record_update(
                 &ctx(),
@@ -156,12 +166,10 @@ fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(&[("a1", 4, &[("name", "Old"), (CITY, "Lyon")])], &[], 4),
-        )
-        .expect("pull");
+    pull(
+        &mut store,
+        page(&[("a1", 4, &[("name", "Old"), (CITY, "Lyon")])], &[], 4),
+    );
     let rec = store
         .record_update(
             &ctx(),
@@ -207,21 +215,15 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(&[("a1", 1, &[("name", "Old"), (CITY, "Lyon")])], &[], 1),
-        )
-        .expect("pull");
-    store
-        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
-        .expect("update");
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(&[("a1", 2, &[("name", "Old"), (CITY, "Paris")])], &[], 2),
-        )
-        .expect("pull");
+    pull(
+        &mut store,
+        page(&[("a1", 1, &[("name", "Old"), (CITY, "Lyon")])], &[], 1),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
+    pull(
+        &mut store,
+        page(&[("a1", 2, &[("name", "Old"), (CITY, "Paris")])], &[], 2),
+    );
     let rec = store.record_get("account", "a1").expect("exists");
     assert_eq!(
         rec.fields["name"].as_deref(),
@@ -249,9 +251,7 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
         0,
         "applied ops leave the outbox"
     );
-    store
-        .pull_page_apply(&ctx(), &page(&[], &["a1"], 3))
-        .expect("pull");
+    pull(&mut store, page(&[], &["a1"], 3));
     assert!(
         matches!(
             store.record_get("account", "a1"),
@@ -330,22 +330,18 @@ fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work()
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(
-                &[
-                    ("a1", 1, &[("name", "Old")]),
-                    ("a2", 2, &[("name", "Other")]),
-                ],
-                &[],
-                2,
-            ),
-        )
-        .expect("pull");
-    store
-        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
-        .expect("update");
+    pull(
+        &mut store,
+        page(
+            &[
+                ("a1", 1, &[("name", "Old")]),
+                ("a2", 2, &[("name", "Other")]),
+            ],
+            &[],
+            2,
+        ),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
     let change = store.metadata_apply(demo_v2()).expect("migrates");
     assert_eq!(
         change.added_columns,
@@ -396,9 +392,7 @@ fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work()
     );
     // The resync's first page replaces the server layer: a2 was not resent, so it is gone;
     // a1 has pending work, so it stays until the server sends it.
-    store
-        .pull_page_apply(&ctx(), &page(&[("a3", 7, &[("name", "New")])], &[], 7))
-        .expect("pull");
+    pull(&mut store, page(&[("a3", 7, &[("name", "New")])], &[], 7));
     assert_eq!(
         name_of(&store, "a2"),
         None,
@@ -406,9 +400,7 @@ fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work()
     );
     assert_eq!(name_of(&store, "a1").as_deref(), Some("Mine"));
     assert_eq!(name_of(&store, "a3").as_deref(), Some("New"));
-    store
-        .pull_page_apply(&ctx(), &page(&[("a4", 8, &[("name", "Later")])], &[], 8))
-        .expect("pull");
+    pull(&mut store, page(&[("a4", 8, &[("name", "Later")])], &[], 8));
     assert_eq!(
         name_of(&store, "a3").as_deref(),
         Some("New"),
@@ -439,22 +431,18 @@ fn a_reset_page_drops_the_server_layer_but_keeps_the_outbox() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(
-                &[
-                    ("a1", 1, &[("name", "Old"), (CITY, "Lyon")]),
-                    ("a2", 2, &[("name", "Gone")]),
-                ],
-                &[],
-                2,
-            ),
-        )
-        .expect("pull");
-    store
-        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
-        .expect("update");
+    pull(
+        &mut store,
+        page(
+            &[
+                ("a1", 1, &[("name", "Old"), (CITY, "Lyon")]),
+                ("a2", 2, &[("name", "Gone")]),
+            ],
+            &[],
+            2,
+        ),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
     let reset = PullResponse {
         reset: true,
         has_more: true,
@@ -499,12 +487,8 @@ fn a_resolution_applied_on_the_server_leaves_the_outbox_and_keeps_the_value() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Old")])], &[], 1))
-        .expect("pull");
-    store
-        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
-        .expect("update");
+    pull(&mut store, page(&[("a1", 1, &[("name", "Old")])], &[], 1));
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
     let resolved = PullResponse {
         resolutions: vec![Resolution {
             op_id: "op-1".into(),
@@ -532,18 +516,12 @@ fn a_discarded_resolution_restores_the_server_values_and_keeps_other_pending_wor
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(&[("a1", 1, &[("name", "Server"), (CITY, "Lyon")])], &[], 1),
-        )
-        .expect("pull");
-    store
-        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op-1")
-        .expect("update");
-    store
-        .record_update(&ctx(), "account", "a1", fields(&[(CITY, "Nice")]), "op-2")
-        .expect("update");
+    pull(
+        &mut store,
+        page(&[("a1", 1, &[("name", "Server"), (CITY, "Lyon")])], &[], 1),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
+    edit(&mut store, "a1", fields(&[(CITY, "Nice")]), "op-2");
     store
         .outbox_resolve(&[OpOutcome {
             op_id: "op-1".into(),
@@ -626,9 +604,7 @@ fn a_record_keeps_why_the_server_sent_it() {
     );
     p.records[1].reason = "related:contact.parentcustomerid".into();
     store.pull_page_apply(&ctx(), &p).expect("pull");
-    store
-        .record_update(&ctx(), "account", "a2", fields(&[("name", "Deux")]), "op-1")
-        .expect("update");
+    edit(&mut store, "a2", fields(&[("name", "Deux")]), "op-1");
     let reasons: Vec<(String, Option<String>)> = store
         .record_list("account")
         .expect("list")
@@ -653,9 +629,7 @@ fn a_wipe_page_is_never_stored() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
     let mut store = open(&dir, &keys);
-    store
-        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
-        .expect("pull");
+    pull(&mut store, page(&[("a1", 1, &[("name", "Kept")])], &[], 1));
     let wipe = PullResponse {
         wipe: true,
         ..page(&[("a2", 2, &[("name", "Ignored")])], &["a1"], 2)
