@@ -308,20 +308,13 @@ pub fn profile_delete(conn: &mut dyn Conn, id: &str) -> Result<(), ApiError> {
 /// The users a profile reaches: assigned directly, or through a team without a direct
 /// assignment of their own.
 fn reached_users(org: &Org, id: &str) -> Vec<String> {
-    let mut users: BTreeSet<String> = BTreeSet::new();
-    for user_id in org.security.users.keys() {
-        let direct = org.assignments.get(&format!("systemuser:{user_id}"));
-        let via_team = org
-            .security
-            .teams
-            .iter()
-            .filter(|(_, t)| t.members.contains(user_id))
-            .find_map(|(t, _)| org.assignments.get(&format!("team:{t}")));
-        if direct.or(via_team).map(String::as_str) == Some(id) {
-            users.insert(user_id.clone());
-        }
-    }
-    users.into_iter().collect()
+    // Users are kept in id order, so the list is sorted.
+    org.security
+        .users
+        .keys()
+        .filter(|user_id| org.assigned_profile_id(user_id).map(String::as_str) == Some(id))
+        .cloned()
+        .collect()
 }
 
 /// What `def` would send each user it reaches (S9): records per entity and bytes.

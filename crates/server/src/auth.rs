@@ -200,8 +200,8 @@ pub fn revoke_device(conn: &mut dyn Conn, device_id: &str) -> anyhow::Result<u64
 pub enum Refreshed {
     /// A new pair for this user's device.
     Issued {
-        /// User id.
-        user_id: String,
+        /// The user.
+        user: outpost_protocol::UserInfo,
         /// Device id.
         device_id: String,
         /// The new access token.
@@ -245,18 +245,20 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
         revoke_user_device(conn, &user_id, &device_id)?;
         return Ok(Refreshed::Refused);
     }
-    let enabled = conn
-        .query_opt(
-            "SELECT 1 FROM org_user WHERE id = $1 AND disabled = 0",
-            &[text(&user_id)],
-        )?
-        .is_some();
-    if !enabled {
+    let Some(user) = conn.query_opt(
+        "SELECT username, display_name FROM org_user WHERE id = $1 AND disabled = 0",
+        &[text(&user_id)],
+    )?
+    else {
         return Ok(Refreshed::Refused);
-    }
+    };
     let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
     Ok(Refreshed::Issued {
-        user_id,
+        user: outpost_protocol::UserInfo {
+            id: user_id,
+            username: string(&user[0])?,
+            display_name: string(&user[1])?,
+        },
         device_id,
         access,
         refresh,

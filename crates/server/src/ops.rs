@@ -54,7 +54,7 @@ impl Refusal {
 /// What applying an operation came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Applied; the target's new row version (0 when only a follow changed) and effects.
+    /// Applied; the row version of its last write (a follow's too) and its effects.
     Applied {
         /// The last row version written.
         version: i64,
@@ -336,13 +336,8 @@ pub fn apply(
     if_match: Option<i64>,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<Outcome> {
-    let metadata = actor.org.metadata.clone();
-    let mut storage = TxStorage::new(
-        conn,
-        &metadata,
-        &actor.org.security,
-        actor.principal.user_id(),
-    );
+    let metadata = &actor.org.metadata;
+    let mut storage = TxStorage::new(conn, metadata, &actor.org.security);
     if let Some(refused) = check(&mut storage, actor, op, if_match)? {
         return Ok(Outcome::Refused(refused));
     }
@@ -354,12 +349,33 @@ pub fn apply(
         business_unit_id: actor.principal.business_unit().to_owned(),
         now,
     };
-    Ok(match op.apply(&ctx, &metadata, &mut storage, conflicts) {
+    Ok(match op.apply(&ctx, metadata, &mut storage, conflicts) {
         Ok(Applied::Done(effects)) => Outcome::Applied {
-            version: storage.written.last().map_or(0, |(_, _, v)| *v),
+            version: storage.last_version,
             effects,
         },
         Ok(Applied::Conflict(fields)) => Outcome::Conflict(fields),
         Err(e) => Outcome::Refused(refusal(e)?),
     })
+}
+
+/// [`apply`] with conflict detection off (the online API, a resolution that keeps the
+/// device's change): applied, or refused.
+///
+/// # Errors
+/// A database failure, or a conflict reported with detection off (a bug).
+pub fn apply_unchecked(
+    conn: &mut dyn Conn,
+    actor: &Actor<'_>,
+    op: &Operation,
+    if_match: Option<i64>,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<Result<(), Refusal>> {
+    match apply(conn, actor, op, ConflictCheck::Off, if_match, now)? {
+        Outcome::Applied { .. } => Ok(Ok(())),
+        Outcome::Conflict(_) => {
+            anyhow::bail!("a conflict was reported with conflict detection off")
+        }
+        Outcome::Refused(r) => Ok(Err(r)),
+    }
 }

@@ -181,9 +181,9 @@ impl Org {
             .map_err(|e| anyhow::anyhow!("security facts of user {user_id}: {e}"))
     }
 
-    /// The published profile that applies to the user: one assigned to the user, else
-    /// one assigned to a team of theirs (the first by team id), if published.
-    pub fn profile_for(&self, user_id: &str) -> Option<&StoredProfile> {
+    /// The id of the profile assigned to the user: one assigned to the user, else one
+    /// assigned to a team of theirs (the first by team id), published or not.
+    pub fn assigned_profile_id(&self, user_id: &str) -> Option<&String> {
         let direct = self.assignments.get(&format!("systemuser:{user_id}"));
         let via_team = || {
             self.security
@@ -192,8 +192,12 @@ impl Org {
                 .filter(|(_, t)| t.members.contains(user_id))
                 .find_map(|(id, _)| self.assignments.get(&format!("team:{id}")))
         };
-        direct
-            .or_else(via_team)
+        direct.or_else(via_team)
+    }
+
+    /// The published profile that applies to the user ([`Org::assigned_profile_id`]).
+    pub fn profile_for(&self, user_id: &str) -> Option<&StoredProfile> {
+        self.assigned_profile_id(user_id)
             .and_then(|id| self.profiles.get(id))
             .filter(|p| p.published.is_some())
     }

@@ -2,9 +2,9 @@
 //! own transaction; and sync errors — every conflict or refusal kept as a record its
 //! owner (or an administrator) resolves later.
 
+use outpost_domain::FieldConflict;
 use outpost_domain::operation::ConflictCheck;
 use outpost_domain::security::Principal;
-use outpost_domain::{FieldConflict, Operation};
 use outpost_protocol::{OpResult, PushOp, SyncErrorInfo};
 
 use crate::auth::Caller;
@@ -229,40 +229,27 @@ pub fn resolve(
             org,
             principal: &principal,
         };
-        let op: Operation = error.operation.clone();
-        match ops::apply(conn, &actor, &op, ConflictCheck::Off, None, now)? {
-            Outcome::Applied { .. } => {}
-            Outcome::Conflict(_) => unreachable_conflict()?,
-            Outcome::Refused(r) => {
-                return Err(ApiError::Invalid {
-                    code: r.code,
-                    message: format!("the change still cannot be applied: {}", r.message),
-                    fields: r.fields,
-                });
-            }
+        if let Err(r) = ops::apply_unchecked(conn, &actor, &error.operation, None, now)? {
+            return Err(ApiError::Invalid {
+                code: r.code,
+                message: format!("the change still cannot be applied: {}", r.message),
+                fields: r.fields,
+            });
         }
     }
+    let mut error = error;
+    error.state = if apply { "applied" } else { "discarded" }.to_owned();
+    error.resolved_on = Some(outpost_domain::value::format_datetime(now));
     let version = conn.next_version()?;
     conn.execute(
         "UPDATE sync_error SET state = $1, resolved_on = $2, resolved_by = $3, _version = $4 WHERE id = $5",
         &[
-            text(if apply { "applied" } else { "discarded" }),
-            text(outpost_domain::value::format_datetime(now)),
+            text(&error.state),
+            text(error.resolved_on.as_deref().unwrap_or_default()),
             text(&caller.user_id),
             int_param(version),
             text(id),
         ],
     )?;
-    let row = conn
-        .query_opt(
-            &format!("SELECT {ERROR_COLUMNS} FROM sync_error WHERE id = $1"),
-            &[text(id)],
-        )?
-        .ok_or_else(|| anyhow::anyhow!("sync error {id} vanished"))?;
-    Ok(error_row(&row)?)
-}
-
-/// With detection off, `apply` never reports a conflict.
-fn unreachable_conflict() -> anyhow::Result<()> {
-    anyhow::bail!("a conflict was reported with conflict detection off")
+    Ok(error)
 }

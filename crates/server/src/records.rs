@@ -351,10 +351,8 @@ pub struct TxStorage<'a> {
     pub metadata: &'a Metadata,
     /// Security facts (for owning business units).
     pub security: &'a OrgSecurity,
-    /// The acting user's id (for follows).
-    pub user_id: &'a str,
-    /// `(entity, id, version)` of every write, in order.
-    pub written: Vec<(String, String, i64)>,
+    /// The row version of the last write (0 before any).
+    pub last_version: i64,
     /// Records read and not written since: (entity, id) → fields and row version.
     read: std::collections::BTreeMap<(String, String), Option<(Fields, i64)>>,
 }
@@ -364,19 +362,13 @@ fn failure(e: &anyhow::Error) -> StorageFailure {
 }
 
 impl<'a> TxStorage<'a> {
-    /// A storage over `conn` for `user_id`'s operation.
-    pub fn new(
-        conn: &'a mut dyn Conn,
-        metadata: &'a Metadata,
-        security: &'a OrgSecurity,
-        user_id: &'a str,
-    ) -> Self {
+    /// A storage over `conn`.
+    pub fn new(conn: &'a mut dyn Conn, metadata: &'a Metadata, security: &'a OrgSecurity) -> Self {
         Self {
             conn,
             metadata,
             security,
-            user_id,
-            written: Vec::new(),
+            last_version: 0,
             read: std::collections::BTreeMap::new(),
         }
     }
@@ -398,13 +390,10 @@ impl<'a> TxStorage<'a> {
 
     fn wrote(&mut self, entity: &str, id: &str, version: i64) {
         self.read.remove(&(entity.to_owned(), id.to_owned()));
-        self.written
-            .push((entity.to_owned(), id.to_owned(), version));
+        self.last_version = version;
     }
-}
 
-impl TxStorage<'_> {
-    fn def(&self, entity: &str) -> Result<&EntityDef, StorageFailure> {
+    fn def(&self, entity: &str) -> Result<&'a EntityDef, StorageFailure> {
         self.metadata
             .entity(entity)
             .map_err(|e| StorageFailure(e.to_string()))
@@ -416,8 +405,8 @@ impl TxStorage<'_> {
         id: &str,
         fields: &Fields,
     ) -> Result<(), StorageFailure> {
-        let def = self.def(entity)?.clone();
-        let version = write(self.conn, &def, self.security, id, fields).map_err(|e| failure(&e))?;
+        let def = self.def(entity)?;
+        let version = write(self.conn, def, self.security, id, fields).map_err(|e| failure(&e))?;
         self.wrote(entity, id, version);
         Ok(())
     }
@@ -425,8 +414,8 @@ impl TxStorage<'_> {
 
 impl RecordStorage for TxStorage<'_> {
     fn get(&mut self, entity: &str, id: &str) -> Result<Option<StoredRecord>, StorageFailure> {
-        let def = self.def(entity)?.clone();
-        self.current(&def, id)
+        let def = self.def(entity)?;
+        self.current(def, id)
             .map(|r| r.map(|(fields, _)| StoredRecord { fields }))
             .map_err(|e| failure(&e))
     }
@@ -440,8 +429,8 @@ impl RecordStorage for TxStorage<'_> {
     }
 
     fn delete(&mut self, entity: &str, id: &str) -> Result<(), StorageFailure> {
-        let def = self.def(entity)?.clone();
-        let version = tombstone(self.conn, &def, id).map_err(|e| failure(&e))?;
+        let def = self.def(entity)?;
+        let version = tombstone(self.conn, def, id).map_err(|e| failure(&e))?;
         self.wrote(entity, id, version);
         Ok(())
     }
@@ -453,10 +442,8 @@ impl RecordStorage for TxStorage<'_> {
         id: &str,
         following: bool,
     ) -> Result<(), StorageFailure> {
-        let version =
+        self.last_version =
             follow_set(self.conn, &user.id, entity, id, following).map_err(|e| failure(&e))?;
-        self.written
-            .push((entity.to_owned(), id.to_owned(), version));
         Ok(())
     }
 }

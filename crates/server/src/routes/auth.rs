@@ -9,7 +9,6 @@ use crate::auth::{
     ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens, record_failure,
     retry_after, user_by_username, verify_password,
 };
-use crate::db::{string, text};
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
 
@@ -95,40 +94,16 @@ pub async fn refresh(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let outcome = state
         .db
-        .tx(move |conn| {
-            let outcome = crate::auth::refresh(conn, &req.refresh_token)?;
-            let user = match &outcome {
-                Refreshed::Issued { user_id, .. } => conn
-                    .query_opt(
-                        "SELECT username, display_name FROM org_user WHERE id = $1",
-                        &[text(user_id)],
-                    )?
-                    .map(|r| Ok::<_, anyhow::Error>((string(&r[0])?, string(&r[1])?)))
-                    .transpose()?,
-                Refreshed::Refused => None,
-            };
-            Ok((outcome, user))
-        })
+        .tx(move |conn| crate::auth::refresh(conn, &req.refresh_token))
         .await?;
     match outcome {
-        (
-            Refreshed::Issued {
-                user_id,
-                access,
-                refresh,
-                ..
-            },
-            Some((username, display_name)),
-        ) => Ok(Json(response(
+        Refreshed::Issued {
+            user,
             access,
             refresh,
-            UserInfo {
-                id: user_id,
-                username,
-                display_name,
-            },
-        ))),
-        _ => Err(ApiError::Unauthorized),
+            ..
+        } => Ok(Json(response(access, refresh, user))),
+        Refreshed::Refused => Err(ApiError::Unauthorized),
     }
 }
 

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use outpost_domain::operation::ConflictCheck;
 use outpost_domain::query::{QueryText, parse_query};
 use outpost_domain::security::Privilege;
 use outpost_domain::{Fields, Operation};
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::extract::ApiJson;
-use crate::ops::{Actor, Outcome, Refusal, apply};
+use crate::ops::{Actor, Refusal, apply_unchecked};
 use crate::records::{self, facts};
 use crate::{ApiError, AppState, new_id, now};
 
@@ -244,19 +243,16 @@ async fn online(
                 org: &org,
                 principal: &principal,
             };
-            let outcome = apply(conn, &actor, &op, ConflictCheck::Off, expected, now())?;
+            let outcome = apply_unchecked(conn, &actor, &op, expected, now())?;
             let (entity, id) = op.target();
             Ok(match outcome {
-                Outcome::Applied { .. } if deleted => Ok(None),
+                Ok(()) if deleted => Ok(None),
                 // Assigned away: applied, and no longer the caller's to see (204).
-                Outcome::Applied { .. } => match read_visible(conn, &org, &caller, entity, id) {
+                Ok(()) => match read_visible(conn, &org, &caller, entity, id) {
                     Err(ApiError::NotFound(_)) => Ok(None),
                     other => other.map(Some),
                 },
-                Outcome::Conflict(_) => Err(ApiError::Internal(anyhow::anyhow!(
-                    "a conflict was reported with conflict detection off"
-                ))),
-                Outcome::Refused(r) => Err(refused(r)),
+                Err(r) => Err(refused(r)),
             })
         })
         .await??;
