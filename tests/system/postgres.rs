@@ -12,7 +12,6 @@ use outpost_domain::query::{
     parse_query,
 };
 use outpost_domain::security::{Privilege, RecordFacts, SqlDialect};
-use outpost_domain::value::EntityRef;
 use outpost_testkit::PgServer;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
@@ -371,21 +370,7 @@ async fn read_scopes_select_exactly_what_each_user_may_read_on_postgres() -> any
                 .iter()
                 .filter(|(e, _, _)| e == entity)
                 .filter(|(_, _, fields)| {
-                    let owner = fields.get("ownerid").cloned().flatten().unwrap_or_default();
-                    let (owner_entity, owner_id) = owner.split_once(':').unwrap_or(("", ""));
-                    let bu = fields
-                        .get("owningbusinessunit")
-                        .cloned()
-                        .flatten()
-                        .unwrap_or_default();
-                    let facts = RecordFacts {
-                        owner: EntityRef {
-                            entity: owner_entity.to_owned(),
-                            id: owner_id.to_owned(),
-                        },
-                        owning_business_unit: bu.trim_start_matches("businessunit:").to_owned(),
-                    };
-                    principal.can(def, Privilege::Read, &facts)
+                    principal.can(def, Privilege::Read, &RecordFacts::from_fields(fields))
                 })
                 .map(|(_, id, _)| id.clone())
                 .collect();

@@ -8,14 +8,14 @@
 
 use outpost_domain::metadata::{AttributeKind, EntityDef};
 use outpost_domain::operation::{Applied, ConflictCheck, Effects, FieldConflict};
-use outpost_domain::security::{FieldAction, Principal, Privilege};
+use outpost_domain::security::{FieldAction, Principal, Privilege, RecordFacts};
 use outpost_domain::value::EntityRef;
 use outpost_domain::{ApplyContext, Fields, OpError, Operation};
 use outpost_protocol::FieldError;
 
 use crate::db::Conn;
 use crate::org::Org;
-use crate::records::{TxStorage, facts, owner_business_unit, parse_ref};
+use crate::records::{TxStorage, owner_business_unit, parse_ref};
 
 /// Who acts: a user with their principal, in an org.
 pub struct Actor<'a> {
@@ -102,7 +102,7 @@ fn check_lookups(
         };
         let usable = match storage.current(target_def, &target.id)? {
             Some((target_fields, _)) => {
-                let f = facts(&target_fields);
+                let f = RecordFacts::from_fields(&target_fields);
                 actor.principal.can(target_def, Privilege::Read, &f)
                     && actor.principal.can(target_def, Privilege::AppendTo, &f)
             }
@@ -194,7 +194,7 @@ fn check(
             // The domain says not found in its own words (and knows follow semantics).
             return Ok(None);
         };
-        let record = facts(&current);
+        let record = RecordFacts::from_fields(&current);
         if !principal.can(def, Privilege::Read, &record) {
             return Ok(Some(Refusal::not_found(entity, id)));
         }

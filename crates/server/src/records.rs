@@ -10,7 +10,7 @@ use outpost_domain::metadata::{EntityDef, Metadata};
 use outpost_domain::operation::{StorageFailure, StoredRecord};
 use outpost_domain::query::CheckedQuery;
 use outpost_domain::query::{column_text, column_value};
-use outpost_domain::security::{OrgSecurity, Principal, RecordFacts};
+use outpost_domain::security::{OrgSecurity, Principal};
 use outpost_domain::value::EntityRef;
 use outpost_domain::{Fields, RecordStorage};
 
@@ -141,29 +141,6 @@ pub fn get(
     conn.query_opt(&sql, &[text(id)])?
         .map(|row| read_row(def, &row, 0).map(|(_, f, v)| (f, v)))
         .transpose()
-}
-
-/// The owner and owning business unit of a record, as security checks read them.
-pub fn facts(fields: &Fields) -> RecordFacts {
-    let owner = fields
-        .get("ownerid")
-        .cloned()
-        .flatten()
-        .and_then(|o| parse_ref(&o))
-        .unwrap_or_else(|| EntityRef {
-            entity: String::new(),
-            id: String::new(),
-        });
-    let owning_business_unit = fields
-        .get("owningbusinessunit")
-        .cloned()
-        .flatten()
-        .and_then(|b| b.strip_prefix("businessunit:").map(str::to_owned))
-        .unwrap_or_default();
-    RecordFacts {
-        owner,
-        owning_business_unit,
-    }
 }
 
 /// A canonical reference `entity:id`.

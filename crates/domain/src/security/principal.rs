@@ -22,6 +22,33 @@ pub struct RecordFacts {
     pub owning_business_unit: String,
 }
 
+impl RecordFacts {
+    /// The facts as a record's fields hold them: `ownerid` (`systemuser:id` / `team:id`)
+    /// and `owningbusinessunit` (`businessunit:id`). A record without them (an
+    /// organization-owned one) gets an empty owner and unit.
+    pub fn from_fields(fields: &Fields) -> Self {
+        let text = |name: &str| fields.get(name).cloned().flatten();
+        let owner = text("ownerid")
+            .and_then(|o| {
+                o.split_once(':').map(|(entity, id)| EntityRef {
+                    entity: entity.to_owned(),
+                    id: id.to_owned(),
+                })
+            })
+            .unwrap_or_else(|| EntityRef {
+                entity: String::new(),
+                id: String::new(),
+            });
+        let owning_business_unit = text("owningbusinessunit")
+            .and_then(|b| b.strip_prefix("businessunit:").map(str::to_owned))
+            .unwrap_or_default();
+        Self {
+            owner,
+            owning_business_unit,
+        }
+    }
+}
+
 /// What is being done with a field, for field security.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

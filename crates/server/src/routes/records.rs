@@ -9,14 +9,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::query::{QueryText, parse_query};
-use outpost_domain::security::Privilege;
+use outpost_domain::security::{Privilege, RecordFacts};
 use outpost_domain::{Fields, Operation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::ops::{Actor, Refusal, apply_unchecked};
-use crate::records::{self, facts};
+use crate::records;
 use crate::{ApiError, AppState, new_id, now};
 
 /// Most records one list answers.
@@ -131,7 +131,7 @@ fn read_visible(
     let principal = org.principal(&caller.user_id)?;
     let missing = || ApiError::NotFound(format!("record not found: {entity} {id}"));
     let (mut fields, version) = records::get(conn, def, id)?.ok_or_else(missing)?;
-    if !principal.can(def, Privilege::Read, &facts(&fields)) {
+    if !principal.can(def, Privilege::Read, &RecordFacts::from_fields(&fields)) {
         return Err(missing());
     }
     principal.redact(def, &mut fields);

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use outpost_domain::Fields;
 use outpost_domain::metadata::Ownership;
 use outpost_domain::query::parse_filter;
-use outpost_domain::security::Privilege;
+use outpost_domain::security::{Privilege, RecordFacts};
 use outpost_protocol::admin::ItemData;
 use outpost_server::db::{entity_table, string, text};
 use outpost_server::org::Org;
-use outpost_server::records::{facts, read_row, select_columns};
+use outpost_server::records::{read_row, select_columns};
 
 use crate::Harness;
 
@@ -97,7 +97,7 @@ pub(crate) async fn expected_scope(
     };
     let readable = |entity: &str, fields: &Fields| {
         let def = org.metadata.entity(entity).expect("entity");
-        principal.can(def, Privilege::Read, &facts(fields))
+        principal.can(def, Privilege::Read, &RecordFacts::from_fields(fields))
     };
     let entity_filter = |entity: &str, id: &str, fields: &Fields| match org.offline.get(entity) {
         Some(o) if o.enabled => o
@@ -280,7 +280,7 @@ pub(crate) async fn readable_ids(
         .remove(entity)
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, f)| principal.can(&def, Privilege::Read, &facts(f)) == may)
+        .filter(|(_, f)| principal.can(&def, Privilege::Read, &RecordFacts::from_fields(f)) == may)
         .map(|(id, _)| id)
         .collect()
 }
