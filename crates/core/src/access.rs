@@ -5,8 +5,8 @@
 //! checks everything again when the change arrives (it knows the business-unit tree and
 //! the manager hierarchy, which the device does not hold).
 
-use outpost_domain::security::{Depth, Privilege};
-use outpost_domain::{EntityRef, Fields};
+use outpost_domain::Fields;
+use outpost_domain::security::{Depth, Privilege, RecordFacts, TEAM_ENTITY, USER_ENTITY};
 use outpost_protocol::UserAccess;
 
 use crate::api::Allowed;
@@ -14,15 +14,6 @@ use crate::api::Allowed;
 /// The cached access of one user.
 #[derive(Debug, Clone)]
 pub(crate) struct Access(pub(crate) UserAccess);
-
-fn owner_of(fields: &Fields) -> Option<EntityRef> {
-    let text = fields.get("ownerid")?.as_deref()?;
-    let (entity, id) = text.split_once(':')?;
-    Some(EntityRef {
-        entity: entity.to_owned(),
-        id: id.to_owned(),
-    })
-}
 
 impl Access {
     /// The depth of `privilege` on `entity` (none when not granted).
@@ -36,26 +27,28 @@ impl Access {
     }
 
     /// Whether the user may use `privilege` on a record with these fields (`None`: a new
-    /// record). User depth needs the user or one of their teams as owner; business-unit
-    /// depth the user's unit; deeper depths are left to the server.
+    /// record), as the server's `Principal::can` decides for the depths the device can
+    /// judge: user depth needs the user or one of their teams as owner; business-unit
+    /// depth that, or the user's unit; deeper depths are left to the server.
     pub(crate) fn can(&self, entity: &str, privilege: Privilege, fields: Option<&Fields>) -> bool {
         let depth = self.depth(entity, privilege);
         let Some(fields) = fields else {
             return depth != Depth::None;
         };
+        let facts = RecordFacts::from_fields(fields);
+        let owns = match facts.owner.entity.as_str() {
+            USER_ENTITY => facts.owner.id == self.0.user_id,
+            TEAM_ENTITY => self.0.team_ids.contains(&facts.owner.id),
+            // An organization-owned entity has no owner: any depth covers it.
+            _ => !fields.contains_key("ownerid"),
+        };
         match depth {
             Depth::None => false,
-            Depth::User => match owner_of(fields) {
-                Some(owner) if owner.entity == "systemuser" => owner.id == self.0.user_id,
-                Some(owner) if owner.entity == "team" => self.0.team_ids.contains(&owner.id),
-                // An organization-owned entity has no owner: user depth covers it.
-                None => !fields.contains_key("ownerid"),
-                Some(_) => false,
-            },
-            Depth::BusinessUnit => match fields.get("owningbusinessunit").cloned().flatten() {
-                Some(unit) => unit == self.0.business_unit_id,
-                None => true,
-            },
+            Depth::User => owns,
+            Depth::BusinessUnit => {
+                owns || facts.owning_business_unit.is_empty()
+                    || facts.owning_business_unit == self.0.business_unit_id
+            }
             Depth::ParentChild | Depth::Organization => true,
         }
     }
@@ -149,10 +142,14 @@ mod tests {
         })
     }
 
+    /// A record as the store holds it (`owningbusinessunit` is a reference).
     fn record(owner: &str, unit: &str) -> Fields {
         Fields::from([
             ("ownerid".to_owned(), Some(owner.to_owned())),
-            ("owningbusinessunit".to_owned(), Some(unit.to_owned())),
+            (
+                "owningbusinessunit".to_owned(),
+                Some(format!("businessunit:{unit}")),
+            ),
         ])
     }
 
@@ -194,6 +191,14 @@ mod tests {
             Privilege::Write,
             Some(&record("systemuser:other", "bu-2"))
         ));
+        assert!(
+            a.can(
+                "contact",
+                Privilege::Write,
+                Some(&record("systemuser:me", "bu-2"))
+            ),
+            "what the user owns is within business-unit depth wherever it is"
+        );
         assert!(a.can(
             "contact",
             Privilege::Delete,
