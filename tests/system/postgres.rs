@@ -11,7 +11,7 @@ use outpost_domain::query::{
     CheckedQuery, Dialect, EvalContext, Query, QueryText, SqlParam, column_type, column_value,
     parse_query,
 };
-use outpost_domain::security::{Privilege, RecordFacts, SqlDialect};
+use outpost_domain::security::{Privilege, RecordFacts};
 use outpost_testkit::PgServer;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Statement};
@@ -358,7 +358,7 @@ async fn read_scopes_select_exactly_what_each_user_may_read_on_postgres() -> any
             let def = fx.metadata.entity(entity)?;
             let scope = principal.scope(def, Privilege::Read);
             let (predicate, params) =
-                scope.to_sql(SqlDialect::Postgres, "ownerid", "owningbusinessunit", 1);
+                scope.to_sql(Dialect::Postgres, "ownerid", "owningbusinessunit", 1);
             let sql = format!(
                 "SELECT id FROM {} WHERE {predicate} ORDER BY id",
                 quoted(entity)

@@ -50,7 +50,7 @@ pub use org::{
     Team, User,
 };
 pub use principal::{FieldAction, Principal, RecordFacts};
-pub use scope::{Scope, SqlDialect};
+pub use scope::Scope;
 
 /// The entity name of a user owner (`systemuser:id`).
 pub const USER_ENTITY: &str = "systemuser";

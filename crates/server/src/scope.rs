@@ -13,7 +13,7 @@
 
 use outpost_domain::metadata::{AttributeKind, EntityDef, Ownership};
 use outpost_domain::query::{CheckedFilter, Dialect, EvalContext, SqlParam, parse_filter};
-use outpost_domain::security::{Principal, Privilege, SqlDialect};
+use outpost_domain::security::{Principal, Privilege};
 use outpost_protocol::admin::{ItemData, ProfileDef, ProfileItem, RelationshipRule};
 
 use crate::org::Org;
@@ -37,10 +37,7 @@ impl Params {
     /// Binds a value; its placeholder.
     pub fn bind(&mut self, value: SqlParam) -> String {
         self.values.push(value);
-        match self.dialect {
-            Dialect::Sqlite => format!("?{}", self.values.len()),
-            Dialect::Postgres => format!("${}", self.values.len()),
-        }
+        self.dialect.placeholder(self.values.len())
     }
 
     fn next(&self) -> usize {
@@ -58,12 +55,8 @@ impl Params {
     /// Binds the parameters of what `principal` may read of `def`; its SQL over the
     /// owner columns of `alias`.
     pub fn read_scope(&mut self, principal: &Principal, def: &EntityDef, alias: &str) -> String {
-        let dialect = match self.dialect {
-            Dialect::Sqlite => SqlDialect::Sqlite,
-            Dialect::Postgres => SqlDialect::Postgres,
-        };
         let (sql, values) = principal.scope(def, Privilege::Read).to_sql(
-            dialect,
+            self.dialect,
             &format!("{alias}.ownerid"),
             &format!("{alias}.owningbusinessunit"),
             self.next(),

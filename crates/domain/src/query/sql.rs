@@ -17,6 +17,16 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The placeholder of the 1-based parameter `n`.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Self::Sqlite => format!("?{n}"),
+            Self::Postgres => format!("${n}"),
+        }
+    }
+}
+
 /// A value bound to a placeholder; also a typed column's value (see
 /// [`column_value`](super::column_value)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,10 +65,7 @@ impl Emitter<'_> {
         let n = self.next;
         self.next += 1;
         self.params.push(value);
-        match self.dialect {
-            Dialect::Sqlite => format!("?{n}"),
-            Dialect::Postgres => format!("${n}"),
-        }
+        self.dialect.placeholder(n)
     }
 
     fn col(&self, column: &Column) -> String {
@@ -267,10 +274,7 @@ impl CheckedQuery {
         if let Some(top) = self.top {
             let n = first_param + params.len();
             params.push(SqlParam::Int(i64::from(top)));
-            match dialect {
-                Dialect::Sqlite => sql.push_str(&format!(" LIMIT ?{n}")),
-                Dialect::Postgres => sql.push_str(&format!(" LIMIT ${n}")),
-            }
+            sql.push_str(&format!(" LIMIT {}", dialect.placeholder(n)));
         }
         SqlFragment { sql, params }
     }

@@ -10,25 +10,7 @@
 use std::collections::BTreeSet;
 
 use super::principal::RecordFacts;
-
-/// The SQL flavour to write placeholders for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SqlDialect {
-    /// SQLite and SQLCipher: `?1`, `?2`, …
-    Sqlite,
-    /// PostgreSQL: `$1`, `$2`, …
-    Postgres,
-}
-
-impl SqlDialect {
-    /// The placeholder for the 1-based parameter `n`.
-    pub fn placeholder(self, n: usize) -> String {
-        match self {
-            Self::Sqlite => format!("?{n}"),
-            Self::Postgres => format!("${n}"),
-        }
-    }
-}
+use crate::query::Dialect;
 
 /// Which records of an entity a rule admits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +67,7 @@ impl Scope {
     /// statement and PostgreSQL 65 535, far more than one user's owners and units.
     pub fn to_sql(
         &self,
-        dialect: SqlDialect,
+        dialect: Dialect,
         owner_column: &str,
         bu_column: &str,
         first_param: usize,

@@ -9,6 +9,7 @@ use rusqlite::Connection;
 
 use super::super::tests::{account, currency};
 use super::super::*;
+use crate::query::Dialect as SqlDialect;
 use crate::value::EntityRef;
 
 fn set(items: &[&str]) -> BTreeSet<String> {
