@@ -169,19 +169,18 @@ impl Value {
         kind: &AttributeKind,
         text: Option<&str>,
     ) -> Result<Option<String>, ParseError> {
-        let mut value = Self::parse(kind, text)?;
+        Ok(Self::parse(kind, text)?.into_canonical(kind))
+    }
+
+    /// The canonical text of a value read as `kind` (see [`Value::canonical`]).
+    pub fn into_canonical(mut self, kind: &AttributeKind) -> Option<String> {
         // More decimals than the precision is a validation error, not rounded away here.
-        if let (Self::Decimal(d), Some(precision)) = (&mut value, kind.precision())
+        if let (Self::Decimal(d), Some(precision)) = (&mut self, kind.precision())
             && d.scale() < precision
         {
             d.rescale(precision);
         }
-        Ok(value.to_text())
-    }
-
-    /// Whether this is [`Value::Null`].
-    pub fn is_null(&self) -> bool {
-        matches!(self, Self::Null)
+        self.to_text()
     }
 }
 

@@ -277,9 +277,9 @@ impl DemoOrg {
     /// The org as security sees it: roles with their depths, users, teams, the hierarchy
     /// (on, three levels, managers may write) and the finance field profile (admin only).
     pub fn security(&self, metadata: &Metadata) -> Result<OrgSecurity, SecurityError> {
-        use Privilege::{Append, AppendTo, Assign, Create, Delete, Read, Share, Write};
+        use Privilege::{Append, AppendTo, Assign, Create, Delete, Read, Write};
         let everything: Vec<&str> = metadata.entities.iter().map(|e| e.name.as_str()).collect();
-        let work = [Create, Read, Write, Delete, Append, AppendTo, Assign, Share];
+        let work = Privilege::ALL;
         let mut roles = BTreeMap::new();
         roles.insert(
             role::ADMIN.to_owned(),
@@ -369,12 +369,8 @@ impl DemoOrg {
                 )
             })
             .collect();
-        let all = FieldPermission {
-            read: true,
-            create: true,
-            update: true,
-        };
-        let finance = FieldSecurityProfile::default().allow("account", "creditlimit", all);
+        let finance =
+            FieldSecurityProfile::default().allow("account", "creditlimit", FieldPermission::ALL);
         Ok(OrgSecurity {
             business_units: BusinessUnitTree::new(
                 self.business_units

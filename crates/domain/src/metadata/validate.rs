@@ -213,10 +213,7 @@ impl AttributeDef {
             }
             _ => {}
         }
-        Value::canonical(&self.kind, text).map_err(|e| ValidationError::BadFormat {
-            field: field(),
-            expected: e.expected.to_owned(),
-        })
+        Ok(value.into_canonical(&self.kind))
     }
 }
 

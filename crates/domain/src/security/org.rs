@@ -88,11 +88,6 @@ impl BusinessUnitTree {
         self.parents.contains_key(id)
     }
 
-    /// Every business unit id, in id order.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.parents.keys().map(String::as_str)
-    }
-
     /// The parent of `id`, or `None` for a root or an unknown id.
     pub fn parent(&self, id: &str) -> Option<&str> {
         self.parents.get(id).and_then(|p| p.as_deref())
@@ -180,15 +175,6 @@ impl Role {
             .or_default()
             .insert(privilege, depth);
         self
-    }
-
-    /// The depth at which the role grants `privilege` on `entity`.
-    pub fn depth(&self, entity: &str, privilege: Privilege) -> Depth {
-        self.privileges
-            .get(entity)
-            .and_then(|by_privilege| by_privilege.get(&privilege))
-            .copied()
-            .unwrap_or_default()
     }
 }
 
