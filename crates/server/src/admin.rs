@@ -390,6 +390,30 @@ pub fn dry_run(
     })
 }
 
+/// The problems of profile `id`'s draft (empty: valid), read in one load of the org.
+///
+/// # Errors
+/// [`ApiError::NotFound`] for an unknown profile; a database error.
+pub fn validate_draft(conn: &mut dyn Conn, id: &str) -> Result<Vec<ProfileProblem>, ApiError> {
+    let org = Org::load(conn)?;
+    Ok(validate(&org, &profile_info(&org, id)?.draft))
+}
+
+/// What profile `id`'s draft would send each user it reaches ([`dry_run`]), read in one
+/// load of the org.
+///
+/// # Errors
+/// As [`dry_run`], and [`ApiError::NotFound`] for an unknown profile.
+pub fn dry_run_draft(
+    conn: &mut dyn Conn,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<DryRun, ApiError> {
+    let org = Org::load(conn)?;
+    let draft = profile_info(&org, id)?.draft;
+    dry_run(conn, &org, id, &draft, now)
+}
+
 /// Validates and publishes a profile's draft: refuses it when invalid, or when a user
 /// would get more than the budget unless `force`. Bumps the profile version.
 ///

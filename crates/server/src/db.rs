@@ -208,14 +208,6 @@ impl Db {
         Self::open(&Location::Sqlite(dir.join("org.sqlite3"))).await
     }
 
-    /// The engine's SQL flavour.
-    pub fn dialect(&self) -> Dialect {
-        match &*self.engine {
-            Engine::Sqlite(_) => Dialect::Sqlite,
-            Engine::Postgres(_) => Dialect::Postgres,
-        }
-    }
-
     /// Runs `f` in a transaction on the blocking pool: committed when `f` returns `Ok`,
     /// rolled back otherwise. For reads and for bookkeeping that takes no row version.
     ///

@@ -206,16 +206,8 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             AdminCommand::ProfileUpdate { id, file } => {
                 out(admin::profile_update(c, &id, &read_profile(&file)?, &stamp))
             }
-            AdminCommand::Validate { id } => {
-                let org = outpost_server::org::Org::load(c)?;
-                let info = admin::profile(c, &id);
-                out(info.map(|i| admin::validate(&org, &i.draft)))
-            }
-            AdminCommand::DryRun { id } => {
-                let org = outpost_server::org::Org::load(c)?;
-                let info = admin::profile(c, &id);
-                out(info.and_then(|i| admin::dry_run(c, &org, &id, &i.draft, now())))
-            }
+            AdminCommand::Validate { id } => out(admin::validate_draft(c, &id)),
+            AdminCommand::DryRun { id } => out(admin::dry_run_draft(c, &id, now())),
             AdminCommand::Publish { id, force } => out(admin::publish(c, &id, force, now())),
             AdminCommand::Assign { id, users, teams } => {
                 let mut ids = Vec::new();

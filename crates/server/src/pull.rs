@@ -21,9 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Context as _;
 use outpost_domain::Fields;
 use outpost_domain::metadata::EntityDef;
-use outpost_protocol::{
-    PullRequest, PullResponse, RecordPayload, RecordRef, Resolution, ResolutionAction,
-};
+use outpost_protocol::{PullRequest, PullResponse, RecordPayload, RecordRef};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -79,6 +77,16 @@ struct Evaluated {
     held_refs: Option<String>,
 }
 
+/// What a delta must look at again because of the rows it sends: records per entity, and
+/// the parents whose children a relationship rule brings (found in one query per rule).
+#[derive(Default)]
+struct Related {
+    /// Entity → ids whose membership may have changed.
+    ids: BTreeMap<String, BTreeSet<String>>,
+    /// (child entity, lookup attribute) → references of parents whose children count.
+    children_of: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
 struct Pager<'a> {
     org: &'a Org,
     plan: ScopePlan<'a>,
@@ -87,7 +95,7 @@ struct Pager<'a> {
     conn: &'a mut dyn Conn,
 }
 
-impl Pager<'_> {
+impl<'a> Pager<'a> {
     /// `SELECT` of an entity's rows with reason and held state, under `where_sql` (which
     /// may bind into `p` after the reason).
     fn evaluate(
@@ -170,16 +178,17 @@ fn evaluated(def: &EntityDef, row: &Row, n: usize) -> anyhow::Result<Evaluated> 
     })
 }
 
-impl Pager<'_> {
+impl<'a> Pager<'a> {
     /// How many records are in scope now (for progress).
     fn count_in_scope(&mut self) -> anyhow::Result<u64> {
         let mut total = 0;
-        for def in self.org.metadata.entities.clone() {
+        let org: &'a Org = self.org;
+        for def in &org.metadata.entities {
             if self.plan.item(&def.name).is_none() {
                 continue;
             }
             let mut p = Params::new(self.conn.dialect());
-            let reason = self.plan.reason(&mut p, &def, "r")?;
+            let reason = self.plan.reason(&mut p, def, "r")?;
             let sql = format!(
                 "SELECT count(*) FROM {} r WHERE r._deleted = 0 AND ({reason}) IS NOT NULL",
                 entity_table(&def.name)
@@ -197,7 +206,8 @@ impl Pager<'_> {
         limit: usize,
         out: &mut Vec<Entry>,
     ) -> anyhow::Result<bool> {
-        let entities = self.org.metadata.entities.clone();
+        let org: &'a Org = self.org;
+        let entities = &org.metadata.entities;
         let mut scanned = 0;
         while out.len() < limit && scanned < limit * SCAN_FACTOR {
             let Some(def) = entities.get(sweep.entity) else {
@@ -285,7 +295,7 @@ impl Pager<'_> {
     }
 }
 
-impl Pager<'_> {
+impl<'a> Pager<'a> {
     /// A delta page: changes with `hw < row version <= cur` in version order, then the
     /// records they link to and the user's follow changes. Returns the new high-water
     /// mark and whether more changes wait.
@@ -296,13 +306,12 @@ impl Pager<'_> {
         limit: usize,
         out: &mut Vec<Entry>,
     ) -> anyhow::Result<(i64, bool)> {
-        let entities: Vec<EntityDef> = self
-            .org
+        let org: &'a Org = self.org;
+        let entities: Vec<&'a EntityDef> = org
             .metadata
             .entities
             .iter()
             .filter(|d| self.plan.item(&d.name).is_some())
-            .cloned()
             .collect();
         let fetch = limit + 1;
         let mut changed: Vec<(i64, usize, Evaluated)> = Vec::new();
@@ -327,7 +336,7 @@ impl Pager<'_> {
         changed.sort_by_key(|(v, _, _)| *v);
         let mut new_hw = hw;
         let mut more = frontier < cur;
-        let mut candidates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut related = Related::default();
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         for (version, i, row) in changed {
             if version > frontier {
@@ -339,7 +348,7 @@ impl Pager<'_> {
             }
             new_hw = version;
             let def = &entities[i];
-            self.related_candidates(def, &row, &mut candidates)?;
+            self.related_candidates(def, &row, &mut related);
             touched.insert((def.name.clone(), row.id.clone()));
             if let Some(entry) = self.entry(&def.name, row) {
                 out.push(entry);
@@ -371,9 +380,10 @@ impl Pager<'_> {
                 .into_iter()
                 .filter(|id| touched.insert((entity.clone(), id.clone())))
                 .collect();
-            self.recheck(&entity, &ids, out, Some(&mut candidates))?;
+            self.recheck(&entity, &ids, out, Some(&mut related))?;
         }
-        for (entity, ids) in candidates {
+        self.children_find(&mut related)?;
+        for (entity, ids) in related.ids {
             let ids: Vec<String> = ids
                 .into_iter()
                 .filter(|id| !touched.contains(&(entity.clone(), id.clone())))
@@ -384,13 +394,9 @@ impl Pager<'_> {
     }
 
     /// Records whose membership may change with `row`: old and new parents it points at,
-    /// and children pointing at it, per the relationship rules of its item.
-    fn related_candidates(
-        &mut self,
-        def: &EntityDef,
-        row: &Evaluated,
-        into: &mut BTreeMap<String, BTreeSet<String>>,
-    ) -> anyhow::Result<()> {
+    /// and (later, by [`Pager::children_find`]) children pointing at it, per the
+    /// relationship rules of its item.
+    fn related_candidates(&self, def: &EntityDef, row: &Evaluated, into: &mut Related) {
         for (rule, dir) in self.plan.rules_from(&def.name) {
             match dir {
                 Direction::Parents => {
@@ -399,26 +405,44 @@ impl Pager<'_> {
                     let before = row.held_refs.clone().unwrap_or_default();
                     for value in now.iter().map(String::as_str).chain(before.split(' ')) {
                         if let Some(id) = value.strip_prefix(&prefix) {
-                            into.entry(rule.entity.clone())
+                            into.ids
+                                .entry(rule.entity.clone())
                                 .or_default()
                                 .insert(id.to_owned());
                         }
                     }
                 }
                 Direction::Children => {
-                    let sql = format!(
-                        "SELECT id FROM {} WHERE \"{}\" = $1",
-                        entity_table(&rule.entity),
-                        rule.attribute.replace('"', "")
-                    );
-                    for child in self
-                        .conn
-                        .query(&sql, &[text(format!("{}:{}", def.name, row.id))])?
-                    {
-                        into.entry(rule.entity.clone())
-                            .or_default()
-                            .insert(string(&child[0])?);
-                    }
+                    into.children_of
+                        .entry((rule.entity.clone(), rule.attribute.clone()))
+                        .or_default()
+                        .insert(format!("{}:{}", def.name, row.id));
+                }
+            }
+        }
+    }
+
+    /// Finds the children of the parents collected in `related`, one query per rule and
+    /// chunk of parents, and adds them to the records to look at again.
+    fn children_find(&mut self, related: &mut Related) -> anyhow::Result<()> {
+        for ((entity, attribute), parents) in std::mem::take(&mut related.children_of) {
+            let parents: Vec<String> = parents.into_iter().collect();
+            for chunk in parents.chunks(500) {
+                let mut p = Params::new(self.conn.dialect());
+                let placeholders: Vec<String> =
+                    chunk.iter().map(|r| p.bind(text(r.clone()))).collect();
+                let sql = format!(
+                    "SELECT id FROM {} WHERE \"{}\" IN ({})",
+                    entity_table(&entity),
+                    attribute.replace('"', ""),
+                    placeholders.join(", ")
+                );
+                for child in self.conn.query(&sql, &p.values)? {
+                    related
+                        .ids
+                        .entry(entity.clone())
+                        .or_default()
+                        .insert(string(&child[0])?);
                 }
             }
         }
@@ -432,16 +456,17 @@ impl Pager<'_> {
         entity: &str,
         ids: &[String],
         out: &mut Vec<Entry>,
-        mut related: Option<&mut BTreeMap<String, BTreeSet<String>>>,
+        mut related: Option<&mut Related>,
     ) -> anyhow::Result<()> {
-        let Ok(def) = self.org.metadata.entity(entity).cloned() else {
+        let org: &'a Org = self.org;
+        let Ok(def) = org.metadata.entity(entity) else {
             return Ok(());
         };
         for chunk in ids.chunks(500) {
             let rows = if self.plan.item(entity).is_some() {
                 let list = chunk.to_vec();
                 self.evaluate(
-                    &def,
+                    def,
                     &|p: &mut Params| {
                         let placeholders: Vec<String> =
                             list.iter().map(|id| p.bind(text(id.clone()))).collect();
@@ -455,7 +480,7 @@ impl Pager<'_> {
             let found: BTreeSet<String> = rows.iter().map(|r| r.id.clone()).collect();
             for row in rows {
                 if let Some(into) = related.as_deref_mut() {
-                    self.related_candidates(&def, &row, into)?;
+                    self.related_candidates(def, &row, into);
                 }
                 if let Some(entry) = self.entry(entity, row) {
                     out.push(entry);
@@ -695,26 +720,8 @@ pub fn pull(
         .collect();
     entries.reverse();
     let conn = pager.conn;
-    let mut resolutions = Vec::new();
-    let mut p = Params::new(conn.dialect());
-    let sql = format!(
-        "SELECT op_id, state, _version FROM sync_error WHERE device_id = {} AND user_id = {} \
-         AND _version > {} AND state <> 'open' ORDER BY _version",
-        p.bind(text(&caller.device_id)),
-        p.bind(text(&caller.user_id)),
-        p.bind(int_param(state.errors_hw))
-    );
-    for row in conn.query(&sql, &p.values)? {
-        let action = match string(&row[1])?.as_str() {
-            "applied" => ResolutionAction::Apply,
-            _ => ResolutionAction::Discard,
-        };
-        resolutions.push(Resolution {
-            op_id: string(&row[0])?,
-            action,
-        });
-        state.errors_hw = state.errors_hw.max(int(&row[2])?);
-    }
+    let (resolutions, errors_hw) = crate::push::resolutions_since(conn, caller, state.errors_hw)?;
+    state.errors_hw = errors_hw;
     let state_json = serde_json::to_string(&state)?;
     let token = if entries.is_empty() && resolutions.is_empty() && acked != 0 {
         conn.execute(

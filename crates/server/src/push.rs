@@ -5,10 +5,10 @@
 use outpost_domain::FieldConflict;
 use outpost_domain::operation::ConflictCheck;
 use outpost_domain::security::Principal;
-use outpost_protocol::{OpResult, PushOp, SyncErrorInfo};
+use outpost_protocol::{OpResult, PushOp, Resolution, ResolutionAction, SyncErrorInfo};
 
 use crate::auth::Caller;
-use crate::db::{Conn, Row, int_param, opt_string, string, text};
+use crate::db::{Conn, Row, int, int_param, opt_string, string, text};
 use crate::ops::{self, Actor, Outcome};
 use crate::org::Org;
 use crate::{ApiError, new_id};
@@ -176,6 +176,42 @@ pub fn errors_list(
     .iter()
     .map(error_row)
     .collect()
+}
+
+/// The sync errors of the caller's device resolved since row version `after`, in order,
+/// as the pull tells the device (S14), and the highest row version among them (`after`
+/// when there are none).
+///
+/// # Errors
+/// A database error.
+pub fn resolutions_since(
+    conn: &mut dyn Conn,
+    caller: &Caller,
+    after: i64,
+) -> anyhow::Result<(Vec<Resolution>, i64)> {
+    let rows = conn.query(
+        "SELECT op_id, state, _version FROM sync_error WHERE device_id = $1 AND user_id = $2 \
+         AND _version > $3 AND state <> 'open' ORDER BY _version",
+        &[
+            text(&caller.device_id),
+            text(&caller.user_id),
+            int_param(after),
+        ],
+    )?;
+    let mut high = after;
+    let mut resolutions = Vec::with_capacity(rows.len());
+    for row in rows {
+        resolutions.push(Resolution {
+            op_id: string(&row[0])?,
+            action: if string(&row[1])? == "applied" {
+                ResolutionAction::Apply
+            } else {
+                ResolutionAction::Discard
+            },
+        });
+        high = high.max(int(&row[2])?);
+    }
+    Ok((resolutions, high))
 }
 
 /// The id of the sync error the caller's device has for its operation `op_id`, if any

@@ -8,7 +8,7 @@
 
 use outpost_domain::metadata::{EntityDef, Metadata};
 use outpost_domain::operation::{StorageFailure, StoredRecord};
-use outpost_domain::query::CheckedQuery;
+use outpost_domain::query::{CheckedQuery, QueryText, parse_query};
 use outpost_domain::query::{column_text, column_value};
 use outpost_domain::security::{OrgSecurity, Principal};
 use outpost_domain::value::EntityRef;
@@ -51,9 +51,54 @@ pub fn read_row(
     Ok((id, fields, version))
 }
 
+/// Most records one list answers.
+pub const MAX_TOP: u32 = 5_000;
+/// Records a list answers without `$top`.
+pub const DEFAULT_TOP: u32 = 50;
+
+/// Parses and checks the records API's query options for `def` as `principal` sees it:
+/// the checked query and the page size (`$top`, at most [`MAX_TOP`]).
+///
+/// # Errors
+/// `bad_query` for options that do not parse or check; `forbidden` (naming the fields)
+/// for a filter or sort on a field the user may not read — it would reveal it (B4).
+pub fn list_query(
+    principal: &Principal,
+    def: &EntityDef,
+    text: QueryText<'_>,
+) -> Result<(CheckedQuery, u32), crate::ApiError> {
+    let parsed = parse_query(text)
+        .and_then(|query| query.check(def))
+        .map_err(|e| crate::ApiError::BadRequest {
+            code: "bad_query",
+            message: e.to_string(),
+        })?;
+    let named = [
+        text.filter.map(str::to_owned),
+        text.order_by.map(str::to_owned),
+    ];
+    let used = hidden_fields_named(principal, def, &named);
+    if !used.is_empty() {
+        return Err(crate::ApiError::Invalid {
+            code: "forbidden",
+            message: format!("you may not filter or sort on {}", used.join(", ")),
+            fields: used
+                .into_iter()
+                .map(|field| outpost_protocol::FieldError {
+                    field,
+                    code: "forbidden".to_owned(),
+                    message: "field security hides this field from you".to_owned(),
+                })
+                .collect(),
+        });
+    }
+    let top = parsed.top().unwrap_or(DEFAULT_TOP).min(MAX_TOP);
+    Ok((parsed, top))
+}
+
 /// The secured fields of `def` the user may not read that `texts` (query options) name
 /// as words, sorted: filtering or sorting on one would reveal it.
-pub fn hidden_fields_named<'t>(
+fn hidden_fields_named<'t>(
     principal: &Principal,
     def: &EntityDef,
     texts: impl IntoIterator<Item = &'t Option<String>>,

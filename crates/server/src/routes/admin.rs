@@ -12,7 +12,6 @@ use outpost_protocol::admin::{
 
 use crate::auth::Admin;
 use crate::extract::ApiJson;
-use crate::org::Org;
 use crate::{ApiError, AppState, admin, now};
 
 fn stamp() -> String {
@@ -129,9 +128,10 @@ pub async fn validate(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ProfileProblem>>, ApiError> {
-    let org = s.org().await?;
-    let info = s.db.tx(move |c| Ok(admin::profile(c, &id))).await??;
-    Ok(Json(admin::validate(&org, &info.draft)))
+    let problems =
+        s.db.tx(move |c| Ok(admin::validate_draft(c, &id)))
+            .await??;
+    Ok(Json(problems))
 }
 
 /// `POST /api/v1/admin/profiles/{id}/dry-run`: what the draft would send each user.
@@ -141,15 +141,8 @@ pub async fn dry_run(
     Path(id): Path<String>,
 ) -> Result<Json<DryRun>, ApiError> {
     let report =
-        s.db.tx(move |c| {
-            let org = Org::load(c)?;
-            let draft = match admin::profile(c, &id) {
-                Ok(info) => info.draft,
-                Err(e) => return Ok(Err(e)),
-            };
-            Ok(admin::dry_run(c, &org, &id, &draft, now()))
-        })
-        .await??;
+        s.db.tx(move |c| Ok(admin::dry_run_draft(c, &id, now())))
+            .await??;
     Ok(Json(report))
 }
 

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use outpost_domain::query::{QueryText, parse_query};
+use outpost_domain::query::QueryText;
 use outpost_domain::security::{Privilege, RecordFacts};
 use outpost_domain::{Fields, Operation};
 use serde::{Deserialize, Serialize};
@@ -18,11 +18,6 @@ use crate::extract::ApiJson;
 use crate::ops::{Actor, Refusal, apply_unchecked};
 use crate::records;
 use crate::{ApiError, AppState, new_id, now};
-
-/// Most records one list answers.
-pub const MAX_TOP: u32 = 5_000;
-/// Records a list answers without `$top`.
-pub const DEFAULT_TOP: u32 = 50;
 
 /// A record as the records API answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,35 +158,14 @@ pub async fn list(
         .entity(&entity)
         .map_err(|_| ApiError::NotFound(format!("no entity {entity}")))?
         .clone();
-    let parsed = parse_query(QueryText {
+    let principal = org.principal(&caller.user_id)?;
+    let text = QueryText {
         select: q.select.as_deref(),
         filter: q.filter.as_deref(),
         order_by: q.order_by.as_deref(),
         top: q.top.as_deref(),
-    })
-    .and_then(|query| query.check(&def))
-    .map_err(|e| ApiError::BadRequest {
-        code: "bad_query",
-        message: e.to_string(),
-    })?;
-    let top = parsed.top().unwrap_or(DEFAULT_TOP).min(MAX_TOP);
-    let principal = org.principal(&caller.user_id)?;
-    // Filtering or sorting on a field reveals it as surely as reading it (B4).
-    let used = records::hidden_fields_named(&principal, &def, [&q.filter, &q.order_by]);
-    if !used.is_empty() {
-        return Err(ApiError::Invalid {
-            code: "forbidden",
-            message: format!("you may not filter or sort on {}", used.join(", ")),
-            fields: used
-                .into_iter()
-                .map(|field| outpost_protocol::FieldError {
-                    field,
-                    code: "forbidden".to_owned(),
-                    message: "field security hides this field from you".to_owned(),
-                })
-                .collect(),
-        });
-    }
+    };
+    let (parsed, top) = records::list_query(&principal, &def, text)?;
     let skip = q.skip.unwrap_or(0);
     let rows = state
         .db
