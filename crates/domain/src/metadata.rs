@@ -122,6 +122,33 @@ impl AttributeKind {
         }
     }
 
+    /// The `(value, label)` options of a choice, state or status reason.
+    pub fn options(&self) -> Option<Vec<(i32, &str)>> {
+        match self {
+            Self::Choice { options } | Self::State { options } => Some(
+                options
+                    .iter()
+                    .map(|o| (o.value, o.label.as_str()))
+                    .collect(),
+            ),
+            Self::Status { options } => Some(
+                options
+                    .iter()
+                    .map(|o| (o.value, o.label.as_str()))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The label of option `value` of a choice, state or status reason.
+    pub fn option_label(&self, value: i32) -> Option<&str> {
+        self.options()?
+            .into_iter()
+            .find(|(v, _)| *v == value)
+            .map(|(_, label)| label)
+    }
+
     /// The entities a lookup or owner may point to.
     pub fn targets(&self) -> Option<Vec<String>> {
         match self {

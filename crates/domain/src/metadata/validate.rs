@@ -187,17 +187,11 @@ impl AttributeDef {
                 range_check(&self.name, *d, *min, *max)?;
             }
             (
-                AttributeKind::Choice { options } | AttributeKind::State { options },
+                kind @ (AttributeKind::Choice { .. }
+                | AttributeKind::State { .. }
+                | AttributeKind::Status { .. }),
                 Value::Choice(n),
-            ) if !options.iter().any(|o| o.value == *n) => {
-                return Err(ValidationError::BadChoice {
-                    field: field(),
-                    value: *n,
-                });
-            }
-            (AttributeKind::Status { options }, Value::Choice(n))
-                if !options.iter().any(|o| o.value == *n) =>
-            {
+            ) if kind.option_label(*n).is_none() => {
                 return Err(ValidationError::BadChoice {
                     field: field(),
                     value: *n,

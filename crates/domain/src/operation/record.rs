@@ -117,13 +117,11 @@ pub(super) fn state(def: &EntityDef, fields: &Fields) -> Option<i32> {
 }
 
 fn state_label(def: &EntityDef, state: i32) -> String {
-    match def.attribute("statecode").map(|a| &a.kind) {
-        Ok(AttributeKind::State { options }) => options
-            .iter()
-            .find(|o| o.value == state)
-            .map_or_else(|| state.to_string(), |o| o.label.clone()),
-        _ => state.to_string(),
-    }
+    def.attribute("statecode")
+        .ok()
+        .filter(|a| matches!(a.kind, AttributeKind::State { .. }))
+        .and_then(|a| a.kind.option_label(state))
+        .map_or_else(|| state.to_string(), str::to_owned)
 }
 
 /// Whether the record is open (see the module docs); always for an entity without state.

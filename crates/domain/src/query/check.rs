@@ -358,13 +358,14 @@ fn literal(kind: &AttributeKind, literal: &Literal) -> Result<SqlParam, String> 
         }
         (K::DateOnly, Literal::Date(d)) => Ok(SqlParam::Text(format_date(*d))),
         (K::DateOnly, _) => Err("a date such as 2026-11-28".to_owned()),
-        (K::Choice { options } | K::State { options }, _) => option(
+        (K::Choice { .. } | K::State { .. } | K::Status { .. }, _) => option(
             literal,
-            &options.iter().map(|o| o.value).collect::<Vec<_>>(),
-        ),
-        (K::Status { options }, _) => option(
-            literal,
-            &options.iter().map(|o| o.value).collect::<Vec<_>>(),
+            &kind
+                .options()
+                .unwrap_or_default()
+                .iter()
+                .map(|(value, _)| *value)
+                .collect::<Vec<_>>(),
         ),
         (K::Lookup { .. } | K::Owner, _) => {
             let targets = kind.targets().unwrap_or_default();

@@ -188,14 +188,13 @@ fn fts_body(entity: &EntityDef, fields: &Fields) -> String {
             continue;
         };
         let words = match &attr.kind {
-            AttributeKind::Choice { options } | AttributeKind::State { options } => options
-                .iter()
-                .find(|o| o.value.to_string() == *text)
-                .map_or_else(|| text.clone(), |o| o.label.clone()),
-            AttributeKind::Status { options } => options
-                .iter()
-                .find(|o| o.value.to_string() == *text)
-                .map_or_else(|| text.clone(), |o| o.label.clone()),
+            kind @ (AttributeKind::Choice { .. }
+            | AttributeKind::State { .. }
+            | AttributeKind::Status { .. }) => text
+                .parse()
+                .ok()
+                .and_then(|value| kind.option_label(value))
+                .map_or_else(|| text.clone(), str::to_owned),
             AttributeKind::DateTime | AttributeKind::DateOnly => {
                 text.get(..10).unwrap_or(text).to_owned()
             }
