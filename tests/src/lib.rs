@@ -7,16 +7,12 @@ use outpost_core::api::{RecordListArgs, RecordRow, SignInArgs};
 use outpost_core::{Client, ClientConfig};
 use outpost_store::{KeyStore, MemoryKeyStore};
 
-/// The accounts the demo field user owns in the org test servers load, as `(id, name)`
-/// in id order (the generator is deterministic; dates do not change ids or names).
-pub fn fiona_accounts() -> Vec<(String, String)> {
+/// Every account of the demo org the test servers load, as `(id, name, ownerid)` in id
+/// order (the generator is deterministic; dates do not change ids, names or owners).
+pub fn demo_accounts() -> Vec<(String, String, String)> {
     use outpost_domain::demo::{self, DemoData};
     let metadata = demo::metadata();
     let org = demo::demo_org(outpost_testkit::DEMO_SEED);
-    let owner = org
-        .user(demo::FIELD_USERNAME)
-        .map(|u| format!("systemuser:{}", u.id))
-        .unwrap_or_default();
     let data = DemoData::new(
         &metadata,
         &org,
@@ -26,11 +22,29 @@ pub fn fiona_accounts() -> Vec<(String, String)> {
     );
     (0..data.count("account"))
         .filter_map(|n| data.record("account", n))
-        .filter(|r| r.fields.get("ownerid").cloned().flatten().as_deref() == Some(owner.as_str()))
         .map(|r| {
-            let name = r.fields.get("name").cloned().flatten().unwrap_or_default();
-            (r.id, name)
+            let field = |name: &str| r.fields.get(name).cloned().flatten().unwrap_or_default();
+            (r.id.clone(), field("name"), field("ownerid"))
         })
+        .collect()
+}
+
+/// The owner reference (`systemuser:<id>`) of the demo field user.
+pub fn fiona_owner() -> String {
+    use outpost_domain::demo;
+    demo::demo_org(outpost_testkit::DEMO_SEED)
+        .user(demo::FIELD_USERNAME)
+        .map(|u| format!("systemuser:{}", u.id))
+        .unwrap_or_default()
+}
+
+/// The accounts the demo field user owns, as `(id, name)` in id order.
+pub fn fiona_accounts() -> Vec<(String, String)> {
+    let owner = fiona_owner();
+    demo_accounts()
+        .into_iter()
+        .filter(|(_, _, o)| *o == owner)
+        .map(|(id, name, _)| (id, name))
         .collect()
 }
 

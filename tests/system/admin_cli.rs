@@ -122,3 +122,47 @@ async fn an_administrator_defines_publishes_and_assigns_a_profile_from_the_comma
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_entity_switched_off_for_offline_is_unavailable_on_the_device_with_the_reason()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let data = server.data_dir();
+    let device = outpost_tests::Device::in_memory()?;
+    device.sign_in(&server.url()).await?;
+    let entity = |status: &outpost_core::api::SyncStatus, name: &str| {
+        status
+            .entities
+            .iter()
+            .find(|e| e.entity == name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{name} is not in the profile: {status:?}"))
+    };
+    let before = device.client.sync_status().await?;
+    assert!(entity(&before, "contact")?.available, "{before:?}");
+
+    let (ok, _, err) = admin(data, &["entity", "contact", "--disable"])?;
+    assert!(ok, "{err}");
+    device.client.sync_now().await?;
+    let off = device.client.sync_status().await?;
+    let contact = entity(&off, "contact")?;
+    assert!(!contact.available, "{off:?}");
+    assert!(
+        contact
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("switched offline off for contacts")),
+        "{contact:?}"
+    );
+    assert!(
+        entity(&off, "account")?.available,
+        "only that entity: {off:?}"
+    );
+
+    let (ok, _, err) = admin(data, &["entity", "contact", "--filter", ""])?;
+    assert!(ok, "{err}");
+    device.client.sync_now().await?;
+    let back = device.client.sync_status().await?;
+    assert!(entity(&back, "contact")?.available, "{back:?}");
+    Ok(())
+}

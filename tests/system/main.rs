@@ -2,6 +2,7 @@
 //! temp folders, on loopback.
 
 mod admin_cli;
+mod drafts;
 mod engine;
 mod offline_edit;
 mod postgres;

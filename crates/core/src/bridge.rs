@@ -69,6 +69,13 @@ pub async fn dispatch(client: &Client, command: &str, args: Value) -> Result<Val
                 .map(|detail| detail.record.fields),
         ),
         "script_retrieve_multiple" => json(client.script_retrieve_multiple(parse(args)?).await),
+        "recent_open" => json(client.recent_open(parse(args)?).await),
+        "recent_list" => json(client.recent_list(parse(args)?).await),
+        "draft_list" => json(client.draft_list().await),
+        "draft_create" => json(client.draft_create(parse(args)?).await),
+        "draft_update" => json(client.draft_update(parse(args)?).await),
+        "draft_delete" => json(client.draft_delete(parse(args)?).await),
+        "draft_save" => json(client.draft_save(parse(args)?).await),
         other => Err(ApiError {
             code: ErrorCode::NotFound,
             message: format!("no command `{other}`"),
@@ -155,6 +162,31 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "scripting API: entity, id, fields.<name>=<value>…",
     ),
     ("script_delete", "scripting API: entity, id"),
+    (
+        "recent_open",
+        "drafts modules: open a record (server online, kept for offline): entity, id",
+    ),
+    (
+        "recent_list",
+        "drafts modules: the recently used records kept offline [entity]",
+    ),
+    (
+        "draft_list",
+        "drafts modules: the drafts waiting to be saved",
+    ),
+    (
+        "draft_create",
+        "drafts modules: a new record as a draft: entity, fields.<name>=<value>…",
+    ),
+    (
+        "draft_update",
+        "drafts modules: change a draft: id, fields.<name>=<value>…",
+    ),
+    ("draft_delete", "drafts modules: delete a draft: id"),
+    (
+        "draft_save",
+        "drafts modules: save one draft to the server (online): id",
+    ),
 ];
 
 /// The bridge's routes over `client`, serving the UI from `ui_dir` (the built `ui/dist`).

@@ -21,6 +21,7 @@ use crate::api::{SessionStatus, SignInArgs, SignOutArgs, SignedOutReason, SyncPr
 use crate::remote::Remote;
 
 mod background;
+mod drafts;
 mod errors;
 mod records;
 mod sync;
@@ -59,6 +60,8 @@ const METADATA_PENDING: &str = "metadata_pending";
 const ACCESS: &str = "access";
 /// The user's offline profile from the last metadata (JSON).
 const PROFILE: &str = "profile";
+/// The profile's entities the server cannot deliver now, with why (JSON, C14).
+const UNAVAILABLE: &str = "entities_unavailable";
 
 /// The field app's client. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Client {

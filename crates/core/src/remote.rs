@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use outpost_protocol::{
-    API_PREFIX, ErrorBody, LoginRequest, LoginResponse, MetadataResponse, PullRequest,
-    PullResponse, PushRequest, PushResponse, RefreshRequest, ResolutionAction, ResolveRequest,
-    SyncErrorInfo,
+    API_PREFIX, CreateBody, ErrorBody, LoginRequest, LoginResponse, MetadataResponse, PullRequest,
+    PullResponse, PushRequest, PushResponse, RecordBody, RefreshRequest, ResolutionAction,
+    ResolveRequest, SyncErrorInfo,
 };
 use reqwest::StatusCode;
 
@@ -149,6 +149,43 @@ impl Remote {
                 .post(self.url(&format!("/sync/ops/{op_id}/resolve")))
                 .bearer_auth(token)
                 .json(&ResolveRequest { action })
+                .send()
+                .await,
+        )
+        .await
+    }
+}
+
+impl Remote {
+    /// One record as the signed-in user may read it (`GET /records/{entity}/{id}`).
+    pub(crate) async fn record_get(
+        &self,
+        token: &str,
+        entity: &str,
+        id: &str,
+    ) -> Result<RecordBody, CoreError> {
+        decode(
+            self.http
+                .get(self.url(&format!("/records/{entity}/{id}")))
+                .bearer_auth(token)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Creates a record online with the id given (`POST /records/{entity}`).
+    pub(crate) async fn record_create(
+        &self,
+        token: &str,
+        entity: &str,
+        body: &CreateBody,
+    ) -> Result<RecordBody, CoreError> {
+        decode(
+            self.http
+                .post(self.url(&format!("/records/{entity}")))
+                .bearer_auth(token)
+                .json(body)
                 .send()
                 .await,
         )

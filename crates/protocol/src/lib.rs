@@ -153,6 +153,19 @@ pub struct PullResponse {
     /// Sync errors of this device that were resolved on the server since the last page.
     #[serde(default)]
     pub resolutions: Vec<Resolution>,
+    /// Entities of the profile that the server cannot deliver now, with why (the device
+    /// shows them unavailable, C14); every other entity of the profile is delivered.
+    #[serde(default)]
+    pub unavailable: Vec<EntityProblem>,
+}
+
+/// An entity of the profile the server cannot deliver, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityProblem {
+    /// Entity logical name.
+    pub entity: String,
+    /// Why, for the user.
+    pub message: String,
 }
 
 /// A sync error resolved on the server (by the user elsewhere, or by an administrator).
@@ -228,6 +241,28 @@ pub struct RecordPayload {
     /// `related:<entity>.<attribute>`.
     #[serde(default)]
     pub reason: String,
+}
+
+/// A record as the records API answers it (`/records/{entity}[/{id}]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordBody {
+    /// Id.
+    pub id: String,
+    /// Row version (also the `ETag`).
+    pub row_version: i64,
+    /// Fields the caller may read.
+    pub fields: Fields,
+}
+
+/// `POST /records/{entity}` body: a create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// The id to use (a new one when absent).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Field values.
+    pub fields: Fields,
 }
 
 /// Names a record.

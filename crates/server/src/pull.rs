@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Context as _;
 use outpost_domain::Fields;
 use outpost_domain::metadata::EntityDef;
-use outpost_protocol::{PullRequest, PullResponse, RecordPayload, RecordRef};
+use outpost_protocol::admin::ProfileDef;
+use outpost_protocol::{EntityProblem, PullRequest, PullResponse, RecordPayload, RecordRef};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -775,5 +776,25 @@ pub fn pull(
         wipe: false,
         remaining,
         resolutions,
+        unavailable: unavailable(org, def),
     })
+}
+
+/// The profile's entities the org does not take offline now (C14: red on the device).
+fn unavailable(org: &Org, profile: &ProfileDef) -> Vec<EntityProblem> {
+    profile
+        .items
+        .iter()
+        .filter(|item| !org.offline.get(&item.entity).is_some_and(|o| o.enabled))
+        .map(|item| EntityProblem {
+            entity: item.entity.clone(),
+            message: format!(
+                "Your administrator has switched offline off for {}.",
+                org.metadata
+                    .entity(&item.entity)
+                    .map_or(item.entity.as_str(), |d| d.plural.as_str())
+                    .to_lowercase()
+            ),
+        })
+        .collect()
 }

@@ -26,6 +26,7 @@ pub use error::StoreError;
 pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
 pub use local::{LocalRecord, Resolve};
 pub use open::{MetadataChange, Store};
+pub use table::drafts::{Draft, RECENT_MAX, RecentRecord};
 pub use table::outbox::{EntryState, OutboxEntry, ResolutionSent};
 pub use view::{SearchHit, ViewPage};
 

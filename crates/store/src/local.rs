@@ -172,6 +172,19 @@ impl Store {
         Ok(effects)
     }
 
+    /// Runs `op` through the domain's own code on the local layer and undoes it: whether
+    /// it would apply, and what it would write, with nothing written or queued (a draft's
+    /// check, C17).
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] with the domain's reason, as [`Store::op_apply`] would.
+    pub fn op_try(&mut self, ctx: &ApplyContext, op: &Operation) -> Result<Effects, StoreError> {
+        let tx = self.conn.transaction()?;
+        let effects = LocalLayer::new(&tx, &self.metadata).apply_in_tx(ctx, op)?;
+        tx.rollback()?;
+        Ok(effects)
+    }
+
     /// Changes fields of a local record at once and appends the change to the outbox with
     /// its before-image and base version, in one transaction.
     pub fn record_update(

@@ -29,6 +29,7 @@ const INTERNAL_TABLES: &[&str] = &[
     table::outbox::SCHEMA,
     table::metadata::SCHEMA,
     table::follow::SCHEMA,
+    table::drafts::SCHEMA,
 ];
 
 /// The layout of the file: 1 had text columns only and no outbox touch list; 2 has typed

@@ -104,6 +104,25 @@ fn the_database_file_holds_no_plaintext() {
             )
             .expect("update");
         store.state_set("access_token", MARKER).expect("state");
+        store
+            .draft_put(&crate::Draft {
+                id: "d1".into(),
+                entity: "account".into(),
+                fields: fields(&[("name", MARKER)]),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                updated_at: "2026-01-01T00:00:00Z".into(),
+                error: None,
+            })
+            .expect("draft");
+        store
+            .recent_put(&crate::RecentRecord {
+                entity: "account".into(),
+                id: "r1".into(),
+                fields: fields(&[("name", MARKER)]),
+                row_version: 3,
+                used_at: "2026-01-01T00:00:00Z".into(),
+            })
+            .expect("recent");
         // Checkpoint the WAL so every byte is in the main file, then close.
         store
             .conn
@@ -651,3 +670,71 @@ fn a_wipe_page_is_never_stored() {
 
 mod outbox_model;
 mod views;
+
+#[test]
+fn recently_used_records_keep_the_newest_and_drafts_keep_their_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    let extra = 10;
+    for n in 0..crate::RECENT_MAX + extra {
+        store
+            .recent_put(&crate::RecentRecord {
+                entity: "account".into(),
+                id: format!("r{n:04}"),
+                fields: fields(&[("name", &format!("Recent {n}"))]),
+                row_version: 1,
+                used_at: format!("2026-01-01T00:{:02}:{:02}Z", n / 60, n % 60),
+            })
+            .expect("recent");
+    }
+    // Opening an old one again makes it the most recent.
+    let again = store
+        .recent_get("account", &format!("r{extra:04}"))
+        .expect("get")
+        .expect("kept");
+    store
+        .recent_put(&crate::RecentRecord {
+            used_at: "2026-01-02T00:00:00Z".into(),
+            ..again
+        })
+        .expect("again");
+    let kept = store.recent_list(Some("account")).expect("list");
+    assert_eq!(kept.len(), crate::RECENT_MAX as usize);
+    assert_eq!(kept[0].id, format!("r{extra:04}"));
+    assert!(
+        store.recent_get("account", "r0000").expect("get").is_none(),
+        "the least recently used went first"
+    );
+    assert!(store.recent_list(Some("contact")).expect("list").is_empty());
+
+    for (id, at) in [
+        ("d2", "2026-01-01T00:00:02Z"),
+        ("d1", "2026-01-01T00:00:01Z"),
+    ] {
+        store
+            .draft_put(&crate::Draft {
+                id: id.into(),
+                entity: "account".into(),
+                fields: fields(&[("name", id)]),
+                created_at: at.into(),
+                updated_at: at.into(),
+                error: None,
+            })
+            .expect("draft");
+    }
+    let mut d2 = store.draft_get("d2").expect("get").expect("there");
+    d2.error = Some("refused".into());
+    store.draft_put(&d2).expect("update");
+    let drafts = store.draft_list().expect("list");
+    assert_eq!(
+        drafts.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["d1", "d2"]
+    );
+    assert_eq!(drafts[1].error.as_deref(), Some("refused"));
+    drop(store);
+    let store = reopen(&dir, &keys);
+    assert!(store.draft_delete("d1").expect("delete"));
+    assert!(!store.draft_delete("d1").expect("gone"));
+    assert_eq!(store.draft_list().expect("list").len(), 1);
+}

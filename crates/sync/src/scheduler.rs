@@ -15,7 +15,9 @@
 //! - Reachability is probed with [`Action::Probe`] only while the server is not known to
 //!   be reachable: at once when unknown, then with exponential backoff (no jitter) while
 //!   unreachable, and only at the long fallback interval while the OS says the network is
-//!   down. Online, a sync that fails as unreachable is what starts probing again.
+//!   down. Online, a sync that fails as unreachable starts probing again, and so does a
+//!   quiet minute ([`Config::online_check_ms`] after the last contact, no sync running):
+//!   the offline indicator must not wait for the next sync that happens to be due.
 //! - A status value goes out ([`Action::Status`], always last) whenever it changes.
 //!
 //! `Millis` are milliseconds of the driver's monotonic clock; the scheduler only compares
@@ -51,6 +53,10 @@ pub struct Config {
     pub retry_initial_ms: Millis,
     /// Upper bound of the retry delay.
     pub retry_max_ms: Millis,
+    /// While the server is known to be reachable and no sync runs, check it is still there
+    /// this long after the last contact, so the offline indicator shows soon after the
+    /// server goes away (C15) even when nothing is due. 0: only a failed sync tells.
+    pub online_check_ms: Millis,
 }
 
 impl Default for Config {
@@ -62,6 +68,7 @@ impl Default for Config {
             push_debounce_ms: 2_000,
             retry_initial_ms: 30_000,
             retry_max_ms: 15 * MINUTE,
+            online_check_ms: MINUTE,
         }
     }
 }
@@ -405,7 +412,8 @@ impl Scheduler {
         self.reach = Reach::Online;
         self.network_up = true;
         self.probe_failures = 0;
-        self.next_probe_at = None;
+        self.next_probe_at = (self.config.online_check_ms > 0)
+            .then(|| self.now.saturating_add(self.config.online_check_ms));
     }
 
     /// Counts one more failed attempt to reach the server and plans the next probe.
@@ -468,7 +476,8 @@ impl Scheduler {
             return None;
         }
         match self.reach {
-            Reach::Online => None,
+            Reach::Online if self.running => None,
+            Reach::Online => self.next_probe_at,
             Reach::Unknown => Some(self.now),
             Reach::Offline => self.next_probe_at,
         }

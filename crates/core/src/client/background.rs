@@ -172,17 +172,23 @@ impl Client {
             }
             .to_owned(),
         };
+        let unavailable = self
+            .with_store(|s| Ok(super::sync::unavailable_of(s)))
+            .unwrap_or_default();
         let entities = items
             .iter()
             .map(|item| {
-                let failed = scheduler
-                    .as_ref()
-                    .and_then(|st| st.entities.iter().find(|e| e.entity == item.entity))
-                    .filter(|e| !e.available);
+                let failed = unavailable.get(&item.entity).cloned().or_else(|| {
+                    scheduler
+                        .as_ref()
+                        .and_then(|st| st.entities.iter().find(|e| e.entity == item.entity))
+                        .filter(|e| !e.available)
+                        .and_then(|e| e.reason.clone())
+                });
                 crate::api::EntityAvailability {
                     entity: item.entity.clone(),
                     available: failed.is_none() && status.last_sync_at.is_some(),
-                    reason: failed.and_then(|e| e.reason.clone()).or_else(|| {
+                    reason: failed.or_else(|| {
                         status
                             .last_sync_at
                             .is_none()

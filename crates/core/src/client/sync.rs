@@ -6,12 +6,12 @@
 use std::sync::atomic::Ordering;
 
 use outpost_protocol::{MetadataResponse, OpResult, PushOp};
-use outpost_store::ResolutionSent;
+use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
-    Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, answered, apply_context,
-    now_rfc3339,
+    Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE, answered,
+    apply_context, now_rfc3339,
 };
 use crate::CoreError;
 use crate::api::SyncReport;
@@ -128,6 +128,9 @@ impl Client {
                                 |token| async move { remote.pull(&token, req).await },
                             )
                             .await;
+                        if let Ok(page) = &sent {
+                            self.unavailable_keep(&page.unavailable)?;
+                        }
                         Some(answered(sent, Input::Pulled)?)
                     }
                     Output::FetchMetadata { version } => {
@@ -267,4 +270,53 @@ impl Client {
         self.online.store(reachable, Ordering::Relaxed);
         Ok(reachable)
     }
+}
+
+impl Client {
+    /// Keeps what the server said about the entities it cannot deliver (C14), and tells
+    /// background sync which entities failed or came back.
+    fn unavailable_keep(
+        &self,
+        problems: &[outpost_protocol::EntityProblem],
+    ) -> Result<(), CoreError> {
+        let now: UnavailableEntities = problems
+            .iter()
+            .map(|p| (p.entity.clone(), p.message.clone()))
+            .collect();
+        let before = self.with_store(|s| {
+            let before = unavailable_of(s);
+            if before != now {
+                let json = serde_json::to_string(&now).map_err(anyhow::Error::from)?;
+                s.state_set(UNAVAILABLE, &json)?;
+            }
+            Ok(before)
+        })?;
+        for (entity, message) in &now {
+            if before.get(entity) != Some(message) {
+                self.signal(outpost_sync::Event::EntityFailed {
+                    entity: entity.clone(),
+                    message: message.clone(),
+                });
+            }
+        }
+        for entity in before.keys().filter(|e| !now.contains_key(*e)) {
+            self.signal(outpost_sync::Event::EntityOk {
+                entity: entity.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Entity → why the server cannot deliver it now.
+pub(super) type UnavailableEntities = std::collections::BTreeMap<String, String>;
+
+/// The entities the server said it cannot deliver, as of the last pull.
+pub(super) fn unavailable_of(store: &Store) -> UnavailableEntities {
+    store
+        .state_get(UNAVAILABLE)
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }

@@ -11,24 +11,14 @@ use axum::response::{IntoResponse, Response};
 use outpost_domain::query::QueryText;
 use outpost_domain::security::{Privilege, RecordFacts};
 use outpost_domain::{Fields, Operation};
-use serde::{Deserialize, Serialize};
+use outpost_protocol::{CreateBody, RecordBody};
+use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::ops::{Actor, Refusal, apply_unchecked};
 use crate::records;
 use crate::{ApiError, AppState, new_id, now};
-
-/// A record as the records API answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordBody {
-    /// Id.
-    pub id: String,
-    /// Row version (also the `ETag`).
-    pub row_version: i64,
-    /// Fields the caller may read.
-    pub fields: Fields,
-}
 
 /// Query options of a list.
 #[derive(Debug, Default, Deserialize)]
@@ -44,17 +34,6 @@ pub struct ListQuery {
     top: Option<String>,
     #[serde(rename = "$skip")]
     skip: Option<u32>,
-}
-
-/// `POST` body of a create.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    /// The id to use (a new one when absent).
-    #[serde(default)]
-    id: Option<String>,
-    /// Field values.
-    fields: Fields,
 }
 
 /// `PATCH` body of an update.

@@ -17,9 +17,18 @@ struct Driver {
 }
 
 impl Driver {
+    /// The app's timings without the online check, whose probes would interleave with
+    /// every other rule's actions; it has its own test, with [`Driver::with`].
     fn new() -> Self {
+        Self::with(Config {
+            online_check_ms: 0,
+            ..Config::default()
+        })
+    }
+
+    fn with(config: Config) -> Self {
         Self {
-            s: Scheduler::new(Config::default()),
+            s: Scheduler::new(config),
             now: 0,
         }
     }
@@ -923,4 +932,44 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn a_quiet_online_session_checks_the_server_each_minute_and_shows_offline_when_it_is_gone() {
+    let mut d = Driver::with(Config::default());
+    // An entity refreshed only by hand: nothing else is ever due.
+    d.at(0, signed_in(vec![item("account", 0)], true, 0));
+    assert_eq!(acts(d.at(0, reachable(true))), vec![]);
+    assert_eq!(
+        timed_acts(d.run_until(MIN)),
+        vec![(MIN, Action::Probe)],
+        "a minute after the last contact"
+    );
+    d.at(MIN + 10, reachable(true));
+    assert_eq!(
+        d.s.next_wakeup(),
+        Some(2 * MIN + 10),
+        "counted from that answer"
+    );
+
+    // A sync is contact too, and no probe runs beside a sync.
+    assert_eq!(
+        acts(d.at(MIN + 20, Event::SyncRequested)),
+        vec![sync(SyncReason::Manual)]
+    );
+    assert_eq!(timed_acts(d.run_until(3 * MIN)), vec![]);
+    d.at(3 * MIN, finished(ok()));
+    assert_eq!(d.s.next_wakeup(), Some(4 * MIN));
+
+    // The server goes away: the next check says so, and the status shows offline.
+    assert_eq!(
+        timed_acts(d.run_until(4 * MIN)),
+        vec![(4 * MIN, Action::Probe)]
+    );
+    let out = d.at(4 * MIN + 10, reachable(false));
+    assert!(
+        statuses(&out).last().is_some_and(|s| !s.online),
+        "offline at once: {out:?}"
+    );
+    assert!(!d.status().online);
 }

@@ -700,3 +700,47 @@ entity: string,
  * `?$select=…&$filter=…&$orderby=…&$top=…` (the leading `?` optional).
  */
 options: string, };
+export type DraftRow = { 
+/**
+ * The id the record gets on the server.
+ */
+id: string, 
+/**
+ * Entity logical name.
+ */
+entity: string, 
+/**
+ * Field values.
+ */
+fields: { [key in string]: string | null }, 
+/**
+ * When it was made (RFC 3339).
+ */
+created_at: string, 
+/**
+ * When it was last changed (RFC 3339).
+ */
+updated_at: string, 
+/**
+ * Why the last save failed, if it did.
+ */
+error: string | null, };
+export type DraftUpdateArgs = { 
+/**
+ * The draft.
+ */
+id: string, 
+/**
+ * The fields to change, with their new values.
+ */
+fields: { [key in string]: string | null }, };
+export type DraftKey = { 
+/**
+ * The draft.
+ */
+id: string, };
+export type RecentListArgs = { 
+/**
+ * Only this entity's records (all when absent).
+ */
+entity: string | null, };
