@@ -117,6 +117,7 @@ mod tests {
             user_id: "me".into(),
             business_unit_id: "bu-1".into(),
             team_ids: vec!["team-1".into()],
+            hierarchy_user_ids: Vec::new(),
             privileges,
             secured_fields: BTreeMap::from([(
                 "account".to_owned(),

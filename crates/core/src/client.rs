@@ -107,6 +107,7 @@ fn access_of(store: &Store) -> Result<Access, CoreError> {
             user_id: store.state_get(USER_ID)?.unwrap_or_default(),
             business_unit_id: String::new(),
             team_ids: Vec::new(),
+            hierarchy_user_ids: Vec::new(),
             privileges: std::collections::BTreeMap::new(),
             secured_fields: std::collections::BTreeMap::new(),
         },

@@ -73,6 +73,10 @@ pub struct UserAccess {
     pub business_unit_id: String,
     /// Ids of the teams the user is a member of.
     pub team_ids: Vec<String>,
+    /// The user and everyone below them in the manager chain (the query language's
+    /// `eq-useroruserhierarchy`, so views filter the same offline).
+    #[serde(default)]
+    pub hierarchy_user_ids: Vec<String>,
     /// Entity → privilege → effective depth (only entities with some privilege).
     pub privileges: BTreeMap<String, BTreeMap<Privilege, Depth>>,
     /// Entity → secured attribute → what the user may do with it.

@@ -39,7 +39,7 @@ fn eval_context(store: &Store) -> Result<EvalContext, CoreError> {
     Ok(EvalContext {
         user_id: access.user_id,
         team_ids: access.team_ids,
-        hierarchy_user_ids: Vec::new(),
+        hierarchy_user_ids: access.hierarchy_user_ids,
         business_unit_id: access.business_unit_id,
         now: now(),
     })

@@ -108,6 +108,7 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
             user_id: "u-fiona".into(),
             business_unit_id: "bu".into(),
             team_ids: vec![],
+            hierarchy_user_ids: Vec::new(),
             // Organization-wide everything: these tests are about sessions and sync;
             // privilege checks have their own tests in `access`.
             privileges: server

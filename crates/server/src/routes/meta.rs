@@ -9,7 +9,7 @@ use outpost_domain::security::{Depth, Privilege};
 use outpost_protocol::{DeviceProfile, DeviceProfileItem, MetadataResponse, UserAccess};
 
 use crate::auth::Caller;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, now};
 
 /// `GET /api/v1/metadata`.
 pub async fn metadata(
@@ -55,6 +55,7 @@ pub async fn metadata(
             user_id: caller.user_id.clone(),
             business_unit_id: principal.business_unit().to_owned(),
             team_ids: principal.teams().iter().cloned().collect(),
+            hierarchy_user_ids: org.eval_context(&principal, now()).hierarchy_user_ids,
             privileges,
             secured_fields,
         },
