@@ -312,6 +312,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
                 search: None,
                 after: None,
                 limit: Some(1),
+                order_by: None,
             })
             .await?;
         if page.total.unwrap_or(0) > view_total {
@@ -328,6 +329,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
                 search: None,
                 after: None,
                 limit: Some(50),
+                order_by: None,
             })
             .await?;
         first.push(started.elapsed());

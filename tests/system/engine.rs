@@ -461,3 +461,44 @@ async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() 
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_grid_sorted_by_a_column_pages_in_that_order_and_a_bad_column_is_refused()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    a.sign_in(&server.url()).await?;
+    let page = |after: Option<String>, order_by: &str| {
+        a.client.view_page(outpost_core::api::ViewPageArgs {
+            entity: "account".into(),
+            view_id: None,
+            search: None,
+            after,
+            limit: Some(2),
+            order_by: Some(order_by.into()),
+        })
+    };
+    let mut names = Vec::new();
+    let mut after = None;
+    loop {
+        let p = page(after, "name desc").await?;
+        names.extend(
+            p.rows
+                .iter()
+                .map(|r| r.fields.get("name").cloned().flatten().unwrap_or_default()),
+        );
+        match p.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut sorted = names.clone();
+    sorted.sort_by(|x, y| y.cmp(x));
+    assert!(names.len() > 2, "more than one page: {}", names.len());
+    assert_eq!(names, sorted, "descending by name across pages");
+    let bad = page(None, "nosuchcolumn desc").await;
+    assert!(matches!(bad, Err(CoreError::Invalid(_))), "{bad:?}");
+    let bad = page(None, "name sideways").await;
+    assert!(matches!(bad, Err(CoreError::Invalid(_))), "{bad:?}");
+    Ok(())
+}

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use validate::ValidationError;
 
 /// Who owns an entity's records.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ownership {
@@ -20,6 +21,7 @@ pub enum Ownership {
 }
 
 /// One option of a choice.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceOption {
     /// Stored number.
@@ -29,6 +31,7 @@ pub struct ChoiceOption {
 }
 
 /// One status reason, belonging to a state.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusOption {
     /// Stored number.
@@ -43,6 +46,7 @@ pub struct StatusOption {
 }
 
 /// The type of an attribute, with its constraints.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AttributeKind {
@@ -59,8 +63,10 @@ pub enum AttributeKind {
     /// 32-bit whole number within a range.
     WholeNumber {
         /// Smallest allowed.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         min: i64,
         /// Largest allowed.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         max: i64,
     },
     /// 64-bit whole number (text in JSON).
@@ -70,8 +76,10 @@ pub enum AttributeKind {
         /// Decimal places.
         precision: u32,
         /// Smallest allowed.
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         min: Decimal,
         /// Largest allowed.
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         max: Decimal,
     },
     /// Money, exact.
@@ -79,8 +87,10 @@ pub enum AttributeKind {
         /// Decimal places.
         precision: u32,
         /// Smallest allowed.
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         min: Decimal,
         /// Largest allowed.
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
         max: Decimal,
     },
     /// Yes / no.
@@ -160,6 +170,7 @@ impl AttributeKind {
 }
 
 /// How much a form insists on a value.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Requirement {
@@ -173,6 +184,7 @@ pub enum Requirement {
 }
 
 /// One attribute of an entity.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttributeDef {
     /// Logical name, also the column name in every store.
@@ -205,6 +217,7 @@ impl AttributeDef {
 
 /// A 1:N relationship: each `referencing_entity` record points through
 /// `referencing_attribute` at one `referenced_entity` record.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relationship {
     /// Schema name, e.g. `account_primary_contact`.
@@ -218,6 +231,7 @@ pub struct Relationship {
 }
 
 /// A form section: fields in order.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormSection {
     /// Section name.
@@ -229,6 +243,7 @@ pub struct FormSection {
 }
 
 /// A form tab.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormTab {
     /// Tab name.
@@ -240,6 +255,7 @@ pub struct FormTab {
 }
 
 /// A main form.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Form {
     /// Form name.
@@ -249,6 +265,7 @@ pub struct Form {
 }
 
 /// Sort direction.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortDir {
@@ -259,6 +276,7 @@ pub enum SortDir {
 }
 
 /// A system view: columns, a filter in the query language, a sort.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct View {
     /// Stable id.
@@ -277,6 +295,7 @@ pub struct View {
 }
 
 /// An entity (record type).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntityDef {
     /// Logical name, e.g. `account`.
@@ -303,6 +322,7 @@ pub struct EntityDef {
 }
 
 /// A step of a business process flow stage: an attribute to fill.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowStep {
     /// The attribute.
@@ -312,6 +332,7 @@ pub struct FlowStep {
 }
 
 /// A stage of a business process flow.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowStage {
     /// Stable id.
@@ -323,6 +344,7 @@ pub struct FlowStage {
 }
 
 /// A single-entity business process flow.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessFlow {
     /// Stable id.
@@ -336,6 +358,7 @@ pub struct ProcessFlow {
 }
 
 /// A sitemap subarea: one entity's grid.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubArea {
     /// Stable id.
@@ -347,6 +370,7 @@ pub struct SubArea {
 }
 
 /// A sitemap group.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SitemapGroup {
     /// Stable id.
@@ -358,6 +382,7 @@ pub struct SitemapGroup {
 }
 
 /// A sitemap area.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SitemapArea {
     /// Stable id.
@@ -369,6 +394,7 @@ pub struct SitemapArea {
 }
 
 /// How an app module works offline.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OfflineMode {
@@ -379,6 +405,7 @@ pub enum OfflineMode {
 }
 
 /// An app module: a named app with its own sitemap.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppModule {
     /// Stable id.
@@ -394,9 +421,11 @@ pub struct AppModule {
 }
 
 /// The metadata of an org.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
     /// Bumped by every change; see [`Metadata::fingerprint`] for a content check.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
     /// Entities.
     pub entities: Vec<EntityDef>,

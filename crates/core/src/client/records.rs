@@ -176,11 +176,22 @@ impl Client {
                         default: true,
                     }),
             };
-            let query = Query::for_view(&view)
-                .and_then(|q| q.check(&def))
-                .map_err(|e| {
-                    CoreError::Other(anyhow::anyhow!("view {} does not check: {e}", view.id))
-                })?;
+            let mut view = view;
+            let sorted = args.order_by.as_deref().filter(|o| !o.trim().is_empty());
+            if let Some(order_by) = sorted {
+                view.order = sort_of(order_by)?;
+            }
+            let query =
+                Query::for_view(&view)
+                    .and_then(|q| q.check(&def))
+                    .map_err(|e| match sorted {
+                        // The caller's sort names a column the entity does not have.
+                        Some(order_by) => invalid(format!("cannot sort by `{order_by}`: {e}")),
+                        None => CoreError::Other(anyhow::anyhow!(
+                            "view {} does not check: {e}",
+                            view.id
+                        )),
+                    })?;
             let page = s.view_page(
                 &def.name,
                 &query,
@@ -483,6 +494,32 @@ fn by_name(store: &Store, entity: &str) -> Result<CheckedQuery, CoreError> {
     })
     .and_then(|q| q.check(def))
     .map_err(invalid)
+}
+
+/// A column sort: `field [asc|desc]`, comma-separated.
+fn sort_of(text: &str) -> Result<Vec<(String, outpost_domain::metadata::SortDir)>, CoreError> {
+    use outpost_domain::metadata::SortDir;
+    text.split(',')
+        .map(|part| {
+            let mut words = part.split_whitespace();
+            let field = words
+                .next()
+                .ok_or_else(|| invalid(format!("`{text}` has an empty sort key")))?;
+            let dir = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("asc") => SortDir::Asc,
+                Some("desc") => SortDir::Desc,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "sort `{field}` by `{other}`? use asc or desc"
+                    )));
+                }
+            };
+            if words.next().is_some() {
+                return Err(invalid(format!("`{part}` is not `field [asc|desc]`")));
+            }
+            Ok((field.to_owned(), dir))
+        })
+        .collect()
 }
 
 /// Parses `?$select=…&$filter=…&$orderby=…&$top=…` (C20).

@@ -324,7 +324,12 @@ after: string | null,
 /**
  * Rows per page (default 100, at most 1000).
  */
-limit: number | null, };
+limit: number | null, 
+/**
+ * Sort instead of the view's own order: `field [asc|desc]`, comma-separated (a
+ * column header's sort). A cursor belongs to one order: start again when it changes.
+ */
+order_by: string | null, };
 export type ViewInfo = { 
 /**
  * View id.
@@ -744,3 +749,349 @@ export type RecentListArgs = {
  * Only this entity's records (all when absent).
  */
 entity: string | null, };
+export type Ownership = "user" | "organization";
+export type ChoiceOption = { 
+/**
+ * Stored number.
+ */
+value: number, 
+/**
+ * What a person sees.
+ */
+label: string, };
+export type StatusOption = { 
+/**
+ * Stored number.
+ */
+value: number, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * The state this status reason belongs to.
+ */
+state: number, 
+/**
+ * Whether it is the state's default status reason.
+ */
+default: boolean, };
+export type AttributeKind = { "type": "text", 
+/**
+ * Maximum length in characters.
+ */
+max_len: number, } | { "type": "memo", 
+/**
+ * Maximum length in characters.
+ */
+max_len: number, } | { "type": "whole_number", 
+/**
+ * Smallest allowed.
+ */
+min: number, 
+/**
+ * Largest allowed.
+ */
+max: number, } | { "type": "big_int" } | { "type": "decimal", 
+/**
+ * Decimal places.
+ */
+precision: number, 
+/**
+ * Smallest allowed.
+ */
+min: string, 
+/**
+ * Largest allowed.
+ */
+max: string, } | { "type": "money", 
+/**
+ * Decimal places.
+ */
+precision: number, 
+/**
+ * Smallest allowed.
+ */
+min: string, 
+/**
+ * Largest allowed.
+ */
+max: string, } | { "type": "bool" } | { "type": "date_time" } | { "type": "date_only" } | { "type": "choice", 
+/**
+ * The options.
+ */
+options: Array<ChoiceOption>, } | { "type": "lookup", 
+/**
+ * Entities it may point to.
+ */
+targets: Array<string>, } | { "type": "owner" } | { "type": "state", 
+/**
+ * The states.
+ */
+options: Array<ChoiceOption>, } | { "type": "status", 
+/**
+ * The status reasons.
+ */
+options: Array<StatusOption>, };
+export type Requirement = "optional" | "recommended" | "required";
+export type AttributeDef = { 
+/**
+ * Logical name, also the column name in every store.
+ */
+name: string, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * Type and constraints.
+ */
+kind: AttributeKind, 
+/**
+ * Requiredness.
+ */
+requirement: Requirement, 
+/**
+ * Whether an update may set it (owner, state and status change through operations).
+ */
+updatable: boolean, 
+/**
+ * Whether field security profiles govern it (B4).
+ */
+secured: boolean, };
+export type Relationship = { 
+/**
+ * Schema name, e.g. `account_primary_contact`.
+ */
+name: string, 
+/**
+ * The "one" side.
+ */
+referenced_entity: string, 
+/**
+ * The "many" side.
+ */
+referencing_entity: string, 
+/**
+ * The lookup on the many side.
+ */
+referencing_attribute: string, };
+export type FormSection = { 
+/**
+ * Section name.
+ */
+name: string, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * Attribute names in order.
+ */
+fields: Array<string>, };
+export type FormTab = { 
+/**
+ * Tab name.
+ */
+name: string, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * Sections in order.
+ */
+sections: Array<FormSection>, };
+export type Form = { 
+/**
+ * Form name.
+ */
+name: string, 
+/**
+ * Tabs in order.
+ */
+tabs: Array<FormTab>, };
+export type SortDir = "asc" | "desc";
+export type View = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+name: string, 
+/**
+ * Columns in order.
+ */
+columns: Array<string>, 
+/**
+ * `$filter` text in the query language (B7), if any.
+ */
+filter: string | null, 
+/**
+ * Sort keys in order.
+ */
+order: Array<[string, SortDir]>, 
+/**
+ * Whether it is the entity's default view.
+ */
+default: boolean, };
+export type EntityDef = { 
+/**
+ * Logical name, e.g. `account`.
+ */
+name: string, 
+/**
+ * Singular display name.
+ */
+label: string, 
+/**
+ * Plural display name.
+ */
+plural: string, 
+/**
+ * Who owns its records.
+ */
+ownership: Ownership, 
+/**
+ * The attribute a grid sorts by and a lookup shows.
+ */
+primary_field: string, 
+/**
+ * Attributes, in form order. Every record also has an `id`.
+ */
+attributes: Array<AttributeDef>, 
+/**
+ * Columns that quick find searches.
+ */
+quick_find: Array<string>, 
+/**
+ * Main forms.
+ */
+forms: Array<Form>, 
+/**
+ * System views.
+ */
+views: Array<View>, };
+export type FlowStep = { 
+/**
+ * The attribute.
+ */
+attribute: string, 
+/**
+ * Whether leaving the stage forward needs it filled.
+ */
+required: boolean, };
+export type FlowStage = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+name: string, 
+/**
+ * Steps in order.
+ */
+steps: Array<FlowStep>, };
+export type ProcessFlow = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+name: string, 
+/**
+ * The entity it runs on.
+ */
+entity: string, 
+/**
+ * Stages in order.
+ */
+stages: Array<FlowStage>, };
+export type SubArea = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * The entity it opens.
+ */
+entity: string, };
+export type SitemapGroup = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * Subareas in order.
+ */
+subareas: Array<SubArea>, };
+export type SitemapArea = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+label: string, 
+/**
+ * Groups in order.
+ */
+groups: Array<SitemapGroup>, };
+export type OfflineMode = "sync" | "drafts";
+export type AppModule = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * What a person sees.
+ */
+name: string, 
+/**
+ * Its navigation.
+ */
+sitemap: Array<SitemapArea>, 
+/**
+ * Entities it uses.
+ */
+entities: Array<string>, 
+/**
+ * Offline mode, or `None` when it is online-only.
+ */
+offline: OfflineMode | null, };
+export type Metadata = { 
+/**
+ * Bumped by every change; see [`Metadata::fingerprint`] for a content check.
+ */
+version: number, 
+/**
+ * Entities.
+ */
+entities: Array<EntityDef>, 
+/**
+ * 1:N relationships.
+ */
+relationships: Array<Relationship>, 
+/**
+ * Business process flows.
+ */
+flows: Array<ProcessFlow>, 
+/**
+ * App modules.
+ */
+app_modules: Array<AppModule>, };
