@@ -165,6 +165,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
             server_url: url.to_owned(),
             username: "admin".into(),
             password: PASSWORD.into(),
+            download: None,
         })
         .await?;
     let initial = started.elapsed();

@@ -92,6 +92,7 @@ impl Device {
                 server_url: server_url.to_owned(),
                 username: "fiona".to_owned(),
                 password: outpost_testkit::DEMO_PASSWORD.to_owned(),
+                download: None,
             })
             .await?;
         Ok(())

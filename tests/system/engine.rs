@@ -502,3 +502,29 @@ async fn a_grid_sorted_by_a_column_pages_in_that_order_and_a_bad_column_is_refus
     assert!(matches!(bad, Err(CoreError::Invalid(_))), "{bad:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_sign_in_without_the_download_waits_for_the_user_to_ask_for_it() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::in_memory()?;
+    let status = a
+        .client
+        .session_sign_in(outpost_core::api::SignInArgs {
+            server_url: server.url(),
+            username: "fiona".into(),
+            password: outpost_testkit::DEMO_PASSWORD.into(),
+            download: Some(false),
+        })
+        .await?;
+    assert!(status.signed_in && status.last_sync_at.is_none(), "{status:?}");
+    let none = a
+        .client
+        .record_list(RecordListArgs {
+            entity: "account".into(),
+        })
+        .await?;
+    assert!(none.is_empty(), "nothing downloaded yet");
+    a.client.sync_now().await?;
+    assert!(!my_active_accounts(&a.client).await?.is_empty());
+    Ok(())
+}

@@ -94,6 +94,7 @@ async fn a_wrong_password_is_refused_and_leaves_no_session() -> anyhow::Result<(
             server_url: server.url(),
             username: "fiona".into(),
             password: "wrong".into(),
+            download: None,
         })
         .await
         .expect_err("a wrong password must not sign in");

@@ -172,6 +172,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                     server_url: server,
                     username: user,
                     password,
+                    download: None,
                 })
                 .await?;
             print(&status);

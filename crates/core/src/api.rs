@@ -190,6 +190,11 @@ pub struct SignInArgs {
     pub username: String,
     /// Password; sent to the server once, never stored.
     pub password: String,
+    /// Whether to download the offline data now (the default). The app says no and asks
+    /// the user when they open an offline module for the first time (C1); background sync
+    /// starts after that first download.
+    #[serde(default)]
+    pub download: Option<bool>,
 }
 
 /// `record_list` arguments.
@@ -767,6 +772,11 @@ pub fn typescript_bindings() -> String {
         out.push_str(&decl);
         out.push('\n');
     }
+    out.push_str("/** Every command the core answers (`bridge::COMMANDS`). */\nexport const COMMAND_NAMES = [\n");
+    for (name, _) in crate::bridge::COMMANDS {
+        out.push_str(&format!("  '{name}',\n"));
+    }
+    out.push_str("] as const;\n");
     out
 }
 

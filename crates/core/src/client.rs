@@ -434,11 +434,13 @@ impl Client {
             store.state_delete(SIGNED_OUT)?;
             self.wiped.store(false, Ordering::Relaxed);
         }
-        if let Err(e) = self.sync_now().await {
-            tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
-        }
-        if let Some(event) = self.signed_in_event() {
-            self.signal(event);
+        if args.download != Some(false) {
+            if let Err(e) = self.sync_now().await {
+                tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
+            }
+            if let Some(event) = self.signed_in_event() {
+                self.signal(event);
+            }
         }
         self.session_status().await
     }

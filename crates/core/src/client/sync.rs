@@ -23,12 +23,21 @@ impl Client {
     /// stored before a failure stays stored. A run whose resolutions released parked
     /// operations runs once more so they go out at once.
     pub async fn sync_now(&self) -> Result<SyncReport, CoreError> {
+        let first = self.with_store(|s| Ok(s.state_get(LAST_SYNC)?.is_none()))?;
         // Background sync learns of runs it did not start, so it never overlaps them.
         self.signal(outpost_sync::Event::SyncStarted);
         let result = self.sync_run_locked().await;
         self.signal(outpost_sync::Event::SyncFinished {
             outcome: self.outcome_of(&result),
         });
+        // The first download the user asked for (sign-in without one): background sync
+        // starts now.
+        if first
+            && result.is_ok()
+            && let Some(event) = self.signed_in_event()
+        {
+            self.signal(event);
+        }
         result
     }
 

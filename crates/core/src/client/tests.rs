@@ -229,6 +229,7 @@ async fn signed_in(url: &str, dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore
             server_url: url.into(),
             username: "fiona".into(),
             password: "pw".into(),
+            download: None,
         })
         .await
         .expect("signs in");

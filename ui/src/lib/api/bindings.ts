@@ -73,7 +73,13 @@ username: string,
 /**
  * Password; sent to the server once, never stored.
  */
-password: string, };
+password: string, 
+/**
+ * Whether to download the offline data now (the default). The app says no and asks
+ * the user when they open an offline module for the first time (C1); background sync
+ * starts after that first download.
+ */
+download: boolean | null, };
 export type SyncProgress = { 
 /**
  * Records stored so far in this run.
@@ -1095,3 +1101,41 @@ flows: Array<ProcessFlow>,
  * App modules.
  */
 app_modules: Array<AppModule>, };
+/** Every command the core answers (`bridge::COMMANDS`). */
+export const COMMAND_NAMES = [
+  'session_status',
+  'session_sign_in',
+  'session_sign_out',
+  'app_modules',
+  'metadata_get',
+  'metadata_accept',
+  'view_list',
+  'view_page',
+  'record_list',
+  'record_get',
+  'record_why',
+  'record_create',
+  'record_update',
+  'record_delete',
+  'command_run',
+  'search',
+  'lookup_search',
+  'sync_now',
+  'sync_status',
+  'sync_errors',
+  'sync_error_resolve',
+  'server_probe',
+  'script_is_offline_enabled',
+  'script_create',
+  'script_retrieve',
+  'script_retrieve_multiple',
+  'script_update',
+  'script_delete',
+  'recent_open',
+  'recent_list',
+  'draft_list',
+  'draft_create',
+  'draft_update',
+  'draft_delete',
+  'draft_save',
+] as const;

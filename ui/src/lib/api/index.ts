@@ -12,13 +12,37 @@
  */
 import { invoke } from '@tauri-apps/api/core';
 import type {
+  AppModuleInfo,
+  CommandArgs,
+  CommandResult,
+  COMMAND_NAMES,
+  DraftKey,
+  DraftRow,
+  DraftUpdateArgs,
   ErrorCode,
+  LookupSearchArgs,
+  Metadata,
+  RecentListArgs,
+  RecordCreateArgs,
+  RecordDetail,
+  RecordKey,
   RecordListArgs,
   RecordRow,
   RecordUpdateArgs,
+  ScriptQueryArgs,
+  SearchArgs,
+  SearchHitRow,
   SessionStatus,
   SignInArgs,
+  SignOutArgs,
+  SyncErrorResolveArgs,
+  SyncErrorRow,
   SyncReport,
+  SyncStatus,
+  ViewInfo,
+  ViewPageArgs,
+  ViewPageResult,
+  Why,
 } from './bindings';
 
 export type * from './bindings';
@@ -29,10 +53,13 @@ const ERROR_CODES: readonly ErrorCode[] = [
   'server_unreachable',
   'not_found',
   'invalid_input',
+  'forbidden',
+  'refused',
   'wrong_key',
   'keychain',
   'server',
   'wiped',
+  'metadata_pending',
   'internal',
 ];
 
@@ -137,6 +164,64 @@ async function viaBridge<T>(cmd: string, args: object | undefined): Promise<T> {
     throw new OutpostError('internal', `The Outpost service sent an unreadable answer to "${cmd}"`);
   }
   return body as T;
+}
+
+/**
+ * Every command with its arguments and answer. The names are checked against the core's
+ * own list (`COMMAND_NAMES`, generated from `bridge::COMMANDS`) below, so a command the
+ * core drops or renames fails the type check.
+ */
+export interface Commands {
+  session_status: [void, SessionStatus];
+  session_sign_in: [SignInArgs, SessionStatus];
+  session_sign_out: [SignOutArgs, SessionStatus];
+  app_modules: [void, AppModuleInfo[]];
+  metadata_get: [void, Metadata];
+  metadata_accept: [void, SyncReport];
+  view_list: [RecordListArgs, ViewInfo[]];
+  view_page: [ViewPageArgs, ViewPageResult];
+  record_list: [RecordListArgs, RecordRow[]];
+  record_get: [RecordKey, RecordDetail];
+  record_why: [RecordKey, Why];
+  record_create: [RecordCreateArgs, RecordRow];
+  record_update: [RecordUpdateArgs, RecordRow];
+  record_delete: [RecordKey, null];
+  command_run: [CommandArgs, CommandResult];
+  search: [SearchArgs, SearchHitRow[]];
+  lookup_search: [LookupSearchArgs, SearchHitRow[]];
+  sync_now: [void, SyncReport];
+  sync_status: [void, SyncStatus];
+  sync_errors: [void, SyncErrorRow[]];
+  sync_error_resolve: [SyncErrorResolveArgs, null];
+  server_probe: [void, boolean];
+  script_is_offline_enabled: [RecordListArgs, boolean];
+  script_create: [RecordCreateArgs, RecordRow];
+  script_retrieve: [RecordKey, Record<string, string | null>];
+  script_retrieve_multiple: [ScriptQueryArgs, Record<string, string | null>[]];
+  script_update: [RecordUpdateArgs, RecordRow];
+  script_delete: [RecordKey, null];
+  recent_open: [RecordKey, RecordRow];
+  recent_list: [RecentListArgs, RecordRow[]];
+  draft_list: [void, DraftRow[]];
+  draft_create: [RecordCreateArgs, DraftRow];
+  draft_update: [DraftUpdateArgs, DraftRow];
+  draft_delete: [DraftKey, null];
+  draft_save: [DraftKey, RecordRow];
+}
+
+export type CommandName = keyof Commands;
+type CoreCommand = (typeof COMMAND_NAMES)[number];
+/** Fails to compile when the UI's list and the core's differ (either way). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const commandsMatchCore: Same<CommandName, CoreCommand> = true;
+void commandsMatchCore;
+
+/** Runs a core command by name, over IPC in the app and over HTTP in a browser. */
+export function run<K extends CommandName>(
+  cmd: K,
+  ...args: Commands[K][0] extends void ? [] : [Commands[K][0]]
+): Promise<Commands[K][1]> {
+  return call<Commands[K][1]>(cmd, args[0] as object | undefined);
 }
 
 function call<T>(cmd: string, args?: object): Promise<T> {
