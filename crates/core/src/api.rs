@@ -194,6 +194,7 @@ pub struct SignInArgs {
     /// the user when they open an offline module for the first time (C1); background sync
     /// starts after that first download.
     #[serde(default)]
+    #[ts(optional)]
     pub download: Option<bool>,
 }
 

@@ -79,7 +79,7 @@ password: string,
  * the user when they open an offline module for the first time (C1); background sync
  * starts after that first download.
  */
-download: boolean | null, };
+download?: boolean, };
 export type SyncProgress = { 
 /**
  * Records stored so far in this run.
