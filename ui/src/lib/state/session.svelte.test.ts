@@ -91,6 +91,7 @@ describe('SessionStore', () => {
         server_url: 'http://srv',
         username: 'demo',
         password: 'secret',
+        download: false,
       });
       expect(session.signedIn).toBe(true);
       expect(session.form.password).toBe('');

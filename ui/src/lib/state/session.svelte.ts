@@ -118,7 +118,13 @@ export class SessionStore {
     this.signingIn = true;
     this.signInError = null;
     try {
-      const status = await this.#api.sessionSignIn({ server_url, username, password });
+      // The first download waits for the user to open an offline module (C1).
+      const status = await this.#api.sessionSignIn({
+        server_url,
+        username,
+        password,
+        download: false,
+      });
       this.form.password = '';
       this.#applyStatus(status);
       if (!status.signed_in) {

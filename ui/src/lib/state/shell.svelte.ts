@@ -1,0 +1,234 @@
+/**
+ * The signed-in app around every screen: the org metadata, the app module in use, where
+ * the user is (the route), and how sync stands (the footer, the sitemap markers, the
+ * offline indicator, the metadata prompt). Screens read it; they never poll on their own.
+ */
+import {
+  run as realRun,
+  toOutpostError,
+  type AppModule,
+  type EntityDef,
+  type Metadata,
+  type SyncStatus,
+} from '../api';
+import { entityDef } from './display';
+import { parseHash, routeHash, type Route } from './nav';
+
+export type Run = typeof realRun;
+
+/** How often the footer's status is asked for; faster while a sync runs. */
+export const STATUS_POLL_MS = 3000;
+export const STATUS_POLL_SYNCING_MS = 700;
+const MODULE_KEY = 'outpost.module';
+
+/** A marker of one sitemap entity (C14). */
+export interface Marker {
+  state: 'available' | 'unavailable' | 'none';
+  reason: string | null;
+}
+
+export class ShellStore {
+  metadata = $state<Metadata | null>(null);
+  moduleId = $state<string | null>(null);
+  route = $state<Route>({ kind: 'home' });
+  sync = $state<SyncStatus | null>(null);
+  /** The status could not be read (the service is gone); the footer says so. */
+  statusError = $state<string | null>(null);
+  /** A short message for the user (an action's outcome), cleared by the next one. */
+  toast = $state<{ text: string; tone: 'ok' | 'error' | 'info' } | null>(null);
+  /** Grows whenever local data may have changed: screens reload when it does. */
+  dataVersion = $state(0);
+  reconnecting = $state(false);
+  downloading = $state(false);
+  acceptingMetadata = $state(false);
+  /** The metadata prompt was put off by the user for this version. */
+  metadataLaterFor = $state<number | null>(null);
+
+  module = $derived<AppModule | null>(
+    this.metadata?.app_modules.find((m) => m.id === this.moduleId) ?? null,
+  );
+  modules = $derived<AppModule[]>(this.metadata?.app_modules ?? []);
+  /** Whether the module in use must download its data before it can be used offline. */
+  needsDownload = $derived(
+    this.module?.offline === 'sync' && this.sync !== null && this.sync.last_sync_at === null,
+  );
+  showMetadataPrompt = $derived(
+    this.sync?.metadata_pending != null && this.metadataLaterFor !== this.sync.metadata_pending,
+  );
+
+  #run: Run;
+  #lastSync: string | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #stopped = false;
+
+  constructor(run: Run = realRun) {
+    this.#run = run;
+    if (typeof localStorage !== 'undefined') {
+      this.moduleId = localStorage.getItem(MODULE_KEY);
+    }
+  }
+
+  entity(name: string): EntityDef | null {
+    return entityDef(this.metadata, name);
+  }
+
+  /** Reads the metadata; picks the first module when none (or a gone one) was chosen. */
+  async load(): Promise<void> {
+    try {
+      this.metadata = await this.#run('metadata_get');
+    } catch (error) {
+      this.flash(`Could not read the app's configuration: ${toOutpostError(error).message}`, 'error');
+      return;
+    }
+    if (this.moduleId !== null && !this.modules.some((m) => m.id === this.moduleId)) {
+      this.moduleId = null;
+    }
+  }
+
+  chooseModule(id: string): void {
+    this.moduleId = id;
+    if (typeof localStorage !== 'undefined') localStorage.setItem(MODULE_KEY, id);
+    const first = this.module?.sitemap[0]?.groups[0]?.subareas[0];
+    this.go(first ? { kind: 'grid', entity: first.entity } : { kind: 'home' });
+  }
+
+  /** Goes to a route (and records it in the address, for back and reload). */
+  go(route: Route): void {
+    this.route = route;
+    if (typeof location !== 'undefined') {
+      const hash = routeHash(route);
+      if (location.hash !== hash) history.pushState(null, '', hash);
+    }
+  }
+
+  /** Follows the address (back/forward, a typed or reloaded hash). */
+  followAddress(): void {
+    if (typeof location !== 'undefined') this.route = parseHash(location.hash);
+  }
+
+  flash(text: string, tone: 'ok' | 'error' | 'info' = 'info'): void {
+    this.toast = { text, tone };
+  }
+
+  /** Local data changed (an edit, a command, a sync): screens showing data reload. */
+  touched(): void {
+    this.dataVersion += 1;
+  }
+
+  /** Reads the footer's status once. */
+  async refreshStatus(): Promise<void> {
+    try {
+      const status = await this.#run('sync_status');
+      this.sync = status;
+      this.statusError = null;
+      if (status.last_sync_at !== this.#lastSync) {
+        if (this.#lastSync !== null) this.touched();
+        this.#lastSync = status.last_sync_at;
+      }
+    } catch (error) {
+      this.statusError = toOutpostError(error).message;
+    }
+  }
+
+  /** Polls the status until `stop`; faster while a sync runs. */
+  startPolling(): () => void {
+    this.#stopped = false;
+    const tick = async () => {
+      await this.refreshStatus();
+      if (this.#stopped) return;
+      const syncing = this.sync?.syncing === true || this.downloading;
+      this.#timer = setTimeout(() => void tick(), syncing ? STATUS_POLL_SYNCING_MS : STATUS_POLL_MS);
+    };
+    void tick();
+    return () => {
+      this.#stopped = true;
+      if (this.#timer !== null) clearTimeout(this.#timer);
+    };
+  }
+
+  /** The sitemap marker of an entity of the module in use (C14). */
+  marker(entity: string): Marker {
+    if (this.module?.offline !== 'sync') return { state: 'none', reason: null };
+    const item = this.sync?.entities.find((e) => e.entity === entity);
+    if (item === undefined) return { state: 'none', reason: null };
+    return item.available
+      ? { state: 'available', reason: null }
+      : { state: 'unavailable', reason: item.reason ?? 'Not available offline' };
+  }
+
+  /** Runs a sync the user asked for, and says how it went. */
+  async syncNow(): Promise<void> {
+    try {
+      const report = await this.#run('sync_now');
+      const parts = [`${report.pushed} sent`, `${report.pulled} received`];
+      if (report.conflicts + report.errors > 0) {
+        parts.push(`${report.conflicts + report.errors} need your attention`);
+      }
+      this.flash(`Synced — ${parts.join(', ')}`, report.conflicts + report.errors > 0 ? 'error' : 'ok');
+    } catch (error) {
+      const e = toOutpostError(error);
+      this.flash(
+        e.code === 'server_unreachable'
+          ? 'Offline — your changes are kept and sync when the server is back'
+          : e.code === 'metadata_pending'
+            ? 'An update of the app waits for your yes before sync goes on'
+            : `Sync failed: ${e.message}`,
+        e.code === 'server_unreachable' ? 'info' : 'error',
+      );
+    }
+    await this.refreshStatus();
+    this.touched();
+  }
+
+  /** The first download of an offline module's data (C1, B6), when the user says yes. */
+  async download(): Promise<void> {
+    if (this.downloading) return;
+    this.downloading = true;
+    try {
+      await this.syncNow();
+    } finally {
+      this.downloading = false;
+    }
+  }
+
+  /** The offline indicator was tapped: is the server back? Then replay at once (C15). */
+  async reconnect(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      const reachable = await this.#run('server_probe');
+      if (reachable) {
+        await this.syncNow();
+      } else {
+        this.flash('Still offline — the server cannot be reached. Your work is kept.', 'info');
+        await this.refreshStatus();
+      }
+    } catch (error) {
+      this.flash(`Could not check the connection: ${toOutpostError(error).message}`, 'error');
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  /** Downloads the waiting metadata update (C16), then the app's configuration again. */
+  async acceptMetadata(): Promise<void> {
+    if (this.acceptingMetadata) return;
+    this.acceptingMetadata = true;
+    try {
+      await this.#run('metadata_accept');
+      await this.load();
+      this.flash('The app was updated to the latest configuration', 'ok');
+    } catch (error) {
+      this.flash(`The update did not download: ${toOutpostError(error).message}`, 'error');
+    } finally {
+      this.acceptingMetadata = false;
+      await this.refreshStatus();
+      this.touched();
+    }
+  }
+
+  /** Puts the metadata prompt off; the footer keeps its link (C12). */
+  metadataLater(): void {
+    this.metadataLaterFor = this.sync?.metadata_pending ?? null;
+  }
+}
