@@ -516,7 +516,10 @@ async fn a_sign_in_without_the_download_waits_for_the_user_to_ask_for_it() -> an
             download: Some(false),
         })
         .await?;
-    assert!(status.signed_in && status.last_sync_at.is_none(), "{status:?}");
+    assert!(
+        status.signed_in && status.last_sync_at.is_none(),
+        "{status:?}"
+    );
     let none = a
         .client
         .record_list(RecordListArgs {

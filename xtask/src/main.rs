@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => run::run(&root),
         Some("test") => test::test(&root),
+        Some("e2e") => test::e2e(&root, &args[1..]),
         Some("test-in-session") => test::in_session(&root),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("tidy") => tidy::tidy(&root),
@@ -33,7 +34,7 @@ fn main() -> anyhow::Result<()> {
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md"
             );
             bail!("unknown or missing command")
         }

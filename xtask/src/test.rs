@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use outpost_testkit::{BRIDGE_LISTENING, Background, SERVER_LISTENING};
+use outpost_testkit::{BRIDGE_LISTENING, Background, PROXY_LISTENING, SERVER_LISTENING};
 
 use crate::{READY_WITHIN, deps, proc};
 
@@ -111,7 +111,7 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
         )?
     };
     let rust_passed = count(&rust, "tests run:", "passed").max(sum_cargo_test(&rust));
-    let browser = browser_specs(root)?;
+    let browser = browser_specs(root, &[])?;
     let browser_passed = count(&browser, "", "passed");
     std::fs::write(
         root.join(COUNTS),
@@ -120,8 +120,27 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cargo xtask e2e [playwright args…]`: the browser specs alone, for working on the UI:
+/// builds `ui/dist`, then runs Playwright against a fresh server and bridge from the
+/// binaries already built in `target/debug` (`cargo build --workspace --locked` first).
+pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let bin = root.join("target/debug");
+    for name in ["outpost-server", "outpost"] {
+        anyhow::ensure!(
+            bin.join(name).exists(),
+            "{} is not built: run `cargo build --workspace --locked` first",
+            bin.join(name).display()
+        );
+    }
+    proc::run(&mut proc::cmd("npm", &["run", "build"]), &root.join("ui"))?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = browser_specs(root, &args)?;
+    anyhow::ensure!(count(&out, "", "failed") == 0, "some browser specs failed");
+    Ok(())
+}
+
 /// Playwright on the system Chromium against a real server and the bridge.
-fn browser_specs(root: &Path) -> anyhow::Result<String> {
+fn browser_specs(root: &Path, extra: &[&str]) -> anyhow::Result<String> {
     let bin = root.join("target/debug");
     let tmp = tempdir(root, "browser")?;
     let password = "outpost-browser-password";
@@ -132,7 +151,16 @@ fn browser_specs(root: &Path) -> anyhow::Result<String> {
         "--demo-password",
         password,
     ]);
-    let (server, server_url) = Background::start(server, SERVER_LISTENING, READY_WITHIN)?;
+    let (server, direct_url) = Background::start(server, SERVER_LISTENING, READY_WITHIN)?;
+    // The device reaches the server through a fault proxy the specs switch off and on
+    // (offline for real); the specs' own "other device" talks to the server directly.
+    let mut proxy = Command::new(bin.join("outpost-fault-proxy"));
+    proxy.args(["--upstream", direct_url.trim_start_matches("http://")]);
+    let (proxy, line) = Background::start(proxy, PROXY_LISTENING, READY_WITHIN)?;
+    let (server_url, control_url) = line
+        .split_once(" control ")
+        .map(|(a, b)| (a.trim().to_owned(), b.trim().to_owned()))
+        .context("the fault proxy did not say where it listens")?;
     let mut bridge = Command::new(bin.join("outpost"));
     bridge.arg("--data-dir").arg(tmp.join("client")).args([
         "bridge",
@@ -147,14 +175,16 @@ fn browser_specs(root: &Path) -> anyhow::Result<String> {
     ]);
     let (bridge, bridge_url) = Background::start(bridge, BRIDGE_LISTENING, READY_WITHIN)?;
     let out = proc::run_tee(
-        proc::cmd("npx", &["playwright", "test"])
+        proc::cmd("npx", &[&["playwright", "test"][..], extra].concat())
             .env("OUTPOST_BRIDGE_URL", &bridge_url)
             .env("OUTPOST_SERVER_URL", &server_url)
+            .env("OUTPOST_DIRECT_SERVER_URL", &direct_url)
+            .env("OUTPOST_PROXY_CONTROL", &control_url)
             .env("OUTPOST_DEMO_USER", "fiona")
             .env("OUTPOST_DEMO_PASSWORD", password),
         &root.join("ui"),
     );
-    drop((bridge, server));
+    drop((bridge, proxy, server));
     let _ = std::fs::remove_dir_all(&tmp);
     out
 }

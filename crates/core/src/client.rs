@@ -434,13 +434,17 @@ impl Client {
             store.state_delete(SIGNED_OUT)?;
             self.wiped.store(false, Ordering::Relaxed);
         }
-        if args.download != Some(false) {
-            if let Err(e) = self.sync_now().await {
-                tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
-            }
-            if let Some(event) = self.signed_in_event() {
-                self.signal(event);
-            }
+        let download = args.download != Some(false);
+        if download && let Err(e) = self.sync_now().await {
+            tracing::warn!(error = %e, "the first sync after sign-in failed; it will be retried");
+        }
+        // Background sync starts now unless the first download waits for the user (a
+        // device that already holds the data goes on syncing).
+        let has_data = self.with_store(|s| Ok(s.state_get(LAST_SYNC)?.is_some()))?;
+        if (download || has_data)
+            && let Some(event) = self.signed_in_event()
+        {
+            self.signal(event);
         }
         self.session_status().await
     }

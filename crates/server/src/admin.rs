@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use outpost_domain::Metadata;
 use outpost_domain::metadata::{AttributeKind, Ownership};
 use outpost_domain::query::parse_filter;
 use outpost_protocol::admin::{
@@ -535,6 +536,102 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
             })
         })
         .collect())
+}
+
+/// Replaces the org's metadata with a changed presentation of the same data: labels,
+/// forms, views, quick-find columns, flows, the sitemap and app modules may change;
+/// entities, attributes and their types may not (the stores of the server and every
+/// device keep their tables). The version goes up by one, so devices see a metadata
+/// update waiting (C16).
+///
+/// # Errors
+/// A changed entity or attribute, a view that does not check, or a form, quick-find
+/// column, flow step or sitemap entry naming an attribute or entity that does not exist.
+pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata, ApiError> {
+    let org = Org::load(conn)?;
+    let current = &org.metadata;
+    let invalid = |message: String| ApiError::BadRequest {
+        code: "bad_metadata",
+        message,
+    };
+    let shape = |m: &Metadata| -> Vec<(String, Vec<(String, AttributeKind)>)> {
+        m.entities
+            .iter()
+            .map(|e| {
+                let mut attrs: Vec<(String, AttributeKind)> = e
+                    .attributes
+                    .iter()
+                    .map(|a| (a.name.clone(), a.kind.clone()))
+                    .collect();
+                attrs.sort_by(|a, b| a.0.cmp(&b.0));
+                (e.name.clone(), attrs)
+            })
+            .collect()
+    };
+    if shape(current) != shape(&next) {
+        return Err(invalid(
+            "entities, attributes and attribute types cannot change here; only labels, forms, views, quick find, flows, the sitemap and app modules".to_owned(),
+        ));
+    }
+    for def in &next.entities {
+        let has = |name: &String| def.attribute(name).is_ok();
+        for view in &def.views {
+            outpost_domain::query::Query::for_view(view)
+                .and_then(|q| q.check(def))
+                .map_err(|e| invalid(format!("view {} of {}: {e}", view.id, def.name)))?;
+        }
+        let fields = def
+            .forms
+            .iter()
+            .flat_map(|f| &f.tabs)
+            .flat_map(|t| &t.sections)
+            .flat_map(|s| &s.fields)
+            .chain(&def.quick_find);
+        for field in fields {
+            if !has(field) {
+                return Err(invalid(format!("{} has no attribute {field}", def.name)));
+            }
+        }
+    }
+    for flow in &next.flows {
+        let def = next
+            .entity(&flow.entity)
+            .map_err(|_| invalid(format!("flow {} is on no entity", flow.id)))?;
+        for step in flow.stages.iter().flat_map(|s| &s.steps) {
+            if def.attribute(&step.attribute).is_err() {
+                return Err(invalid(format!(
+                    "flow {}: {} has no attribute {}",
+                    flow.id, def.name, step.attribute
+                )));
+            }
+        }
+    }
+    let entities = next
+        .app_modules
+        .iter()
+        .flat_map(|m| {
+            m.entities.iter().chain(
+                m.sitemap
+                    .iter()
+                    .flat_map(|a| &a.groups)
+                    .flat_map(|g| &g.subareas)
+                    .map(|s| &s.entity),
+            )
+        })
+        .collect::<Vec<_>>();
+    for entity in entities {
+        if next.entity(entity).is_err() {
+            return Err(invalid(format!("an app module names no entity {entity}")));
+        }
+    }
+    next.version = current.version + 1;
+    setting_set(
+        conn,
+        key::METADATA,
+        &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
+    )?;
+    bump_config(conn)?;
+    Ok(next)
 }
 
 /// Sets an entity's offline settings; the filter must check against the entity.

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/admin/settings",
             get(admin::settings).put(admin::settings_set),
         )
+        .route("/api/v1/admin/metadata", put(admin::metadata_set))
         .route("/api/v1/admin/offline/entities", get(admin::entities))
         .route(
             "/api/v1/admin/offline/entities/{entity}",

@@ -91,6 +91,8 @@ pub fn spawn_until_line(
 pub const SERVER_LISTENING: &str = "outpost-server listening on ";
 /// The line `outpost bridge` prints when it listens, followed by its URL.
 pub const BRIDGE_LISTENING: &str = "outpost bridge listening on ";
+/// The line `outpost-fault-proxy` prints once it listens: its URL, then `control <URL>`.
+pub const PROXY_LISTENING: &str = "outpost-fault-proxy listening on ";
 
 /// A child process that is killed when dropped.
 pub struct Background(Child);

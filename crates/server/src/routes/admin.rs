@@ -56,6 +56,19 @@ pub async fn entities(
     Ok(Json(s.db.tx(|c| Ok(admin::entities(c))).await??))
 }
 
+/// `PUT /api/v1/admin/metadata`: a changed presentation of the org (labels, forms,
+/// views, flows, sitemap, modules); the version goes up by one.
+pub async fn metadata_set(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<outpost_domain::Metadata>,
+) -> Result<Json<outpost_domain::Metadata>, ApiError> {
+    Ok(Json(
+        s.db.write(move |c| Ok(admin::metadata_set(c, body)))
+            .await??,
+    ))
+}
+
 /// `PUT /api/v1/admin/offline/entities/{entity}`.
 pub async fn entity_set(
     State(s): State<AppState>,

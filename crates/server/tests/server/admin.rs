@@ -9,8 +9,89 @@ use crate::{Backend, Device, call, harness, login, str, user_id};
 
 crate::contract!(
     admin_api_is_for_administrators,
-    profiles_validate_publish_assign_and_dry_run
+    profiles_validate_publish_assign_and_dry_run,
+    metadata_presentation_changes_bump_the_version_and_data_changes_are_refused
 );
+
+async fn metadata_presentation_changes_bump_the_version_and_data_changes_are_refused(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let before = call(&h.app, "GET", "/api/v1/metadata", &fiona, None)
+        .await
+        .body;
+    let mut next = before["metadata"].clone();
+    let version = next["version"].as_u64().expect("version");
+    let denied = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/metadata",
+        &fiona,
+        Some(next.clone()),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+
+    let accounts = next["entities"]
+        .as_array_mut()
+        .and_then(|e| e.iter_mut().find(|e| e["name"] == "account"))
+        .expect("account");
+    accounts["views"][0]["name"] = json!("Renamed view");
+    let changed = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/metadata",
+        &admin,
+        Some(next.clone()),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let after = call(&h.app, "GET", "/api/v1/metadata", &fiona, None)
+        .await
+        .body;
+    assert_eq!(after["metadata"]["version"].as_u64(), Some(version + 1));
+
+    for (what, break_it) in [
+        (
+            "an attribute removed",
+            Box::new(|m: &mut Value| {
+                if let Some(a) = m["entities"][0]["attributes"].as_array_mut() {
+                    a.pop();
+                }
+            }) as Box<dyn Fn(&mut Value)>,
+        ),
+        (
+            "a view on a missing column",
+            Box::new(|m: &mut Value| m["entities"][0]["views"][0]["columns"] = json!(["nope"])),
+        ),
+        (
+            "a form field that does not exist",
+            Box::new(|m: &mut Value| {
+                m["entities"][0]["forms"][0]["tabs"][0]["sections"][0]["fields"] = json!(["nope"]);
+            }),
+        ),
+    ] {
+        let mut bad = after["metadata"].clone();
+        break_it(&mut bad);
+        let refused = call(&h.app, "PUT", "/api/v1/admin/metadata", &admin, Some(bad)).await;
+        assert_eq!(
+            (refused.status, str(&refused.body["code"])),
+            (StatusCode::BAD_REQUEST, "bad_metadata".to_owned()),
+            "{what}: {}",
+            refused.body
+        );
+    }
+    let last = call(&h.app, "GET", "/api/v1/metadata", &fiona, None)
+        .await
+        .body;
+    assert_eq!(
+        last["metadata"]["version"].as_u64(),
+        Some(version + 1),
+        "nothing refused was kept"
+    );
+}
 
 async fn admin_api_is_for_administrators(backend: Backend) {
     let h = harness(backend).await;
@@ -22,6 +103,7 @@ async fn admin_api_is_for_administrators(backend: Backend) {
         ("GET", "/api/v1/admin/offline/entities"),
         ("GET", "/api/v1/admin/sync-errors"),
         ("POST", "/api/v1/admin/devices/d1/revoke"),
+        ("PUT", "/api/v1/admin/metadata"),
     ] {
         let a = call(&h.app, method, uri, &fiona, None).await;
         assert_eq!(
