@@ -27,6 +27,7 @@ fn main() -> anyhow::Result<()> {
         Some("run") => run::run(&root),
         Some("test") => test::test(&root),
         Some("e2e") => test::e2e(&root, &args[1..]),
+        Some("e2e-in-session") => test::e2e_in_session(&root, &args[1..]),
         Some("test-in-session") => test::in_session(&root),
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("tidy") => tidy::tidy(&root),

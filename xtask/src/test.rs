@@ -111,7 +111,7 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
         )?
     };
     let rust_passed = count(&rust, "tests run:", "passed").max(sum_cargo_test(&rust));
-    let browser = browser_specs(root, &[])?;
+    let browser = browser_specs(root, &root.join("ui/dist"), &[])?;
     let browser_passed = count(&browser, "", "passed");
     std::fs::write(
         root.join(COUNTS),
@@ -124,6 +124,32 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
 /// builds `ui/dist`, then runs Playwright against a fresh server and bridge from the
 /// binaries already built in `target/debug` (`cargo build --workspace --locked` first).
 pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    // The bridge keeps its key in the OS keychain: run inside the same throwaway desktop
+    // session as the suite (gnome-keyring on a private D-Bus).
+    let me = root.join(format!("target/xtask-e2e-{}", std::process::id()));
+    std::fs::copy(std::env::current_exe()?, &me).context("copying the xtask binary")?;
+    let mut session = Command::new("xvfb-run");
+    session
+        .args([
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            "dbus-run-session",
+            "--",
+            "bash",
+            "xtask/scripts/desktop-session.sh",
+        ])
+        .arg(&me)
+        .arg("e2e-in-session")
+        .args(args)
+        .env("OUTPOST_SESSION_NOTIFICATIONS", "0");
+    let result = proc::run(&mut session, root);
+    let _ = std::fs::remove_file(&me);
+    result
+}
+
+/// The inside of [`e2e`].
+pub fn e2e_in_session(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let bin = root.join("target/debug");
     for name in ["outpost-server", "outpost"] {
         anyhow::ensure!(
@@ -132,15 +158,31 @@ pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
             bin.join(name).display()
         );
     }
-    proc::run(&mut proc::cmd("npm", &["run", "build"]), &root.join("ui"))?;
+    // Its own build of the UI, so runs side by side never serve each other a half-built one.
+    let dist = tempdir(root, "e2e-dist")?;
+    proc::run(
+        &mut proc::cmd(
+            "npx",
+            &[
+                "vite",
+                "build",
+                "--emptyOutDir",
+                "--outDir",
+                &dist.to_string_lossy(),
+            ],
+        ),
+        &root.join("ui"),
+    )?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = browser_specs(root, &args)?;
+    let out = browser_specs(root, &dist, &args);
+    let _ = std::fs::remove_dir_all(&dist);
+    let out = out?;
     anyhow::ensure!(count(&out, "", "failed") == 0, "some browser specs failed");
     Ok(())
 }
 
 /// Playwright on the system Chromium against a real server and the bridge.
-fn browser_specs(root: &Path, extra: &[&str]) -> anyhow::Result<String> {
+fn browser_specs(root: &Path, ui: &Path, extra: &[&str]) -> anyhow::Result<String> {
     let bin = root.join("target/debug");
     let tmp = tempdir(root, "browser")?;
     let password = "outpost-browser-password";
@@ -167,7 +209,7 @@ fn browser_specs(root: &Path, extra: &[&str]) -> anyhow::Result<String> {
         "--listen",
         "127.0.0.1:0",
         "--ui",
-        "ui/dist",
+        &ui.to_string_lossy(),
         "--probe-every",
         "600",
         "--server",

@@ -367,6 +367,9 @@ pub struct ViewPageResult {
     pub next: Option<String>,
     /// When the entity was last synced (RFC 3339), for the grid's footer (C13).
     pub last_sync_at: Option<String>,
+    /// The names of the records this page's lookup and owner values point at
+    /// (`entity:id` → name), for those the device holds.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `search` arguments.

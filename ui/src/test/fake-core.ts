@@ -335,6 +335,7 @@ export class FakeCore {
           total: rows.length,
           next: start + limit < rows.length ? String(start + limit) : null,
           last_sync_at: this.sync.last_sync_at,
+          labels: {},
         };
       }
       case 'record_get': {

@@ -200,7 +200,27 @@ impl Client {
                 args.limit.unwrap_or(PAGE).clamp(1, PAGE_MAX),
                 &eval_context(s)?,
             )?;
+            let lookups: Vec<&str> = def
+                .attributes
+                .iter()
+                .filter(|a| matches!(a.kind, AttributeKind::Lookup { .. } | AttributeKind::Owner))
+                .filter(|a| view.columns.contains(&a.name))
+                .map(|a| a.name.as_str())
+                .collect();
+            let mut labels = std::collections::BTreeMap::new();
+            for value in page
+                .rows
+                .iter()
+                .flat_map(|r| lookups.iter().filter_map(|l| r.fields.get(*l)?.as_deref()))
+            {
+                if !labels.contains_key(value)
+                    && let Some(name) = label_of(s, value)
+                {
+                    labels.insert(value.to_owned(), name);
+                }
+            }
             Ok(ViewPageResult {
+                labels,
                 view: view_info(&view),
                 rows: page.rows.into_iter().map(row).collect(),
                 total: page.total,

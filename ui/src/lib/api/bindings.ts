@@ -373,7 +373,12 @@ next: string | null,
 /**
  * When the entity was last synced (RFC 3339), for the grid's footer (C13).
  */
-last_sync_at: string | null, };
+last_sync_at: string | null, 
+/**
+ * The names of the records this page's lookup and owner values point at
+ * (`entity:id` → name), for those the device holds.
+ */
+labels: { [key in string]: string }, };
 export type SearchArgs = { 
 /**
  * What the user typed (words are prefixes; dates as `yyyy-mm-dd`).
