@@ -47,7 +47,13 @@ async fn serve(records: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Peak resident memory of this process (Linux), in MB.
+/// Starts the peak-memory count afresh (Linux: writing 5 to `clear_refs` resets VmHWM),
+/// so a run's figure is not the high-water mark an earlier, bigger phase left behind.
+fn peak_rss_reset() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory of this process (Linux) since [`peak_rss_reset`], in MB.
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -159,6 +165,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
         default_server_url: None,
         notifier: None,
     })?);
+    peak_rss_reset();
     let started = Instant::now();
     let status = client
         .session_sign_in(SignInArgs {
