@@ -31,13 +31,7 @@ pub fn run() {
             app.manage(client);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::session_status,
-            commands::session_sign_in,
-            commands::record_list,
-            commands::record_update,
-            commands::sync_now,
-        ])
+        .invoke_handler(commands::handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!(error = %e, "the app stopped with an error");
