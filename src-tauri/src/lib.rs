@@ -1,9 +1,10 @@
 //! `outpost-app` is the Tauri shell of the field app. It stays thin (DESIGN §6): it opens
 //! the [`outpost_core::Client`] with the OS keychain, registers one command per core
-//! function (same `noun_verb` names as the browser bridge), and starts background sync.
-//! Logic belongs in `outpost-core`, never here.
+//! function (same `noun_verb` names as the browser bridge), starts background sync and
+//! shows its notifications on the desktop. Logic belongs in `outpost-core`, never here.
 
 mod commands;
+pub mod notification;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,7 +65,7 @@ fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
         data_dir,
         keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
         default_server_url: std::env::var("OUTPOST_SERVER_URL").ok(),
-        notifier: None,
+        notifier: Some(notification::desktop()),
     })
     .map_err(|e| anyhow::anyhow!("opening the local database: {e}"))
 }
