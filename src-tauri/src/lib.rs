@@ -1,18 +1,22 @@
 //! `outpost-app` is the Tauri shell of the field app. It stays thin (DESIGN §6): it opens
 //! the [`outpost_core::Client`] with the OS keychain, registers one command per core
 //! function (same `noun_verb` names as the browser bridge), starts background sync and
-//! shows its notifications on the desktop. Logic belongs in `outpost-core`, never here.
+//! feeds it what only the desktop knows (session lock), and shows its notifications on the
+//! desktop. Logic belongs in `outpost-core`, never here.
 
 mod commands;
+pub mod lock;
 pub mod notification;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use outpost_core::{Client, ClientConfig};
+use outpost_core::{Client, ClientConfig, SyncSignal};
 use outpost_store::OsKeychain;
 use tauri::Manager as _;
+
+use crate::lock::LockWatcher as _;
 
 /// The keychain service under which the database key is kept (shared with the CLI).
 const KEYCHAIN_SERVICE: &str = "dev.outpost.field";
@@ -29,6 +33,7 @@ pub fn run() {
         .setup(|app| {
             let client = Arc::new(open_client(app.path().app_data_dir().ok())?);
             tauri::async_runtime::spawn(Arc::clone(&client).run_scheduler(scheduler_config()));
+            tauri::async_runtime::spawn(watch_session_lock(Arc::clone(&client)));
             app.manage(client);
             Ok(())
         })
@@ -37,6 +42,23 @@ pub fn run() {
     if let Err(e) = result {
         tracing::error!(error = %e, "the app stopped with an error");
         std::process::exit(1);
+    }
+}
+
+/// Passes the session's lock state to background sync, which starts nothing while locked.
+/// With no lock source (no logind, another OS) sync simply never pauses for a lock.
+async fn watch_session_lock(client: Arc<Client>) {
+    let watched = lock::platform()
+        .watch(move |locked| {
+            tracing::info!(locked, "the session lock changed");
+            client.signal(SyncSignal::Locked(locked));
+        })
+        .await;
+    if let Err(e) = watched {
+        tracing::info!(
+            error = %format!("{e:#}"),
+            "the session lock is not watched; background sync will not pause for it"
+        );
     }
 }
 
