@@ -1,20 +1,31 @@
 //! `outpost-app` is the Tauri shell of the field app. It stays thin (DESIGN §6): it opens
 //! the [`outpost_core::Client`] with the OS keychain, registers one command per core
-//! function (same `noun_verb` names as the browser bridge), and starts background sync.
-//! Logic belongs in `outpost-core`, never here.
+//! function (same `noun_verb` names as the browser bridge), starts background sync and
+//! feeds it what only the desktop knows (session lock, window visibility), and shows its
+//! notifications on the desktop. Logic belongs in `outpost-core`, never here.
 
 mod commands;
+pub mod lock;
+pub mod notification;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
-use outpost_core::{Client, ClientConfig};
+use outpost_core::{Client, ClientConfig, SyncSignal};
 use outpost_store::OsKeychain;
 use tauri::Manager as _;
 
+use crate::lock::LockWatcher as _;
+
 /// The keychain service under which the database key is kept (shared with the CLI).
 const KEYCHAIN_SERVICE: &str = "dev.outpost.field";
+
+/// When set (to anything), a second app process may start beside the first: the
+/// end-to-end tests start one app per test through tauri-driver. Otherwise a second start
+/// hands over to the running window and exits, so two processes never open one database.
+pub const MULTI_INSTANCE_VAR: &str = "OUTPOST_MULTI_INSTANCE";
 
 /// Starts the app; returns when the last window closes.
 pub fn run() {
@@ -24,25 +35,95 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    // First, so that a second instance exits before it opens anything.
+    if std::env::var_os(MULTI_INSTANCE_VAR).is_none() {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            focus_main_window(app);
+        }));
+    }
+    let result = builder
+        .plugin(window_state())
         .setup(|app| {
             let client = Arc::new(open_client(app.path().app_data_dir().ok())?);
             tauri::async_runtime::spawn(Arc::clone(&client).run_scheduler(scheduler_config()));
+            tauri::async_runtime::spawn(watch_session_lock(Arc::clone(&client)));
+            if let Some(window) = app.get_webview_window("main") {
+                report_visibility(&window, Arc::clone(&client));
+            }
             app.manage(client);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::session_status,
-            commands::session_sign_in,
-            commands::record_list,
-            commands::record_update,
-            commands::sync_now,
-        ])
+        .invoke_handler(commands::handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!(error = %e, "the app stopped with an error");
         std::process::exit(1);
     }
+}
+
+/// Brings the window forward when a second start of the app handed over to this one.
+fn focus_main_window(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let shown = window
+            .unminimize()
+            .and_then(|()| window.show())
+            .and_then(|()| window.set_focus());
+        if let Err(e) = shown {
+            tracing::debug!(error = %e, "focusing the window for a second start");
+        }
+    }
+}
+
+/// Remembers the window's size and position between runs (the tauri.conf.json minimum
+/// size still holds). With `OUTPOST_DATA_DIR` set the file lives there, so tests never
+/// write the user's own.
+fn window_state() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    let builder = tauri_plugin_window_state::Builder::default();
+    match std::env::var_os("OUTPOST_DATA_DIR") {
+        // An absolute name replaces the plugin's folder (app config dir) when joined to it.
+        Some(dir) => builder.with_filename(
+            PathBuf::from(dir)
+                .join("window-state.json")
+                .to_string_lossy(),
+        ),
+        None => builder,
+    }
+    .build()
+}
+
+/// Passes the session's lock state to background sync, which starts nothing while locked.
+/// With no lock source (no logind, another OS) sync simply never pauses for a lock.
+async fn watch_session_lock(client: Arc<Client>) {
+    let watched = lock::platform()
+        .watch(move |locked| {
+            tracing::info!(locked, "the session lock changed");
+            client.signal(SyncSignal::Locked(locked));
+        })
+        .await;
+    if let Err(e) = watched {
+        tracing::info!(
+            error = %format!("{e:#}"),
+            "the session lock is not watched; background sync will not pause for it"
+        );
+    }
+}
+
+/// Tells background sync when the window is minimized or shown again. Sync goes on either
+/// way; only the metadata prompt waits for a visible window.
+fn report_visibility(window: &tauri::WebviewWindow, client: Arc<Client>) {
+    let this = window.clone();
+    let visible = AtomicBool::new(true);
+    window.on_window_event(move |event| {
+        let now = match event {
+            tauri::WindowEvent::Focused(true) => true,
+            tauri::WindowEvent::Resized(_) => !this.is_minimized().unwrap_or(false),
+            _ => return,
+        };
+        if visible.swap(now, Ordering::Relaxed) != now {
+            client.signal(SyncSignal::Visible(now));
+        }
+    });
 }
 
 /// Background sync's timing; `OUTPOST_PROBE_SECS` shortens the first reachability check
@@ -70,7 +151,7 @@ fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
         data_dir,
         keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
         default_server_url: std::env::var("OUTPOST_SERVER_URL").ok(),
-        notifier: None,
+        notifier: Some(notification::desktop()),
     })
     .map_err(|e| anyhow::anyhow!("opening the local database: {e}"))
 }

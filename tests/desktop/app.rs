@@ -33,6 +33,8 @@ impl Driver {
         ])
         .env("OUTPOST_DATA_DIR", data_dir)
         .env("OUTPOST_SERVER_URL", server_url)
+        // One app per test: the single-instance lock would hand a second start to the first.
+        .env(outpost_app::MULTI_INSTANCE_VAR, "1")
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

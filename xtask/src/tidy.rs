@@ -31,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "tests",
         &[
+            "outpost-app",
             "outpost-core",
             "outpost-store",
             "outpost-testkit",

@@ -1,0 +1,60 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use outpost_core::bridge::COMMANDS;
+use outpost_core::{ClientConfig, ErrorCode};
+use outpost_store::MemoryKeyStore;
+
+use super::{NAMES, call};
+
+#[test]
+fn the_shell_registers_exactly_the_core_commands() {
+    let shell: BTreeSet<&str> = NAMES.iter().copied().collect();
+    let core: BTreeSet<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        shell.len(),
+        NAMES.len(),
+        "the shell declares each command once"
+    );
+    assert_eq!(
+        shell, core,
+        "the shell's commands are exactly outpost_core::bridge::COMMANDS"
+    );
+}
+
+#[tokio::test]
+async fn every_command_reaches_the_core_and_no_arguments_mean_an_empty_object() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let client = outpost_core::Client::open(ClientConfig {
+        data_dir: dir.path().to_owned(),
+        keys: Arc::new(MemoryKeyStore::default()),
+        default_server_url: None,
+        notifier: None,
+    })
+    .expect("a client over a temp dir");
+    for name in NAMES {
+        if let Err(e) = call(&client, name, None).await {
+            assert_ne!(
+                e.message,
+                format!("no command `{name}`"),
+                "the core knows the shell's command `{name}`"
+            );
+            assert!(
+                !(e.code == ErrorCode::InvalidInput && e.message.contains("null")),
+                "`{name}` invoked without arguments gets an object, not null: {e:?}"
+            );
+        }
+    }
+    let status = call(&client, "session_status", Some(serde_json::Value::Null))
+        .await
+        .expect("session_status needs no arguments");
+    assert_eq!(
+        status["signed_in"], false,
+        "a fresh client is signed out: {status}"
+    );
+    let signed_out = call(&client, "session_sign_out", None).await;
+    assert!(
+        !matches!(&signed_out, Err(e) if e.code == ErrorCode::InvalidInput),
+        "session_sign_out's arguments are all optional: {signed_out:?}"
+    );
+}
