@@ -127,4 +127,43 @@ describe('App', () => {
     expect(screen.queryByTestId('signin-prompt')).toBeNull();
     expect(screen.getByTestId('module-field-sales')).toBeTruthy();
   });
+
+  it('tells of new sync errors after a sync and leads to their list from the footer', async () => {
+    const core = new FakeCore();
+    core.records = [row('account', 'a1', { name: 'Alpha' })];
+    core.handlers.sync_now = () => {
+      core.errors = [
+        {
+          op_id: 'op-1',
+          kind: 'update',
+          entity: 'account',
+          id: 'a1',
+          name: 'Alpha',
+          code: 'conflict',
+          message: 'Changed on the server too: telephone1',
+          conflicts: [{ field: 'telephone1', before: '1', mine: '2', server: '3' }],
+          fields: [],
+          changes: { telephone1: '2' },
+          waiting: [],
+          resolving: false,
+          created_on: '2026-11-28T10:30:00Z',
+        },
+      ];
+      core.sync = { ...core.sync, sync_errors: 1, last_sync_at: '2026-11-28T11:00:00Z' };
+      return { pushed: 0, pulled: 0, conflicts: 1, errors: 0, parked: 0, resolved: 0, finished_at: '2026-11-28T11:00:00Z' };
+    };
+    renderApp(fakeApi(), core);
+    await fireEvent.click(await screen.findByTestId('module-field-sales'));
+    await screen.findByTestId('status-state');
+    expect(screen.queryByTestId('status-errors')).toBeNull();
+    await fireEvent.click(screen.getByTestId('sync-now'));
+    const notification = await screen.findByTestId('errors-notification');
+    expect(notification.textContent).toMatch(/The server refused a change — review it/);
+    expect(screen.getByTestId('status-errors').textContent).toMatch(/1 sync error/);
+    expect(screen.getByTestId('status-errors').getAttribute('href')).toBe('#/errors');
+    history.pushState(null, '', '#/errors');
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+    await screen.findByTestId('error-row');
+    await waitFor(() => expect(screen.queryByTestId('errors-notification')).toBeNull());
+  });
 });

@@ -41,6 +41,11 @@ export class ShellStore {
   reconnecting = $state(false);
   downloading = $state(false);
   acceptingMetadata = $state(false);
+  /**
+   * Sync errors that appeared since the user last looked at the list (a sync they ran
+   * or one in the background): the footer's notification, linking to the list (C11).
+   */
+  newErrors = $state(0);
   /** The metadata prompt was put off by the user for this version. */
   metadataLaterFor = $state<number | null>(null);
 
@@ -58,6 +63,7 @@ export class ShellStore {
 
   #run: Run;
   #lastSync: string | null = null;
+  #errorsKnown: number | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
 
@@ -66,6 +72,11 @@ export class ShellStore {
     if (typeof localStorage !== 'undefined') {
       this.moduleId = localStorage.getItem(MODULE_KEY);
     }
+  }
+
+  /** The core, for screens that keep their own state (tests give a fake). */
+  get run(): Run {
+    return this.#run;
   }
 
   entity(name: string): EntityDef | null {
@@ -115,12 +126,22 @@ export class ShellStore {
     this.dataVersion += 1;
   }
 
+  /** The user is looking at the sync errors: nothing new to tell. */
+  errorsSeen(): void {
+    this.newErrors = 0;
+  }
+
   /** Reads the footer's status once. */
   async refreshStatus(): Promise<void> {
     try {
       const status = await this.#run('sync_status');
       this.sync = status;
       this.statusError = null;
+      if (this.#errorsKnown !== null && status.sync_errors > this.#errorsKnown) {
+        this.newErrors += status.sync_errors - this.#errorsKnown;
+      }
+      if (status.sync_errors === 0) this.newErrors = 0;
+      this.#errorsKnown = status.sync_errors;
       if (status.last_sync_at !== this.#lastSync) {
         if (this.#lastSync !== null) this.touched();
         this.#lastSync = status.last_sync_at;
