@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import RecordPage from './RecordPage.svelte';
+import DraftsPage from './DraftsPage.svelte';
+import { ShellStore } from '../state/shell.svelte';
+import { row, salesCore } from '../../test/form-fixtures';
+import type { FakeCore } from '../../test/fake-core';
+
+async function shellOf(core: FakeCore, module = 'field-sales'): Promise<ShellStore> {
+  const shell = new ShellStore(core.run);
+  await shell.load();
+  shell.moduleId = module;
+  await shell.refreshStatus();
+  return shell;
+}
+
+describe('the record page', () => {
+  afterEach(() => {
+    localStorage.clear();
+    history.replaceState(null, '', '#/');
+  });
+
+  it('renders the form’s tabs as a tablist that arrow keys move through', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l1', { subject: 'Solar roof', companyname: 'Contoso' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    const summary = await screen.findByRole('tab', { name: 'Summary' });
+    expect(summary.getAttribute('aria-selected')).toBe('true');
+    await fireEvent.keyDown(summary, { key: 'ArrowRight' });
+    const details = screen.getByRole('tab', { name: 'Details' });
+    expect(details.getAttribute('aria-selected')).toBe('true');
+    expect(document.activeElement).toBe(details);
+    await fireEvent.keyDown(details, { key: 'ArrowRight' });
+    expect(summary.getAttribute('aria-selected'), 'the arrows wrap around').toBe('true');
+  });
+
+  it('marks a wrong field with its message before saving, and saves only the changed fields', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l1', { subject: 'Solar roof', companyname: 'Contoso' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    const topic = await screen.findByLabelText(/^Topic/);
+    await fireEvent.input(topic, { target: { value: '' } });
+    await fireEvent.click(screen.getByTestId('record-save'));
+    await waitFor(() => expect(topic.getAttribute('aria-invalid')).toBe('true'));
+    const message = document.getElementById(topic.getAttribute('aria-describedby') ?? '');
+    expect(message?.textContent).toMatch(/Topic is required/);
+    expect(core.callsOf('record_update')).toHaveLength(0);
+
+    await fireEvent.input(topic, { target: { value: 'Solar roof and battery' } });
+    await fireEvent.click(screen.getByTestId('record-save'));
+    await waitFor(() => expect(core.callsOf('record_update')).toHaveLength(1));
+    expect(core.callsOf('record_update')[0]?.fields).toEqual({ subject: 'Solar roof and battery' });
+    expect(await screen.findByTestId('pending-badge')).toBeTruthy();
+  });
+
+  it('offers the lead’s commands and qualifies through its dialog', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l1', { subject: 'Solar roof', companyname: 'Contoso', lastname: 'Diaz' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    await fireEvent.click(await screen.findByTestId('command-qualify'));
+    const dialog = await screen.findByTestId('command-dialog-qualify');
+    expect(within(dialog).getByTestId<HTMLInputElement>('qualify-account').checked).toBe(true);
+    await fireEvent.click(within(dialog).getByTestId('qualify-contact'));
+    await fireEvent.click(within(dialog).getByTestId('qualify-opportunity'));
+    await fireEvent.click(within(dialog).getByTestId('command-submit'));
+    const created = await screen.findByTestId('created-account');
+    expect(created.textContent).toBe('Contoso');
+    expect(core.callsOf('command_run')[0]).toEqual({
+      command: 'lead_qualify',
+      lead_id: 'l1',
+      create_account: true,
+      create_contact: false,
+      create_opportunity: false,
+    });
+    expect(screen.queryByTestId('command-qualify'), 'a qualified lead offers no qualify').toBeNull();
+    expect(screen.getByTestId('readonly-badge')).toBeTruthy();
+  });
+
+  it('chooses a lookup through the dialog with the keyboard', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l1', { subject: 'Solar roof' }), row('account', 'a1', { name: 'Alpine Ski' }), row('account', 'a2', { name: 'Alder Woods' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    await fireEvent.click(await screen.findByTestId('lookup-parentaccountid'));
+    const search = await screen.findByTestId('lookup-search');
+    await waitFor(() => expect(screen.getAllByTestId('lookup-option')).toHaveLength(2));
+    await fireEvent.keyDown(search, { key: 'ArrowDown' });
+    expect(search.getAttribute('aria-activedescendant')).toMatch(/-1$/);
+    await fireEvent.keyDown(search, { key: 'Enter' });
+    await waitFor(() => expect(screen.queryByTestId('lookup-dialog')).toBeNull());
+    expect(screen.getByTestId('lookup-parentaccountid').textContent).toMatch(/Alder Woods/);
+  });
+
+  it('shows the flow bar with the active stage in words, and blocks Next with a message', async () => {
+    const core = salesCore();
+    core.records.push(row('opportunity', 'o1', { name: 'Big deal' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'opportunity', id: 'o1', run: core.run } });
+    const bar = await screen.findByTestId('flow-bar');
+    expect(within(bar).getByTestId('flow-active').textContent).toMatch(/Stage 1 of 3: Qualify/);
+    expect(within(bar).getByTestId('flow-stage-sales-qualify').getAttribute('aria-current')).toBe('step');
+    await fireEvent.click(within(bar).getByTestId('flow-next'));
+    expect((await within(bar).findByTestId('flow-message')).textContent).toMatch(/Qualify needs Potential customer and Est\. revenue/);
+    expect(core.callsOf('command_run')).toHaveLength(0);
+  });
+
+  it('creates a draft instead of a record in a drafts module', async () => {
+    const core = salesCore();
+    const shell = await shellOf(core, 'quick-capture');
+    render(RecordPage, { props: { shell, entity: 'account', id: null, run: core.run } });
+    await waitFor(() => expect(shell.route).toEqual({ kind: 'new-draft', entity: 'account' }));
+  });
+});
+
+describe('the drafts page', () => {
+  it('lists the drafts and says that saving waits while offline', async () => {
+    const core = salesCore();
+    core.online = false;
+    core.handlers.draft_list = () => [
+      { id: 'd1', entity: 'account', fields: { name: 'Kiosk Café' }, created_at: '2026-11-28T10:00:00Z', updated_at: '2026-11-28T10:00:00Z', error: null },
+    ];
+    core.handlers.recent_list = () => [];
+    core.handlers.draft_save = () => {
+      throw Object.assign(new Error('offline'), { code: 'server_unreachable', message: 'cannot reach the server' });
+    };
+    const shell = await shellOf(core, 'quick-capture');
+    render(DraftsPage, { props: { shell, route: { kind: 'drafts' }, run: core.run } });
+    const item = await screen.findByTestId('draft-d1');
+    expect(screen.getByTestId('drafts-offline')).toBeTruthy();
+    await fireEvent.click(within(item).getByTestId('draft-save'));
+    expect((await within(item).findByTestId('draft-message')).textContent).toMatch(/You are offline/);
+    expect(screen.getByTestId('draft-d1'), 'the draft is kept').toBeTruthy();
+  });
+});
