@@ -1,0 +1,122 @@
+/**
+ * Search (C8, B5) on the device's data: a word of one of fiona's account names from the
+ * header across every entity of Field Sales, then categorized to accounts, then a date
+ * when an entity of the module searches a date column. Read-only: it touches no record.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import type { EntityDef, Metadata, SearchHitRow } from '../src/lib/api/bindings';
+import { env, network, snapshot } from './helpers';
+
+test.afterEach(async ({ request }) => {
+  await network(request, 'online');
+});
+
+/** Opens a module (signing in through the form if the device is not). */
+async function openModule(page: Page, module: string): Promise<void> {
+  await page.goto('/');
+  const submit = page.getByTestId('signin-submit');
+  const modules = page.getByTestId('modules');
+  const switcher = page.getByTestId('module-switch');
+  await expect(submit.or(modules).or(switcher).first()).toBeVisible({ timeout: 15_000 });
+  if (await submit.isVisible()) {
+    await page.getByTestId('signin-server').fill(env('OUTPOST_SERVER_URL'));
+    await page.getByTestId('signin-user').fill(env('OUTPOST_DEMO_USER'));
+    await page.getByTestId('signin-password').fill(env('OUTPOST_DEMO_PASSWORD'));
+    await submit.click();
+  }
+  await expect(modules.or(switcher).first()).toBeVisible({ timeout: 15_000 });
+  if (!(await modules.isVisible())) await switcher.click();
+  await page.getByTestId(`module-${module}`).click();
+  await expect(page.getByTestId('sitemap')).toBeVisible();
+  const download = page.getByTestId('download-start');
+  if (await download.isVisible().catch(() => false)) {
+    await download.click();
+    await expect(page.getByTestId('download-prompt')).toBeHidden({ timeout: 60_000 });
+  }
+}
+
+/** Asks the device (the bridge) a command directly, for facts to check the screen against. */
+async function invoke<T>(page: Page, cmd: string, args: object = {}): Promise<T> {
+  const res = await page.request.post(`/api/invoke/${cmd}`, { data: args });
+  expect(res.ok(), await res.text()).toBe(true);
+  return (await res.json()) as T;
+}
+
+test.describe('search', () => {
+  test('across entities, then categorized, then by date', async ({ page }) => {
+    await openModule(page, 'field-sales');
+    // A word of one of fiona's account names (the first in the grid).
+    await page.getByTestId('sitemap-account').getByRole('link').click();
+    const first = page.getByTestId('grid-row').first().locator('[data-column="name"] .text');
+    await expect(first).toBeVisible();
+    const name = (await first.textContent()) ?? '';
+    const word = name.split(/[^\p{L}\p{N}]+/u).find((w) => w.length >= 3) ?? name;
+
+    // From the header: every entity of the module.
+    await page.getByTestId('global-search').fill(word);
+    await page.getByTestId('global-search').press('Enter');
+    await expect(page).toHaveURL(/#\/search\?q=/);
+    await expect(page.getByRole('heading', { level: 2, name: 'Search' })).toBeVisible();
+    await expect(page.getByTestId('search-entity')).toHaveValue('');
+    const accounts = page.getByTestId('search-group-account');
+    await expect(accounts.getByTestId('search-hit').filter({ hasText: name }).first()).toBeVisible();
+    await expect(page.getByTestId('search-summary')).toContainText(`for “${word}” in every entity of this app`);
+    // Quick-find values beside the name, with their labels.
+    await expect(accounts.getByTestId('search-hit').first()).toContainText('Account number:');
+    await snapshot(page, 'search');
+
+    // Categorized: accounts only.
+    await page.getByTestId('search-entity').selectOption({ label: 'Accounts' });
+    await expect(page).toHaveURL(/entity=account/);
+    await expect(page.getByTestId('search-summary')).toContainText(`for “${word}” in accounts`);
+    await expect(accounts.getByTestId('search-hit').filter({ hasText: name }).first()).toBeVisible();
+    await expect(page.locator('[data-testid^="search-group-"]')).toHaveCount(1);
+    await expect(page.getByTestId('search-hint')).toContainText('Account name');
+
+    // Nothing matched, said in words.
+    await page.getByTestId('search-text').fill('zzqxno');
+    await page.getByTestId('search-text').press('Enter');
+    await expect(page.getByTestId('search-nothing')).toHaveText('Nothing matched “zzqxno” in accounts.');
+
+    // Back returns to the categorized search; a hit opens its record.
+    await page.goBack();
+    await expect(accounts.getByTestId('search-hit').filter({ hasText: name }).first()).toBeVisible();
+    await accounts.getByTestId('search-hit').filter({ hasText: name }).first().click();
+    await expect(page).toHaveURL(/#\/record\/account\//);
+
+    // By date (B5), where a module entity searches a date column.
+    const metadata = await invoke<Metadata>(page, 'metadata_get');
+    const module = metadata.app_modules.find((m) => m.id === 'field-sales');
+    const dated = metadata.entities
+      .filter((e) => module?.entities.includes(e.name))
+      .flatMap((e: EntityDef) =>
+        e.quick_find
+          .map((f) => e.attributes.find((a) => a.name === f))
+          .filter((a) => a !== undefined && (a.kind.type === 'date_only' || a.kind.type === 'date_time'))
+          .map((a) => ({ entity: e, attr: a! })),
+      );
+    const pick = dated[0];
+    if (pick === undefined) {
+      test.info().annotations.push({
+        type: 'date search',
+        description: 'no entity of Field Sales has a date among its quick-find columns in this org',
+      });
+      return;
+    }
+    const page1 = await invoke<{ rows: { fields: Record<string, string | null> }[] }>(page, 'view_page', {
+      entity: pick.entity.name,
+      view_id: null,
+      search: null,
+      after: null,
+      limit: 50,
+      order_by: null,
+    });
+    const value = page1.rows.map((r) => r.fields[pick.attr.name]).find((v) => v !== null && v !== undefined);
+    if (value === undefined || value === null) return;
+    const date = value.slice(0, 10);
+    const hits = await invoke<SearchHitRow[]>(page, 'search', { text: date, entities: [pick.entity.name], limit: 5 });
+    expect(hits.length, `the device finds ${pick.entity.name} by ${date}`).toBeGreaterThan(0);
+    await page.goto(`/#/search?q=${date}&entity=${pick.entity.name}`);
+    await expect(page.getByTestId(`search-group-${pick.entity.name}`).getByTestId('search-hit').first()).toBeVisible();
+  });
+});
