@@ -84,6 +84,7 @@ describe('the drafts list', () => {
     expect(await list.save('d1')).toBe('offline');
     expect(list.drafts.map((d) => d.id)).toEqual(['d1', 'd2']);
     expect(list.messages.d1).toBe(OFFLINE_SAVE_MESSAGE);
+    expect(list.waiting, 'said as waiting, not as refused').toEqual(['d1']);
   });
 
   it('shows the server’s refusal on the draft and keeps it', async () => {

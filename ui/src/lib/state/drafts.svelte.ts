@@ -38,6 +38,8 @@ export class DraftsStore {
   busy = $state<string | null>(null);
   /** A message per draft: why the save did not happen (shown on the draft). */
   messages = $state<Record<string, string>>({});
+  /** The drafts whose message is "offline, kept" rather than a refusal. */
+  waiting = $state<string[]>([]);
 
   #run: Run;
   #touched: () => void;
@@ -71,6 +73,7 @@ export class DraftsStore {
   async save(id: string): Promise<SaveOutcome> {
     this.busy = id;
     delete this.messages[id];
+    this.waiting = this.waiting.filter((w) => w !== id);
     try {
       await this.#run('draft_save', { id });
       this.drafts = this.drafts.filter((d) => d.id !== id);
@@ -84,6 +87,7 @@ export class DraftsStore {
           e.code === 'not_signed_in'
             ? 'Sign in again to save drafts to the server. The draft is kept on this device.'
             : OFFLINE_SAVE_MESSAGE;
+        this.waiting.push(id);
         return 'offline';
       }
       this.messages[id] = failureText(e, 'Saving the draft');
