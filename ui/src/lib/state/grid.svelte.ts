@@ -237,7 +237,7 @@ export class GridStore {
         order_by: this.sort === null ? null : `${this.sort.field} ${this.sort.dir}`,
       });
       if (gen !== this.#gen) return;
-      this.#rows = [...page.rows];
+      this.#rows = page.rows.map((r) => this.#slim(r, page.view.columns));
       this.#labels = { ...page.labels };
       this.total = page.total;
       this.next = page.next;
@@ -293,7 +293,7 @@ export class GridStore {
           order_by: this.sort === null ? null : `${this.sort.field} ${this.sort.dir}`,
         });
         if (gen !== this.#gen) return;
-        this.#rows.push(...page.rows);
+        for (const r of page.rows) this.#rows.push(this.#slim(r, page.view.columns));
         Object.assign(this.#labels, page.labels);
         this.next = page.next;
         if (page.last_sync_at !== null) this.lastSyncAt = page.last_sync_at;
@@ -304,6 +304,17 @@ export class GridStore {
     } finally {
       if (gen === this.#gen) this.loadingMore = false;
     }
+  }
+
+  /**
+   * A row with only the fields the grid shows (its columns and its name): a grid may hold
+   * tens of thousands of rows, and a record has dozens of fields.
+   */
+  #slim(row: RecordRow, columns: readonly string[]): RecordRow {
+    const fields: RecordRow['fields'] = {};
+    for (const name of columns) fields[name] = row.fields[name] ?? null;
+    fields[this.def.primary_field] = row.fields[this.def.primary_field] ?? null;
+    return { ...row, fields };
   }
 
   toggle(id: string): void {

@@ -4,7 +4,7 @@ import GridPage from '../../pages/GridPage.svelte';
 import SearchPage from '../../pages/SearchPage.svelte';
 import { ShellStore } from '../../state/shell.svelte';
 import { OutpostError } from '../../api';
-import { FakeCore, row } from '../../../test/fake-core';
+import { FakeCore, makeSyncStatus, row } from '../../../test/fake-core';
 
 function shellOf(core: FakeCore): ShellStore {
   const shell = new ShellStore(core.run);
@@ -52,6 +52,10 @@ describe('GridPage', () => {
     const selected = screen.getAllByTestId('grid-row').find((r) => r.getAttribute('aria-selected') === 'true');
     expect(selected?.textContent).toMatch(/Beta/);
     expect(grid.getAttribute('aria-activedescendant')).toBe(selected?.id);
+    await fireEvent.keyDown(grid, { key: 'a', ctrlKey: true });
+    await waitFor(() => expect(screen.getByTestId('grid-selection').textContent).toMatch(/3 selected/));
+    await fireEvent.keyDown(grid, { key: 'Escape' });
+    await waitFor(() => expect(screen.queryByTestId('grid-selection')).toBeNull());
     await fireEvent.keyDown(grid, { key: 'Enter' });
     expect(shell.route).toEqual({ kind: 'record', entity: 'account', id: 'a1' });
   });
@@ -82,10 +86,26 @@ describe('GridPage', () => {
     await waitFor(() => expect(screen.getAllByTestId('grid-row')).toHaveLength(1));
   });
 
-  it('says so when the view is empty, and when the filter matches nothing', async () => {
+  it('says so when the view is empty, and when the entity is not available offline', async () => {
     const core = new FakeCore();
-    render(GridPage, { props: { shell: shellOf(core), entity: 'contact' } });
+    const shell = shellOf(core);
+    shell.sync = makeSyncStatus({
+      entities: [
+        {
+          entity: 'contact',
+          available: false,
+          reason: 'Your administrator has switched offline off for contacts.',
+          last_sync_at: '2026-11-27T08:00:00Z',
+          sync_interval_minutes: 15,
+        },
+      ],
+    });
+    render(GridPage, { props: { shell, entity: 'contact' } });
     expect((await screen.findByTestId('grid-empty')).textContent).toMatch(/There are no contacts in “Active contacts”/);
+    expect(screen.getByTestId('grid-unavailable').textContent).toMatch(/Not available offline: Your administrator/);
+    expect(screen.getByTestId('grid-last-sync').textContent).toBe(
+      `Data as of ${new Date('2026-11-27T08:00:00Z').toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`,
+    );
   });
 
   it('shows an error it can retry', async () => {
