@@ -107,6 +107,55 @@ describe('the record page', () => {
     expect(core.callsOf('command_run')).toHaveLength(0);
   });
 
+  it('asks before a link leaves unsaved edits, and can discard them', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l7', { subject: 'Solar roof' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l7', run: core.run } });
+    const topic = await screen.findByLabelText(/^Topic/);
+    const away = document.createElement('a');
+    away.href = '#/grid/account';
+    away.textContent = 'Accounts';
+    document.body.appendChild(away);
+    await fireEvent.click(away);
+    expect(screen.queryByTestId('leave-dialog'), 'nothing to lose: no question').toBeNull();
+    history.replaceState(null, '', '#/record/lead/l7');
+    await fireEvent.input(topic, { target: { value: 'Solar roof, revised' } });
+    await fireEvent.click(away);
+    await screen.findByTestId('leave-dialog');
+    await fireEvent.click(screen.getByTestId('leave-discard'));
+    await waitFor(() => expect(location.hash).toBe('#/grid/account'));
+    expect(core.callsOf('record_update')).toHaveLength(0);
+    away.remove();
+  });
+
+  it('says why the record is on the device', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l1', { subject: 'Solar roof' }));
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    await fireEvent.click(await screen.findByTestId('why-button'));
+    expect((await screen.findByTestId('why-text')).textContent).toBe('It matches your offline profile.');
+  });
+
+  it('assigns to an owner chosen in the lookup dialog', async () => {
+    const core = salesCore();
+    core.records.push(row('lead', 'l1', { subject: 'Solar roof' }));
+    const colleague = row('systemuser', 'u2', { fullname: 'Sam Colleague' });
+    core.handlers.lookup_search = ({ field }) =>
+      field === 'ownerid' ? [{ entity: 'systemuser', id: 'u2', name: 'Sam Colleague', record: colleague }] : [];
+    const shell = await shellOf(core);
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    await fireEvent.click(await screen.findByTestId('command-assign'));
+    await fireEvent.click(await screen.findByText('Sam Colleague'));
+    await waitFor(() =>
+      expect(core.callsOf('command_run')).toEqual([
+        { command: 'assign', entity: 'lead', id: 'l1', owner_entity: 'systemuser', owner_id: 'u2' },
+      ]),
+    );
+    expect((await screen.findByTestId('command-message')).textContent).toMatch(/Assigned to Sam Colleague/);
+  });
+
   it('creates a draft instead of a record in a drafts module', async () => {
     const core = salesCore();
     const shell = await shellOf(core, 'quick-capture');
