@@ -10,7 +10,7 @@ import { env, network, snapshot, ServerUser } from './helpers';
 /** This spec's records: ids no other spec or the demo uses (`…-0e2e-…`). */
 const PAGING_CALLS = 130;
 const pagingId = (i: number) => `00000000-0e2e-7000-8000-${String(i).padStart(12, '0')}`;
-const pagingSubject = (i: number) => `Grid paging call ${String(i).padStart(3, '0')}`;
+const pagingSubject = (i: number) => `Gridspec paging ${String(i).padStart(3, '0')}`;
 
 test.afterEach(async ({ request }) => {
   await network(request, 'online');
