@@ -1,6 +1,9 @@
-//! The real Tauri app, driven like a user through tauri-driver and WebKitWebDriver:
-//! sign in, see the grid, edit a name while the server is down, and see the edit reach
-//! the server by itself once it is back.
+//! The real Tauri app, driven like a user through tauri-driver and WebKitWebDriver: sign
+//! in, open the sales module and download its data, edit a record while the server is
+//! down and see the edit reach the server by itself once it is back; then a conflict
+//! (the same field changed on another device while this one was offline) announced on
+//! the desktop (a `Notify` call on the session bus) and resolved from the sync error
+//! screen.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -8,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
+use outpost_testkit::proxy::{Fault, FaultProxy};
 use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary, free_port};
 use outpost_tests::{Device, fiona_accounts, first_account};
+
+use crate::notification::NotifyMonitor;
 
 /// tauri-driver and the WebKitWebDriver it starts, in their own process group so that
 /// dropping this stops both (killing only tauri-driver would orphan WebKitWebDriver).
@@ -103,13 +109,60 @@ async fn click(c: &Client, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn fill_field(c: &Client, field: &str, text: &str) -> anyhow::Result<()> {
+    let el = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(&format!(
+            "{} input",
+            css(&format!("field-{field}"))
+        )))
+        .await?;
+    el.clear().await?;
+    el.send_keys(text).await?;
+    Ok(())
+}
+
+/// Goes to a screen of the app by its address (`#/record/account/<id>`).
+async fn go(c: &Client, hash: &str) -> anyhow::Result<()> {
+    c.execute(&format!("location.hash = {hash:?}"), Vec::new())
+        .await?;
+    Ok(())
+}
+
+/// Waits (bounded) until an element with `id` exists.
+async fn shown(c: &Client, id: &str) -> anyhow::Result<()> {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(&css(id)))
+        .await?;
+    Ok(())
+}
+
+async fn server_field(url: &str, id: &str, field: &str) -> anyhow::Result<Option<String>> {
+    let check = Device::in_memory()?;
+    check.sign_in(url).await?;
+    Ok(check
+        .account(id)
+        .await?
+        .fields
+        .get(field)
+        .cloned()
+        .flatten())
+}
+
 #[tokio::test]
-async fn the_real_app_signs_in_edits_offline_and_replays_on_reconnect() -> anyhow::Result<()> {
+async fn the_real_app_works_offline_replays_on_reconnect_and_resolves_a_conflict()
+-> anyhow::Result<()> {
     outpost_testkit::require_desktop_session()?;
     let mut server = ServerProcess::start()?;
+    // The app reaches the server through a proxy the test can switch off (the device is
+    // offline while the server goes on serving another device).
+    let proxy = FaultProxy::start(server.url().trim_start_matches("http://").parse()?)?;
     let data = tempfile::tempdir()?;
     let app = binary("outpost-app")?;
-    let driver = Driver::start(data.path(), &server.url())?;
+    let mut notifications = NotifyMonitor::start()?;
+    let driver = Driver::start(data.path(), &proxy.url())?;
     let caps = serde_json::json!({ "tauri:options": { "application": app } });
     let serde_json::Value::Object(caps) = caps else {
         unreachable!("a json object literal")
@@ -119,56 +172,121 @@ async fn the_real_app_signs_in_edits_offline_and_replays_on_reconnect() -> anyho
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
         .context("opening a WebDriver session on the app")?;
-    let result = scenario(&c, &mut server).await;
+    let result = scenario(&c, &mut server, &proxy, &mut notifications).await;
     let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&shot)?;
     if let Ok(png) = c.screenshot().await {
-        std::fs::write(shot.join("app-grid.png"), png)?;
+        std::fs::write(shot.join("app-conflict.png"), png)?;
     }
     c.close().await?;
     drop(driver);
     result
 }
 
-async fn scenario(c: &Client, server: &mut ServerProcess) -> anyhow::Result<()> {
-    // Sign in (the server address is pre-filled from OUTPOST_SERVER_URL).
+async fn scenario(
+    c: &Client,
+    server: &mut ServerProcess,
+    proxy: &FaultProxy,
+    notifications: &mut NotifyMonitor,
+) -> anyhow::Result<()> {
+    // Sign in (the server address is pre-filled from OUTPOST_SERVER_URL), open the sales
+    // module and download its data when asked.
     fill(c, "signin-user", "fiona").await?;
     fill(c, "signin-password", DEMO_PASSWORD).await?;
     click(c, "signin-submit").await?;
-    let (first, first_name) = first_account();
-    let offline_name = format!("{first_name} Offline");
-    let name_cell = format!("cell-name-{first}");
-    wait_text(c, &name_cell, |t| t == first_name).await?;
-    let rows = c
-        .find_all(Locator::Css("[data-testid=\"accounts-grid\"] tbody tr"))
-        .await?;
+    click(c, "module-field-sales").await?;
+    shown(c, "download-prompt").await?;
+    click(c, "download-start").await?;
+    wait_text(c, "status-last-sync", |t| !t.contains("Never")).await?;
+    wait_text(c, "grid-total", |t| {
+        t.split_whitespace()
+            .next()
+            .and_then(|n| n.replace(',', "").parse::<usize>().ok())
+            .is_some_and(|n| n >= 1)
+    })
+    .await?;
     assert!(
-        rows.len() >= fiona_accounts().len(),
-        "the grid shows every account of fiona's ({} rows)",
-        rows.len()
+        !fiona_accounts().is_empty(),
+        "the demo gives fiona accounts"
     );
 
-    // The server goes away; the edit still works and waits.
+    // The server goes away; an edit in the form still works and waits.
+    let (first, first_name) = first_account();
+    let offline_name = format!("{first_name} Offline");
+    go(c, &format!("#/record/account/{first}")).await?;
+    shown(c, "record-form").await?;
     server.stop();
-    click(c, &format!("edit-{first}")).await?;
-    fill(c, "edit-name", &offline_name).await?;
-    click(c, "edit-save").await?;
-    wait_text(c, &name_cell, |t| t == offline_name).await?;
-    wait_text(c, &format!("pending-{first}"), |t| !t.is_empty()).await?;
+    fill_field(c, "name", &offline_name).await?;
+    click(c, "record-save").await?;
+    shown(c, "pending-badge").await?;
+    wait_text(c, "status-pending", |t| t.contains("1 change")).await?;
 
     // The server comes back: background sync replays the edit without a click.
     server.restart()?;
-    wait_text(c, "status-pending", |t| {
-        t.contains('0') || t.to_lowercase().contains("no ")
-    })
-    .await?;
-    let check = Device::in_memory()?;
-    check.sign_in(&server.url()).await?;
-    let on_server = check.account(&first).await?;
+    wait_text(c, "status-pending", |t| t.to_lowercase().contains("no ")).await?;
     assert_eq!(
-        on_server.fields["name"].as_deref(),
+        server_field(&server.url(), &first, "name")
+            .await?
+            .as_deref(),
         Some(offline_name.as_str()),
         "the edit made offline in the app reached the server"
     );
+
+    // Offline again (the proxy refuses), the same field changes on both sides: a
+    // conflict, announced on the desktop, kept mine from the sync error screen.
+    let other = Device::in_memory()?;
+    other.sign_in(&server.url()).await?;
+    let fiona_ids: Vec<String> = fiona_accounts().into_iter().map(|(id, _)| id).collect();
+    let second = other
+        .client
+        .record_list(outpost_core::api::RecordListArgs {
+            entity: "account".into(),
+        })
+        .await?
+        .into_iter()
+        .find(|r| {
+            r.id != first
+                && fiona_ids.contains(&r.id)
+                && r.fields.get("statecode").cloned().flatten().as_deref() == Some("0")
+        })
+        .map(|r| r.id)
+        .context("fiona has a second active account")?;
+    go(c, &format!("#/record/account/{second}")).await?;
+    shown(c, "record-form").await?;
+    proxy.set(Fault::Refuse);
+    other
+        .client
+        .record_update(outpost_core::api::RecordUpdateArgs {
+            entity: "account".into(),
+            id: second.clone(),
+            fields: [("telephone1".to_owned(), Some("555-0101".to_owned()))].into(),
+        })
+        .await?;
+    other.client.sync_now().await?;
+    fill_field(c, "telephone1", "555-0202").await?;
+    click(c, "record-save").await?;
+    shown(c, "pending-badge").await?;
+    proxy.set(Fault::Pass);
+    click(c, "sync-now").await?;
+    notifications
+        .wait_for(&["Sync needs your attention", "conflict"])
+        .context("the conflict was announced on the desktop")?;
+    click(c, "status-errors").await?;
+    click(c, "error-row").await?;
+    wait_text(c, "conflict-server-telephone1", |t| t.contains("555-0101")).await?;
+    wait_text(c, "conflict-mine-telephone1", |t| t.contains("555-0202")).await?;
+    click(c, "error-keep-mine").await?;
+    click(c, "sync-now").await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = server_field(&server.url(), &second, "telephone1").await?;
+        if value.as_deref() == Some("555-0202") {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("keep mine never reached the server (it holds {value:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     Ok(())
 }

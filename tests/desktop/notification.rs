@@ -13,14 +13,14 @@ use outpost_app::notification::{self, APP_NAME};
 use outpost_core::Notification;
 
 /// `dbus-monitor` watching every `Notify` call on the session bus.
-struct NotifyMonitor {
+pub(crate) struct NotifyMonitor {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: String,
 }
 
 impl NotifyMonitor {
-    fn start() -> anyhow::Result<Self> {
+    pub(crate) fn start() -> anyhow::Result<Self> {
         let mut child = Command::new("dbus-monitor")
             .args([
                 "--session",
@@ -53,7 +53,7 @@ impl NotifyMonitor {
     }
 
     /// Waits (bounded) until everything seen contains every one of `needles`.
-    fn wait_for(&mut self, needles: &[&str]) -> anyhow::Result<()> {
+    pub(crate) fn wait_for(&mut self, needles: &[&str]) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !needles.iter().all(|n| self.seen.contains(n)) {
             let left = deadline.saturating_duration_since(Instant::now());
