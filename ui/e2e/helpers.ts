@@ -52,7 +52,7 @@ export async function openModule(page: Page, module = 'field-sales'): Promise<vo
   const submit = page.getByTestId('signin-submit');
   const modules = page.getByTestId('modules');
   const switcher = page.getByTestId('module-switch');
-  await expect(submit.or(modules).or(switcher)).toBeVisible({ timeout: 15_000 });
+  await expect(submit.or(modules).or(switcher).first()).toBeVisible({ timeout: 15_000 });
   if (await submit.isVisible()) {
     await page.getByTestId('signin-server').fill(env('OUTPOST_SERVER_URL'));
     await page.getByTestId('signin-user').fill(env('OUTPOST_DEMO_USER'));
