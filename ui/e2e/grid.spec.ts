@@ -5,7 +5,7 @@
  * spec's own (made on the server, pulled, completed offline-first, replayed).
  */
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { env, network, snapshot, ServerUser } from './helpers';
+import { env, network, openModule, snapshot, ServerUser } from './helpers';
 
 /** This spec's records: ids no other spec or the demo uses (`…-0e2e-…`). */
 const PAGING_CALLS = 130;
@@ -15,34 +15,6 @@ const pagingSubject = (i: number) => `Gridspec paging ${String(i).padStart(3, '0
 test.afterEach(async ({ request }) => {
   await network(request, 'online');
 });
-
-/**
- * `openModule` of the helpers, once the device is signed in: there the home screen shows
- * both the module list and the module switch, which the shared helper's first wait finds
- * ambiguous (strict mode); waiting for the list first avoids it.
- */
-async function openModule(page: Page, module: string): Promise<void> {
-  await page.goto('/');
-  const submit = page.getByTestId('signin-submit');
-  const modules = page.getByTestId('modules');
-  const switcher = page.getByTestId('module-switch');
-  await expect(submit.or(modules).or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (await submit.isVisible()) {
-    await page.getByTestId('signin-server').fill(env('OUTPOST_SERVER_URL'));
-    await page.getByTestId('signin-user').fill(env('OUTPOST_DEMO_USER'));
-    await page.getByTestId('signin-password').fill(env('OUTPOST_DEMO_PASSWORD'));
-    await submit.click();
-  }
-  await expect(modules.or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (!(await modules.isVisible())) await switcher.click();
-  await page.getByTestId(`module-${module}`).click();
-  await expect(page.getByTestId('sitemap')).toBeVisible();
-  const download = page.getByTestId('download-start');
-  if (await download.isVisible().catch(() => false)) {
-    await download.click();
-    await expect(page.getByTestId('download-prompt')).toBeHidden({ timeout: 60_000 });
-  }
-}
 
 /** Signs fiona in on the server's REST API and answers her bearer headers. */
 async function serverHeaders(request: APIRequestContext): Promise<{ authorization: string }> {

@@ -5,35 +5,11 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { EntityDef, Metadata, SearchHitRow } from '../src/lib/api/bindings';
-import { env, network, snapshot } from './helpers';
+import { network, openModule, snapshot } from './helpers';
 
 test.afterEach(async ({ request }) => {
   await network(request, 'online');
 });
-
-/** Opens a module (signing in through the form if the device is not). */
-async function openModule(page: Page, module: string): Promise<void> {
-  await page.goto('/');
-  const submit = page.getByTestId('signin-submit');
-  const modules = page.getByTestId('modules');
-  const switcher = page.getByTestId('module-switch');
-  await expect(submit.or(modules).or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (await submit.isVisible()) {
-    await page.getByTestId('signin-server').fill(env('OUTPOST_SERVER_URL'));
-    await page.getByTestId('signin-user').fill(env('OUTPOST_DEMO_USER'));
-    await page.getByTestId('signin-password').fill(env('OUTPOST_DEMO_PASSWORD'));
-    await submit.click();
-  }
-  await expect(modules.or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (!(await modules.isVisible())) await switcher.click();
-  await page.getByTestId(`module-${module}`).click();
-  await expect(page.getByTestId('sitemap')).toBeVisible();
-  const download = page.getByTestId('download-start');
-  if (await download.isVisible().catch(() => false)) {
-    await download.click();
-    await expect(page.getByTestId('download-prompt')).toBeHidden({ timeout: 60_000 });
-  }
-}
 
 /** Asks the device (the bridge) a command directly, for facts to check the screen against. */
 async function invoke<T>(page: Page, cmd: string, args: object = {}): Promise<T> {
