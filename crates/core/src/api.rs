@@ -370,6 +370,11 @@ pub struct ViewPageResult {
     /// The names of the records this page's lookup and owner values point at
     /// (`entity:id` → name), for those the device holds.
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Whether the user may create records of this entity (the grid's New).
+    pub can_create: bool,
+    /// Whether the user may change some records of this entity (bulk actions such as
+    /// Mark complete; each record is checked again).
+    pub can_write: bool,
 }
 
 /// `search` arguments.

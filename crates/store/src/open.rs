@@ -76,6 +76,8 @@ pub struct MetadataChange {
     pub added_entities: Vec<String>,
     /// `(entity, attribute)` columns added to tables that already existed.
     pub added_columns: Vec<(String, String)>,
+    /// Entities whose full-text index was rebuilt (their quick-find columns changed).
+    pub reindexed: Vec<String>,
     /// Whether the device must pull everything again before its new columns and tables
     /// are filled: the checkpoint went back to 0 and the next page replaces the server
     /// layer (keeping pending operations), as a `reset` page would.
@@ -187,6 +189,23 @@ impl Store {
                     .added_columns
                     .extend(columns.into_iter().map(|c| (entity.name.clone(), c))),
                 table::records::Ensured::Unchanged => {}
+            }
+        }
+        // What search finds follows the new quick-find columns (and choice labels).
+        for entity in &metadata.entities {
+            let indexed = |m: &Metadata| {
+                m.entity(&entity.name).ok().map(|e| {
+                    let columns: Vec<_> = e
+                        .quick_find
+                        .iter()
+                        .map(|q| e.attribute(q).ok().map(|a| (q, &a.kind)))
+                        .collect();
+                    format!("{columns:?}")
+                })
+            };
+            if indexed(&self.metadata).is_some() && indexed(&self.metadata) != indexed(&metadata) {
+                table::records::reindex_in_tx(&tx, entity)?;
+                change.reindexed.push(entity.name.clone());
             }
         }
         table::metadata::save_in_tx(&tx, &metadata)?;

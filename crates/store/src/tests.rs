@@ -738,3 +738,33 @@ fn recently_used_records_keep_the_newest_and_drafts_keep_their_order() {
     assert!(!store.draft_delete("d1").expect("gone"));
     assert_eq!(store.draft_list().expect("list").len(), 1);
 }
+
+#[test]
+fn a_quick_find_change_reindexes_what_search_finds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let mut store = open(&dir, &keys);
+    pull(
+        &mut store,
+        page(
+            &[("a1", 1, &[("name", "Plain name"), (CITY, "Zanzibarville")])],
+            &[],
+            1,
+        ),
+    );
+    let found = |store: &Store| {
+        store
+            .search(&["account".into()], "zanzibarville", 10)
+            .expect("search")
+            .len()
+    };
+    assert_eq!(found(&store), 0, "the city is not a quick-find column yet");
+    let mut next = store.metadata().clone();
+    next.version += 1;
+    if let Some(account) = next.entities.iter_mut().find(|e| e.name == "account") {
+        account.quick_find.push(CITY.to_owned());
+    }
+    let change = store.metadata_apply(next).expect("apply");
+    assert_eq!(change.reindexed, ["account"]);
+    assert_eq!(found(&store), 1, "found by the new quick-find column");
+}

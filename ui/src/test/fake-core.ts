@@ -336,6 +336,8 @@ export class FakeCore {
           next: start + limit < rows.length ? String(start + limit) : null,
           last_sync_at: this.sync.last_sync_at,
           labels: {},
+          can_create: true,
+          can_write: true,
         };
       }
       case 'record_get': {
@@ -346,6 +348,8 @@ export class FakeCore {
           why: { kind: 'profile', text: 'It matches the offline profile “Field Sales”.' },
           allowed: { write: true, delete: true, assign: true, append_to: true },
           labels: {},
+          can_create: true,
+          can_write: true,
         };
       }
       case 'record_update': {

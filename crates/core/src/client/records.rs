@@ -219,8 +219,12 @@ impl Client {
                     labels.insert(value.to_owned(), name);
                 }
             }
+            let access = access_of(s)?;
             Ok(ViewPageResult {
                 labels,
+                can_create: access.can(&def.name, Privilege::Create, None),
+                can_write: access.depth(&def.name, Privilege::Write)
+                    != outpost_domain::security::Depth::None,
                 view: view_info(&view),
                 rows: page.rows.into_iter().map(row).collect(),
                 total: page.total,

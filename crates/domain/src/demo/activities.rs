@@ -44,7 +44,8 @@ fn activity(
     attributes.extend(extra);
     attributes.extend(system(states, statuses));
     let mut e = entity(name, label, plural, "subject", attributes);
-    e.quick_find = quick_find(&["subject", "description"]);
+    // The due date too, so "2026-12-03" finds what is due that day (B5).
+    e.quick_find = quick_find(&["subject", "description", "scheduledend"]);
     e.forms = vec![main_form(vec![
         tab(
             "general",

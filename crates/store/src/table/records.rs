@@ -334,6 +334,34 @@ pub(crate) fn put_in_tx(
     Ok(())
 }
 
+/// Rebuilds the full-text index of `entity` from its local rows: its quick-find columns
+/// (or the labels its choices show) changed, so every body is written again.
+pub(crate) fn reindex_in_tx(
+    conn: &rusqlite::Connection,
+    entity: &EntityDef,
+) -> Result<(), StoreError> {
+    let fts = fts_table(&entity.name);
+    conn.execute_batch(&format!("DELETE FROM \"{fts}\";"))?;
+    let sql = format!(
+        "SELECT rowid, {} FROM \"{}\"",
+        column_list(entity, ""),
+        Layer::Local.table(&entity.name)
+    );
+    let mut select = conn.prepare(&sql)?;
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO \"{fts}\" (rowid, body) VALUES (?1, ?2)"
+    ))?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let rowid: i64 = row.get(0)?;
+        let body = fts_body(entity, &read_fields(entity, row, 1)?);
+        if !body.is_empty() {
+            insert.execute(params![rowid, body])?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn delete_in_tx(
     conn: &rusqlite::Connection,
     layer: Layer,

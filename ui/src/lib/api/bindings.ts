@@ -378,7 +378,16 @@ last_sync_at: string | null,
  * The names of the records this page's lookup and owner values point at
  * (`entity:id` → name), for those the device holds.
  */
-labels: { [key in string]: string }, };
+labels: { [key in string]: string }, 
+/**
+ * Whether the user may create records of this entity (the grid's New).
+ */
+can_create: boolean, 
+/**
+ * Whether the user may change some records of this entity (bulk actions such as
+ * Mark complete; each record is checked again).
+ */
+can_write: boolean, };
 export type SearchArgs = { 
 /**
  * What the user typed (words are prefixes; dates as `yyyy-mm-dd`).

@@ -71,6 +71,10 @@ export class GridStore {
   total = $state<number | null>(null);
   next = $state<string | null>(null);
   lastSyncAt = $state<string | null>(null);
+  /** Whether the user's role allows new records of the entity (New is absent otherwise). */
+  canCreate = $state(true);
+  /** Whether the user's role allows changing records of the entity (bulk actions). */
+  canWrite = $state(true);
   /** The first page is being read. */
   loading = $state(false);
   /** Further pages are being read. */
@@ -242,6 +246,8 @@ export class GridStore {
       this.total = page.total;
       this.next = page.next;
       this.lastSyncAt = page.last_sync_at;
+      this.canCreate = page.can_create;
+      this.canWrite = page.can_write;
       if (this.viewId === null) this.viewId = page.view.id;
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup, not state
       const ids = new Set(this.#rows.map((r) => r.id));

@@ -108,6 +108,23 @@ describe('GridPage', () => {
     );
   });
 
+  it('offers New and Mark complete only when the role allows them', async () => {
+    const core = new FakeCore();
+    core.records = [row('task', 't1', { subject: 'Call back' })];
+    // The fake's own page, as a role without create or write privileges sees it.
+    const limited = async (args: Parameters<NonNullable<typeof core.handlers.view_page>>[0]) => {
+      delete core.handlers.view_page;
+      const page = await core.run('view_page', args);
+      core.handlers.view_page = limited;
+      return { ...page, can_create: false, can_write: false };
+    };
+    core.handlers.view_page = limited;
+    render(GridPage, { props: { shell: shellOf(core), entity: 'task' } });
+    await waitFor(() => expect(screen.getAllByTestId('grid-row')).toHaveLength(1));
+    expect(screen.queryByTestId('grid-new')).toBeNull();
+    expect(screen.queryByTestId('grid-mark-complete')).toBeNull();
+  });
+
   it('shows an error it can retry', async () => {
     const core = new FakeCore();
     core.records = [row('account', 'a1', { name: 'Alpha' })];
