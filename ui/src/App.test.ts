@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import App from './App.svelte';
 import { createApp } from './lib/state/app.svelte';
+import { ShellStore, TOAST_ERROR_MS, TOAST_MS } from './lib/state/shell.svelte';
 import { OutpostError } from './lib/api';
 import { fakeApi, makeStatus } from './test/fake-api';
 import { FakeCore, makeSyncStatus, row } from './test/fake-core';
@@ -158,12 +159,26 @@ describe('App', () => {
     expect(screen.queryByTestId('status-errors')).toBeNull();
     await fireEvent.click(screen.getByTestId('sync-now'));
     const notification = await screen.findByTestId('errors-notification');
-    expect(notification.textContent).toMatch(/The server refused a change — review it/);
+    expect(notification.textContent).toBe('1 new — review');
+    expect(screen.getByRole('alert').textContent).toMatch(/The server refused a change: open Sync errors/);
     expect(screen.getByTestId('status-errors').textContent).toMatch(/1 sync error/);
     expect(screen.getByTestId('status-errors').getAttribute('href')).toBe('#/errors');
     history.pushState(null, '', '#/errors');
     window.dispatchEvent(new HashChangeEvent('hashchange'));
     await screen.findByTestId('error-row');
     await waitFor(() => expect(screen.queryByTestId('errors-notification')).toBeNull());
+  });
+
+  it('lets a message go by itself, a failure later than good news', () => {
+    vi.useFakeTimers();
+    const shell = new ShellStore(new FakeCore().run);
+    shell.flash('Synced', 'ok');
+    vi.advanceTimersByTime(TOAST_MS);
+    expect(shell.toast).toBeNull();
+    shell.flash('Sync failed', 'error');
+    vi.advanceTimersByTime(TOAST_MS);
+    expect(shell.toast?.text).toBe('Sync failed');
+    vi.advanceTimersByTime(TOAST_ERROR_MS - TOAST_MS);
+    expect(shell.toast).toBeNull();
   });
 });

@@ -168,8 +168,8 @@ export interface Resolved {
   id: string;
   name: string | null;
   action: SyncErrorAction['action'];
-  /** The last sync before it: a later one carried it to the server. */
-  syncBefore: string | null;
+  /** The shell's count of syncs when it was made (`syncsSeen`): a later one carried it. */
+  syncBefore: number;
 }
 
 export class ErrorsStore {
@@ -180,7 +180,7 @@ export class ErrorsStore {
   /** The op id being resolved now. */
   busy = $state<string | null>(null);
   /** The last resolution's outcome, for the list's banner (with "Sync now"). */
-  notice = $state<{ text: string; offline: boolean } | null>(null);
+  notice = $state<{ text: string; offline: boolean; syncs: number } | null>(null);
   /** Resolutions made here and not yet carried by a sync. */
   resolved = $state<Resolved[]>([]);
   /** Names of records that lookups point at (`entity:id` → name). */
@@ -192,15 +192,15 @@ export class ErrorsStore {
     this.#run = run;
   }
 
-  /** Reads the errors; forgets resolutions a sync finished since (`lastSync`). */
-  async load(lastSync: string | null = null): Promise<void> {
+  /** Reads the errors; forgets resolutions a sync carried since (`syncs`: `syncsSeen`). */
+  async load(syncs = 0): Promise<void> {
     this.loading = true;
     try {
       this.rows = await this.#run('sync_errors');
       this.loadError = null;
       this.loaded = true;
       this.resolved = this.resolved.filter(
-        (r) => r.syncBefore === lastSync && !this.rows.some((row) => row.op_id === r.opId && !row.resolving),
+        (r) => r.syncBefore === syncs && !this.rows.some((row) => row.op_id === r.opId && !row.resolving),
       );
     } catch (error) {
       this.loadError = `Could not read the sync errors: ${toOutpostError(error).message}`;
@@ -220,12 +220,12 @@ export class ErrorsStore {
 
   /**
    * Resolves an error on the device. Answers null when done, else what went wrong in
-   * words. `lastSync` and `online` come from the footer's status.
+   * words. `syncs` (the shell's `syncsSeen`) and `online` say where sync stands.
    */
   async resolve(
     row: SyncErrorRow,
     resolution: SyncErrorAction,
-    lastSync: string | null,
+    syncs: number,
     online: boolean,
   ): Promise<string | null> {
     if (this.busy !== null) return 'Another resolution is being saved; try again in a moment.';
@@ -252,6 +252,7 @@ export class ErrorsStore {
         ? `${what}. It reaches the server with the next sync.`
         : `${what}. You are offline: it is kept on this device and sent at the next sync.`,
       offline: !online,
+      syncs,
     };
     this.resolved = [
       ...this.resolved.filter((r) => r.opId !== row.op_id),
@@ -261,7 +262,7 @@ export class ErrorsStore {
         id: row.id,
         name: row.name,
         action: resolution.action,
-        syncBefore: lastSync,
+        syncBefore: syncs,
       },
     ];
     this.rows = this.rows.filter((r) => r.op_id !== row.op_id);

@@ -20,6 +20,9 @@ export type Run = typeof realRun;
 export const STATUS_POLL_MS = 3000;
 export const STATUS_POLL_SYNCING_MS = 700;
 const MODULE_KEY = 'outpost.module';
+/** How long a message stays: good news and information, then failures. */
+export const TOAST_MS = 6000;
+export const TOAST_ERROR_MS = 12000;
 
 /** A marker of one sitemap entity (C14). */
 export interface Marker {
@@ -46,6 +49,8 @@ export class ShellStore {
    * or one in the background): the footer's notification, linking to the list (C11).
    */
   newErrors = $state(0);
+  /** Grows with every sync seen to finish (run here, or in the background). */
+  syncsSeen = $state(0);
   /** The metadata prompt was put off by the user for this version. */
   metadataLaterFor = $state<number | null>(null);
 
@@ -65,6 +70,7 @@ export class ShellStore {
   #lastSync: string | null = null;
   #errorsKnown: number | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #toastTimer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
 
   constructor(run: Run = realRun) {
@@ -117,8 +123,21 @@ export class ShellStore {
     if (typeof location !== 'undefined') this.route = parseHash(location.hash);
   }
 
+  /**
+   * Shows a short message; it goes by itself after a while (it floats over the screen,
+   * so it must not stay in the way), sooner for good news than for a failure.
+   */
   flash(text: string, tone: 'ok' | 'error' | 'info' = 'info'): void {
-    this.toast = { text, tone };
+    const toast = { text, tone };
+    this.toast = toast;
+    if (this.#toastTimer !== null) clearTimeout(this.#toastTimer);
+    this.#toastTimer = setTimeout(
+      () => {
+        if (this.toast?.text === toast.text) this.toast = null;
+        this.#toastTimer = null;
+      },
+      tone === 'error' ? TOAST_ERROR_MS : TOAST_MS,
+    );
   }
 
   /** Local data changed (an edit, a command, a sync): screens showing data reload. */
@@ -143,6 +162,7 @@ export class ShellStore {
       if (status.sync_errors === 0) this.newErrors = 0;
       this.#errorsKnown = status.sync_errors;
       if (status.last_sync_at !== this.#lastSync) {
+        this.syncsSeen += 1;
         if (this.#lastSync !== null) this.touched();
         this.#lastSync = status.last_sync_at;
       }
@@ -181,6 +201,8 @@ export class ShellStore {
   async syncNow(): Promise<void> {
     try {
       const report = await this.#run('sync_now');
+      // Two syncs in the same second leave the same time: count this one anyway.
+      this.syncsSeen += 1;
       const parts = [`${report.pushed} sent`, `${report.pulled} received`];
       if (report.conflicts + report.errors > 0) {
         parts.push(`${report.conflicts + report.errors} need your attention`);
