@@ -60,6 +60,8 @@ describe('App', () => {
     renderApp(fakeApi(), core);
     await fireEvent.click(await screen.findByTestId('module-field-sales'));
     await screen.findByTestId('download-prompt');
+    // Not downloaded yet is not an error: no red bars before the first download.
+    expect(screen.getByTestId('sitemap-account').dataset.marker).toBe('none');
     await fireEvent.click(screen.getByTestId('download-start'));
     await waitFor(() => expect(core.callsOf('sync_now')).toHaveLength(1));
   });
@@ -180,5 +182,40 @@ describe('App', () => {
     expect(shell.toast?.text).toBe('Sync failed');
     vi.advanceTimersByTime(TOAST_ERROR_MS - TOAST_MS);
     expect(shell.toast).toBeNull();
+  });
+
+  it('closes the footer flyout with Escape, focus back on the state, and with a tap elsewhere', async () => {
+    renderApp(fakeApi(), new FakeCore());
+    await fireEvent.click(await screen.findByTestId('module-field-sales'));
+    const state = await screen.findByTestId('status-state');
+    await fireEvent.click(state);
+    expect(screen.getByTestId('status-flyout')).toBeTruthy();
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    expect(screen.queryByTestId('status-flyout')).toBeNull();
+    expect(document.activeElement).toBe(state);
+    await fireEvent.click(state);
+    await fireEvent.click(screen.getByTestId('status-pending'));
+    expect(screen.queryByTestId('status-flyout')).toBeNull();
+  });
+
+  it('shows the first download with counts and time left (B6)', async () => {
+    const core = new FakeCore();
+    core.sync = makeSyncStatus({ last_sync_at: null, state: 'initializing' });
+    let finish: () => void = () => {};
+    core.handlers.sync_now = () =>
+      new Promise((resolve) => {
+        finish = () =>
+          resolve({ pushed: 0, pulled: 500, conflicts: 0, errors: 0, parked: 0, resolved: 0, finished_at: '2026-11-28T11:00:00Z' });
+      });
+    renderApp(fakeApi(), core);
+    await fireEvent.click(await screen.findByTestId('module-field-sales'));
+    await fireEvent.click(await screen.findByTestId('download-start'));
+    expect((await screen.findByTestId('download-prompt')).textContent).toMatch(/Downloading your data/);
+    core.sync = { ...core.sync, syncing: true, progress: { done: 120, remaining: 380, seconds_left: 12 } };
+    const progress = await screen.findByTestId('download-progress', {}, { timeout: 3000 });
+    expect(progress.textContent?.replace(/\s+/g, ' ')).toMatch(/120 records of 500 — 12 s left/);
+    core.sync = { ...core.sync, syncing: false, progress: null, last_sync_at: '2026-11-28T11:00:00Z', state: 'available' };
+    finish();
+    await waitFor(() => expect(screen.queryByTestId('download-prompt')).toBeNull());
   });
 });

@@ -192,6 +192,8 @@ export class ShellStore {
     if (this.module?.offline !== 'sync') return { state: 'none', reason: null };
     const item = this.sync?.entities.find((e) => e.entity === entity);
     if (item === undefined) return { state: 'none', reason: null };
+    // Before the first download nothing is wrong yet (red means an error): no bar.
+    if (this.sync?.last_sync_at === null) return { state: 'none', reason: null };
     return item.available
       ? { state: 'available', reason: null }
       : { state: 'unavailable', reason: item.reason ?? 'Not available offline' };
@@ -216,7 +218,7 @@ export class ShellStore {
           : e.code === 'metadata_pending'
             ? 'An update of the app waits for your yes before sync goes on'
             : `Sync failed: ${e.message}`,
-        e.code === 'server_unreachable' ? 'info' : 'error',
+        e.code === 'server_unreachable' || e.code === 'metadata_pending' ? 'info' : 'error',
       );
     }
     await this.refreshStatus();
