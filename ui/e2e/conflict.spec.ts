@@ -103,6 +103,9 @@ test('conflicts found at sync are shown with "!" fields and resolved three ways'
   await expect(page.getByTestId('error-waiting')).toContainText('1 later change to this record is held');
   await dismissToast(page);
   await snapshot(page, 'conflict');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await snapshot(page, 'conflict-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // Keep mine: the server gets the device's value, then the change that waited.
   await page.getByTestId('error-keep-mine').click();
