@@ -151,6 +151,14 @@ async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_ho
                 resolution,
             })
             .await?;
+        if expected == "From B" {
+            // Kept mine (the change stays in the log until the server hears it).
+            let listed = b.client.sync_errors().await?;
+            assert!(
+                listed.iter().any(|e| e.op_id == error.op_id && e.resolving),
+                "a resolution not sent yet is listed as such: {listed:?}"
+            );
+        }
         if expected == "From A" {
             assert_eq!(
                 field(&b.client, "account", id, "name").await?.as_deref(),

@@ -30,12 +30,21 @@ impl Client {
             let mut rows = Vec::new();
             for e in &entries {
                 let (outcome, resolving) = match &e.state {
-                    EntryState::Failed(outcome) => (outcome, false),
-                    EntryState::Resolving(_) => continue,
+                    EntryState::Failed(outcome) => (Some(outcome), false),
+                    // Resolved here; listed until the server has the resolution.
+                    EntryState::Resolving(_) => (None, true),
                     EntryState::Pending => continue,
                 };
                 let (entity, id) = e.op.target();
                 let (code, message, conflicts, fields) = match outcome {
+                    None => (
+                        "resolving".to_owned(),
+                        "Resolved on this device; the resolution reaches the server with the next sync."
+                            .to_owned(),
+                        Vec::new(),
+                        Vec::new(),
+                    ),
+                    Some(outcome) => match outcome {
                     OpResult::Conflict { fields } => (
                         "conflict".to_owned(),
                         format!(
@@ -75,6 +84,7 @@ impl Client {
                             .collect(),
                     ),
                     OpResult::Applied { .. } => continue,
+                    },
                 };
                 let name = s
                     .record_get(entity, id)
