@@ -7,61 +7,10 @@
  * The records are this spec's own: made on the server under fiona with names no other
  * spec uses, then brought to the device by a sync.
  */
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { env, network, openModule, ServerUser, snapshot } from './helpers';
+import { expect, test } from '@playwright/test';
+import { createOnServer, deviceSync, network, openModule, openRecord, ServerUser, snapshot, trySync } from './helpers';
 
 const stamp = Date.now().toString(36);
-
-/** Makes a record on the server as fiona (her own, so her profile brings it offline). */
-async function createOnServer(
-  request: APIRequestContext,
-  entity: string,
-  fields: Record<string, string | null>,
-): Promise<string> {
-  const base = `${env('OUTPOST_DIRECT_SERVER_URL')}/api/v1`;
-  const login = await request.post(`${base}/auth/login`, {
-    data: { username: env('OUTPOST_DEMO_USER'), password: env('OUTPOST_DEMO_PASSWORD'), device_id: `commands-spec-${stamp}` },
-  });
-  expect(login.ok(), await login.text()).toBe(true);
-  const token = ((await login.json()) as { access_token: string }).access_token;
-  const res = await request.post(`${base}/records/${entity}`, {
-    headers: { authorization: `Bearer ${token}` },
-    data: { fields },
-  });
-  expect(res.ok(), `creating a ${entity} on the server: ${await res.text()}`).toBe(true);
-  return ((await res.json()) as { id: string }).id;
-}
-
-/** `openModule`, also when the device is already signed in (see form.spec.ts). */
-async function openApp(page: Page, module: string): Promise<void> {
-  await page.goto('/');
-  const submit = page.getByTestId('signin-submit');
-  const switcher = page.getByTestId('module-switch');
-  await expect(submit.or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (await submit.isVisible()) {
-    await openModule(page, module);
-    return;
-  }
-  if (!(await page.getByTestId('modules').isVisible())) await switcher.click();
-  await page.getByTestId(`module-${module}`).click();
-  await expect(page.getByTestId('sitemap')).toBeVisible();
-  const download = page.getByTestId('download-start');
-  if (await download.isVisible().catch(() => false)) {
-    await download.click();
-    await expect(page.getByTestId('download-prompt')).toBeHidden({ timeout: 60_000 });
-  }
-}
-
-/** The device syncs now (through the bridge). */
-async function deviceSync(page: Page): Promise<void> {
-  const res = await page.request.post('/api/invoke/sync_now', { data: {} });
-  expect(res.ok(), `the device's sync: ${await res.text()}`).toBe(true);
-}
-
-async function openRecord(page: Page, entity: string, id: string, name: RegExp | string): Promise<void> {
-  await page.goto(`/#/record/${entity}/${id}`);
-  await expect(page.getByTestId('record-title')).toHaveText(name);
-}
 
 test.describe('record commands', () => {
   test.afterEach(async ({ request }) => {
@@ -72,7 +21,7 @@ test.describe('record commands', () => {
     page,
     request,
   }) => {
-    await openApp(page, 'field-sales');
+    await openModule(page, 'field-sales');
     const company = `Cmdspec Qualify Co ${stamp}`;
     const lead = await createOnServer(request, 'lead', {
       subject: `Cmdspec qualify ${stamp}`,
@@ -84,7 +33,7 @@ test.describe('record commands', () => {
     await deviceSync(page);
 
     await network(request, 'offline');
-    await page.request.post('/api/invoke/sync_now', { data: {} });
+    await trySync(page);
     await openRecord(page, 'lead', lead, `Quinn Qualify${stamp}`);
     await expect(page.getByTestId('offline-indicator')).toBeVisible({ timeout: 15_000 });
 
@@ -125,7 +74,7 @@ test.describe('record commands', () => {
   });
 
   test('a lead is disqualified with a reason', async ({ page, request }) => {
-    await openApp(page, 'field-sales');
+    await openModule(page, 'field-sales');
     const lead = await createOnServer(request, 'lead', {
       subject: `Cmdspec disqualify ${stamp}`,
       firstname: 'Dana',
@@ -151,7 +100,7 @@ test.describe('record commands', () => {
   });
 
   test('a task is marked complete from its form', async ({ page, request }) => {
-    await openApp(page, 'field-sales');
+    await openModule(page, 'field-sales');
     const subject = `Cmdspec call back ${stamp}`;
     const task = await createOnServer(request, 'task', { subject });
     await deviceSync(page);

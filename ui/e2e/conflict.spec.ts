@@ -7,29 +7,16 @@
  * while its conflict is open waits behind it and reaches the server after it.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { network, openModule, ServerUser, snapshot } from './helpers';
+import { dismissToast, invoke, network, openModule, ServerUser, snapshot } from './helpers';
 
 const BEFORE = '555-0100';
 const MINE = '555-0300';
 const SERVERS = '555-0200';
 const THIRD = '555-0400';
 
-/** A core command through the bridge, as the UI sends it. */
-async function invoke<T>(page: Page, cmd: string, args: object = {}): Promise<T> {
-  const res = await page.request.post(`/api/invoke/${cmd}`, { data: args });
-  expect(res.ok(), `${cmd} should succeed: ${await res.text()}`).toBe(true);
-  return (await res.json()) as T;
-}
-
 /** The row of one of this spec's errors in the list. */
 function errorRow(page: Page, name: string) {
   return page.getByTestId('error-row').filter({ hasText: name });
-}
-
-/** Closes the last sync's message, which floats over the bottom of the screen. */
-async function dismissToast(page: Page): Promise<void> {
-  const toast = page.getByTestId('toast');
-  if (await toast.isVisible()) await toast.getByRole('button', { name: 'Dismiss' }).click();
 }
 
 test.afterEach(async ({ request }) => {

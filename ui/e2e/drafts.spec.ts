@@ -4,25 +4,10 @@
  * when a save is tried offline, and saved to the server once online — it leaves the list,
  * the server has it under the draft's id, and it is kept among the recently opened.
  */
-import { expect, test, type Page } from '@playwright/test';
-import { network, openModule, ServerUser, snapshot } from './helpers';
+import { expect, test } from '@playwright/test';
+import { network, openModule, ServerUser, snapshot, trySync } from './helpers';
 
 const stamp = Date.now().toString(36);
-
-/** `openModule`, also when the device is already signed in (see form.spec.ts). */
-async function openApp(page: Page, module: string): Promise<void> {
-  await page.goto('/');
-  const submit = page.getByTestId('signin-submit');
-  const switcher = page.getByTestId('module-switch');
-  await expect(submit.or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (await submit.isVisible()) {
-    await openModule(page, module);
-    return;
-  }
-  if (!(await page.getByTestId('modules').isVisible())) await switcher.click();
-  await page.getByTestId(`module-${module}`).click();
-  await expect(page.getByTestId('sitemap')).toBeVisible();
-}
 
 test.describe('offline drafts', () => {
   test.afterEach(async ({ request }) => {
@@ -30,9 +15,9 @@ test.describe('offline drafts', () => {
   });
 
   test('a draft made offline is saved to the server once online, under its own id', async ({ page, request }) => {
-    await openApp(page, 'quick-capture');
+    await openModule(page, 'quick-capture');
     await network(request, 'offline');
-    await page.request.post('/api/invoke/sync_now', { data: {} });
+    await trySync(page);
 
     await page.getByTestId('sitemap-drafts').click();
     await expect(page.getByTestId('drafts-page')).toBeVisible();

@@ -7,65 +7,10 @@
  * The records are this spec's own: made on the server under fiona with names no other
  * spec uses, then brought to the device by a sync.
  */
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { env, network, openModule, ServerUser, snapshot } from './helpers';
+import { expect, test } from '@playwright/test';
+import { createOnServer, deviceSync, network, openModule, openRecord, ServerUser, snapshot, trySync } from './helpers';
 
 const stamp = Date.now().toString(36);
-
-/** Makes a record on the server as fiona (her own, so her profile brings it offline). */
-async function createOnServer(
-  request: APIRequestContext,
-  entity: string,
-  fields: Record<string, string | null>,
-): Promise<string> {
-  const base = `${env('OUTPOST_DIRECT_SERVER_URL')}/api/v1`;
-  const login = await request.post(`${base}/auth/login`, {
-    data: { username: env('OUTPOST_DEMO_USER'), password: env('OUTPOST_DEMO_PASSWORD'), device_id: `form-spec-${stamp}` },
-  });
-  expect(login.ok(), await login.text()).toBe(true);
-  const token = ((await login.json()) as { access_token: string }).access_token;
-  const res = await request.post(`${base}/records/${entity}`, {
-    headers: { authorization: `Bearer ${token}` },
-    data: { fields },
-  });
-  expect(res.ok(), `creating a ${entity} on the server: ${await res.text()}`).toBe(true);
-  return ((await res.json()) as { id: string }).id;
-}
-
-/**
- * `openModule`, also when the device is already signed in: then the home screen shows
- * both the modules and the module switch, which `openModule`'s first check does not
- * expect (a strict-mode violation), so this one goes through the signed-in path itself.
- */
-async function openApp(page: Page, module: string): Promise<void> {
-  await page.goto('/');
-  const submit = page.getByTestId('signin-submit');
-  const switcher = page.getByTestId('module-switch');
-  await expect(submit.or(switcher).first()).toBeVisible({ timeout: 15_000 });
-  if (await submit.isVisible()) {
-    await openModule(page, module);
-    return;
-  }
-  if (!(await page.getByTestId('modules').isVisible())) await switcher.click();
-  await page.getByTestId(`module-${module}`).click();
-  await expect(page.getByTestId('sitemap')).toBeVisible();
-  const download = page.getByTestId('download-start');
-  if (await download.isVisible().catch(() => false)) {
-    await download.click();
-    await expect(page.getByTestId('download-prompt')).toBeHidden({ timeout: 60_000 });
-  }
-}
-
-/** The device syncs now (through the bridge), so records made on the server arrive. */
-async function deviceSync(page: Page): Promise<void> {
-  const res = await page.request.post('/api/invoke/sync_now', { data: {} });
-  expect(res.ok(), `the device's sync: ${await res.text()}`).toBe(true);
-}
-
-async function openRecord(page: Page, entity: string, id: string, name: string): Promise<void> {
-  await page.goto(`/#/record/${entity}/${id}`);
-  await expect(page.getByTestId('record-title')).toHaveText(name);
-}
 
 test.describe('the record form', () => {
   test.afterEach(async ({ request }) => {
@@ -73,7 +18,7 @@ test.describe('the record form', () => {
   });
 
   test('an edit made offline is kept, marked not synced, and replayed on reconnect', async ({ page, request }) => {
-    await openApp(page, 'field-sales');
+    await openModule(page, 'field-sales');
     const name = `Formspec Replay ${stamp}`;
     const id = await createOnServer(request, 'account', { name, telephone1: '555 0100' });
     await deviceSync(page);
@@ -87,7 +32,7 @@ test.describe('the record form', () => {
 
     // Offline for real: the device cannot reach the server.
     await network(request, 'offline');
-    await page.request.post('/api/invoke/sync_now', { data: {} });
+    await trySync(page);
     await expect(page.getByTestId('offline-indicator')).toBeVisible({ timeout: 15_000 });
 
     await page.locator('#form-field-address1_city').fill('Tromsø');
@@ -108,7 +53,7 @@ test.describe('the record form', () => {
   });
 
   test('a lookup is chosen through the dialog from the records on the device', async ({ page, request }) => {
-    await openApp(page, 'field-sales');
+    await openModule(page, 'field-sales');
     const name = `Formspec Lookup ${stamp}`;
     const lastname = `Lookupperson${stamp}`;
     const id = await createOnServer(request, 'account', { name });
@@ -133,7 +78,7 @@ test.describe('the record form', () => {
   });
 
   test('the process flow moves next and back; an empty required step blocks Next', async ({ page, request }) => {
-    await openApp(page, 'field-sales');
+    await openModule(page, 'field-sales');
     const account = await createOnServer(request, 'account', { name: `Formspec Flow Customer ${stamp}` });
     const name = `Formspec Flow ${stamp}`;
     const id = await createOnServer(request, 'opportunity', { name, customerid: `account:${account}` });

@@ -4,8 +4,8 @@
  * the future so they sort after everyone else's); Mark complete on two tasks of this
  * spec's own (made on the server, pulled, completed offline-first, replayed).
  */
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { env, network, openModule, snapshot, ServerUser } from './helpers';
+import { expect, test, type Page } from '@playwright/test';
+import { network, openModule, snapshot, ServerUser } from './helpers';
 
 /** This spec's records: ids no other spec or the demo uses (`…-0e2e-…`). */
 const PAGING_CALLS = 130;
@@ -15,34 +15,6 @@ const pagingSubject = (i: number) => `Gridspec paging ${String(i).padStart(3, '0
 test.afterEach(async ({ request }) => {
   await network(request, 'online');
 });
-
-/** Signs fiona in on the server's REST API and answers her bearer headers. */
-async function serverHeaders(request: APIRequestContext): Promise<{ authorization: string }> {
-  const res = await request.post(`${env('OUTPOST_DIRECT_SERVER_URL')}/api/v1/auth/login`, {
-    data: {
-      username: env('OUTPOST_DEMO_USER'),
-      password: env('OUTPOST_DEMO_PASSWORD'),
-      device_id: `playwright-grid-${Date.now()}`,
-    },
-  });
-  expect(res.ok(), await res.text()).toBe(true);
-  return { authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}` };
-}
-
-/** Creates a record on the server as fiona (another device); an id made before is fine. */
-async function serverCreate(
-  request: APIRequestContext,
-  headers: { authorization: string },
-  entity: string,
-  id: string,
-  fields: Record<string, string>,
-): Promise<void> {
-  const res = await request.post(`${env('OUTPOST_DIRECT_SERVER_URL')}/api/v1/records/${entity}`, {
-    headers,
-    data: { id, fields },
-  });
-  expect([201, 409], `creating ${entity} ${id}: ${await res.text()}`).toContain(res.status());
-}
 
 /** Syncs the device now from the footer and waits until it says it did. */
 async function syncDevice(page: Page): Promise<void> {
@@ -153,12 +125,10 @@ test.describe('grids', () => {
   });
 
   test('a long view pages in as it scrolls, keeping only the rows in view on the page', async ({ page, request }) => {
-    const headers = await serverHeaders(request);
+    const server = await ServerUser.signIn(request);
     for (let i = 1; i <= PAGING_CALLS; i += 1) {
-      await serverCreate(request, headers, 'phonecall', pagingId(i), {
-        subject: pagingSubject(i),
-        scheduledend: `2099-01-01T${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z`,
-      });
+      const scheduledend = `2099-01-01T${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z`;
+      await server.create('phonecall', { subject: pagingSubject(i), scheduledend }, pagingId(i));
     }
     await openModule(page, 'field-sales');
     await syncDevice(page);
@@ -183,9 +153,9 @@ test.describe('grids', () => {
     const subjects = [`Grid spec task A ${stamp}`, `Grid spec task B ${stamp}`];
     const hex = Date.now().toString(16).padStart(12, '0');
     const ids = [`00000000-0e2e-700a-8000-${hex}`, `00000000-0e2e-700b-8000-${hex}`];
-    const headers = await serverHeaders(request);
+    const server = await ServerUser.signIn(request);
     for (const [i, id] of ids.entries()) {
-      await serverCreate(request, headers, 'task', id, { subject: subjects[i]!, scheduledend: '2099-06-01T09:00:00Z' });
+      await server.create('task', { subject: subjects[i]!, scheduledend: '2099-06-01T09:00:00Z' }, id);
     }
     await openModule(page, 'field-sales');
     await syncDevice(page);
@@ -210,7 +180,6 @@ test.describe('grids', () => {
     // Back online, the commands are replayed and the server has them completed.
     await network(request, 'online');
     await syncDevice(page);
-    const server = await ServerUser.signIn(request);
     for (const id of ids) {
       const fields = await server.get('task', id);
       expect(fields.statecode, `task ${id} is completed on the server`).toBe('1');

@@ -69,6 +69,43 @@ export async function openModule(page: Page, module = 'field-sales'): Promise<vo
   }
 }
 
+/** A core command through the bridge, as the UI sends it; fails the test unless it succeeds. */
+export async function invoke<T>(page: Page, cmd: string, args: object = {}): Promise<T> {
+  const res = await page.request.post(`/api/invoke/${cmd}`, { data: args });
+  expect(res.ok(), `${cmd} should succeed: ${await res.text()}`).toBe(true);
+  return (await res.json()) as T;
+}
+
+/** The device syncs now (through the bridge), so records made on the server arrive. */
+export async function deviceSync(page: Page): Promise<void> {
+  await invoke(page, 'sync_now');
+}
+
+/**
+ * The device tries to sync (through the bridge) without expecting it to succeed: offline
+ * it fails, which is how a spec makes the app notice it is offline.
+ */
+export async function trySync(page: Page): Promise<void> {
+  await page.request.post('/api/invoke/sync_now', { data: {} });
+}
+
+/** Opens a record's form by its address and waits for its title. */
+export async function openRecord(page: Page, entity: string, id: string, title: RegExp | string): Promise<void> {
+  await page.goto(`/#/record/${entity}/${id}`);
+  await expect(page.getByTestId('record-title')).toHaveText(title);
+}
+
+/** Closes the last message (toast), which floats over the bottom of the screen. */
+export async function dismissToast(page: Page): Promise<void> {
+  const toast = page.getByTestId('toast');
+  if (await toast.isVisible()) await toast.getByRole('button', { name: 'Dismiss' }).click();
+}
+
+type Fields = Record<string, string | null>;
+
+/** An entity's offline settings (S7), as the administrator's API reads and writes them. */
+export type OfflineSetting = { entity: string; enabled: boolean; filter: string | null };
+
 /** A second device of a user: the org server's REST API with its own token. */
 export class ServerUser {
   private constructor(
@@ -100,38 +137,84 @@ export class ServerUser {
     return { authorization: `Bearer ${this.token}` };
   }
 
-  async get(entity: string, id: string): Promise<Record<string, string | null>> {
-    const res = await this.request.get(this.url(`/records/${entity}/${id}`), { headers: this.headers });
+  /** A GET that must succeed, answering its JSON body. */
+  private async read<T>(path: string, params?: Record<string, string>): Promise<T> {
+    const res = await this.request.get(this.url(path), { headers: this.headers, ...(params ? { params } : {}) });
     expect(res.ok(), await res.text()).toBe(true);
-    return ((await res.json()) as { fields: Record<string, string | null> }).fields;
+    return (await res.json()) as T;
   }
 
-  async update(entity: string, id: string, changes: Record<string, string | null>): Promise<void> {
-    const res = await this.request.patch(this.url(`/records/${entity}/${id}`), {
-      headers: this.headers,
-      data: { changes },
-    });
+  /** A PUT or PATCH that must succeed. */
+  private async write(method: 'put' | 'patch', path: string, data: unknown): Promise<void> {
+    const res = await this.request[method](this.url(path), { headers: this.headers, data });
     expect(res.ok(), await res.text()).toBe(true);
+  }
+
+  async get(entity: string, id: string): Promise<Fields> {
+    return (await this.read<{ fields: Fields }>(`/records/${entity}/${id}`)).fields;
+  }
+
+  /**
+   * Makes a record (the user's own, so their profile brings it offline) and answers its id.
+   * With an `id` of the caller's, one made before under it (409) is fine too.
+   */
+  async create(entity: string, fields: Fields, id?: string): Promise<string> {
+    const res = await this.request.post(this.url(`/records/${entity}`), {
+      headers: this.headers,
+      data: id === undefined ? { fields } : { id, fields },
+    });
+    const what = `creating ${entity} ${id ?? ''} on the server: ${await res.text()}`;
+    if (id !== undefined) {
+      expect([201, 409], what).toContain(res.status());
+      return id;
+    }
+    expect(res.ok(), what).toBe(true);
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  async update(entity: string, id: string, changes: Fields): Promise<void> {
+    await this.write('patch', `/records/${entity}/${id}`, { changes });
   }
 
   /** Records of an entity matching an OData-style filter. */
-  async list(entity: string, filter: string): Promise<{ id: string; fields: Record<string, string | null> }[]> {
-    const res = await this.request.get(this.url(`/records/${entity}`), {
-      headers: this.headers,
-      params: { $filter: filter },
-    });
-    expect(res.ok(), await res.text()).toBe(true);
-    return (await res.json()) as { id: string; fields: Record<string, string | null> }[];
+  async list(entity: string, filter: string): Promise<{ id: string; fields: Fields }[]> {
+    return this.read(`/records/${entity}`, { $filter: filter });
   }
 
   /** Administrator only: an entity's offline settings (S7). */
-  async entityOffline(entity: string, enabled: boolean): Promise<void> {
-    const res = await this.request.put(this.url(`/admin/offline/entities/${entity}`), {
-      headers: this.headers,
-      data: { entity, enabled, filter: '' },
-    });
-    expect(res.ok(), await res.text()).toBe(true);
+  async offlineSetting(entity: string): Promise<OfflineSetting> {
+    const found = (await this.read<OfflineSetting[]>('/admin/offline/entities')).find((s) => s.entity === entity);
+    expect(found, `${entity} has offline settings`).toBeDefined();
+    return found as OfflineSetting;
   }
+
+  /** Administrator only: sets an entity's offline settings (S7). */
+  async setOffline(setting: OfflineSetting): Promise<void> {
+    await this.write('put', `/admin/offline/entities/${setting.entity}`, setting);
+  }
+
+  /** Administrator only: switches an entity's offline availability (S7). */
+  async entityOffline(entity: string, enabled: boolean): Promise<void> {
+    await this.setOffline({ entity, enabled, filter: '' });
+  }
+
+  /**
+   * Administrator only: changes the org's metadata the way an administrator would (a view
+   * renamed), so every device sees an update waiting (C16). Answers the new version.
+   */
+  async bumpMetadata(): Promise<number> {
+    type Org = { version: number; entities: { views: { name: string }[] }[] };
+    const metadata = (await this.read<{ metadata: Org }>('/metadata')).metadata;
+    const view = metadata.entities[0]?.views[0];
+    if (view) view.name = `${view.name} (v${metadata.version + 1})`;
+    await this.write('put', '/admin/metadata', metadata);
+    return metadata.version + 1;
+  }
+}
+
+/** Makes a record on the server as the demo user (fiona: her own, so her profile brings it offline). */
+export async function createOnServer(request: APIRequestContext, entity: string, fields: Fields): Promise<string> {
+  return (await ServerUser.signIn(request)).create(entity, fields);
 }
 
 /**
@@ -144,22 +227,7 @@ export async function network(request: APIRequestContext, state: 'online' | 'off
   expect(res.ok()).toBe(true);
 }
 
-/**
- * Administrator only: changes the org's metadata the way an administrator would (a view
- * renamed), so every device sees an update waiting (C16). Answers the new version.
- */
+/** `ServerUser.bumpMetadata` as the administrator: every device sees an update waiting (C16). */
 export async function bumpMetadata(request: APIRequestContext): Promise<number> {
-  const base = `${env('OUTPOST_DIRECT_SERVER_URL')}/api/v1`;
-  const login = await request.post(`${base}/auth/login`, {
-    data: { username: 'admin', password: env('OUTPOST_DEMO_PASSWORD'), device_id: `playwright-admin-${Date.now()}` },
-  });
-  expect(login.ok(), await login.text()).toBe(true);
-  const headers = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
-  const current = await request.get(`${base}/metadata`, { headers });
-  const metadata = ((await current.json()) as { metadata: { version: number; entities: { views: { name: string }[] }[] } }).metadata;
-  const view = metadata.entities[0]?.views[0];
-  if (view) view.name = `${view.name} (v${metadata.version + 1})`;
-  const put = await request.put(`${base}/admin/metadata`, { headers, data: metadata });
-  expect(put.ok(), await put.text()).toBe(true);
-  return metadata.version + 1;
+  return (await ServerUser.signIn(request, 'admin')).bumpMetadata();
 }

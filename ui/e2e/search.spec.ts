@@ -3,20 +3,13 @@
  * header across every entity of Field Sales, then categorized to accounts, then by a
  * date (activities are found by their due date). Read-only: it touches no record.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import type { EntityDef, Metadata, SearchHitRow } from '../src/lib/api/bindings';
-import { network, openModule, snapshot } from './helpers';
+import { invoke, network, openModule, snapshot } from './helpers';
 
 test.afterEach(async ({ request }) => {
   await network(request, 'online');
 });
-
-/** Asks the device (the bridge) a command directly, for facts to check the screen against. */
-async function invoke<T>(page: Page, cmd: string, args: object = {}): Promise<T> {
-  const res = await page.request.post(`/api/invoke/${cmd}`, { data: args });
-  expect(res.ok(), await res.text()).toBe(true);
-  return (await res.json()) as T;
-}
 
 test.describe('search', () => {
   test('across entities, then categorized, then by date', async ({ page }) => {

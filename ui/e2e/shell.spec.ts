@@ -5,51 +5,14 @@
  * offline indicator (C15), the metadata prompt (C16), and the app at 1920×1080 in dark
  * mode. Each screen is checked with axe and saved as a screenshot.
  */
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { bumpMetadata, env, network, openModule, snapshot } from './helpers';
-
-/** A core command through the bridge, as the UI sends it. */
-async function invoke<T>(page: Page, cmd: string, args: object = {}): Promise<T> {
-  const res = await page.request.post(`/api/invoke/${cmd}`, { data: args });
-  expect(res.ok(), `${cmd} should succeed: ${await res.text()}`).toBe(true);
-  return (await res.json()) as T;
-}
-
-/** Closes the last message, which floats over the bottom of the screen. */
-async function dismissToast(page: Page): Promise<void> {
-  const toast = page.getByTestId('toast');
-  if (await toast.isVisible()) await toast.getByRole('button', { name: 'Dismiss' }).click();
-}
+import { expect, test, type Page } from '@playwright/test';
+import { bumpMetadata, dismissToast, env, invoke, network, openModule, ServerUser, snapshot } from './helpers';
 
 /** Sync now from the footer; waits for it to end. */
 async function syncNow(page: Page): Promise<void> {
   await dismissToast(page);
   await page.getByTestId('sync-now').click();
   await expect(page.getByTestId('toast')).toBeVisible({ timeout: 30_000 });
-}
-
-/** The administrator's offline settings of the org's entities (S7), read and restored. */
-async function adminEntities(request: APIRequestContext) {
-  const base = `${env('OUTPOST_DIRECT_SERVER_URL')}/api/v1`;
-  const login = await request.post(`${base}/auth/login`, {
-    data: { username: 'admin', password: env('OUTPOST_DEMO_PASSWORD'), device_id: `playwright-shell-${Date.now()}` },
-  });
-  expect(login.ok(), await login.text()).toBe(true);
-  const headers = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
-  type Setting = { entity: string; enabled: boolean; filter: string | null };
-  return {
-    async get(entity: string): Promise<Setting> {
-      const res = await request.get(`${base}/admin/offline/entities`, { headers });
-      expect(res.ok(), await res.text()).toBe(true);
-      const found = ((await res.json()) as Setting[]).find((s) => s.entity === entity);
-      expect(found, `${entity} has offline settings`).toBeDefined();
-      return found as Setting;
-    },
-    async set(setting: Setting): Promise<void> {
-      const res = await request.put(`${base}/admin/offline/entities/${setting.entity}`, { headers, data: setting });
-      expect(res.ok(), await res.text()).toBe(true);
-    },
-  };
 }
 
 const SIGNED_OUT = {
@@ -131,12 +94,12 @@ test.describe('the app shell', () => {
   test('an entity the administrator switches off turns red with its reason, then green again', async ({ page, request }) => {
     test.setTimeout(90_000);
     await openModule(page, 'field-sales');
-    const admin = await adminEntities(request);
-    const original = await admin.get('phonecall');
+    const admin = await ServerUser.signIn(request, 'admin');
+    const original = await admin.offlineSetting('phonecall');
     const item = page.getByTestId('sitemap-phonecall');
     await expect(item).toHaveAttribute('data-marker', 'available');
     try {
-      await admin.set({ ...original, enabled: false });
+      await admin.setOffline({ ...original, enabled: false });
       await syncNow(page);
       await expect(item).toHaveAttribute('data-marker', 'unavailable');
       await expect(item).toContainText('(not available offline)');
@@ -157,7 +120,7 @@ test.describe('the app shell', () => {
       await page.keyboard.press('Escape');
       await expect(flyout).toBeHidden();
     } finally {
-      await admin.set(original);
+      await admin.setOffline(original);
     }
     await syncNow(page);
     await expect(item).toHaveAttribute('data-marker', 'available');
