@@ -4,16 +4,8 @@
  * recently opened records kept for reading offline. The screen is
  * `pages/DraftsPage.svelte`.
  */
-import {
-  run as realRun,
-  toOutpostError,
-  type DraftRow,
-  type EntityDef,
-  type Metadata,
-  type RecordRow,
-} from '../api';
-import { FormModel, failureText, type Fields } from './form.svelte';
-import type { Run } from './shell.svelte';
+import { toOutpostError, type DraftRow, type EntityDef, type Metadata, type RecordRow } from '../api';
+import { CoreStore, FormModel, RecordEditor, failureText, type Fields, type StoreOptions } from './form.svelte';
 
 /** What a person reads as a draft's or recent record's name. */
 export function recordName(def: EntityDef | null, fields: Fields): string {
@@ -29,7 +21,7 @@ export const OFFLINE_SAVE_MESSAGE =
 export type SaveOutcome = 'saved' | 'offline' | 'refused';
 
 /** The drafts list, with the recently opened records beside it. */
-export class DraftsStore {
+export class DraftsStore extends CoreStore {
   drafts = $state<DraftRow[]>([]);
   recent = $state<RecordRow[]>([]);
   loading = $state(false);
@@ -41,20 +33,12 @@ export class DraftsStore {
   /** The drafts whose message is "offline, kept" rather than a refusal. */
   waiting = $state<string[]>([]);
 
-  #run: Run;
-  #touched: () => void;
-
-  constructor(options: { run?: Run; touched?: () => void } = {}) {
-    this.#run = options.run ?? realRun;
-    this.#touched = options.touched ?? (() => {});
-  }
-
   async load(): Promise<void> {
     this.loading = true;
     try {
       const [drafts, recent] = await Promise.all([
-        this.#run('draft_list'),
-        this.#run('recent_list', { entity: null }),
+        this.run('draft_list'),
+        this.run('recent_list', { entity: null }),
       ]);
       this.drafts = drafts;
       this.recent = recent;
@@ -75,9 +59,9 @@ export class DraftsStore {
     delete this.messages[id];
     this.waiting = this.waiting.filter((w) => w !== id);
     try {
-      await this.#run('draft_save', { id });
+      await this.run('draft_save', { id });
       this.drafts = this.drafts.filter((d) => d.id !== id);
-      this.#touched();
+      this.touched();
       await this.load();
       return 'saved';
     } catch (error) {
@@ -101,10 +85,10 @@ export class DraftsStore {
   async remove(id: string): Promise<boolean> {
     this.busy = id;
     try {
-      await this.#run('draft_delete', { id });
+      await this.run('draft_delete', { id });
       this.drafts = this.drafts.filter((d) => d.id !== id);
       delete this.messages[id];
-      this.#touched();
+      this.touched();
       return true;
     } catch (error) {
       this.messages[id] = failureText(error, 'Deleting the draft');
@@ -120,32 +104,12 @@ export class DraftsStore {
  * the changed fields). Lookups may only point at records available offline; the core
  * refuses others with a message, shown next to the form.
  */
-export class DraftEditor {
-  readonly def: EntityDef;
-  readonly metadata: Metadata;
-  id = $state<string | null>(null);
-  model: FormModel;
+export class DraftEditor extends RecordEditor {
   draft = $state<DraftRow | null>(null);
-  loading = $state(false);
-  busy = $state(false);
   loadError = $state<string | null>(null);
-  error = $state<string | null>(null);
 
-  #run: Run;
-  #touched: () => void;
-
-  constructor(
-    metadata: Metadata,
-    def: EntityDef,
-    id: string | null,
-    options: { run?: Run; touched?: () => void } = {},
-  ) {
-    this.metadata = metadata;
-    this.def = def;
-    this.id = id;
-    this.model = new FormModel(def, true);
-    this.#run = options.run ?? realRun;
-    this.#touched = options.touched ?? (() => {});
+  constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions = {}) {
+    super(metadata, def, id, true, options);
   }
 
   /** Reads the draft (there is no single-draft command: it is found in the list). */
@@ -153,7 +117,7 @@ export class DraftEditor {
     if (this.id === null) return;
     this.loading = true;
     try {
-      const found = (await this.#run('draft_list')).find((d) => d.id === this.id) ?? null;
+      const found = (await this.run('draft_list')).find((d) => d.id === this.id) ?? null;
       if (found === null) {
         this.loadError = 'This draft is not on this device any more: it was saved or deleted.';
         return;
@@ -169,32 +133,18 @@ export class DraftEditor {
   }
 
   /** Saves the draft on the device (not to the server). Answers whether it did. */
-  async save(): Promise<boolean> {
-    if (!this.model.validate()) {
-      this.error = 'Some fields need attention — see the messages beside them.';
-      return false;
-    }
-    const fields = this.model.changes();
-    this.busy = true;
-    this.error = null;
-    try {
-      if (this.id === null) {
-        const draft = await this.#run('draft_create', { entity: this.def.name, fields });
-        this.id = draft.id;
-        this.draft = draft;
-      } else {
-        if (Object.keys(fields).length === 0) return true;
-        this.draft = await this.#run('draft_update', { id: this.id, fields });
-      }
-      this.model.load(this.draft.fields, { ...this.model.labels });
-      this.#touched();
-      return true;
-    } catch (error) {
-      this.error = failureText(error, 'Keeping the draft');
-      return false;
-    } finally {
-      this.busy = false;
-    }
+  save(): Promise<boolean> {
+    const invalid = 'Some fields need attention — see the messages beside them.';
+    return this.saveChanges(invalid, 'Keeping the draft', async (fields) => {
+      const draft =
+        this.id === null
+          ? await this.run('draft_create', { entity: this.def.name, fields })
+          : await this.run('draft_update', { id: this.id, fields });
+      this.id = draft.id;
+      this.draft = draft;
+      this.model.load(draft.fields, { ...this.model.labels });
+      this.touched();
+    });
   }
 
   /** The names behind the draft's lookups, for the records the device holds. */
@@ -208,7 +158,7 @@ export class DraftEditor {
       const entity = value.slice(0, at);
       const def = this.metadata.entities.find((e) => e.name === entity) ?? null;
       try {
-        const detail = await this.#run('record_get', { entity, id: value.slice(at + 1) });
+        const detail = await this.run('record_get', { entity, id: value.slice(at + 1) });
         labels[attr.name] = recordName(def, detail.record.fields);
       } catch {
         // Not on the device: the field shows "(not on this device)".
@@ -219,26 +169,24 @@ export class DraftEditor {
 }
 
 /** A record of a drafts module opened for reading (`recent_open`, kept for offline). */
-export class RecentRecord {
+export class RecentRecord extends CoreStore {
   readonly def: EntityDef;
   model: FormModel;
   row = $state<RecordRow | null>(null);
   loading = $state(false);
   loadError = $state<string | null>(null);
 
-  #run: Run;
-
-  constructor(def: EntityDef, options: { run?: Run } = {}) {
+  constructor(def: EntityDef, options: StoreOptions = {}) {
+    super(options);
     this.def = def;
     this.model = new FormModel(def, false);
     this.model.readOnly = true;
-    this.#run = options.run ?? realRun;
   }
 
   async load(id: string): Promise<void> {
     this.loading = true;
     try {
-      const row = await this.#run('recent_open', { entity: this.def.name, id });
+      const row = await this.run('recent_open', { entity: this.def.name, id });
       this.row = row;
       this.model.load(row.fields, {});
       this.loadError = null;

@@ -535,6 +535,77 @@ export function takeUnsaved(key: string): { texts: Record<string, string>; label
 }
 
 // ---------------------------------------------------------------------------------------
+// Stores that call the core
+
+/** How a store reaches the core: `run` (a fake one in tests), `touched` after a change. */
+export interface StoreOptions {
+  run?: Run;
+  /** The shell's `touched`, so other screens reload. */
+  touched?: () => void;
+}
+
+/** A store that calls the core, and tells the shell when it changed something. */
+export class CoreStore {
+  protected readonly run: Run;
+  protected readonly touched: () => void;
+
+  constructor(options: StoreOptions = {}) {
+    this.run = options.run ?? realRun;
+    this.touched = options.touched ?? (() => {});
+  }
+}
+
+/**
+ * What a record's screen and a draft's share: one record's form (`model`) of an entity,
+ * made new (`id` null until it is first saved) or opened, and a save that checks the
+ * form first and sends only what changed.
+ */
+export abstract class RecordEditor extends CoreStore {
+  readonly def: EntityDef;
+  readonly metadata: Metadata;
+  /** null for a new one, until it is first saved. */
+  id = $state<string | null>(null);
+  model: FormModel;
+  loading = $state(false);
+  busy = $state(false);
+  /** Why the last save (or other action) failed, shown next to the form. */
+  error = $state<string | null>(null);
+
+  constructor(metadata: Metadata, def: EntityDef, id: string | null, creating: boolean, options: StoreOptions = {}) {
+    super(options);
+    this.metadata = metadata;
+    this.def = def;
+    this.id = id;
+    this.model = new FormModel(def, creating);
+  }
+
+  /**
+   * Checks the form (else `error` says `invalid`), then hands the changed fields to
+   * `send` — unless nothing changed in an existing one — and tells the shell. Answers
+   * whether it saved; `error` says why not (`doing`: what failed, in words).
+   */
+  protected async saveChanges(invalid: string, doing: string, send: (fields: Fields) => Promise<void>): Promise<boolean> {
+    if (!this.model.validate()) {
+      this.error = invalid;
+      return false;
+    }
+    const fields = this.model.changes();
+    this.error = null;
+    if (this.id !== null && Object.keys(fields).length === 0) return true;
+    this.busy = true;
+    try {
+      await send(fields);
+      return true;
+    } catch (error) {
+      this.error = failureText(error, doing);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // One record
 
 /** A record created by a command, with its name for the link. */
@@ -548,19 +619,10 @@ export interface CreatedRecord {
  * A record's screen: loads `record_get`, saves changes, runs commands and flow moves.
  * Every change calls `touched` (the shell's `touched`, so other screens reload).
  */
-export class RecordStore {
-  readonly def: EntityDef;
-  readonly metadata: Metadata;
-  /** null for a new record, until it is created. */
-  id = $state<string | null>(null);
-  model: FormModel;
+export class RecordStore extends RecordEditor {
   detail = $state<RecordDetail | null>(null);
-  loading = $state(false);
-  busy = $state(false);
   /** Why the record could not be read. */
   loadError = $state<{ code: string; text: string } | null>(null);
-  /** Why the last save, delete or command failed (next to the form). */
-  error = $state<string | null>(null);
   /** What the last command created. */
   created = $state<CreatedRecord[]>([]);
 
@@ -573,21 +635,8 @@ export class RecordStore {
   });
   open = $derived.by(() => isOpen(this.def, this.detail?.record.fields ?? {}));
 
-  #run: Run;
-  #touched: () => void;
-
-  constructor(
-    metadata: Metadata,
-    def: EntityDef,
-    id: string | null,
-    options: { run?: Run; touched?: () => void } = {},
-  ) {
-    this.metadata = metadata;
-    this.def = def;
-    this.id = id;
-    this.model = new FormModel(def, id === null);
-    this.#run = options.run ?? realRun;
-    this.#touched = options.touched ?? (() => {});
+  constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions = {}) {
+    super(metadata, def, id, id === null, options);
   }
 
   get key(): RecordKey | null {
@@ -600,7 +649,7 @@ export class RecordStore {
     if (key === null) return;
     this.loading = true;
     try {
-      const detail = await this.#run('record_get', key);
+      const detail = await this.run('record_get', key);
       this.detail = detail;
       this.loadError = null;
       this.model.load(detail.record.fields, detail.labels);
@@ -618,32 +667,18 @@ export class RecordStore {
    * record (then `id` is set). Answers whether it saved; field messages or `error` say
    * why not.
    */
-  async save(): Promise<boolean> {
-    const model = this.model;
-    if (!model.validate()) {
-      this.error = 'Some fields need attention before saving — see the messages beside them.';
-      return false;
-    }
-    const fields = model.changes();
-    if (this.id !== null && Object.keys(fields).length === 0) return true;
-    this.busy = true;
-    this.error = null;
-    try {
+  save(): Promise<boolean> {
+    const invalid = 'Some fields need attention before saving — see the messages beside them.';
+    return this.saveChanges(invalid, 'Saving', async (fields) => {
       if (this.id === null) {
-        const row = await this.#run('record_create', { entity: this.def.name, fields });
+        const row = await this.run('record_create', { entity: this.def.name, fields });
         this.id = row.id;
       } else {
-        await this.#run('record_update', { entity: this.def.name, id: this.id, fields });
+        await this.run('record_update', { entity: this.def.name, id: this.id, fields });
       }
-      this.#touched();
+      this.touched();
       await this.load();
-      return true;
-    } catch (error) {
-      this.error = failureText(error, 'Saving');
-      return false;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /** Deletes the record; answers whether it did. */
@@ -653,8 +688,8 @@ export class RecordStore {
     this.busy = true;
     this.error = null;
     try {
-      await this.#run('record_delete', key);
-      this.#touched();
+      await this.run('record_delete', key);
+      this.touched();
       return true;
     } catch (error) {
       this.error = failureText(error, 'Deleting');
@@ -675,8 +710,8 @@ export class RecordStore {
     }
     this.busy = true;
     try {
-      const result = await this.#run('command_run', args);
-      this.#touched();
+      const result = await this.run('command_run', args);
+      this.touched();
       this.created = await Promise.all(
         result.created.map(async (key) => ({ ...key, name: await this.#nameOf(key) })),
       );
@@ -721,7 +756,7 @@ export class RecordStore {
   async #nameOf(key: RecordKey): Promise<string> {
     const def = this.metadata.entities.find((e) => e.name === key.entity);
     try {
-      const detail = await this.#run('record_get', key);
+      const detail = await this.run('record_get', key);
       const name = def ? detail.record.fields[def.primary_field] : null;
       return name ?? `${def?.label ?? key.entity} ${key.id}`;
     } catch {
