@@ -5,6 +5,7 @@ import { createApp } from './lib/state/app.svelte';
 import { ShellStore, TOAST_ERROR_MS, TOAST_MS } from './lib/state/shell.svelte';
 import { OutpostError } from './lib/api';
 import { fakeApi, makeStatus } from './test/fake-api';
+import { syncError } from './test/builders';
 import { FakeCore, makeSyncStatus, row } from './test/fake-core';
 
 function renderApp(fake: ReturnType<typeof fakeApi>, core = new FakeCore()) {
@@ -136,21 +137,11 @@ describe('App', () => {
     core.records = [row('account', 'a1', { name: 'Alpha' })];
     core.handlers.sync_now = () => {
       core.errors = [
-        {
-          op_id: 'op-1',
-          kind: 'update',
-          entity: 'account',
-          id: 'a1',
-          name: 'Alpha',
-          code: 'conflict',
-          message: 'Changed on the server too: telephone1',
+        syncError({
           conflicts: [{ field: 'telephone1', before: '1', mine: '2', server: '3' }],
-          fields: [],
           changes: { telephone1: '2' },
-          waiting: [],
-          resolving: false,
           created_on: '2026-11-28T10:30:00Z',
-        },
+        }),
       ];
       core.sync = { ...core.sync, sync_errors: 1, last_sync_at: '2026-11-28T11:00:00Z' };
       return { pushed: 0, pulled: 0, conflicts: 1, errors: 0, parked: 0, resolved: 0, finished_at: '2026-11-28T11:00:00Z' };

@@ -14,43 +14,31 @@ import {
   type RecordRow,
   type SyncErrorRow,
   type SyncStatus,
+  type View,
 } from '../lib/api';
 import type { Run } from '../lib/state/shell.svelte';
+import { attr, entity } from './builders';
 
-const text = (name: string, label: string, required = false): AttributeDef => ({
-  name,
-  label,
-  kind: { type: 'text', max_len: 100 },
-  requirement: required ? 'required' : 'optional',
-  updatable: true,
-  secured: false,
-});
+const text = (name: string, label: string, required = false): AttributeDef =>
+  attr(name, label, { type: 'text', max_len: 100 }, required ? { requirement: 'required' } : {});
 
-const state: AttributeDef = {
-  name: 'statecode',
-  label: 'Status',
-  kind: {
+const state = attr(
+  'statecode',
+  'Status',
+  {
     type: 'state',
     options: [
       { value: 0, label: 'Active' },
       { value: 1, label: 'Inactive' },
     ],
   },
-  requirement: 'optional',
-  updatable: false,
-  secured: false,
-};
+  { updatable: false },
+);
 
-const owner: AttributeDef = {
-  name: 'ownerid',
-  label: 'Owner',
-  kind: { type: 'owner' },
-  requirement: 'required',
-  updatable: false,
-  secured: false,
-};
+const owner = attr('ownerid', 'Owner', { type: 'owner' }, { requirement: 'required', updatable: false });
 
-function entity(
+/** An entity whose form shows `columns`, with an active and an all view of them. */
+function sampleEntity(
   name: string,
   label: string,
   plural: string,
@@ -58,52 +46,30 @@ function entity(
   attributes: AttributeDef[],
   columns: string[],
 ): EntityDef {
-  return {
+  const view = (which: 'active' | 'all'): View => ({
+    id: `${name}-${which}`,
+    name: `${which === 'active' ? 'Active' : 'All'} ${plural.toLowerCase()}`,
+    columns,
+    filter: which === 'active' ? 'statecode eq 0' : null,
+    order: [[primary, 'asc']],
+    default: which === 'active',
+  });
+  return entity({
     name,
     label,
     plural,
-    ownership: 'user',
-    primary_field: primary,
+    primary,
     attributes,
-    quick_find: [primary],
-    forms: [
-      {
-        name: 'main',
-        tabs: [
-          {
-            name: 'general',
-            label: 'General',
-            sections: [{ name: 'main', label: 'Details', fields: columns }],
-          },
-        ],
-      },
-    ],
-    views: [
-      {
-        id: `${name}-active`,
-        name: `Active ${plural.toLowerCase()}`,
-        columns,
-        filter: 'statecode eq 0',
-        order: [[primary, 'asc']],
-        default: true,
-      },
-      {
-        id: `${name}-all`,
-        name: `All ${plural.toLowerCase()}`,
-        columns,
-        filter: null,
-        order: [[primary, 'asc']],
-        default: false,
-      },
-    ],
-  };
+    tabs: [['General', columns, 'Details']],
+    views: [view('active'), view('all')],
+  });
 }
 
 export function fakeMetadata(): Metadata {
   return {
     version: 1,
     entities: [
-      entity(
+      sampleEntity(
         'account',
         'Account',
         'Accounts',
@@ -111,28 +77,14 @@ export function fakeMetadata(): Metadata {
         [
           text('name', 'Account name', true),
           text('telephone1', 'Phone'),
-          {
-            name: 'revenue',
-            label: 'Annual revenue',
-            kind: { type: 'money', precision: 2, min: '0', max: '1000000000' },
-            requirement: 'optional',
-            updatable: true,
-            secured: false,
-          },
-          {
-            name: 'primarycontactid',
-            label: 'Primary contact',
-            kind: { type: 'lookup', targets: ['contact'] },
-            requirement: 'optional',
-            updatable: true,
-            secured: false,
-          },
+          attr('revenue', 'Annual revenue', { type: 'money', precision: 2, min: '0', max: '1000000000' }),
+          attr('primarycontactid', 'Primary contact', { type: 'lookup', targets: ['contact'] }),
           owner,
           state,
         ],
         ['name', 'telephone1', 'revenue', 'primarycontactid'],
       ),
-      entity(
+      sampleEntity(
         'contact',
         'Contact',
         'Contacts',
@@ -140,7 +92,7 @@ export function fakeMetadata(): Metadata {
         [text('fullname', 'Full name', true), text('emailaddress1', 'Email'), owner, state],
         ['fullname', 'emailaddress1'],
       ),
-      entity(
+      sampleEntity(
         'task',
         'Task',
         'Tasks',

@@ -3,18 +3,9 @@
  * org's (crates/domain/src/demo/sales.rs, flows.rs), added to a `FakeCore`. Commands the
  * fake does not answer are answered here with `core.handlers`.
  */
-import { OutpostError, type AttributeDef, type EntityDef, type ProcessFlow, type RecordDetail } from '../lib/api';
+import { OutpostError, type AttributeDef, type ProcessFlow, type RecordDetail } from '../lib/api';
+import { attr, entity } from './builders';
 import { FakeCore, row } from './fake-core';
-
-const attr = (name: string, label: string, kind: AttributeDef['kind'], extra: Partial<AttributeDef> = {}): AttributeDef => ({
-  name,
-  label,
-  kind,
-  requirement: 'optional',
-  updatable: true,
-  secured: false,
-  ...extra,
-});
 
 const system = (states: [number, string][], statuses: [number, string, number][]): AttributeDef[] => [
   attr('ownerid', 'Owner', { type: 'owner' }, { requirement: 'required', updatable: false }),
@@ -25,34 +16,11 @@ const system = (states: [number, string][], statuses: [number, string, number][]
   }),
 ];
 
-function entity(name: string, label: string, primary: string, attributes: AttributeDef[], tabs: [string, string[]][]): EntityDef {
-  return {
-    name,
-    label,
-    plural: `${label}s`,
-    ownership: 'user',
-    primary_field: primary,
-    attributes,
-    quick_find: [primary],
-    forms: [
-      {
-        name: 'main',
-        tabs: tabs.map(([label, fields]) => ({
-          name: label.toLowerCase(),
-          label,
-          sections: [{ name: label.toLowerCase(), label, fields }],
-        })),
-      },
-    ],
-    views: [],
-  };
-}
-
-export const lead = entity(
-  'lead',
-  'Lead',
-  'subject',
-  [
+export const lead = entity({
+  name: 'lead',
+  label: 'Lead',
+  primary: 'subject',
+  attributes: [
     attr('subject', 'Topic', { type: 'text', max_len: 300 }, { requirement: 'required' }),
     attr('lastname', 'Last name', { type: 'text', max_len: 50 }),
     attr('companyname', 'Company', { type: 'text', max_len: 100 }),
@@ -75,17 +43,17 @@ export const lead = entity(
       ],
     ),
   ],
-  [
+  tabs: [
     ['Summary', ['subject', 'lastname', 'companyname', 'parentaccountid']],
     ['Details', ['estimatedvalue', 'estimatedclosedate', 'donotphone', 'statuscode', 'ownerid']],
   ],
-);
+});
 
-export const opportunity = entity(
-  'opportunity',
-  'Opportunity',
-  'name',
-  [
+export const opportunity = entity({
+  name: 'opportunity',
+  label: 'Opportunity',
+  primary: 'name',
+  attributes: [
     attr('name', 'Topic', { type: 'text', max_len: 300 }, { requirement: 'required' }),
     attr('customerid', 'Potential customer', { type: 'lookup', targets: ['account', 'contact'] }),
     attr('estimatedvalue', 'Est. revenue', { type: 'money', precision: 2, min: '0', max: '1000000000' }),
@@ -105,14 +73,14 @@ export const opportunity = entity(
       ],
     ),
   ],
-  [['Summary', ['name', 'customerid', 'estimatedvalue', 'closeprobability']]],
-);
+  tabs: [['Summary', ['name', 'customerid', 'estimatedvalue', 'closeprobability']]],
+});
 
-export const task = entity(
-  'task',
-  'Task',
-  'subject',
-  [
+export const task = entity({
+  name: 'task',
+  label: 'Task',
+  primary: 'subject',
+  attributes: [
     attr('subject', 'Subject', { type: 'text', max_len: 200 }, { requirement: 'required' }),
     attr('regardingobjectid', 'Regarding', { type: 'lookup', targets: ['account', 'lead'] }),
     ...system(
@@ -127,8 +95,8 @@ export const task = entity(
       ],
     ),
   ],
-  [['General', ['subject', 'regardingobjectid']]],
-);
+  tabs: [['General', ['subject', 'regardingobjectid']]],
+});
 
 export const salesFlow: ProcessFlow = {
   id: 'opportunity-sales-process',

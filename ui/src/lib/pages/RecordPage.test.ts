@@ -2,17 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import RecordPage from './RecordPage.svelte';
 import DraftsPage from './DraftsPage.svelte';
-import { ShellStore } from '../state/shell.svelte';
+import { loadedShell } from '../../test/builders';
 import { row, salesCore } from '../../test/form-fixtures';
 import type { FakeCore } from '../../test/fake-core';
 
-async function shellOf(core: FakeCore, module = 'field-sales'): Promise<ShellStore> {
-  const shell = new ShellStore(core.run);
-  await shell.load();
-  shell.moduleId = module;
-  await shell.refreshStatus();
-  return shell;
-}
+const shellOf = (core: FakeCore, module = 'field-sales') => loadedShell(core, module);
 
 describe('the record page', () => {
   afterEach(() => {

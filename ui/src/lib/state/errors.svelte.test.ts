@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError, type SyncErrorResolveArgs, type SyncErrorRow } from '../api';
+import { OutpostError, type SyncErrorRow } from '../api';
+import { refusedError, syncError, takeResolutions } from '../../test/builders';
 import { FakeCore, row } from '../../test/fake-core';
 import {
   ErrorsStore,
@@ -13,47 +14,14 @@ import {
 } from './errors.svelte';
 import { attributeDef } from './display';
 
-function conflict(overrides: Partial<SyncErrorRow> = {}): SyncErrorRow {
-  return {
-    op_id: 'op-1',
-    kind: 'update',
-    entity: 'account',
-    id: 'a1',
-    name: 'Alpha',
-    code: 'conflict',
-    message: 'Changed on the server too: telephone1',
-    conflicts: [{ field: 'telephone1', before: '555-0100', mine: '555-0300', server: '555-0200' }],
-    fields: [],
-    changes: { telephone1: '555-0300', revenue: '1200.5' },
-    waiting: [],
-    resolving: false,
-    created_on: '2026-11-28T09:30:00Z',
-    ...overrides,
-  };
-}
-
-function invalid(overrides: Partial<SyncErrorRow> = {}): SyncErrorRow {
-  return conflict({
-    op_id: 'op-2',
-    code: 'invalid',
-    message: 'name is required',
-    conflicts: [],
-    fields: [{ field: 'name', code: 'required', message: 'Account name is required' }],
-    changes: { name: null },
-    ...overrides,
-  });
-}
+const conflict = (overrides: Partial<SyncErrorRow> = {}) =>
+  syncError({ changes: { telephone1: '555-0300', revenue: '1200.5' }, ...overrides });
 
 /** A fake core that records resolutions and answers sync_errors from `core.errors`. */
 function setup(rows: SyncErrorRow[]) {
   const core = new FakeCore();
   core.errors = rows;
-  const resolved: SyncErrorResolveArgs[] = [];
-  core.handlers.sync_error_resolve = (args) => {
-    resolved.push(args);
-    core.errors = core.errors.filter((e) => e.op_id !== args.op_id);
-    return null;
-  };
+  const resolved = takeResolutions(core);
   const store = new ErrorsStore(core.run);
   const account = core.metadata.entities.find((e) => e.name === 'account') ?? null;
   return { core, store, resolved, account };
@@ -61,7 +29,7 @@ function setup(rows: SyncErrorRow[]) {
 
 describe('sync errors', () => {
   it('lists the errors and finds one by its operation', async () => {
-    const { store, core } = setup([conflict(), invalid()]);
+    const { store, core } = setup([conflict(), refusedError()]);
     await store.load();
     expect(store.loaded).toBe(true);
     expect(store.rows.map((r) => r.op_id)).toEqual(['op-1', 'op-2']);
@@ -82,8 +50,8 @@ describe('sync errors', () => {
     const { account } = setup([]);
     expect(reasonText(conflict(), account)).toBe('Changed on the server too: Phone');
     expect(reasonText(conflict({ kind: 'delete', conflicts: [] }), account)).toMatch(/changed on the server/);
-    expect(reasonText(invalid({ code: 'not_found', message: '' }), account)).toMatch(/no longer on the server/);
-    expect(reasonText(invalid({ code: 'something_new', message: 'odd' }), account)).toBe('odd');
+    expect(reasonText(refusedError({ code: 'not_found', message: '' }), account)).toMatch(/no longer on the server/);
+    expect(reasonText(refusedError({ code: 'something_new', message: 'odd' }), account)).toBe('odd');
     expect(kindLabel('lead_qualify')).toBe('Qualified the lead');
     expect(kindLabel('update')).toBe('Edited');
   });
@@ -147,7 +115,7 @@ describe('sync errors', () => {
 
   it('refuses a resubmit with a wrong value, naming the field and what to do', () => {
     const { account } = setup([]);
-    const row = invalid({ changes: { name: null, revenue: 'lots' } });
+    const row = refusedError({ changes: { name: null, revenue: 'lots' } });
     expect(editableFields(account, row).map((a) => a.name)).toEqual(['name', 'revenue']);
     const checked = resubmitFields(account, row, { name: '', revenue: 'lots' });
     expect(checked).toEqual({
@@ -165,7 +133,7 @@ describe('sync errors', () => {
 
   it('never offers the owner or the status of a created record for editing', () => {
     const { account } = setup([]);
-    const row = invalid({ kind: 'create', changes: { name: 'A', ownerid: 'systemuser:u1', statecode: '0' } });
+    const row = refusedError({ kind: 'create', changes: { name: 'A', ownerid: 'systemuser:u1', statecode: '0' } });
     expect(editableFields(account, row).map((a) => a.name)).toEqual(['name']);
     expect(resubmitFields(account, row, { name: 'B' })).toEqual({
       ok: true,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError, type AttributeDef, type EntityDef, type SearchHitRow } from '../api';
+import { OutpostError, type EntityDef, type SearchHitRow } from '../api';
+import { attr } from '../../test/builders';
 import { FakeCore, row } from '../../test/fake-core';
 import { SearchStore, groupHits, hitValues, searchedColumns } from './search.svelte';
 
@@ -11,23 +12,9 @@ function defOf(core: FakeCore) {
   return (name: string): EntityDef | null => core.metadata.entities.find((e) => e.name === name) ?? null;
 }
 
-const visit: AttributeDef = {
-  name: 'lastvisitdate',
-  label: 'Last visit',
-  kind: { type: 'date_only' },
-  requirement: 'optional',
-  updatable: true,
-  secured: false,
-};
+const visit = attr('lastvisitdate', 'Last visit', { type: 'date_only' });
 
-const industry: AttributeDef = {
-  name: 'industrycode',
-  label: 'Industry',
-  kind: { type: 'choice', options: [{ value: 6, label: 'Retail' }] },
-  requirement: 'optional',
-  updatable: true,
-  secured: false,
-};
+const industry = attr('industrycode', 'Industry', { type: 'choice', options: [{ value: 6, label: 'Retail' }] });
 
 describe('search grouping', () => {
   it('groups hits by entity in the module order, keeping their rank within a group', () => {

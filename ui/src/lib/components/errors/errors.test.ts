@@ -1,38 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import type { SyncErrorResolveArgs, SyncErrorRow } from '../../api';
+import type { SyncErrorRow } from '../../api';
+import { loadedShell, refusedError, syncError, takeResolutions } from '../../../test/builders';
 import { FakeCore } from '../../../test/fake-core';
-import { ShellStore } from '../../state/shell.svelte';
 import SyncErrorsPage from '../../pages/SyncErrorsPage.svelte';
 
-const conflict: SyncErrorRow = {
-  op_id: 'op-1',
-  kind: 'update',
-  entity: 'account',
-  id: 'a1',
-  name: 'Alpha',
-  code: 'conflict',
-  message: 'Changed on the server too: telephone1',
-  conflicts: [{ field: 'telephone1', before: '555-0100', mine: '555-0300', server: '555-0200' }],
-  fields: [],
-  changes: { telephone1: '555-0300' },
-  waiting: ['op-9'],
-  resolving: false,
-  created_on: '2026-11-28T09:30:00Z',
-};
-
-const refused: SyncErrorRow = {
-  ...conflict,
-  op_id: 'op-2',
-  id: 'a2',
-  name: 'Beta',
-  code: 'invalid',
-  message: 'Some values were refused',
-  conflicts: [],
-  fields: [{ field: 'name', code: 'required', message: 'Account name is required' }],
-  changes: { name: null },
-  waiting: [],
-};
+const conflict = syncError({ waiting: ['op-9'], changes: { telephone1: '555-0300' } });
+const refused = refusedError({ id: 'a2', name: 'Beta', message: 'Some values were refused' });
 
 /** An element's text with its white space collapsed. */
 function text(el: Element | null | undefined): string {
@@ -43,16 +17,8 @@ async function setup(rows: SyncErrorRow[], online = true) {
   const core = new FakeCore();
   core.errors = rows;
   core.online = online;
-  const sent: SyncErrorResolveArgs[] = [];
-  core.handlers.sync_error_resolve = (args) => {
-    sent.push(args);
-    core.errors = core.errors.filter((e) => e.op_id !== args.op_id);
-    return null;
-  };
-  const shell = new ShellStore(core.run);
-  await shell.load();
-  await shell.refreshStatus();
-  return { core, shell, sent };
+  const sent = takeResolutions(core);
+  return { core, shell: await loadedShell(core), sent };
 }
 
 describe('the sync errors screens', () => {
