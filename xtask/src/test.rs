@@ -55,19 +55,8 @@ pub fn test(root: &Path) -> anyhow::Result<()> {
     // session runs a copy taken before it could change.
     let me = root.join("target/xtask-in-session");
     std::fs::copy(&this_exe, &me).context("copying the xtask binary for the session")?;
-    let mut session = Command::new("xvfb-run");
+    let mut session = desktop_session(&me, "test-in-session");
     session
-        .args([
-            "-a",
-            "-s",
-            "-screen 0 1280x800x24",
-            "dbus-run-session",
-            "--",
-            "bash",
-            "xtask/scripts/desktop-session.sh",
-        ])
-        .arg(me)
-        .arg("test-in-session")
         .env("PATH", &path)
         .env("TAURI_DRIVER", tools.join("tauri-driver"));
     proc::run(&mut session, root)?;
@@ -120,14 +109,9 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo xtask e2e [playwright args…]`: the browser specs alone, for working on the UI:
-/// builds `ui/dist`, then runs Playwright against a fresh server and bridge from the
-/// binaries already built in `target/debug` (`cargo build --workspace --locked` first).
-pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    // The bridge keeps its key in the OS keychain: run inside the same throwaway desktop
-    // session as the suite (gnome-keyring on a private D-Bus).
-    let me = root.join(format!("target/xtask-e2e-{}", std::process::id()));
-    std::fs::copy(std::env::current_exe()?, &me).context("copying the xtask binary")?;
+/// `xtask <command>` (the copy at `me`) inside a throwaway desktop session: Xvfb, a
+/// private D-Bus, an unlocked gnome-keyring (`xtask/scripts/desktop-session.sh`).
+fn desktop_session(me: &Path, command: &str) -> Command {
     let mut session = Command::new("xvfb-run");
     session
         .args([
@@ -139,8 +123,21 @@ pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
             "bash",
             "xtask/scripts/desktop-session.sh",
         ])
-        .arg(&me)
-        .arg("e2e-in-session")
+        .arg(me)
+        .arg(command);
+    session
+}
+
+/// `cargo xtask e2e [playwright args…]`: the browser specs alone, for working on the UI:
+/// builds `ui/dist`, then runs Playwright against a fresh server and bridge from the
+/// binaries already built in `target/debug` (`cargo build --workspace --locked` first).
+pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    // The bridge keeps its key in the OS keychain: run inside the same throwaway desktop
+    // session as the suite (gnome-keyring on a private D-Bus).
+    let me = root.join(format!("target/xtask-e2e-{}", std::process::id()));
+    std::fs::copy(std::env::current_exe()?, &me).context("copying the xtask binary")?;
+    let mut session = desktop_session(&me, "e2e-in-session");
+    session
         .args(args)
         .env("OUTPOST_SESSION_NOTIFICATIONS", "0");
     let result = proc::run(&mut session, root);
