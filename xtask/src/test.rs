@@ -137,9 +137,7 @@ pub fn e2e(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let me = root.join(format!("target/xtask-e2e-{}", std::process::id()));
     std::fs::copy(std::env::current_exe()?, &me).context("copying the xtask binary")?;
     let mut session = desktop_session(&me, "e2e-in-session");
-    session
-        .args(args)
-        .env("OUTPOST_SESSION_NOTIFICATIONS", "0");
+    session.args(args).env("OUTPOST_SESSION_NOTIFICATIONS", "0");
     let result = proc::run(&mut session, root);
     let _ = std::fs::remove_file(&me);
     result
