@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use outpost_domain::metadata::{AttributeDef, AttributeKind, Requirement};
 use outpost_domain::{Fields, Metadata};
 use outpost_protocol::{
-    ErrorBody, LoginRequest, LoginResponse, MetadataResponse, OpOutcome, OpResult, PullResponse,
-    PushRequest, PushResponse, RecordPayload, RefreshRequest, UserAccess, UserInfo,
+    ErrorBody, LoginRequest, LoginResponse, MetadataResponse, OpOutcome, OpResult, PullRequest,
+    PullResponse, PushRequest, PushResponse, RecordPayload, RefreshRequest, UserAccess, UserInfo,
 };
 use outpost_store::MemoryKeyStore;
 
@@ -32,6 +32,8 @@ struct Server {
     wipe: bool,
     metadata: Metadata,
     pushed: Vec<String>,
+    /// How many pages a first download takes (one record each, slowly): progress shows.
+    pages: u64,
 }
 
 type Shared = Arc<Mutex<Server>>;
@@ -130,7 +132,36 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
-async fn pull(State(s): State<Shared>, headers: HeaderMap) -> Response {
+async fn pull(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(req): Query<PullRequest>,
+) -> Response {
+    let pages = s.lock().expect("lock").pages;
+    if pages > 1 {
+        // A download of several pages, each taking a while, so progress can be watched.
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let server = s.lock().expect("lock");
+        if let Some(code) = refusal(&server, &headers) {
+            return error(code);
+        }
+        let n = req.checkpoint + 1;
+        return Json(PullResponse {
+            records: vec![RecordPayload {
+                entity: "account".into(),
+                id: format!("a{n}"),
+                row_version: n,
+                fields: Fields::from([("name".to_owned(), Some(format!("Account {n}")))]),
+                reason: "profile".into(),
+            }],
+            checkpoint: n,
+            has_more: n < pages,
+            remaining: pages - n,
+            metadata_version: server.metadata.version,
+            ..PullResponse::default()
+        })
+        .into_response();
+    }
     let server = s.lock().expect("lock");
     if let Some(code) = refusal(&server, &headers) {
         return error(code);
@@ -192,6 +223,7 @@ async fn serve() -> (String, Shared) {
         wipe: false,
         metadata: outpost_domain::demo::metadata(),
         pushed: vec![],
+        pages: 1,
     }));
     let app = Router::new()
         .route(
@@ -443,5 +475,60 @@ async fn a_page_for_newer_metadata_waits_for_the_users_yes_then_migrates_and_is_
             .with_store(|s| Ok(s.metadata().version))
             .expect("store"),
         2
+    );
+}
+
+#[tokio::test]
+async fn a_download_of_several_pages_reports_its_progress_with_counts_and_time_left() {
+    let (url, server) = serve().await;
+    server.lock().expect("lock").pages = 6;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = Arc::new(client_open(&dir, &keys));
+    let signing_in = tokio::spawn({
+        let client = Arc::clone(&client);
+        async move {
+            client
+                .session_sign_in(SignInArgs {
+                    server_url: url,
+                    username: "fiona".into(),
+                    password: "pw".into(),
+                    download: None,
+                })
+                .await
+        }
+    });
+    let mut seen = Vec::new();
+    // Bounded: six pages of 150 ms each, watched every 20 ms.
+    for _ in 0..500 {
+        if signing_in.is_finished() {
+            break;
+        }
+        if let Ok(status) = client.session_status().await
+            && let Some(progress) = status.progress
+        {
+            seen.push(progress);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = signing_in.await.expect("join").expect("signed in");
+    assert!(status.last_sync_at.is_some(), "the download finished");
+    assert!(status.progress.is_none(), "no progress once it is over");
+    let midway = seen
+        .iter()
+        .find(|p| p.done > 0 && p.remaining > 0)
+        .unwrap_or_else(|| panic!("progress was reported midway: {seen:?}"));
+    assert_eq!(
+        midway.done + midway.remaining,
+        6,
+        "counts add up to the download: {midway:?}"
+    );
+    assert!(
+        midway.seconds_left.is_some(),
+        "time left is estimated: {midway:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].done <= w[1].done),
+        "progress only goes forward: {seen:?}"
     );
 }
