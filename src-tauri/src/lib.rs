@@ -50,6 +50,7 @@ pub fn run() {
             tauri::async_runtime::spawn(watch_session_lock(Arc::clone(&client)));
             if let Some(window) = app.get_webview_window("main") {
                 report_visibility(&window, Arc::clone(&client));
+                save_geometry_on_change(&window);
             }
             app.manage(client);
             Ok(())
@@ -123,6 +124,33 @@ fn report_visibility(window: &tauri::WebviewWindow, client: Arc<Client>) {
         if visible.swap(now, Ordering::Relaxed) != now {
             client.signal(SyncSignal::Visible(now));
         }
+    });
+}
+
+/// Saves the window's size and position shortly after it is moved or resized (the plugin
+/// saves only on a clean exit, which a crash, a kill or a shutdown never reaches). Only the
+/// last change of a burst (a drag) is written.
+fn save_geometry_on_change(window: &tauri::WebviewWindow) {
+    use tauri_plugin_window_state::{AppHandleExt as _, StateFlags};
+    let app = window.app_handle().clone();
+    let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    window.on_window_event(move |event| {
+        if !matches!(
+            event,
+            tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_)
+        ) {
+            return;
+        }
+        let mine = generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let (app, generation) = (app.clone(), Arc::clone(&generation));
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            if generation.load(Ordering::Relaxed) == mine
+                && let Err(e) = app.save_window_state(StateFlags::all())
+            {
+                tracing::warn!(error = %e, "saving the window's size and position");
+            }
+        });
     });
 }
 

@@ -19,13 +19,13 @@ use crate::notification::NotifyMonitor;
 
 /// tauri-driver and the WebKitWebDriver it starts, in their own process group so that
 /// dropping this stops both (killing only tauri-driver would orphan WebKitWebDriver).
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Driver {
-    fn start(data_dir: &std::path::Path, server_url: &str) -> anyhow::Result<Self> {
+    pub(crate) fn start(data_dir: &std::path::Path, server_url: &str) -> anyhow::Result<Self> {
         let port = free_port()?;
         let native = free_port()?;
         let exe = std::env::var_os("TAURI_DRIVER")

@@ -11,3 +11,4 @@ mod keychain;
 mod kill;
 mod lock;
 mod notification;
+mod window;
