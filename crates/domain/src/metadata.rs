@@ -441,6 +441,86 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// Whether `entity` has `attribute` (`id` always exists).
+    fn has_attribute(&self, entity: &str, attribute: &str) -> bool {
+        self.entity(entity)
+            .is_ok_and(|e| attribute == "id" || e.attribute(attribute).is_ok())
+    }
+
+    /// Every name the metadata mentions that does not resolve, each with where it is
+    /// mentioned (form sections, view columns and sorts, quick find, lookups,
+    /// relationships, flow steps, app modules): one list, so a refusal shows them all.
+    pub fn dangling_references(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        let mut attr = |entity: &str, attribute: &str, place: String| {
+            if !self.has_attribute(entity, attribute) {
+                missing.push(format!("{place}: {entity}.{attribute}"));
+            }
+        };
+        for e in &self.entities {
+            attr(&e.name, &e.primary_field, "primary field".into());
+            for a in &e.attributes {
+                for target in a.kind.targets().unwrap_or_default() {
+                    attr(
+                        &target,
+                        "id",
+                        format!("lookup target of {}.{}", e.name, a.name),
+                    );
+                }
+            }
+            for form in &e.forms {
+                for section in form.tabs.iter().flat_map(|t| &t.sections) {
+                    for field in &section.fields {
+                        attr(&e.name, field, format!("form section {}", section.name));
+                    }
+                }
+            }
+            for view in &e.views {
+                for column in &view.columns {
+                    attr(&e.name, column, format!("view {} column", view.id));
+                }
+                for (field, _) in &view.order {
+                    attr(&e.name, field, format!("view {} sort", view.id));
+                }
+            }
+            for column in &e.quick_find {
+                attr(&e.name, column, "quick find".into());
+            }
+        }
+        for r in &self.relationships {
+            attr(
+                &r.referenced_entity,
+                "id",
+                format!("relationship {}", r.name),
+            );
+            attr(
+                &r.referencing_entity,
+                &r.referencing_attribute,
+                format!("relationship {}", r.name),
+            );
+        }
+        for flow in &self.flows {
+            for step in flow.stages.iter().flat_map(|s| &s.steps) {
+                attr(&flow.entity, &step.attribute, format!("flow {}", flow.id));
+            }
+        }
+        for app in &self.app_modules {
+            let subareas = app
+                .sitemap
+                .iter()
+                .flat_map(|a| &a.groups)
+                .flat_map(|g| &g.subareas);
+            for entity in subareas
+                .map(|s| &s.entity)
+                .chain(&app.entities)
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                attr(entity, "id", format!("app module {}", app.id));
+            }
+        }
+        missing
+    }
+
     /// The entity named `name`.
     pub fn entity(&self, name: &str) -> Result<&EntityDef, ValidationError> {
         self.entities

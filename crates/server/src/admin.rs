@@ -545,8 +545,8 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
 /// update waiting (C16).
 ///
 /// # Errors
-/// A changed entity or attribute, a view that does not check, or a form, quick-find
-/// column, flow step or sitemap entry naming an attribute or entity that does not exist.
+/// A changed entity or attribute, a view that does not check, or a name that does not
+/// resolve ([`Metadata::dangling_references`]).
 pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata, ApiError> {
     let org = Org::load(conn)?;
     let current = &org.metadata;
@@ -573,55 +573,18 @@ pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata,
             "entities, attributes and attribute types cannot change here; only labels, forms, views, quick find, flows, the sitemap and app modules".to_owned(),
         ));
     }
+    let dangling = next.dangling_references();
+    if !dangling.is_empty() {
+        return Err(invalid(format!(
+            "these names do not resolve: {}",
+            dangling.join("; ")
+        )));
+    }
     for def in &next.entities {
-        let has = |name: &String| def.attribute(name).is_ok();
         for view in &def.views {
             outpost_domain::query::Query::for_view(view)
                 .and_then(|q| q.check(def))
                 .map_err(|e| invalid(format!("view {} of {}: {e}", view.id, def.name)))?;
-        }
-        let fields = def
-            .forms
-            .iter()
-            .flat_map(|f| &f.tabs)
-            .flat_map(|t| &t.sections)
-            .flat_map(|s| &s.fields)
-            .chain(&def.quick_find);
-        for field in fields {
-            if !has(field) {
-                return Err(invalid(format!("{} has no attribute {field}", def.name)));
-            }
-        }
-    }
-    for flow in &next.flows {
-        let def = next
-            .entity(&flow.entity)
-            .map_err(|_| invalid(format!("flow {} is on no entity", flow.id)))?;
-        for step in flow.stages.iter().flat_map(|s| &s.steps) {
-            if def.attribute(&step.attribute).is_err() {
-                return Err(invalid(format!(
-                    "flow {}: {} has no attribute {}",
-                    flow.id, def.name, step.attribute
-                )));
-            }
-        }
-    }
-    let entities = next
-        .app_modules
-        .iter()
-        .flat_map(|m| {
-            m.entities.iter().chain(
-                m.sitemap
-                    .iter()
-                    .flat_map(|a| &a.groups)
-                    .flat_map(|g| &g.subareas)
-                    .map(|s| &s.entity),
-            )
-        })
-        .collect::<Vec<_>>();
-    for entity in entities {
-        if next.entity(entity).is_err() {
-            return Err(invalid(format!("an app module names no entity {entity}")));
         }
     }
     next.version = current.version + 1;

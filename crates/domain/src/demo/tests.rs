@@ -5,87 +5,9 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::metadata::{AttributeKind, Ownership};
 
-fn has_attribute(md: &Metadata, entity: &str, attribute: &str) -> bool {
-    md.entity(entity)
-        .is_ok_and(|e| attribute == "id" || e.attribute(attribute).is_ok())
-}
-
-/// Every name the metadata mentions, paired with where it is mentioned, that does not
-/// resolve: one list, so a failure shows every dangling reference at once.
-fn dangling(md: &Metadata) -> Vec<String> {
-    let mut missing = Vec::new();
-    let mut attr = |entity: &str, attribute: &str, place: String| {
-        if !has_attribute(md, entity, attribute) {
-            missing.push(format!("{place}: {entity}.{attribute}"));
-        }
-    };
-    for e in &md.entities {
-        attr(&e.name, &e.primary_field, "primary field".into());
-        for a in &e.attributes {
-            for target in a.kind.targets().unwrap_or_default() {
-                attr(
-                    &target,
-                    "id",
-                    format!("lookup target of {}.{}", e.name, a.name),
-                );
-            }
-        }
-        for form in &e.forms {
-            for section in form.tabs.iter().flat_map(|t| &t.sections) {
-                for field in &section.fields {
-                    attr(&e.name, field, format!("form section {}", section.name));
-                }
-            }
-        }
-        for view in &e.views {
-            for column in &view.columns {
-                attr(&e.name, column, format!("view {} column", view.id));
-            }
-            for (field, _) in &view.order {
-                attr(&e.name, field, format!("view {} sort", view.id));
-            }
-        }
-        for column in &e.quick_find {
-            attr(&e.name, column, "quick find".into());
-        }
-    }
-    for r in &md.relationships {
-        attr(
-            &r.referenced_entity,
-            "id",
-            format!("relationship {}", r.name),
-        );
-        attr(
-            &r.referencing_entity,
-            &r.referencing_attribute,
-            format!("relationship {}", r.name),
-        );
-    }
-    for flow in &md.flows {
-        for step in flow.stages.iter().flat_map(|s| &s.steps) {
-            attr(&flow.entity, &step.attribute, format!("flow {}", flow.id));
-        }
-    }
-    for app in &md.app_modules {
-        let subareas = app
-            .sitemap
-            .iter()
-            .flat_map(|a| &a.groups)
-            .flat_map(|g| &g.subareas);
-        for entity in subareas
-            .map(|s| &s.entity)
-            .chain(&app.entities)
-            .collect::<BTreeSet<_>>()
-        {
-            attr(entity, "id", format!("app module {}", app.id));
-        }
-    }
-    missing
-}
-
 #[test]
 fn every_name_the_demo_metadata_mentions_exists() {
-    let missing = dangling(&metadata());
+    let missing = metadata().dangling_references();
     assert!(
         missing.is_empty(),
         "every reference must resolve, these do not: {missing:#?}"
@@ -367,7 +289,8 @@ fn the_flows_have_unique_stages_and_required_steps() {
     assert_eq!(unique.len(), all.len(), "stage ids are unique across flows");
     for flow in &md.flows {
         assert!(
-            has_attribute(&md, &flow.entity, "activestageid"),
+            md.entity(&flow.entity)
+                .is_ok_and(|e| e.attribute("activestageid").is_ok()),
             "{} keeps its active stage in activestageid",
             flow.entity
         );
