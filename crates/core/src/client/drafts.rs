@@ -11,7 +11,7 @@ use outpost_domain::{AttributeKind, Fields, Operation};
 use outpost_protocol::{CreateBody, RecordBody};
 use outpost_store::{Draft, RecentRecord, Store};
 
-use super::records::{blank_is_null, row};
+use super::records::{blank_is_null, invalid, row};
 use super::{Client, access_of, apply_context, new_id, now_rfc3339};
 use crate::CoreError;
 use crate::api::{
@@ -20,10 +20,6 @@ use crate::api::{
 
 /// Why a record of the recently used is on the device (B3).
 const RECENT: &str = "recent";
-
-fn invalid(e: impl std::fmt::Display) -> CoreError {
-    CoreError::Invalid(e.to_string())
-}
 
 fn draft_row(d: Draft) -> DraftRow {
     DraftRow {

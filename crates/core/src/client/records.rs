@@ -11,6 +11,7 @@ use outpost_store::{LocalRecord, Store};
 
 use super::{Client, LAST_SYNC, access_of, apply_context, new_id, now, profile_of};
 use crate::CoreError;
+use crate::access::Access;
 use crate::api::{
     AppModuleInfo, CommandArgs, CommandResult, LookupSearchArgs, RecordCreateArgs, RecordDetail,
     RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, ScriptQueryArgs, SearchArgs,
@@ -34,15 +35,16 @@ pub(super) fn row(r: LocalRecord) -> RecordRow {
     }
 }
 
-fn eval_context(store: &Store) -> Result<EvalContext, CoreError> {
-    let access = access_of(store)?.0;
-    Ok(EvalContext {
-        user_id: access.user_id,
-        team_ids: access.team_ids,
-        hierarchy_user_ids: access.hierarchy_user_ids,
-        business_unit_id: access.business_unit_id,
+/// What the query language's owner shortcuts and date functions resolve against.
+fn eval_context(access: &Access) -> EvalContext {
+    let access = &access.0;
+    EvalContext {
+        user_id: access.user_id.clone(),
+        team_ids: access.team_ids.clone(),
+        hierarchy_user_ids: access.hierarchy_user_ids.clone(),
+        business_unit_id: access.business_unit_id.clone(),
         now: now(),
-    })
+    }
 }
 
 fn view_info(view: &outpost_domain::metadata::View) -> ViewInfo {
@@ -54,7 +56,7 @@ fn view_info(view: &outpost_domain::metadata::View) -> ViewInfo {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> CoreError {
+pub(super) fn invalid(e: impl std::fmt::Display) -> CoreError {
     CoreError::Invalid(e.to_string())
 }
 
@@ -192,13 +194,14 @@ impl Client {
                             view.id
                         )),
                     })?;
+            let access = access_of(s)?;
             let page = s.view_page(
                 &def.name,
                 &query,
                 args.search.as_deref(),
                 args.after.as_deref(),
                 args.limit.unwrap_or(PAGE).clamp(1, PAGE_MAX),
-                &eval_context(s)?,
+                &eval_context(&access),
             )?;
             let lookups: Vec<&str> = def
                 .attributes
@@ -219,7 +222,6 @@ impl Client {
                     labels.insert(value.to_owned(), name);
                 }
             }
-            let access = access_of(s)?;
             Ok(ViewPageResult {
                 labels,
                 can_create: access.can(&def.name, Privilege::Create, None),
@@ -439,15 +441,10 @@ impl Client {
                 .collect();
             let mut hits = Vec::new();
             if args.text.trim().is_empty() {
+                let ctx = eval_context(&access_of(s)?);
                 for target in &targets {
-                    let page = s.view_page(
-                        target,
-                        &by_name(s, target)?,
-                        None,
-                        None,
-                        limit,
-                        &eval_context(s)?,
-                    )?;
+                    let page =
+                        s.view_page(target, &by_name(s, target)?, None, None, limit, &ctx)?;
                     hits.extend(page.rows);
                 }
                 hits.truncate(limit as usize);
@@ -488,7 +485,14 @@ impl Client {
             let def = s.metadata().entity(&args.entity).map_err(invalid)?.clone();
             let query = script_query(&args.options).and_then(|q| q.check(&def).map_err(invalid))?;
             let limit = query.top().unwrap_or(SCRIPT_MAX).min(SCRIPT_MAX);
-            let page = s.view_page(&def.name, &query, None, None, limit, &eval_context(s)?)?;
+            let page = s.view_page(
+                &def.name,
+                &query,
+                None,
+                None,
+                limit,
+                &eval_context(&access_of(s)?),
+            )?;
             let select = query.select();
             Ok(page
                 .rows
