@@ -304,6 +304,24 @@ pub struct RecordDetail {
     /// Lookup values as a person reads them: `field → name of the record it points at`,
     /// for the records the device holds.
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Whether the record is open: only open records take edits, flow moves and commands.
+    pub open: bool,
+    /// The label of the record's state (`Qualified`), when it has one.
+    pub state_label: Option<String>,
+    /// The commands the record offers and the user may run (C5), in the order a command
+    /// bar shows them; none when it is closed or the user may not change it. Follow,
+    /// assign and delete are not here: `followed` and `allowed` say those.
+    pub commands: Vec<CommandOffer>,
+}
+
+/// A command a record offers (C5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CommandOffer {
+    /// The `command` of its [`CommandArgs`] (`lead_qualify`, `opportunity_close_lost`, …).
+    pub command: String,
+    /// The status reasons it may close the record with (the dialog's choices); empty when
+    /// it asks for none.
+    pub statuses: Vec<outpost_domain::metadata::StatusOption>,
 }
 
 /// Why a record is on the device (B3).
@@ -375,6 +393,8 @@ pub struct ViewPageResult {
     /// Whether the user may change some records of this entity (bulk actions such as
     /// Mark complete; each record is checked again).
     pub can_write: bool,
+    /// Whether the entity is an activity (its records can be marked complete, C5).
+    pub is_activity: bool,
 }
 
 /// `search` arguments.
@@ -586,6 +606,8 @@ pub struct SyncErrorRow {
     pub waiting: Vec<String>,
     /// Whether a resolution made here waits to reach the server.
     pub resolving: bool,
+    /// That resolution (`keep_mine`), while it waits.
+    pub resolution: Option<String>,
     /// When the change was made (RFC 3339).
     pub created_on: Option<String>,
 }
@@ -730,6 +752,7 @@ pub fn typescript_bindings() -> String {
         RecordCreateArgs::decl(&cfg),
         Allowed::decl(&cfg),
         RecordDetail::decl(&cfg),
+        CommandOffer::decl(&cfg),
         Why::decl(&cfg),
         ViewPageArgs::decl(&cfg),
         ViewInfo::decl(&cfg),

@@ -32,6 +32,7 @@ mod close;
 mod crud;
 mod flow;
 mod lead;
+mod offer;
 mod outcome;
 mod record;
 mod storage;
@@ -41,9 +42,11 @@ use time::OffsetDateTime;
 
 use crate::metadata::Metadata;
 use crate::value::{EntityRef, Fields};
+pub use offer::{Offer, is_activity, offers};
 pub use outcome::{
     Applied, ConflictCheck, Effects, FieldConflict, OpError, conflicts, delete_conflicts,
 };
+pub use record::is_open;
 pub use storage::{RecordStorage, StorageFailure, StoredRecord};
 
 /// Who applies an operation, and when.

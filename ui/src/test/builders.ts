@@ -62,6 +62,7 @@ export function syncError(overrides: Partial<SyncErrorRow> = {}): SyncErrorRow {
     changes: { telephone1: '555-0300' },
     waiting: [],
     resolving: false,
+    resolution: null,
     created_on: '2026-11-28T09:30:00Z',
     ...overrides,
   };

@@ -290,6 +290,7 @@ export class FakeCore {
           labels: {},
           can_create: true,
           can_write: true,
+          is_activity: def.name === 'task',
         };
       }
       case 'record_get': {
@@ -300,8 +301,9 @@ export class FakeCore {
           why: { kind: 'profile', text: 'It matches the offline profile “Field Sales”.' },
           allowed: { write: true, delete: true, assign: true, append_to: true },
           labels: {},
-          can_create: true,
-          can_write: true,
+          open: true,
+          state_label: null,
+          commands: [],
         };
       }
       case 'record_update': {

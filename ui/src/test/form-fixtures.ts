@@ -134,6 +134,9 @@ export function salesCore(options: { allowed?: Partial<RecordDetail['allowed']>;
       why: { kind: 'profile', text: 'It matches your offline profile.' },
       allowed: { write: true, delete: true, assign: true, append_to: true, ...options.allowed },
       labels: {},
+      open: true,
+      state_label: null,
+      commands: [],
     };
   };
   core.handlers.lookup_search = ({ text }) =>

@@ -29,10 +29,16 @@ impl Client {
             let entries = s.outbox_entries()?;
             let mut rows = Vec::new();
             for e in &entries {
-                let (outcome, resolving) = match &e.state {
-                    EntryState::Failed(outcome) => (Some(outcome), false),
+                let (outcome, resolution) = match &e.state {
+                    EntryState::Failed(outcome) => (Some(outcome), None),
                     // Resolved here; listed until the server has the resolution.
-                    EntryState::Resolving(_) => (None, true),
+                    EntryState::Resolving(how) => (
+                        None,
+                        Some(match how {
+                            outpost_protocol::ResolutionAction::Apply => "keep_mine",
+                            outpost_protocol::ResolutionAction::Discard => "take_server",
+                        }),
+                    ),
                     EntryState::Pending => continue,
                 };
                 let (entity, id) = e.op.target();
@@ -106,7 +112,8 @@ impl Client {
                         .filter(|w| w.parked_behind.as_deref() == Some(e.op_id.as_str()))
                         .map(|w| w.op_id.clone())
                         .collect(),
-                    resolving,
+                    resolving: resolution.is_some(),
+                    resolution: resolution.map(str::to_owned),
                     created_on: e.created_on.clone(),
                 });
             }

@@ -13,9 +13,9 @@ use super::{Client, LAST_SYNC, access_of, apply_context, new_id, now, profile_of
 use crate::CoreError;
 use crate::access::Access;
 use crate::api::{
-    AppModuleInfo, CommandArgs, CommandResult, LookupSearchArgs, RecordCreateArgs, RecordDetail,
-    RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, ScriptQueryArgs, SearchArgs,
-    SearchHitRow, ViewInfo, ViewPageArgs, ViewPageResult, Why,
+    AppModuleInfo, CommandArgs, CommandOffer, CommandResult, LookupSearchArgs, RecordCreateArgs,
+    RecordDetail, RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, ScriptQueryArgs,
+    SearchArgs, SearchHitRow, ViewInfo, ViewPageArgs, ViewPageResult, Why,
 };
 
 /// Rows a view page carries unless asked otherwise, and at most.
@@ -227,6 +227,7 @@ impl Client {
                 can_create: access.can(&def.name, Privilege::Create, None),
                 can_write: access.depth(&def.name, Privilege::Write)
                     != outpost_domain::security::Depth::None,
+                is_activity: outpost_domain::operation::is_activity(&def),
                 view: view_info(&view),
                 rows: page.rows.into_iter().map(row).collect(),
                 total: page.total,
@@ -256,10 +257,29 @@ impl Client {
                     Some((a.name.clone(), label_of(s, value)?))
                 })
                 .collect();
+            let allowed = access_of(s)?.allowed(&args.entity, &record.fields);
+            let state = def.attribute("statecode").ok();
+            let commands = if allowed.write {
+                outpost_domain::operation::offers(def, &record.fields)
+                    .into_iter()
+                    .map(|o| CommandOffer {
+                        command: o.command.to_owned(),
+                        statuses: o.statuses,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             Ok(RecordDetail {
                 followed: s.record_followed(&args.entity, &args.id)?,
                 why: why_of(s, &record),
-                allowed: access_of(s)?.allowed(&args.entity, &record.fields),
+                open: outpost_domain::operation::is_open(def, &record.fields),
+                state_label: state.and_then(|a| {
+                    let n = record.fields.get("statecode")?.as_deref()?.parse().ok()?;
+                    a.kind.option_label(n).map(str::to_owned)
+                }),
+                commands,
+                allowed,
                 labels,
                 record: row(record),
             })

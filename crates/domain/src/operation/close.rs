@@ -8,11 +8,11 @@ use super::storage::RecordStorage;
 use crate::value::Fields;
 
 /// Opportunity state: won.
-const WON: i32 = 1;
+pub(super) const WON: i32 = 1;
 /// Opportunity state: lost.
-const LOST: i32 = 2;
+pub(super) const LOST: i32 = 2;
 /// Case state: resolved.
-const RESOLVED: i32 = 1;
+pub(super) const RESOLVED: i32 = 1;
 /// State of a close activity once recorded: completed.
 const COMPLETED: i32 = 1;
 

@@ -17,9 +17,9 @@ use crate::metadata::ValidationError;
 use crate::value::Fields;
 
 /// Lead state: qualified.
-const QUALIFIED: i32 = 1;
+pub(super) const QUALIFIED: i32 = 1;
 /// Lead state: disqualified.
-const DISQUALIFIED: i32 = 2;
+pub(super) const DISQUALIFIED: i32 = 2;
 
 /// The ids of the records a qualify creates; `None` skips that record.
 pub(super) struct Chosen<'a> {

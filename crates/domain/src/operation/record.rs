@@ -124,8 +124,9 @@ fn state_label(def: &EntityDef, state: i32) -> String {
         .map_or_else(|| state.to_string(), str::to_owned)
 }
 
-/// Whether the record is open (see the module docs); always for an entity without state.
-pub(super) fn is_open(def: &EntityDef, fields: &Fields) -> bool {
+/// Whether the record is open (see the module docs of `operation`): only open records
+/// take updates, flow moves and commands; always for an entity without state.
+pub fn is_open(def: &EntityDef, fields: &Fields) -> bool {
     match state(def, fields) {
         None | Some(0) => true,
         Some(s) => def.name == "appointment" && s == APPOINTMENT_SCHEDULED,

@@ -299,7 +299,31 @@ allowed: Allowed,
  * Lookup values as a person reads them: `field → name of the record it points at`,
  * for the records the device holds.
  */
-labels: { [key in string]: string }, };
+labels: { [key in string]: string }, 
+/**
+ * Whether the record is open: only open records take edits, flow moves and commands.
+ */
+open: boolean, 
+/**
+ * The label of the record's state (`Qualified`), when it has one.
+ */
+state_label: string | null, 
+/**
+ * The commands the record offers and the user may run (C5), in the order a command
+ * bar shows them; none when it is closed or the user may not change it. Follow,
+ * assign and delete are not here: `followed` and `allowed` say those.
+ */
+commands: Array<CommandOffer>, };
+export type CommandOffer = { 
+/**
+ * The `command` of its [`CommandArgs`] (`lead_qualify`, `opportunity_close_lost`, …).
+ */
+command: string, 
+/**
+ * The status reasons it may close the record with (the dialog's choices); empty when
+ * it asks for none.
+ */
+statuses: Array<StatusOption>, };
 export type Why = { 
 /**
  * `profile`, `follow`, `related`, or `local` (made or changed on the device and not
@@ -387,7 +411,11 @@ can_create: boolean,
  * Whether the user may change some records of this entity (bulk actions such as
  * Mark complete; each record is checked again).
  */
-can_write: boolean, };
+can_write: boolean, 
+/**
+ * Whether the entity is an activity (its records can be marked complete, C5).
+ */
+is_activity: boolean, };
 export type SearchArgs = { 
 /**
  * What the user typed (words are prefixes; dates as `yyyy-mm-dd`).
@@ -651,6 +679,10 @@ waiting: Array<string>,
  * Whether a resolution made here waits to reach the server.
  */
 resolving: boolean, 
+/**
+ * That resolution (`keep_mine`), while it waits.
+ */
+resolution: string | null, 
 /**
  * When the change was made (RFC 3339).
  */
