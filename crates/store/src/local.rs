@@ -53,28 +53,19 @@ fn before_image(changes: &Fields, seen: &Fields) -> Fields {
 }
 
 impl Store {
-    pub(crate) fn entity(&self, name: &str) -> Result<EntityDef, StoreError> {
+    pub(crate) fn entity(&self, name: &str) -> Result<&EntityDef, StoreError> {
         self.metadata
             .entity(name)
-            .cloned()
             .map_err(|e| StoreError::Invalid(e.to_string()))
     }
 
-    /// One local record.
+    /// One local record (with its reason and pending flag, in one query).
     pub fn record_get(&self, entity: &str, id: &str) -> Result<LocalRecord, StoreError> {
-        let def = self.entity(entity)?;
-        let (fields, row_version) = records::get_in_tx(&self.conn, Layer::Local, &def, id)?
-            .ok_or_else(|| StoreError::NotFound {
+        crate::view::record_in_tx(&self.conn, self.entity(entity)?, id)?.ok_or_else(|| {
+            StoreError::NotFound {
                 entity: entity.to_owned(),
                 id: id.to_owned(),
-            })?;
-        Ok(LocalRecord {
-            reason: records::reason_in_tx(&self.conn, &def, id)?,
-            entity: def.name,
-            id: id.to_owned(),
-            fields,
-            row_version,
-            pending: outbox::has_pending(&self.conn, entity, id)?,
+            }
         })
     }
 
@@ -85,7 +76,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<(Fields, u64)>, StoreError> {
         let def = self.entity(entity)?;
-        records::get_in_tx(&self.conn, Layer::Server, &def, id)
+        records::get_in_tx(&self.conn, Layer::Server, def, id)
     }
 
     /// Whether the user follows the record: a follow or unfollow made here and not yet
@@ -95,7 +86,7 @@ impl Store {
             return Ok(here);
         }
         let def = self.entity(entity)?;
-        Ok(records::reason_in_tx(&self.conn, &def, id)?.as_deref() == Some("follow"))
+        Ok(records::reason_in_tx(&self.conn, def, id)?.as_deref() == Some("follow"))
     }
 
     /// Applies `op` to the local layer at once and appends it to the outbox, in one

@@ -10,6 +10,7 @@
 use outpost_domain::EntityDef;
 use outpost_domain::metadata::SortDir;
 use outpost_domain::query::{CheckedQuery, Dialect, EvalContext, SqlParam};
+use rusqlite::OptionalExtension as _;
 use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
 
@@ -84,6 +85,23 @@ fn read_record(def: &EntityDef, r: &rusqlite::Row<'_>) -> rusqlite::Result<Local
         pending: r.get(n + 2)?,
         reason: r.get(n + 3)?,
     })
+}
+
+/// One local record as the user sees it, with its reason and pending flag.
+pub(crate) fn record_in_tx(
+    conn: &rusqlite::Connection,
+    def: &EntityDef,
+    id: &str,
+) -> Result<Option<LocalRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE t.id = ?1",
+        select_list(def),
+        from_clause(def)
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| read_record(def, r))
+        .optional()?)
 }
 
 fn json_of(p: &SqlParam) -> serde_json::Value {
@@ -217,8 +235,8 @@ impl Store {
         params.push(SqlValue::Integer(i64::from(limit) + 1));
         let sql = format!(
             "SELECT {}, {key_columns} FROM {}{} ORDER BY {order} LIMIT ?{}",
-            select_list(&def),
-            from_clause(&def),
+            select_list(def),
+            from_clause(def),
             where_clause(&conditions),
             params.len()
         );
@@ -233,7 +251,7 @@ impl Store {
                 more = true;
                 break;
             }
-            rows.push(read_record(&def, r)?);
+            rows.push(read_record(def, r)?);
             last_keys = (0..keys.len())
                 .map(|k| r.get_ref(n + 4 + k).map(param_of))
                 .collect::<Result<_, _>>()?;
@@ -263,7 +281,7 @@ impl Store {
                 "SELECT {}, \"{fts}\".rank FROM \"{fts}\" JOIN \"{}\" t ON t.rowid = \"{fts}\".rowid
                  LEFT JOIN \"{}\" s ON s.id = t.id
                  WHERE \"{fts}\" MATCH ?1 ORDER BY \"{fts}\".rank LIMIT ?2",
-                select_list(&def),
+                select_list(def),
                 Layer::Local.table(&def.name),
                 Layer::Server.table(&def.name),
             );
@@ -271,7 +289,7 @@ impl Store {
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let found = stmt.query_map(rusqlite::params![words, limit], |r| {
                 Ok(SearchHit {
-                    record: read_record(&def, r)?,
+                    record: read_record(def, r)?,
                     rank: r.get(n + 4)?,
                 })
             })?;
@@ -290,12 +308,12 @@ impl Store {
         let def = self.entity(entity)?;
         let sql = format!(
             "SELECT {} FROM {} ORDER BY t.\"{}\", t.id",
-            select_list(&def),
-            from_clause(&def),
+            select_list(def),
+            from_clause(def),
             def.primary_field
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([], |r| read_record(&def, r))?;
+        let rows = stmt.query_map([], |r| read_record(def, r))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
