@@ -125,14 +125,13 @@ fn profile_of(store: &Store) -> Option<outpost_protocol::DeviceProfile> {
 }
 
 /// Who acts and when, for applying operations to the local layer.
-fn apply_context(store: &Store) -> Result<ApplyContext, CoreError> {
-    let access = access_of(store)?;
+fn apply_context(store: &Store, access: &Access) -> Result<ApplyContext, CoreError> {
     Ok(ApplyContext {
         user: EntityRef {
             entity: "systemuser".to_owned(),
             id: store.state_get(USER_ID)?.unwrap_or_default(),
         },
-        business_unit_id: access.0.business_unit_id,
+        business_unit_id: access.0.business_unit_id.clone(),
         now: now(),
     })
 }

@@ -246,6 +246,20 @@ fn with(entity: &str, id: &Option<String>) -> Option<EntityRef> {
 }
 
 impl Operation {
+    /// The privilege the operation needs on its target: create for a create, otherwise
+    /// on the existing record — delete, assign, read to follow or unfollow, and write for
+    /// every other change (updates, flow moves, commands).
+    pub fn target_privilege(&self) -> crate::security::Privilege {
+        use crate::security::Privilege;
+        match self {
+            Self::Create { .. } => Privilege::Create,
+            Self::Delete { .. } => Privilege::Delete,
+            Self::Assign { .. } => Privilege::Assign,
+            Self::Follow { .. } | Self::Unfollow { .. } => Privilege::Read,
+            _ => Privilege::Write,
+        }
+    }
+
     /// The wire name of the operation (its serde `kind`), e.g. `lead_qualify`.
     pub fn kind(&self) -> &'static str {
         match self {

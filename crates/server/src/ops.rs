@@ -67,16 +67,6 @@ pub enum Outcome {
     Refused(Refusal),
 }
 
-/// The privilege an operation needs on its existing target record.
-fn target_privilege(op: &Operation) -> Privilege {
-    match op {
-        Operation::Delete { .. } => Privilege::Delete,
-        Operation::Assign { .. } => Privilege::Assign,
-        Operation::Follow { .. } | Operation::Unfollow { .. } => Privilege::Read,
-        _ => Privilege::Write,
-    }
-}
-
 /// Checks the lookups among `fields`: each target must exist and be readable, and the
 /// user needs AppendTo on it.
 fn check_lookups(
@@ -198,7 +188,7 @@ fn check(
         if !principal.can(def, Privilege::Read, &record) {
             return Ok(Some(Refusal::not_found(entity, id)));
         }
-        let needed = target_privilege(op);
+        let needed = op.target_privilege();
         if !principal.can(def, needed, &record) {
             return Ok(Some(Refusal::new(
                 "forbidden",

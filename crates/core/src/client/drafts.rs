@@ -117,7 +117,7 @@ fn draft_checked(store: &mut Store, entity: &str, fields: Fields) -> Result<Fiel
         id: new_id(),
         fields: fields.clone(),
     };
-    store.op_try(&apply_context(store)?, &probe)?;
+    store.op_try(&apply_context(store, &access)?, &probe)?;
     Ok(fields)
 }
 

@@ -7,7 +7,7 @@ use outpost_protocol::OpResult;
 use outpost_store::{EntryState, Resolve};
 
 use super::records::{blank_is_null, primary_name};
-use super::{Client, apply_context, new_id};
+use super::{Client, access_of, apply_context, new_id};
 use crate::CoreError;
 use crate::api::{
     ConflictField, FieldProblem, SyncErrorAction, SyncErrorResolveArgs, SyncErrorRow,
@@ -161,7 +161,7 @@ impl Client {
                     }
                 }
             };
-            let ctx = apply_context(s)?;
+            let ctx = apply_context(s, &access_of(s)?)?;
             s.sync_error_resolve(&ctx, &args.op_id, how)?;
             Ok(u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX))
         })

@@ -302,15 +302,11 @@ impl Client {
             let access = access_of(s)?;
             let (entity, id) = op.target();
             let current = s.record_get(entity, id).ok().map(|r| r.fields);
-            let (privilege, fields_set, creating) = match &op {
-                Operation::Create { fields, .. } => (Privilege::Create, Some(fields), true),
-                Operation::Update { changes, .. } => (Privilege::Write, Some(changes), false),
-                Operation::Delete { .. } => (Privilege::Delete, None, false),
-                Operation::Assign { .. } => (Privilege::Assign, None, false),
-                Operation::Follow { .. } | Operation::Unfollow { .. } => {
-                    (Privilege::Read, None, false)
-                }
-                _ => (Privilege::Write, None, false),
+            let privilege = op.target_privilege();
+            let (fields_set, creating) = match &op {
+                Operation::Create { fields, .. } => (Some(fields), true),
+                Operation::Update { changes, .. } => (Some(changes), false),
+                _ => (None, false),
             };
             let record = if creating { None } else { current.as_ref() };
             if !creating && record.is_none() {
@@ -343,7 +339,7 @@ impl Client {
                     )));
                 }
             }
-            let ctx = apply_context(s)?;
+            let ctx = apply_context(s, &access)?;
             let effects = s.op_apply(&ctx, &op_id, op)?;
             let pending = u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX);
             Ok((effects, pending))

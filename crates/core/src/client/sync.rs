@@ -10,7 +10,7 @@ use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
-    Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE, answered,
+    Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE, access_of, answered,
     apply_context, now_rfc3339,
 };
 use crate::CoreError;
@@ -181,7 +181,7 @@ impl Client {
                     Output::StorePage(page) => {
                         self.progress_add(page.records.len() + page.removed.len(), page.remaining);
                         self.with_store(|s| {
-                            let ctx = apply_context(s)?;
+                            let ctx = apply_context(s, &access_of(s)?)?;
                             Ok(s.pull_page_apply(&ctx, &page)?)
                         })?;
                         None
