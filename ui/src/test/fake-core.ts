@@ -18,6 +18,7 @@ import {
 } from '../lib/api';
 import type { Run } from '../lib/state/shell.svelte';
 import { attr, entity } from './builders';
+import { isActivity, recordDetail } from './offers';
 
 const text = (name: string, label: string, required = false): AttributeDef =>
   attr(name, label, { type: 'text', max_len: 100 }, required ? { requirement: 'required' } : {});
@@ -97,7 +98,12 @@ export function fakeMetadata(): Metadata {
         'Task',
         'Tasks',
         'subject',
-        [text('subject', 'Subject', true), owner, state],
+        [
+          text('subject', 'Subject', true),
+          attr('regardingobjectid', 'Regarding', { type: 'lookup', targets: ['account', 'contact'] }),
+          owner,
+          state,
+        ],
         ['subject', 'statecode'],
       ),
     ],
@@ -290,21 +296,14 @@ export class FakeCore {
           labels: {},
           can_create: true,
           can_write: true,
-          is_activity: def.name === 'task',
+          is_activity: isActivity(def),
         };
       }
       case 'record_get': {
         const record = this.#find(a.entity as string, a.id as string);
-        return {
-          record,
-          followed: false,
+        return recordDetail(this.#def(record.entity), record, {
           why: { kind: 'profile', text: 'It matches the offline profile “Field Sales”.' },
-          allowed: { write: true, delete: true, assign: true, append_to: true },
-          labels: {},
-          open: true,
-          state_label: null,
-          commands: [],
-        };
+        });
       }
       case 'record_update': {
         const record = this.#find(a.entity as string, a.id as string);

@@ -6,6 +6,7 @@
 import { OutpostError, type AttributeDef, type ProcessFlow, type RecordDetail } from '../lib/api';
 import { attr, entity } from './builders';
 import { FakeCore, row } from './fake-core';
+import { recordDetail } from './offers';
 
 const system = (states: [number, string][], statuses: [number, string, number][]): AttributeDef[] => [
   attr('ownerid', 'Owner', { type: 'owner' }, { requirement: 'required', updatable: false }),
@@ -118,7 +119,7 @@ export const salesFlow: ProcessFlow = {
 
 /**
  * A fake core with the sales entities, a flow, and answers for `record_get` (with
- * `allowed` and `followed` as given), `command_run` and `lookup_search`.
+ * `allowed` and `followed` as given, the rest as the core computes it), `command_run` and `lookup_search`.
  */
 export function salesCore(options: { allowed?: Partial<RecordDetail['allowed']>; followed?: boolean } = {}): FakeCore {
   const core = new FakeCore();
@@ -127,17 +128,9 @@ export function salesCore(options: { allowed?: Partial<RecordDetail['allowed']>;
   core.metadata.flows = [salesFlow];
   core.handlers.record_get = ({ entity, id }) => {
     const record = core.records.find((r) => r.entity === entity && r.id === id);
-    if (!record) throw new OutpostError('not_found', `${entity} ${id} is not on this device`);
-    return {
-      record,
-      followed: options.followed ?? false,
-      why: { kind: 'profile', text: 'It matches your offline profile.' },
-      allowed: { write: true, delete: true, assign: true, append_to: true, ...options.allowed },
-      labels: {},
-      open: true,
-      state_label: null,
-      commands: [],
-    };
+    const def = core.metadata.entities.find((e) => e.name === entity);
+    if (!record || !def) throw new OutpostError('not_found', `${entity} ${id} is not on this device`);
+    return recordDetail(def, record, options);
   };
   core.handlers.lookup_search = ({ text }) =>
     core.records

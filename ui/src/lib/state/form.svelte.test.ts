@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { OutpostError } from '../api';
+import { OutpostError, type Allowed, type EntityDef } from '../api';
 import {
   FormModel,
   RecordStore,
@@ -7,25 +7,21 @@ import {
   choicesFor,
   commandArgs,
   commandsFor,
-  disqualifyReasons,
   failureText,
   formLayout,
-  isOpen,
   keepUnsaved,
-  lostReasons,
   missingSteps,
+  statusesFor,
   takeUnsaved,
   type Fields,
 } from './form.svelte';
 import { lead, opportunity, row, salesCore, salesFlow, task } from '../../test/form-fixtures';
 import type { FakeCore } from '../../test/fake-core';
+import { recordDetail } from '../../test/offers';
 
-const allowed = { write: true, delete: true, assign: true, append_to: true };
-const detail = (fields: Fields, extra: Partial<{ allowed: typeof allowed; followed: boolean }> = {}) => ({
-  record: { fields },
-  allowed: extra.allowed ?? allowed,
-  followed: extra.followed ?? false,
-});
+/** What `record_get` answers for a record of `def` with `fields` (as the core computes it). */
+const detail = (def: EntityDef, fields: Fields, extra: { allowed?: Allowed; followed?: boolean } = {}) =>
+  recordDetail(def, row(def.name, 'r1', fields), extra);
 
 function store(core: FakeCore, entity: string, id: string | null, touched = vi.fn()) {
   const def = core.metadata.entities.find((e) => e.name === entity);
@@ -124,29 +120,23 @@ describe('the form model', () => {
 
 describe('commands', () => {
   it('offers each entity its own commands, only on open records the user may change', () => {
-    expect(commandsFor(lead, detail({ statecode: '0' }))).toEqual(['qualify', 'disqualify', 'follow', 'assign', 'delete']);
-    expect(commandsFor(opportunity, detail({ statecode: '0' }))).toEqual(['close_won', 'close_lost', 'follow', 'assign', 'delete']);
-    expect(commandsFor(task, detail({ statecode: '0' }))).toEqual(['mark_complete', 'convert', 'follow', 'assign', 'delete']);
-    expect(commandsFor(lead, detail({ statecode: '1' })), 'a qualified lead cannot be qualified again').toEqual([
+    expect(commandsFor(lead, detail(lead, { statecode: '0' }))).toEqual(['qualify', 'disqualify', 'follow', 'assign', 'delete']);
+    expect(commandsFor(opportunity, detail(opportunity, { statecode: '0' }))).toEqual(['close_won', 'close_lost', 'follow', 'assign', 'delete']);
+    expect(commandsFor(task, detail(task, { statecode: '0' }))).toEqual(['mark_complete', 'convert', 'follow', 'assign', 'delete']);
+    expect(commandsFor(lead, detail(lead, { statecode: '1' })), 'a qualified lead cannot be qualified again').toEqual([
       'follow',
       'assign',
       'delete',
     ]);
     expect(
-      commandsFor(lead, detail({ statecode: '0' }, { allowed: { write: false, delete: false, assign: false, append_to: false }, followed: true })),
+      commandsFor(lead, detail(lead, { statecode: '0' }, { allowed: { write: false, delete: false, assign: false, append_to: false }, followed: true })),
       'what the role does not allow is absent',
     ).toEqual(['unfollow']);
   });
 
-  it('knows which records are open as the domain does', () => {
-    expect(isOpen(task, { statecode: '0' })).toBe(true);
-    expect(isOpen(task, { statecode: '1' })).toBe(false);
-    expect(isOpen({ ...task, name: 'appointment' }, { statecode: '3' }), 'a scheduled appointment is open').toBe(true);
-  });
-
-  it('takes reasons from the status reasons of the closing state', () => {
-    expect(disqualifyReasons(lead).map((s) => s.label)).toEqual(['Lost', 'Cannot Contact']);
-    expect(lostReasons(opportunity).map((s) => s.value)).toEqual([4, 5]);
+  it('takes reasons from the status reasons the core offers each command with', () => {
+    expect(statusesFor(detail(lead, { statecode: '0' }), 'disqualify').map((s) => s.label)).toEqual(['Lost', 'Cannot Contact']);
+    expect(statusesFor(detail(opportunity, { statecode: '0' }), 'close_lost').map((s) => s.value)).toEqual([4, 5]);
   });
 
   it('builds each command’s arguments, or says what is missing', () => {

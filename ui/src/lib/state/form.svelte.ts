@@ -33,15 +33,6 @@ export function runOf(shell: object): Run {
   return (shell as { run?: Run }).run ?? realRun;
 }
 
-/** The state that closes each entity's commands, as the domain defines them. */
-const LEAD_DISQUALIFIED = 2; // operation/lead.rs DISQUALIFIED
-const OPPORTUNITY_LOST = 2; // operation/close.rs LOST
-const CASE_RESOLVED = 1; // operation/close.rs RESOLVED
-const APPOINTMENT_SCHEDULED = 3; // operation/record.rs: a scheduled appointment is open
-
-/** The activities whose form offers Mark complete and Convert to opportunity (C5). */
-export const ACTIVITY_ENTITIES = ['task', 'phonecall', 'appointment'];
-
 /**
  * A user-facing sentence for a failed call: the core's message is the substance (it says
  * what was refused and why); the code decides the framing.
@@ -66,32 +57,6 @@ export function failureText(error: unknown, doing: string): string {
 
 // ---------------------------------------------------------------------------------------
 // Pure helpers
-
-/** Whether a record is open (not qualified, won, resolved, completed…), as the domain decides. */
-export function isOpen(def: EntityDef, fields: Fields): boolean {
-  if (!def.attributes.some((a) => a.name === 'statecode')) return true;
-  const raw = fields.statecode;
-  if (raw === null || raw === undefined || raw === '') return true;
-  const state = Number(raw);
-  return state === 0 || (def.name === 'appointment' && state === APPOINTMENT_SCHEDULED);
-}
-
-/** The label of a record's state (`Qualified`), for "read-only because…". */
-export function stateLabel(def: EntityDef, fields: Fields): string {
-  const attr = def.attributes.find((a) => a.name === 'statecode');
-  if (attr?.kind.type !== 'state') return '';
-  return attr.kind.options.find((o) => String(o.value) === fields.statecode)?.label ?? '';
-}
-
-/** The status reasons of one state (the reasons a command closes a record with). */
-export function statusesOf(def: EntityDef, state: number): StatusOption[] {
-  const attr = def.attributes.find((a) => a.name === 'statuscode');
-  return attr?.kind.type === 'status' ? attr.kind.options.filter((o) => o.state === state) : [];
-}
-
-export const disqualifyReasons = (lead: EntityDef) => statusesOf(lead, LEAD_DISQUALIFIED);
-export const lostReasons = (opportunity: EntityDef) => statusesOf(opportunity, OPPORTUNITY_LOST);
-export const resolutionTypes = (incident: EntityDef) => statusesOf(incident, CASE_RESOLVED);
 
 /** The options an editor of a choice, state or status field offers on this record. */
 export function choicesFor(attr: AttributeDef, fields: Fields): { value: number; label: string }[] {
@@ -176,27 +141,41 @@ export const COMMAND_LABELS: Record<CommandKind, string> = {
   delete: 'Delete',
 };
 
+/** The command bar's name of each command a record may offer (`RecordDetail.commands`). */
+const OFFERED: Record<string, CommandKind> = {
+  lead_qualify: 'qualify',
+  lead_disqualify: 'disqualify',
+  opportunity_close_won: 'close_won',
+  opportunity_close_lost: 'close_lost',
+  case_resolve: 'resolve',
+  activity_mark_complete: 'mark_complete',
+  activity_convert_to_opportunity: 'convert',
+};
+
 /**
  * The commands that apply to this record and that the user may run (C3, C5): absent
- * rather than disabled when they do not apply. Commands change the record, so they need
- * write access and an open record; following needs only to read it.
+ * rather than disabled when they do not apply. The core says which of the record's own
+ * commands it offers (none on a closed record or without write access); following needs
+ * only to read it, assigning and deleting need their own rights.
  */
 export function commandsFor(
   def: EntityDef,
-  detail: Pick<RecordDetail, 'allowed' | 'followed'> & { record: { fields: Fields } },
+  detail: Pick<RecordDetail, 'allowed' | 'followed' | 'commands'>,
 ): CommandKind[] {
   const out: CommandKind[] = [];
-  const canChange = detail.allowed.write && isOpen(def, detail.record.fields);
-  if (canChange) {
-    if (def.name === 'lead') out.push('qualify', 'disqualify');
-    if (def.name === 'opportunity') out.push('close_won', 'close_lost');
-    if (def.name === 'incident') out.push('resolve');
-    if (ACTIVITY_ENTITIES.includes(def.name)) out.push('mark_complete', 'convert');
+  for (const offer of detail.commands) {
+    const kind = OFFERED[offer.command];
+    if (kind !== undefined && !out.includes(kind)) out.push(kind);
   }
   out.push(detail.followed ? 'unfollow' : 'follow');
   if (detail.allowed.assign && def.attributes.some((a) => a.kind.type === 'owner')) out.push('assign');
   if (detail.allowed.delete) out.push('delete');
   return out;
+}
+
+/** The status reasons a command may close the record with (its dialog's choices). */
+export function statusesFor(detail: Pick<RecordDetail, 'commands'> | null, kind: CommandKind): StatusOption[] {
+  return detail?.commands.find((o) => OFFERED[o.command] === kind)?.statuses ?? [];
 }
 
 /** What a command's dialog collects (texts as typed). */
@@ -633,7 +612,8 @@ export class RecordStore extends RecordEditor {
     const value = this.detail?.record.fields[this.def.primary_field];
     return value !== null && value !== undefined && value !== '' ? value : null;
   });
-  open = $derived.by(() => isOpen(this.def, this.detail?.record.fields ?? {}));
+  /** Whether the record is open (the core says): only open records change. */
+  open = $derived(this.detail?.open ?? true);
 
   constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions = {}) {
     super(metadata, def, id, id === null, options);
@@ -653,7 +633,7 @@ export class RecordStore extends RecordEditor {
       this.detail = detail;
       this.loadError = null;
       this.model.load(detail.record.fields, detail.labels);
-      this.model.readOnly = !detail.allowed.write || !isOpen(this.def, detail.record.fields);
+      this.model.readOnly = !detail.allowed.write || !detail.open;
     } catch (error) {
       const e = toOutpostError(error);
       this.loadError = { code: e.code, text: failureText(e, 'Opening the record') };

@@ -241,10 +241,13 @@ describe('grid selection', () => {
 });
 
 describe('mark complete', () => {
-  it('is offered in activity grids only', () => {
+  it('is offered in activity grids only', async () => {
     const core = new FakeCore();
-    expect(new GridStore(core.run, def(core, 'task')).isActivity).toBe(true);
-    expect(new GridStore(core.run, def(core, 'account')).isActivity).toBe(false);
+    const tasks = new GridStore(core.run, def(core, 'task'));
+    const accounts = new GridStore(core.run, def(core, 'account'));
+    await Promise.all([tasks.init(), accounts.init()]);
+    expect(tasks.isActivity).toBe(true);
+    expect(accounts.isActivity).toBe(false);
   });
 
   it('completes each selected activity and reports the ones that failed, with the reason', async () => {

@@ -22,8 +22,6 @@ export const PAGE_SIZE = 100;
 export const JUMP_PAGE_SIZE = 1000;
 /** Load the next page once the window comes this close to the last loaded row. */
 export const LOOKAHEAD = 30;
-/** The entities whose grid offers *Mark complete* (C5). */
-export const ACTIVITY_ENTITIES: readonly string[] = ['task', 'phonecall', 'appointment'];
 
 export interface Sort {
   field: string;
@@ -60,7 +58,6 @@ export function nextSort(current: Sort | null, field: string): Sort {
 
 export class GridStore {
   readonly def: EntityDef;
-  readonly isActivity: boolean;
 
   views = $state<ViewInfo[]>([]);
   viewId = $state<string | null>(null);
@@ -75,6 +72,8 @@ export class GridStore {
   canCreate = $state(true);
   /** Whether the user's role allows changing records of the entity (bulk actions). */
   canWrite = $state(true);
+  /** Whether the entity is an activity, so its grid offers *Mark complete* (the core says). */
+  isActivity = $state(false);
   /** The first page is being read. */
   loading = $state(false);
   /** Further pages are being read. */
@@ -103,7 +102,6 @@ export class GridStore {
   constructor(run: Run, def: EntityDef, options: { pageSize?: number } = {}) {
     this.#run = run;
     this.def = def;
-    this.isActivity = ACTIVITY_ENTITIES.includes(def.name);
     this.#pageSize = options.pageSize ?? PAGE_SIZE;
   }
 
@@ -248,6 +246,7 @@ export class GridStore {
       this.lastSyncAt = page.last_sync_at;
       this.canCreate = page.can_create;
       this.canWrite = page.can_write;
+      this.isActivity = page.is_activity;
       if (this.viewId === null) this.viewId = page.view.id;
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup, not state
       const ids = new Set(this.#rows.map((r) => r.id));
