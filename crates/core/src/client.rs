@@ -359,10 +359,16 @@ impl Client {
             pending_ops: u32::try_from(store.outbox_count()?).unwrap_or(u32::MAX),
             last_sync_at: store.state_get(LAST_SYNC)?,
             sync_errors: u32::try_from(store.sync_error_count()?).unwrap_or(u32::MAX),
-            metadata_pending: store
-                .state_get(METADATA_PENDING)?
-                .and_then(|json| serde_json::from_str::<outpost_domain::Metadata>(&json).ok())
-                .map(|m| m.version),
+            metadata_pending: store.state_get(METADATA_PENDING)?.and_then(|json| {
+                // Only its version: the status is read every few seconds.
+                #[derive(serde::Deserialize)]
+                struct Version {
+                    version: u64,
+                }
+                serde_json::from_str::<Version>(&json)
+                    .ok()
+                    .map(|m| m.version)
+            }),
             user_id: store.state_get(USER_ID)?,
             offline_data: store.metadata().version > 0,
             progress: self.progress(),

@@ -203,10 +203,13 @@ impl Client {
             .as_ref()
             .map(|s| s.reasons.clone())
             .unwrap_or_default();
+        // Background sync's status says a waiting update in its own words; without it
+        // (not started yet) the store's word stands in.
         if let Some(version) = status.metadata_pending
-            && !reasons
-                .iter()
-                .any(|r| r.contains("metadata") || r.contains("configuration"))
+            && scheduler
+                .as_ref()
+                .and_then(|s| s.metadata_pending)
+                .is_none()
         {
             reasons.push(format!(
                 "An update of the app's configuration (version {version}) is ready to download."

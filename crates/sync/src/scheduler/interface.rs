@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 #[cfg(doc)]
 use super::Scheduler;
 use super::Status;
-use crate::engine::{FailReason, SyncSummary};
 
 /// What the driver tells the scheduler.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,29 +110,6 @@ pub enum SyncOutcome {
         /// What went wrong, short.
         message: String,
     },
-}
-
-impl SyncOutcome {
-    /// The outcome of a finished engine run, with `pending` operations left in the outbox.
-    pub fn ok(summary: SyncSummary, pending: u32) -> Self {
-        Self::Ok {
-            pulled: summary.pulled,
-            conflicts: summary.conflicts,
-            errors: summary.errors,
-            pending,
-        }
-    }
-}
-
-impl From<FailReason> for SyncOutcome {
-    fn from(reason: FailReason) -> Self {
-        match reason {
-            FailReason::Unreachable { .. } => Self::Unreachable,
-            FailReason::Unauthorized => Self::Unauthorized,
-            FailReason::Wiped => Self::Wiped,
-            FailReason::Protocol { detail } => Self::Failed { message: detail },
-        }
-    }
 }
 
 /// What the scheduler asks the driver to do, in order.
