@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use outpost_testkit::proxy::{Fault, FaultProxy};
 use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary, free_port};
-use outpost_tests::{Device, fiona_accounts, first_account};
+use outpost_tests::{Device, fiona_accounts, first_account, set};
 
 use crate::notification::NotifyMonitor;
 
@@ -140,8 +140,7 @@ async fn shown(c: &Client, id: &str) -> anyhow::Result<()> {
 }
 
 async fn server_field(url: &str, id: &str, field: &str) -> anyhow::Result<Option<String>> {
-    let check = Device::in_memory()?;
-    check.sign_in(url).await?;
+    let check = Device::signed_in(url).await?;
     Ok(check
         .account(id)
         .await?
@@ -234,14 +233,10 @@ async fn scenario(
 
     // Offline again (the proxy refuses), the same field changes on both sides: a
     // conflict, announced on the desktop, kept mine from the sync error screen.
-    let other = Device::in_memory()?;
-    other.sign_in(&server.url()).await?;
+    let other = Device::signed_in(&server.url()).await?;
     let fiona_ids: Vec<String> = fiona_accounts().into_iter().map(|(id, _)| id).collect();
     let second = other
-        .client
-        .record_list(outpost_core::api::RecordListArgs {
-            entity: "account".into(),
-        })
+        .records("account")
         .await?
         .into_iter()
         .find(|r| {
@@ -256,11 +251,7 @@ async fn scenario(
     proxy.set(Fault::Refuse);
     other
         .client
-        .record_update(outpost_core::api::RecordUpdateArgs {
-            entity: "account".into(),
-            id: second.clone(),
-            fields: [("telephone1".to_owned(), Some("555-0101".to_owned()))].into(),
-        })
+        .record_update(set("account", &second, "telephone1", "555-0101"))
         .await?;
     other.client.sync_now().await?;
     fill_field(c, "telephone1", "555-0202").await?;

@@ -6,7 +6,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use outpost_core::api::RecordListArgs;
 use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary};
 use outpost_tests::Device;
 
@@ -95,18 +94,14 @@ async fn a_client_killed_during_pull_and_push_converges_with_nothing_lost_or_dou
         run(dir, &login)?;
     }
     run(dir, &["sync"])?;
-    let reference = Device::in_memory()?;
-    reference.sign_in(&server.url()).await?;
+    let reference = Device::signed_in(&server.url()).await?;
     for entity in ["account", "contact", "lead"] {
         let mine: Vec<String> = json_list(dir, entity)?
             .iter()
             .filter_map(|r| r["id"].as_str().map(str::to_owned))
             .collect();
         let theirs: Vec<String> = reference
-            .client
-            .record_list(RecordListArgs {
-                entity: entity.into(),
-            })
+            .records(entity)
             .await?
             .into_iter()
             .map(|r| r.id)
@@ -175,14 +170,8 @@ async fn a_client_killed_during_pull_and_push_converges_with_nothing_lost_or_dou
         "at least one run was killed mid-way (seed {seed:#x})"
     );
 
-    let check = Device::in_memory()?;
-    check.sign_in(&server.url()).await?;
-    let all = check
-        .client
-        .record_list(RecordListArgs {
-            entity: "account".into(),
-        })
-        .await?;
+    let check = Device::signed_in(&server.url()).await?;
+    let all = check.records("account").await?;
     for (i, id) in accounts.iter().enumerate() {
         let there = all.iter().find(|r| &r.id == id).expect("still in scope");
         assert_eq!(

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use outpost_core::api::{RecordListArgs, RecordRow, SignInArgs};
-use outpost_core::{Client, ClientConfig};
+use outpost_core::api::{
+    RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, SessionStatus, SignInArgs,
+};
+use outpost_core::{Client, ClientConfig, CoreError};
 use outpost_store::{KeyStore, MemoryKeyStore};
 
 /// Every account of the demo org the test servers load, as `(id, name, ownerid)` in id
@@ -85,28 +87,92 @@ impl Device {
         Self::new(Arc::new(MemoryKeyStore::default()))
     }
 
+    /// A fresh in-memory device signed in as the demo field user at `server_url` (its
+    /// first download done).
+    pub async fn signed_in(server_url: &str) -> anyhow::Result<Self> {
+        let device = Self::in_memory()?;
+        device.sign_in(server_url).await?;
+        Ok(device)
+    }
+
     /// Signs in as the demo field user.
     pub async fn sign_in(&self, server_url: &str) -> anyhow::Result<()> {
-        self.client
-            .session_sign_in(SignInArgs {
-                server_url: server_url.to_owned(),
-                username: "fiona".to_owned(),
-                password: outpost_testkit::DEMO_PASSWORD.to_owned(),
-                download: None,
-            })
+        self.sign_in_with(server_url, outpost_testkit::DEMO_PASSWORD, None)
             .await?;
         Ok(())
     }
 
+    /// Signs in as the demo field user with `password`; `download` as the sign-in form
+    /// passes it (`None`: the client's default).
+    pub async fn sign_in_with(
+        &self,
+        server_url: &str,
+        password: &str,
+        download: Option<bool>,
+    ) -> Result<SessionStatus, CoreError> {
+        self.client
+            .session_sign_in(SignInArgs {
+                server_url: server_url.to_owned(),
+                username: "fiona".to_owned(),
+                password: password.to_owned(),
+                download,
+            })
+            .await
+    }
+
+    /// The local records of `entity`.
+    pub async fn records(&self, entity: &str) -> anyhow::Result<Vec<RecordRow>> {
+        Ok(self
+            .client
+            .record_list(RecordListArgs {
+                entity: entity.into(),
+            })
+            .await?)
+    }
+
     /// The local account with `id`.
     pub async fn account(&self, id: &str) -> anyhow::Result<RecordRow> {
-        self.client
-            .record_list(RecordListArgs {
-                entity: "account".into(),
-            })
+        self.records("account")
             .await?
             .into_iter()
             .find(|r| r.id == id)
             .ok_or_else(|| anyhow::anyhow!("account {id} is not on the device"))
+    }
+
+    /// The local record `entity`/`id` (an error when the device does not hold it).
+    pub async fn get(&self, entity: &str, id: &str) -> anyhow::Result<RecordRow> {
+        Ok(self
+            .client
+            .record_get(RecordKey {
+                entity: entity.into(),
+                id: id.into(),
+            })
+            .await?
+            .record)
+    }
+
+    /// The value of field `name` of the local record `entity`/`id`.
+    pub async fn field(
+        &self,
+        entity: &str,
+        id: &str,
+        name: &str,
+    ) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .get(entity, id)
+            .await?
+            .fields
+            .get(name)
+            .cloned()
+            .flatten())
+    }
+}
+
+/// An update of one field of `entity`/`id` to `value`.
+pub fn set(entity: &str, id: &str, field: &str, value: &str) -> RecordUpdateArgs {
+    RecordUpdateArgs {
+        entity: entity.into(),
+        id: id.into(),
+        fields: [(field.to_owned(), Some(value.to_owned()))].into(),
     }
 }

@@ -104,14 +104,8 @@ async fn an_administrator_defines_publishes_and_assigns_a_profile_from_the_comma
     );
 
     // The running server honours it: fiona's device gets her accounts and nothing else.
-    let device = outpost_tests::Device::in_memory()?;
-    device.sign_in(&server.url()).await?;
-    let held = device
-        .client
-        .record_list(outpost_core::api::RecordListArgs {
-            entity: "account".into(),
-        })
-        .await?;
+    let device = outpost_tests::Device::signed_in(&server.url()).await?;
+    let held = device.records("account").await?;
     assert_eq!(held.len() as u64, accounts);
     let (ok, _, _) = admin(data, &["deprovision"])?;
     assert!(ok);
@@ -128,8 +122,7 @@ async fn an_entity_switched_off_for_offline_is_unavailable_on_the_device_with_th
 -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
     let data = server.data_dir();
-    let device = outpost_tests::Device::in_memory()?;
-    device.sign_in(&server.url()).await?;
+    let device = outpost_tests::Device::signed_in(&server.url()).await?;
     let entity = |status: &outpost_core::api::SyncStatus, name: &str| {
         status
             .entities

@@ -34,8 +34,7 @@ async fn drafts_are_made_offline_and_saved_once_online_and_recent_records_read_o
     let server = ServerProcess::start()?;
     let upstream = server.url().trim_start_matches("http://").parse()?;
     let proxy = FaultProxy::start(upstream)?;
-    let device = Device::in_memory()?;
-    device.sign_in(&proxy.url()).await?;
+    let device = Device::signed_in(&proxy.url()).await?;
     let client = &device.client;
 
     // Accounts of colleagues, not in the user's offline profile: the first one the
@@ -143,8 +142,7 @@ async fn drafts_are_made_offline_and_saved_once_online_and_recent_records_read_o
     assert!(client.draft_list().await?.is_empty());
 
     // Another device of the same user reads it from the server, once, under that id.
-    let other = Device::in_memory()?;
-    other.sign_in(&server.url()).await?;
+    let other = Device::signed_in(&server.url()).await?;
     let there = other.client.recent_open(key("account", &draft.id)).await?;
     assert_eq!(
         there.fields.get("name").cloned().flatten().as_deref(),

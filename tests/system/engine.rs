@@ -5,57 +5,27 @@
 //! resets and delays connections.
 //! Must hold: nothing typed is lost or applied twice; ids made offline survive sync.
 
+use outpost_core::CoreError;
 use outpost_core::api::{
-    CommandArgs, RecordCreateArgs, RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs,
-    SyncErrorAction, SyncErrorResolveArgs,
+    CommandArgs, RecordCreateArgs, RecordKey, SyncErrorAction, SyncErrorResolveArgs,
 };
-use outpost_core::{Client, CoreError};
 use outpost_testkit::ServerProcess;
 use outpost_testkit::proxy::{Fault, FaultProxy};
-use outpost_tests::Device;
-
-fn set(entity: &str, id: &str, field: &str, value: &str) -> RecordUpdateArgs {
-    RecordUpdateArgs {
-        entity: entity.into(),
-        id: id.into(),
-        fields: [(field.to_owned(), Some(value.to_owned()))].into(),
-    }
-}
-
-async fn get(client: &Client, entity: &str, id: &str) -> anyhow::Result<RecordRow> {
-    Ok(client
-        .record_get(RecordKey {
-            entity: entity.into(),
-            id: id.into(),
-        })
-        .await?
-        .record)
-}
-
-async fn field(
-    client: &Client,
-    entity: &str,
-    id: &str,
-    name: &str,
-) -> anyhow::Result<Option<String>> {
-    Ok(get(client, entity, id)
-        .await?
-        .fields
-        .get(name)
-        .cloned()
-        .flatten())
-}
+use outpost_tests::{Device, set};
 
 const CITY: &str = "address1_city";
 
 /// The ids of the active accounts the signed-in user owns (closed ones are read-only).
-async fn my_active_accounts(client: &Client) -> anyhow::Result<Vec<String>> {
-    let me = client.session_status().await?.user_id.unwrap_or_default();
+async fn my_active_accounts(device: &Device) -> anyhow::Result<Vec<String>> {
+    let me = device
+        .client
+        .session_status()
+        .await?
+        .user_id
+        .unwrap_or_default();
     let owner = format!("systemuser:{me}");
-    Ok(client
-        .record_list(RecordListArgs {
-            entity: "account".into(),
-        })
+    Ok(device
+        .records("account")
         .await?
         .into_iter()
         .filter(|r| {
@@ -70,11 +40,9 @@ async fn my_active_accounts(client: &Client) -> anyhow::Result<Vec<String>> {
 async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_holds()
 -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
-    let a = Device::in_memory()?;
-    let b = Device::in_memory()?;
-    a.sign_in(&server.url()).await?;
-    b.sign_in(&server.url()).await?;
-    let accounts = my_active_accounts(&a.client).await?;
+    let a = Device::signed_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
+    let accounts = my_active_accounts(&a).await?;
     let [r1, r2, r3, r4] = [0, 1, 2, 3].map(|i| accounts[i].clone());
 
     // Different fields of one record merge.
@@ -90,15 +58,11 @@ async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_ho
     a.client.sync_now().await?;
     for device in [&a, &b] {
         assert_eq!(
-            field(&device.client, "account", &r1, "name")
-                .await?
-                .as_deref(),
+            device.field("account", &r1, "name").await?.as_deref(),
             Some("A name")
         );
         assert_eq!(
-            field(&device.client, "account", &r1, CITY)
-                .await?
-                .as_deref(),
+            device.field("account", &r1, CITY).await?.as_deref(),
             Some("B city")
         );
     }
@@ -136,7 +100,7 @@ async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_ho
         assert_eq!(error.conflicts[0].mine.as_deref(), Some("From B"));
         assert_eq!(error.conflicts[0].server.as_deref(), Some("From A"));
         assert_eq!(
-            field(&b.client, "account", id, "name").await?.as_deref(),
+            b.field("account", id, "name").await?.as_deref(),
             Some("From B"),
             "the device keeps showing its change until the user decides"
         );
@@ -161,7 +125,7 @@ async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_ho
         }
         if expected == "From A" {
             assert_eq!(
-                field(&b.client, "account", id, "name").await?.as_deref(),
+                b.field("account", id, "name").await?.as_deref(),
                 Some("From A"),
                 "taking the server's value shows it at once, offline"
             );
@@ -172,9 +136,7 @@ async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_ho
         assert_eq!(b.client.session_status().await?.pending_ops, 0);
         for device in [&a, &b] {
             assert_eq!(
-                field(&device.client, "account", id, "name")
-                    .await?
-                    .as_deref(),
+                device.field("account", id, "name").await?.as_deref(),
                 Some(expected),
                 "both devices end with the resolution's value"
             );
@@ -186,11 +148,9 @@ async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_ho
 #[tokio::test]
 async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
-    let a = Device::in_memory()?;
-    let b = Device::in_memory()?;
-    a.sign_in(&server.url()).await?;
-    b.sign_in(&server.url()).await?;
-    let accounts = my_active_accounts(&a.client).await?;
+    let a = Device::signed_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
+    let accounts = my_active_accounts(&a).await?;
     let (r1, r2) = (accounts[4].clone(), accounts[5].clone());
     a.client
         .record_update(set("account", &r1, "name", "Server side"))
@@ -221,11 +181,11 @@ async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow:
     );
     a.client.sync_now().await?;
     assert_eq!(
-        field(&a.client, "account", &r2, CITY).await?.as_deref(),
+        a.field("account", &r2, CITY).await?.as_deref(),
         Some("Free city")
     );
     assert_ne!(
-        field(&a.client, "account", &r1, CITY).await?.as_deref(),
+        a.field("account", &r1, CITY).await?.as_deref(),
         Some("Parked city"),
         "the parked change did not reach the server"
     );
@@ -240,11 +200,11 @@ async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow:
     assert_eq!((report.resolved, report.pushed), (1, 1), "{report:?}");
     a.client.sync_now().await?;
     assert_eq!(
-        field(&a.client, "account", &r1, "name").await?.as_deref(),
+        a.field("account", &r1, "name").await?.as_deref(),
         Some("Device side")
     );
     assert_eq!(
-        field(&a.client, "account", &r1, CITY).await?.as_deref(),
+        a.field("account", &r1, CITY).await?.as_deref(),
         Some("Parked city")
     );
     assert_eq!(b.client.session_status().await?.pending_ops, 0);
@@ -254,8 +214,7 @@ async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow:
 #[tokio::test]
 async fn a_lead_qualified_offline_keeps_the_ids_of_what_it_created() -> anyhow::Result<()> {
     let mut server = ServerProcess::start()?;
-    let a = Device::in_memory()?;
-    a.sign_in(&server.url()).await?;
+    let a = Device::signed_in(&server.url()).await?;
 
     server.stop();
     // A lead met in the field, made and qualified with no network.
@@ -299,9 +258,7 @@ async fn a_lead_qualified_offline_keeps_the_ids_of_what_it_created() -> anyhow::
         .record_update(set("contact", &contact, "jobtitle", "Buyer"))
         .await?;
     assert_eq!(
-        field(&a.client, "lead", &lead, "statecode")
-            .await?
-            .as_deref(),
+        a.field("lead", &lead, "statecode").await?.as_deref(),
         Some("1"),
         "the lead shows qualified offline"
     );
@@ -326,25 +283,20 @@ async fn a_lead_qualified_offline_keeps_the_ids_of_what_it_created() -> anyhow::
         (3, 0, 0),
         "{report:?}"
     );
-    let b = Device::in_memory()?;
-    b.sign_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
     for created in &done.created {
-        let there = get(&b.client, &created.entity, &created.id).await?;
+        let there = b.get(&created.entity, &created.id).await?;
         assert_eq!(
             there.id, created.id,
             "same id on the server and another device"
         );
     }
     assert_eq!(
-        field(&b.client, "contact", &contact, "jobtitle")
-            .await?
-            .as_deref(),
+        b.field("contact", &contact, "jobtitle").await?.as_deref(),
         Some("Buyer")
     );
     assert_eq!(
-        field(&b.client, "lead", &lead, "statecode")
-            .await?
-            .as_deref(),
+        b.field("lead", &lead, "statecode").await?.as_deref(),
         Some("1")
     );
     Ok(())
@@ -353,20 +305,15 @@ async fn a_lead_qualified_offline_keeps_the_ids_of_what_it_created() -> anyhow::
 #[tokio::test]
 async fn a_record_assigned_away_leaves_every_device_of_the_user() -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
-    let a = Device::in_memory()?;
-    let b = Device::in_memory()?;
-    a.sign_in(&server.url()).await?;
-    b.sign_in(&server.url()).await?;
-    let account = my_active_accounts(&a.client)
+    let a = Device::signed_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
+    let account = my_active_accounts(&a)
         .await?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("an active account"))?;
     let me = a.client.session_status().await?.user_id.unwrap_or_default();
     let other = a
-        .client
-        .record_list(RecordListArgs {
-            entity: "systemuser".into(),
-        })
+        .records("systemuser")
         .await?
         .into_iter()
         .find(|u| u.id != me)
@@ -382,7 +329,7 @@ async fn a_record_assigned_away_leaves_every_device_of_the_user() -> anyhow::Res
     a.client.sync_now().await?;
     b.client.sync_now().await?;
     for device in [&a, &b] {
-        let gone = get(&device.client, "account", &account).await;
+        let gone = device.get("account", &account).await;
         let message = gone.expect_err("an account that is no longer the user's leaves the device");
         assert!(message.to_string().contains("not found"), "{message}");
     }
@@ -395,9 +342,8 @@ async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() 
     let server = ServerProcess::start()?;
     let upstream = server.url().trim_start_matches("http://").parse()?;
     let proxy = FaultProxy::start(upstream)?;
-    let a = Device::in_memory()?;
-    a.sign_in(&proxy.url()).await?;
-    let accounts = my_active_accounts(&a.client).await?;
+    let a = Device::signed_in(&proxy.url()).await?;
+    let accounts = my_active_accounts(&a).await?;
     let before = a.client.session_status().await?;
     assert!(
         before.last_sync_at.is_some(),
@@ -441,19 +387,15 @@ async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() 
     );
     assert_eq!(a.client.session_status().await?.pending_ops, 0);
 
-    let b = Device::in_memory()?;
-    b.sign_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
     for (i, id) in accounts.iter().take(5).enumerate() {
         assert_eq!(
-            field(&b.client, "account", id, CITY).await?,
+            b.field("account", id, CITY).await?,
             Some(format!("Faulty {i}"))
         );
     }
     let names: Vec<String> = b
-        .client
-        .record_list(RecordListArgs {
-            entity: "account".into(),
-        })
+        .records("account")
         .await?
         .into_iter()
         .filter_map(|r| r.fields.get("name").cloned().flatten())
@@ -465,7 +407,7 @@ async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() 
         "each created account exists once: {names:?}"
     );
     for id in &made {
-        get(&b.client, "account", id).await?;
+        b.get("account", id).await?;
     }
     Ok(())
 }
@@ -474,8 +416,7 @@ async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() 
 async fn a_grid_sorted_by_a_column_pages_in_that_order_and_a_bad_column_is_refused()
 -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
-    let a = Device::in_memory()?;
-    a.sign_in(&server.url()).await?;
+    let a = Device::signed_in(&server.url()).await?;
     let page = |after: Option<String>, order_by: &str| {
         a.client.view_page(outpost_core::api::ViewPageArgs {
             entity: "account".into(),
@@ -516,26 +457,15 @@ async fn a_sign_in_without_the_download_waits_for_the_user_to_ask_for_it() -> an
     let server = ServerProcess::start()?;
     let a = Device::in_memory()?;
     let status = a
-        .client
-        .session_sign_in(outpost_core::api::SignInArgs {
-            server_url: server.url(),
-            username: "fiona".into(),
-            password: outpost_testkit::DEMO_PASSWORD.into(),
-            download: Some(false),
-        })
+        .sign_in_with(&server.url(), outpost_testkit::DEMO_PASSWORD, Some(false))
         .await?;
     assert!(
         status.signed_in && status.last_sync_at.is_none(),
         "{status:?}"
     );
-    let none = a
-        .client
-        .record_list(RecordListArgs {
-            entity: "account".into(),
-        })
-        .await?;
+    let none = a.records("account").await?;
     assert!(none.is_empty(), "nothing downloaded yet");
     a.client.sync_now().await?;
-    assert!(!my_active_accounts(&a.client).await?.is_empty());
+    assert!(!my_active_accounts(&a).await?.is_empty());
     Ok(())
 }

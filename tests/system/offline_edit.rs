@@ -2,28 +2,17 @@
 //! sync carries the edit to the server and another device receives it.
 //! Must hold: the edit shows at once offline, survives the failed sync, is applied once.
 
-use outpost_core::api::RecordUpdateArgs;
 use outpost_core::{CoreError, api::SyncReport};
 use outpost_testkit::ServerProcess;
-use outpost_tests::{Device, first_account};
-
-fn name(id: &str, value: &str) -> outpost_core::api::RecordUpdateArgs {
-    RecordUpdateArgs {
-        entity: "account".into(),
-        id: id.into(),
-        fields: [("name".to_owned(), Some(value.to_owned()))].into(),
-    }
-}
+use outpost_tests::{Device, first_account, set};
 
 #[tokio::test]
 async fn an_edit_made_offline_reaches_another_device_after_reconnect() -> anyhow::Result<()> {
     let (first, first_name) = first_account();
     let edited_name = format!("{first_name} Cycles");
     let mut server = ServerProcess::start()?;
-    let a = Device::in_memory()?;
-    let b = Device::in_memory()?;
-    a.sign_in(&server.url()).await?;
-    b.sign_in(&server.url()).await?;
+    let a = Device::signed_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
     assert_eq!(
         a.account(&first).await?.fields["name"].as_deref(),
         Some(first_name.as_str()),
@@ -31,7 +20,10 @@ async fn an_edit_made_offline_reaches_another_device_after_reconnect() -> anyhow
     );
 
     server.stop();
-    let edited = a.client.record_update(name(&first, &edited_name)).await?;
+    let edited = a
+        .client
+        .record_update(set("account", &first, "name", &edited_name))
+        .await?;
     assert!(edited.pending, "an offline edit waits for sync");
     assert_eq!(
         edited.fields["name"].as_deref(),
@@ -89,13 +81,7 @@ async fn a_wrong_password_is_refused_and_leaves_no_session() -> anyhow::Result<(
     let server = ServerProcess::start()?;
     let a = Device::in_memory()?;
     let err = a
-        .client
-        .session_sign_in(outpost_core::api::SignInArgs {
-            server_url: server.url(),
-            username: "fiona".into(),
-            password: "wrong".into(),
-            download: None,
-        })
+        .sign_in_with(&server.url(), "wrong", None)
         .await
         .expect_err("a wrong password must not sign in");
     assert!(matches!(err, CoreError::Unauthorized), "got {err:?}");
