@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::oracle::assert_holds_scope;
-use crate::{Backend, Device, call, harness, login, str, user_id};
+use crate::{
+    Answer, Backend, Device, assert_refused, call, find_by, harness, login, put_offline_entity,
+    put_setting, str, user_id,
+};
 
 crate::contract!(
     admin_api_is_for_administrators,
@@ -76,12 +79,7 @@ async fn metadata_presentation_changes_bump_the_version_and_data_changes_are_ref
         let mut bad = after["metadata"].clone();
         break_it(&mut bad);
         let refused = call(&h.app, "PUT", "/api/v1/admin/metadata", &admin, Some(bad)).await;
-        assert_eq!(
-            (refused.status, str(&refused.body["code"])),
-            (StatusCode::BAD_REQUEST, "bad_metadata".to_owned()),
-            "{what}: {}",
-            refused.body
-        );
+        assert_refused(&refused, StatusCode::BAD_REQUEST, "bad_metadata", what);
     }
     let last = call(&h.app, "GET", "/api/v1/metadata", &fiona, None)
         .await
@@ -106,22 +104,18 @@ async fn admin_api_is_for_administrators(backend: Backend) {
         ("PUT", "/api/v1/admin/metadata"),
     ] {
         let a = call(&h.app, method, uri, &fiona, None).await;
-        assert_eq!(
-            (a.status, str(&a.body["code"])),
-            (StatusCode::FORBIDDEN, "forbidden".to_owned()),
-            "{method} {uri}"
+        assert_refused(
+            &a,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!("{method} {uri}"),
         );
     }
     let admin = login(&h.app, "admin", "console").await;
     let users = call(&h.app, "GET", "/api/v1/admin/users", &admin, None)
         .await
         .body;
-    let fiona_row = users
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == "fiona")
-        .expect("fiona");
+    let fiona_row = find_by(&users, "username", "fiona");
     assert_eq!(
         fiona_row["roles"],
         json!([outpost_domain::demo::role::SALESPERSON])
@@ -154,6 +148,23 @@ async fn admin_api_is_for_administrators(backend: Backend) {
     );
 }
 
+/// Publishes profile `id` as `admin` (`force`: even over the budget); the answer.
+async fn publish(h: &crate::Harness, admin: &str, id: &str, force: bool) -> Answer {
+    let body = if force {
+        json!({"force": true})
+    } else {
+        json!({})
+    };
+    call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/profiles/{id}/publish"),
+        admin,
+        Some(body),
+    )
+    .await
+}
+
 fn item(entity: &str, data: Value, relationships: Value, interval: u32) -> Value {
     json!({"entity": entity, "data": data, "relationships": relationships, "sync_interval_minutes": interval})
 }
@@ -163,12 +174,11 @@ async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
     let admin = login(&h.app, "admin", "console").await;
     let mine = json!({"kind": "other", "mine": true});
     // Switch an entity off so the profile below trips over it.
-    call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/offline/entities/incident",
+    put_offline_entity(
+        &h,
         &admin,
-        Some(json!({"enabled": false, "filter": ""})),
+        "incident",
+        json!({"enabled": false, "filter": ""}),
     )
     .await;
     let broken = json!({"name": "Broken", "items": [
@@ -215,17 +225,12 @@ async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
     ] {
         assert!(codes.contains(code), "{code} missing from {problems}");
     }
-    let refused = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/admin/profiles/{broken_id}/publish"),
-        &admin,
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(
-        (refused.status, str(&refused.body["code"])),
-        (StatusCode::BAD_REQUEST, "invalid_profile".to_owned())
+    let refused = publish(&h, &admin, &broken_id, false).await;
+    assert_refused(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalid_profile",
+        "a profile with problems",
     );
     let dup = call(
         &h.app,
@@ -235,16 +240,17 @@ async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
         Some(json!({"name": "Broken", "items": []})),
     )
     .await;
-    assert_eq!(
-        (dup.status, str(&dup.body["code"])),
-        (StatusCode::CONFLICT, "name_taken".to_owned())
+    assert_refused(
+        &dup,
+        StatusCode::CONFLICT,
+        "name_taken",
+        "a second \"Broken\"",
     );
-    call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/offline/entities/incident",
+    put_offline_entity(
+        &h,
         &admin,
-        Some(json!({"enabled": true, "filter": ""})),
+        "incident",
+        json!({"enabled": true, "filter": ""}),
     )
     .await;
 
@@ -297,14 +303,7 @@ async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
     let line = &dry["users"][0];
     assert_eq!(line["username"], "fiona", "{dry}");
     assert!(line["bytes"].as_u64() > Some(0) && line["records"]["account"].as_u64() > Some(0));
-    let published = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/admin/profiles/{tiny_id}/publish"),
-        &admin,
-        Some(json!({})),
-    )
-    .await;
+    let published = publish(&h, &admin, &tiny_id, false).await;
     assert_eq!(published.status, StatusCode::OK, "{}", published.body);
     assert_eq!(published.body["version"], 1);
     let mut device = Device::new(&h.app, "fiona", "tablet").await;
@@ -323,38 +322,15 @@ async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
     assert_holds_scope(&h, "fiona", &device, "under the new profile").await;
 
     // The budget: publishing more than a user may hold needs force.
-    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None)
-        .await
-        .body;
-    settings["budget_bytes"] = json!(100);
-    call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/settings",
-        &admin,
-        Some(settings),
-    )
-    .await;
-    let over = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/admin/profiles/{tiny_id}/publish"),
-        &admin,
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(
-        (over.status, str(&over.body["code"])),
-        (StatusCode::CONFLICT, "over_budget".to_owned())
+    put_setting(&h, &admin, "budget_bytes", json!(100)).await;
+    let over = publish(&h, &admin, &tiny_id, false).await;
+    assert_refused(
+        &over,
+        StatusCode::CONFLICT,
+        "over_budget",
+        "over the budget",
     );
-    let forced = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/admin/profiles/{tiny_id}/publish"),
-        &admin,
-        Some(json!({"force": true})),
-    )
-    .await;
+    let forced = publish(&h, &admin, &tiny_id, true).await;
     assert_eq!(forced.body["version"], 2, "{}", forced.body);
     let page = device.pull_page(&h.app, 1000).await;
     assert_eq!(page["profile_version"], 2);

@@ -144,10 +144,20 @@ pub(crate) async fn call(
     send(app, request(method, uri, Some(token), body)).await
 }
 
+/// Asks to sign `username` in on `device` with `password`; the answer, whatever it is.
+pub(crate) async fn try_login(
+    app: &Router,
+    username: &str,
+    password: &str,
+    device: &str,
+) -> Answer {
+    let body = json!({"username": username, "password": password, "device_id": device});
+    send(app, request("POST", "/api/v1/auth/login", None, Some(body))).await
+}
+
 /// Signs `username` in on `device`; the answer's body.
 pub(crate) async fn login_full(app: &Router, username: &str, device: &str) -> Value {
-    let body = json!({"username": username, "password": PASSWORD, "device_id": device});
-    let answer = send(app, request("POST", "/api/v1/auth/login", None, Some(body))).await;
+    let answer = try_login(app, username, PASSWORD, device).await;
     assert_eq!(
         answer.status,
         StatusCode::OK,
@@ -163,6 +173,81 @@ pub(crate) async fn login(app: &Router, username: &str, device: &str) -> String 
         .as_str()
         .expect("a token")
         .to_owned()
+}
+
+/// Checks that `answer` is a refusal with `status` and the error `code`.
+#[track_caller]
+pub(crate) fn assert_refused(answer: &Answer, status: StatusCode, code: &str, what: &str) {
+    assert_eq!(
+        (answer.status, str(&answer.body["code"])),
+        (status, code.to_owned()),
+        "{what}: {}",
+        answer.body
+    );
+}
+
+/// Pushes `ops` from `token`'s device (the push itself must be accepted); the result of
+/// each op, in order.
+pub(crate) async fn push(h: &Harness, token: &str, ops: Vec<Value>) -> Vec<Value> {
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/push",
+        token,
+        Some(json!({"ops": ops})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.body["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .map(|o| o["result"].clone())
+        .collect()
+}
+
+/// Sets one org setting as `admin` (read, changed, written back; the write must succeed).
+pub(crate) async fn put_setting(h: &Harness, admin: &str, key: &str, value: Value) {
+    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", admin, None)
+        .await
+        .body;
+    settings[key] = value;
+    let put = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/settings",
+        admin,
+        Some(settings),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::OK, "setting {key}: {}", put.body);
+}
+
+/// Sets `entity`'s offline switch and filter as `admin`; the answer.
+pub(crate) async fn put_offline_entity(
+    h: &Harness,
+    admin: &str,
+    entity: &str,
+    body: Value,
+) -> Answer {
+    call(
+        &h.app,
+        "PUT",
+        &format!("/api/v1/admin/offline/entities/{entity}"),
+        admin,
+        Some(body),
+    )
+    .await
+}
+
+/// The element of the JSON list `list` whose `key` is `value`.
+#[track_caller]
+pub(crate) fn find_by<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .find(|e| e[key] == value)
+        .unwrap_or_else(|| panic!("no element with {key} = {value:?} in {list}"))
 }
 
 /// What a device holds: (entity, id) → (row version, reason, fields).

@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::oracle::{all_records, assert_holds_scope};
-use crate::{Backend, Device, call, harness, login, str, user_id};
+use crate::{
+    Backend, Device, assert_refused, call, harness, login, push, put_offline_entity, put_setting,
+    str, user_id,
+};
 
 crate::contract!(
     initial_pull_sends_exactly_the_scope_then_nothing,
@@ -249,23 +252,12 @@ async fn follows_bring_records_and_unfollow_takes_them_away(backend: Backend) {
                 .contains_key(&("account".to_owned(), id.clone()))
         })
         .expect("an account of fiona's the manager does not hold");
-    let push = |kind: &str, op_id: &str| {
-        json!({"ops": [{"op_id": op_id, "base_version": null,
-                        "op": {"kind": kind, "entity": "account", "id": candidate}}]})
+    let op = |kind: &str, op_id: &str| {
+        json!({"op_id": op_id, "base_version": null,
+               "op": {"kind": kind, "entity": "account", "id": candidate}})
     };
-    let a = call(
-        &h.app,
-        "POST",
-        "/api/v1/sync/push",
-        &device.token,
-        Some(push("follow", "f1")),
-    )
-    .await;
-    assert_eq!(
-        a.body["outcomes"][0]["result"]["status"], "applied",
-        "{}",
-        a.body
-    );
+    let out = push(&h, &device.token, vec![op("follow", "f1")]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
     device.sync(&h.app, 1000).await;
     let held = device.held.get(&("account".to_owned(), candidate.clone()));
     assert_eq!(
@@ -274,19 +266,8 @@ async fn follows_bring_records_and_unfollow_takes_them_away(backend: Backend) {
         "following brings it offline"
     );
     assert_holds_scope(&h, &manager, &device, "after a follow").await;
-    let a = call(
-        &h.app,
-        "POST",
-        "/api/v1/sync/push",
-        &device.token,
-        Some(push("unfollow", "f2")),
-    )
-    .await;
-    assert_eq!(
-        a.body["outcomes"][0]["result"]["status"], "applied",
-        "{}",
-        a.body
-    );
+    let out = push(&h, &device.token, vec![op("unfollow", "f2")]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
     device.sync(&h.app, 1000).await;
     assert!(
         !device
@@ -306,14 +287,10 @@ async fn follows_bring_records_and_unfollow_takes_them_away(backend: Backend) {
                 .contains_key(&("opportunity".to_owned(), id.clone()))
         })
         .expect("an opportunity of fiona's the manager does not hold");
-    let op = json!({"ops": [{"op_id": "f4", "base_version": null,
-                     "op": {"kind": "follow", "entity": "opportunity", "id": opportunity}}]});
-    let a = call(&h.app, "POST", "/api/v1/sync/push", &device.token, Some(op)).await;
-    assert_eq!(
-        a.body["outcomes"][0]["result"]["status"], "applied",
-        "{}",
-        a.body
-    );
+    let follow = json!({"op_id": "f4", "base_version": null,
+                        "op": {"kind": "follow", "entity": "opportunity", "id": opportunity}});
+    let out = push(&h, &device.token, vec![follow]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
     device.sync(&h.app, 1000).await;
     assert!(
         device
@@ -325,15 +302,11 @@ async fn follows_bring_records_and_unfollow_takes_them_away(backend: Backend) {
     let theirs = crate::oracle::readable_ids(&h, "fiona", "account", false).await;
     {
         let hidden = theirs.first().expect("an account fiona may not read");
-        let op = json!({"ops": [{"op_id": "f3", "base_version": null,
-                         "op": {"kind": "follow", "entity": "account", "id": hidden}}]});
+        let follow = json!({"op_id": "f3", "base_version": null,
+                            "op": {"kind": "follow", "entity": "account", "id": hidden}});
         let fiona_device = login(&h.app, "fiona", "fiona-tablet").await;
-        let a = call(&h.app, "POST", "/api/v1/sync/push", &fiona_device, Some(op)).await;
-        assert_eq!(
-            a.body["outcomes"][0]["result"]["code"], "not_found",
-            "{}",
-            a.body
-        );
+        let out = push(&h, &fiona_device, vec![follow]).await;
+        assert_eq!(out[0]["code"], "not_found", "{out:?}");
     }
 }
 
@@ -342,24 +315,24 @@ async fn entity_filters_and_provisioning_bound_every_device(backend: Backend) {
     let mut device = Device::new(&h.app, "fiona", "tablet").await;
     device.sync(&h.app, 1000).await;
     let admin = login(&h.app, "admin", "console").await;
-    let bad = call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/offline/entities/account",
+    let bad = put_offline_entity(
+        &h,
         &admin,
-        Some(json!({"enabled": true, "filter": "name eq"})),
+        "account",
+        json!({"enabled": true, "filter": "name eq"}),
     )
     .await;
-    assert_eq!(
-        (bad.status, str(&bad.body["code"])),
-        (StatusCode::BAD_REQUEST, "bad_filter".to_owned())
+    assert_refused(
+        &bad,
+        StatusCode::BAD_REQUEST,
+        "bad_filter",
+        "a broken filter",
     );
-    let narrow = call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/offline/entities/account",
+    let narrow = put_offline_entity(
+        &h,
         &admin,
-        Some(json!({"enabled": true, "filter": "name eq 'Nothing Is Called This'"})),
+        "account",
+        json!({"enabled": true, "filter": "name eq 'Nothing Is Called This'"}),
     )
     .await;
     assert_eq!(narrow.status, StatusCode::OK, "{}", narrow.body);
@@ -370,33 +343,13 @@ async fn entity_filters_and_provisioning_bound_every_device(backend: Backend) {
     );
     assert_holds_scope(&h, "fiona", &device, "after narrowing the account filter").await;
 
-    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None)
-        .await
-        .body;
-    settings["provisioned"] = json!(false);
-    let off = call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/settings",
-        &admin,
-        Some(settings.clone()),
-    )
-    .await;
-    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    put_setting(&h, &admin, "provisioned", json!(false)).await;
     let page = device.pull_page(&h.app, 100).await;
     assert_eq!(
         page["wipe"], true,
         "deprovisioning wipes every device at its next contact"
     );
-    settings["provisioned"] = json!(true);
-    call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/settings",
-        &admin,
-        Some(settings),
-    )
-    .await;
+    put_setting(&h, &admin, "provisioned", json!(true)).await;
     let mut again = Device::new(&h.app, "fiona", "tablet").await;
     again.sync(&h.app, 1000).await;
     assert!(!again.held.is_empty());

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use crate::oracle::all_records;
 use crate::pull::owned;
-use crate::{Backend, Device, call, harness, login, str, user_id};
+use crate::{
+    Answer, Backend, Device, call, find_by, harness, login, push, put_setting, str, user_id,
+};
 
 crate::contract!(
     secured_values_never_come_back_in_a_conflict,
@@ -23,22 +25,15 @@ fn update(op_id: &str, id: &str, field: &str, before: Option<&str>, after: &str)
            "id": id, "changes": {field: after}, "before": {field: before}}})
 }
 
-async fn push(h: &crate::Harness, token: &str, ops: Vec<Value>) -> Vec<Value> {
-    let a = call(
+async fn resolve(h: &crate::Harness, token: &str, id: &str, action: &str) -> Answer {
+    call(
         &h.app,
         "POST",
-        "/api/v1/sync/push",
+        &format!("/api/v1/sync/errors/{id}/resolve"),
         token,
-        Some(json!({"ops": ops})),
+        Some(json!({"action": action})),
     )
-    .await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.body["outcomes"]
-        .as_array()
-        .expect("outcomes")
-        .iter()
-        .map(|o| o["result"].clone())
-        .collect()
+    .await
 }
 
 async fn field(h: &crate::Harness, entity: &str, id: &str, name: &str) -> Option<String> {
@@ -177,18 +172,7 @@ async fn conflicts_are_per_field_and_detection_can_be_off(backend: Backend) {
     assert_eq!(errors[0]["conflicts"][0]["server"], "From d1", "{errors}");
     // The org turns detection off: the device wins.
     let admin = login(&h.app, "admin", "console").await;
-    let mut settings = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None)
-        .await
-        .body;
-    settings["conflict_detection"] = json!(false);
-    call(
-        &h.app,
-        "PUT",
-        "/api/v1/admin/settings",
-        &admin,
-        Some(settings),
-    )
-    .await;
+    put_setting(&h, &admin, "conflict_detection", json!(false)).await;
     let wins = push(
         &h,
         &d2,
@@ -243,15 +227,7 @@ async fn refused_ops_change_nothing_and_become_sync_errors(backend: Backend) {
         .await
         .body;
     assert_eq!(errors.as_array().map(Vec::len), Some(5), "{errors}");
-    let by_op = |op: &str| -> String {
-        errors
-            .as_array()
-            .expect("errors")
-            .iter()
-            .find(|e| e["op_id"] == op)
-            .map(|e| str(&e["id"]))
-            .expect("an error per op")
-    };
+    let by_op = |op: &str| str(&find_by(&errors, "op_id", op)["id"]);
     // Someone else may not resolve fiona's errors; an administrator may.
     let other = h
         .org
@@ -260,33 +236,12 @@ async fn refused_ops_change_nothing_and_become_sync_errors(backend: Backend) {
         .find(|u| u.username != "fiona" && u.username != "admin")
         .expect("a user");
     let stranger = login(&h.app, &other.username, "d9").await;
-    let denied = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/sync/errors/{}/resolve", by_op("e5")),
-        &stranger,
-        Some(json!({"action": "discard"})),
-    )
-    .await;
+    let denied = resolve(&h, &stranger, &by_op("e5"), "discard").await;
     assert_eq!(denied.status, StatusCode::NOT_FOUND);
-    let discarded = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/sync/errors/{}/resolve", by_op("e5")),
-        &device.token,
-        Some(json!({"action": "discard"})),
-    )
-    .await;
+    let discarded = resolve(&h, &device.token, &by_op("e5"), "discard").await;
     assert_eq!(discarded.body["state"], "discarded", "{}", discarded.body);
     // Applying again what still cannot be applied keeps the error open.
-    let retry = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/sync/errors/{}/resolve", by_op("e3")),
-        &device.token,
-        Some(json!({"action": "apply"})),
-    )
-    .await;
+    let retry = resolve(&h, &device.token, &by_op("e3"), "apply").await;
     assert_eq!(retry.status, StatusCode::BAD_REQUEST, "{}", retry.body);
     // A conflict resolved on the server by applying the offline change.
     let id = mine[0].clone();
@@ -310,20 +265,9 @@ async fn refused_ops_change_nothing_and_become_sync_errors(backend: Backend) {
     let all = call(&h.app, "GET", "/api/v1/admin/sync-errors", &admin, None)
         .await
         .body;
-    let e6 = all
-        .as_array()
-        .expect("list")
-        .iter()
-        .find(|e| e["op_id"] == "e6")
-        .expect("admins see every error");
-    let applied = call(
-        &h.app,
-        "POST",
-        &format!("/api/v1/sync/errors/{}/resolve", str(&e6["id"])),
-        &admin,
-        Some(json!({"action": "apply"})),
-    )
-    .await;
+    // Admins see every error.
+    let e6 = find_by(&all, "op_id", "e6");
+    let applied = resolve(&h, &admin, &str(&e6["id"]), "apply").await;
     assert_eq!(applied.body["state"], "applied", "{}", applied.body);
     assert_eq!(
         field(&h, "account", &id, "name").await.as_deref(),

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::oracle::all_records;
 use crate::pull::owned;
-use crate::{Backend, call, harness, login, send, str};
+use crate::{Backend, assert_refused, call, harness, login, push, send, str};
 
 crate::contract!(
     records_api_enforces_security_etags_and_validation,
@@ -97,9 +97,11 @@ async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
         None,
     )
     .await;
-    assert_eq!(
-        (bad.status, str(&bad.body["code"])),
-        (StatusCode::BAD_REQUEST, "bad_query".to_owned())
+    assert_refused(
+        &bad,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        "a filter cut short",
     );
     assert!(
         str(&bad.body["message"]).contains('7') || str(&bad.body["message"]).contains("position"),
@@ -133,9 +135,11 @@ async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_ne!(ok.headers[header::ETAG].to_str().expect("ascii"), etag);
     let stale = send(&h.app, patch(&etag, "Stale name")).await;
-    assert_eq!(
-        (stale.status, str(&stale.body["code"])),
-        (StatusCode::PRECONDITION_FAILED, "stale".to_owned())
+    assert_refused(
+        &stale,
+        StatusCode::PRECONDITION_FAILED,
+        "stale",
+        "an old ETag",
     );
     assert_eq!(
         all_records(&h).await["account"][&id]["name"].as_deref(),
@@ -192,9 +196,11 @@ async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
         Some(json!({"fields": {"numberofemployees": "-5"}})),
     )
     .await;
-    assert_eq!(
-        (invalid.status, str(&invalid.body["code"])),
-        (StatusCode::BAD_REQUEST, "invalid".to_owned())
+    assert_refused(
+        &invalid,
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        "a record without a name",
     );
     let codes: Vec<(String, String)> = invalid.body["fields"]
         .as_array()
@@ -274,9 +280,11 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(backend: Backend) {
             .expect("request")
     };
     let malformed = send(&h.app, raw("/api/v1/sync/push", Body::from("{\"ops\": ["))).await;
-    assert_eq!(
-        (malformed.status, str(&malformed.body["code"])),
-        (StatusCode::BAD_REQUEST, "malformed".to_owned())
+    assert_refused(
+        &malformed,
+        StatusCode::BAD_REQUEST,
+        "malformed",
+        "broken JSON",
     );
     let unknown = send(
         &h.app,
@@ -293,9 +301,11 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(backend: Backend) {
         "x".repeat(outpost_server::MAX_BODY_BYTES + 10)
     );
     let big = send(&h.app, raw("/api/v1/sync/push", Body::from(huge))).await;
-    assert_eq!(
-        (big.status, str(&big.body["code"])),
-        (StatusCode::PAYLOAD_TOO_LARGE, "too_large".to_owned())
+    assert_refused(
+        &big,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "a body over the limit",
     );
     for limit in ["0", "5001", "x"] {
         let a = call(
@@ -319,13 +329,14 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(str(&a.body["code"]), "invalid");
-    let a = call(&h.app, "POST", "/api/v1/sync/push", &fiona, Some(json!({"ops": [{"op_id": "u1", "base_version": null,
-        "op": {"kind": "update", "entity": "spaceship", "id": "x", "changes": {}, "before": {}}}]}))).await;
-    assert_eq!(
-        a.body["outcomes"][0]["result"]["code"], "invalid",
-        "{}",
-        a.body
-    );
+    let out = push(
+        &h,
+        &fiona,
+        vec![json!({"op_id": "u1", "base_version": null,
+        "op": {"kind": "update", "entity": "spaceship", "id": "x", "changes": {}, "before": {}}})],
+    )
+    .await;
+    assert_eq!(out[0]["code"], "invalid", "{out:?}");
     assert_eq!(all_records(&h).await, before, "nothing changed");
 }
 
