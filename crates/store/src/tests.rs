@@ -4,7 +4,7 @@ use outpost_protocol::{
     OpOutcome, OpResult, PullResponse, RecordPayload, RecordRef, Resolution, ResolutionAction,
 };
 
-use crate::{DatabaseKey, KeyStore, MemoryKeyStore, Store, StoreError};
+use crate::{DatabaseKey, KeyStore, LocalRecord, MemoryKeyStore, Store, StoreError};
 
 /// The demo account's city attribute.
 const CITY: &str = "address1_city";
@@ -63,11 +63,32 @@ fn pull(store: &mut Store, page: PullResponse) {
     store.pull_page_apply(&ctx(), &page).expect("pull");
 }
 
-/// Changes fields of an account on the device.
-fn edit(store: &mut Store, id: &str, changes: Fields, op_id: &str) {
+/// Changes fields of an account on the device; the record as it now shows.
+fn edit(store: &mut Store, id: &str, changes: Fields, op_id: &str) -> LocalRecord {
     store
         .record_update(&ctx(), "account", id, changes, op_id)
-        .expect("update");
+        .expect("update")
+}
+
+/// A page that carries only the server's resolutions (`op id`, action) of sync errors.
+fn resolved(actions: &[(&str, ResolutionAction)], checkpoint: u64) -> PullResponse {
+    PullResponse {
+        resolutions: actions
+            .iter()
+            .map(|(op_id, action)| Resolution {
+                op_id: (*op_id).into(),
+                action: *action,
+            })
+            .collect(),
+        ..page(&[], &[], checkpoint)
+    }
+}
+
+/// Checks that the database file and its key are gone.
+#[track_caller]
+fn assert_wiped(dir: &tempfile::TempDir, keys: &MemoryKeyStore) {
+    assert!(!dir.path().join("local.db").exists(), "the file is gone");
+    assert!(keys.get("k").expect("get").is_none(), "the key is gone");
 }
 
 /// Opens (or reopens) the store with the metadata it keeps.
@@ -84,6 +105,14 @@ fn open(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
     store
 }
 
+/// A store in a fresh temp folder with its key store, opened as [`open`] does.
+fn fresh() -> (tempfile::TempDir, MemoryKeyStore, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = MemoryKeyStore::default();
+    let store = open(&dir, &keys);
+    (dir, keys, store)
+}
+
 #[test]
 fn the_database_file_holds_no_plaintext() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -94,15 +123,12 @@ fn the_database_file_holds_no_plaintext() {
             &mut store,
             page(&[("a1", 1, &[("name", MARKER), (CITY, MARKER)])], &[], 1),
         );
-        store
-            .record_update(
-                &ctx(),
-                "account",
-                "a1",
-                fields(&[(CITY, &format!("{MARKER} 2"))]),
-                "op-1",
-            )
-            .expect("update");
+        edit(
+            &mut store,
+            "a1",
+            fields(&[(CITY, &format!("{MARKER} 2"))]),
+            "op-1",
+        );
         store.state_set("access_token", MARKER).expect("state");
         store
             .draft_put(&crate::Draft {
@@ -149,9 +175,10 @@ fn the_database_file_holds_no_plaintext() {
 fn a_wrong_key_is_a_clear_error_and_the_data_survives() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
-    open(&dir, &keys)
-        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
-        .expect("pull");
+    pull(
+        &mut open(&dir, &keys),
+        page(&[("a1", 1, &[("name", "Kept")])], &[], 1),
+    );
     let right = keys.get("k").expect("get").expect("a key was made");
     keys.set("k", &DatabaseKey::generate()).expect("set");
     let err = Store::open(&dir.path().join("local.db"), &keys, "k")
@@ -182,22 +209,17 @@ fn a_missing_key_is_a_clear_error() {
 
 #[test]
 fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     pull(
         &mut store,
         page(&[("a1", 4, &[("name", "Old"), (CITY, "Lyon")])], &[], 4),
     );
-    let rec = store
-        .record_update(
-            &ctx(),
-            "account",
-            "a1",
-            fields(&[("name", "New"), (CITY, "Lyon")]),
-            "op-1",
-        )
-        .expect("update");
+    let rec = edit(
+        &mut store,
+        "a1",
+        fields(&[("name", "New"), (CITY, "Lyon")]),
+        "op-1",
+    );
     assert_eq!(
         rec.fields["name"].as_deref(),
         Some("New"),
@@ -231,9 +253,7 @@ fn an_update_shows_at_once_and_waits_in_the_outbox_with_its_before_image() {
 
 #[test]
 fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     pull(
         &mut store,
         page(&[("a1", 1, &[("name", "Old"), (CITY, "Lyon")])], &[], 1),
@@ -282,12 +302,9 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
 
 #[test]
 fn wiping_removes_the_file_and_the_key() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let store = open(&dir, &keys);
+    let (dir, keys, store) = fresh();
     store.wipe(&keys, "k").expect("wipe");
-    assert!(!dir.path().join("local.db").exists(), "the file is gone");
-    assert!(keys.get("k").expect("get").is_none(), "the key is gone");
+    assert_wiped(&dir, &keys);
 }
 
 fn name_of(store: &Store, id: &str) -> Option<String> {
@@ -332,9 +349,10 @@ fn demo_v2() -> Metadata {
 fn the_metadata_is_kept_inside_the_store_so_it_opens_offline() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = MemoryKeyStore::default();
-    open(&dir, &keys)
-        .pull_page_apply(&ctx(), &page(&[("a1", 1, &[("name", "Kept")])], &[], 1))
-        .expect("pull");
+    pull(
+        &mut open(&dir, &keys),
+        page(&[("a1", 1, &[("name", "Kept")])], &[], 1),
+    );
     let store = reopen(&dir, &keys);
     assert_eq!(
         store.metadata(),
@@ -346,9 +364,7 @@ fn the_metadata_is_kept_inside_the_store_so_it_opens_offline() {
 
 #[test]
 fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (dir, keys, mut store) = fresh();
     pull(
         &mut store,
         page(
@@ -395,16 +411,12 @@ fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work()
         2,
         "the migrated metadata is the kept one"
     );
-    let rec = store
-        .record_update(
-            &ctx(),
-            "account",
-            "a1",
-            fields(&[("x_region", "North")]),
-            "op-2",
-        )
-        .expect("the new column takes values");
-    assert_eq!(rec.fields["x_region"].as_deref(), Some("North"));
+    let rec = edit(&mut store, "a1", fields(&[("x_region", "North")]), "op-2");
+    assert_eq!(
+        rec.fields["x_region"].as_deref(),
+        Some("North"),
+        "the new column takes values"
+    );
     assert!(
         store.record_list("x_visit").expect("new table").is_empty(),
         "the new entity has its (empty) table"
@@ -434,9 +446,7 @@ fn a_newer_metadata_adds_columns_and_tables_and_keeps_records_and_pending_work()
 
 #[test]
 fn an_attribute_named_like_a_store_column_is_refused_and_nothing_changes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (dir, keys, mut store) = fresh();
     let mut bad = demo_v2();
     bad.entities[0].attributes[0].name = "row_version".into();
     let err = store.metadata_apply(bad).expect_err("refused");
@@ -447,9 +457,7 @@ fn an_attribute_named_like_a_store_column_is_refused_and_nothing_changes() {
 
 #[test]
 fn a_reset_page_drops_the_server_layer_but_keeps_the_outbox() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     pull(
         &mut store,
         page(
@@ -467,7 +475,7 @@ fn a_reset_page_drops_the_server_layer_but_keeps_the_outbox() {
         has_more: true,
         ..page(&[("a3", 1, &[("name", "Fresh")])], &[], 40)
     };
-    store.pull_page_apply(&ctx(), &reset).expect("reset page");
+    pull(&mut store, reset);
     assert_eq!(
         name_of(&store, "a2"),
         None,
@@ -485,12 +493,10 @@ fn a_reset_page_drops_the_server_layer_but_keeps_the_outbox() {
         "the outbox is kept"
     );
     assert_eq!(store.checkpoint().expect("checkpoint"), 40);
-    store
-        .pull_page_apply(
-            &ctx(),
-            &page(&[("a1", 9, &[("name", "Old"), (CITY, "Paris")])], &[], 41),
-        )
-        .expect("next page");
+    pull(
+        &mut store,
+        page(&[("a1", 9, &[("name", "Old"), (CITY, "Paris")])], &[], 41),
+    );
     let rec = store.record_get("account", "a1").expect("a1");
     assert_eq!(
         rec.fields["name"].as_deref(),
@@ -503,19 +509,13 @@ fn a_reset_page_drops_the_server_layer_but_keeps_the_outbox() {
 
 #[test]
 fn a_resolution_applied_on_the_server_leaves_the_outbox_and_keeps_the_value() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     pull(&mut store, page(&[("a1", 1, &[("name", "Old")])], &[], 1));
     edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
-    let resolved = PullResponse {
-        resolutions: vec![Resolution {
-            op_id: "op-1".into(),
-            action: ResolutionAction::Apply,
-        }],
-        ..page(&[], &[], 2)
-    };
-    store.pull_page_apply(&ctx(), &resolved).expect("page");
+    pull(
+        &mut store,
+        resolved(&[("op-1", ResolutionAction::Apply)], 2),
+    );
     assert_eq!(
         store.outbox_count().expect("count"),
         0,
@@ -532,9 +532,7 @@ fn a_resolution_applied_on_the_server_leaves_the_outbox_and_keeps_the_value() {
 
 #[test]
 fn a_discarded_resolution_restores_the_server_values_and_keeps_other_pending_work() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     pull(
         &mut store,
         page(&[("a1", 1, &[("name", "Server"), (CITY, "Lyon")])], &[], 1),
@@ -547,20 +545,16 @@ fn a_discarded_resolution_restores_the_server_values_and_keeps_other_pending_wor
             result: OpResult::Conflict { fields: vec![] },
         }])
         .expect("op-1 failed");
-    let resolved = PullResponse {
-        resolutions: vec![
-            Resolution {
-                op_id: "op-1".into(),
-                action: ResolutionAction::Discard,
-            },
-            Resolution {
-                op_id: "op-unknown".into(),
-                action: ResolutionAction::Discard,
-            },
-        ],
-        ..page(&[], &[], 2)
-    };
-    store.pull_page_apply(&ctx(), &resolved).expect("page");
+    pull(
+        &mut store,
+        resolved(
+            &[
+                ("op-1", ResolutionAction::Discard),
+                ("op-unknown", ResolutionAction::Discard),
+            ],
+            2,
+        ),
+    );
     let rec = store.record_get("account", "a1").expect("a1");
     assert_eq!(
         rec.fields["name"].as_deref(),
@@ -584,9 +578,7 @@ fn a_discarded_resolution_restores_the_server_values_and_keeps_other_pending_wor
 
 #[test]
 fn a_discarded_create_removes_the_record_made_offline() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     let op = outpost_domain::Operation::Create {
         entity: "account".into(),
         id: "new-1".into(),
@@ -599,30 +591,24 @@ fn a_discarded_create_removes_the_record_made_offline() {
         None,
         "a record made on the device has no server reason"
     );
-    let resolved = PullResponse {
-        resolutions: vec![Resolution {
-            op_id: "op-c".into(),
-            action: ResolutionAction::Discard,
-        }],
-        ..page(&[], &[], 2)
-    };
-    store.pull_page_apply(&ctx(), &resolved).expect("page");
+    pull(
+        &mut store,
+        resolved(&[("op-c", ResolutionAction::Discard)], 2),
+    );
     assert_eq!(name_of(&store, "new-1"), None, "the server never had it");
     assert_eq!(store.outbox_count().expect("count"), 0);
 }
 
 #[test]
 fn a_record_keeps_why_the_server_sent_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     let mut p = page(
         &[("a1", 1, &[("name", "One")]), ("a2", 2, &[("name", "Two")])],
         &[],
         2,
     );
     p.records[1].reason = "related:contact.parentcustomerid".into();
-    store.pull_page_apply(&ctx(), &p).expect("pull");
+    pull(&mut store, p);
     edit(&mut store, "a2", fields(&[("name", "Deux")]), "op-1");
     let reasons: Vec<(String, Option<String>)> = store
         .record_list("account")
@@ -645,9 +631,7 @@ fn a_record_keeps_why_the_server_sent_it() {
 
 #[test]
 fn a_wipe_page_is_never_stored() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (dir, keys, mut store) = fresh();
     pull(&mut store, page(&[("a1", 1, &[("name", "Kept")])], &[], 1));
     let wipe = PullResponse {
         wipe: true,
@@ -664,8 +648,7 @@ fn a_wipe_page_is_never_stored() {
     );
     assert_eq!(store.checkpoint().expect("checkpoint"), 1);
     store.wipe(&keys, "k").expect("wipe");
-    assert!(!dir.path().join("local.db").exists(), "the file is gone");
-    assert!(keys.get("k").expect("get").is_none(), "the key is gone");
+    assert_wiped(&dir, &keys);
 }
 
 mod outbox_model;
@@ -673,9 +656,7 @@ mod views;
 
 #[test]
 fn recently_used_records_keep_the_newest_and_drafts_keep_their_order() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (dir, keys, mut store) = fresh();
     let extra = 10;
     for n in 0..crate::RECENT_MAX + extra {
         store
@@ -741,9 +722,7 @@ fn recently_used_records_keep_the_newest_and_drafts_keep_their_order() {
 
 #[test]
 fn a_quick_find_change_reindexes_what_search_finds() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = open(&dir, &keys);
+    let (_dir, _keys, mut store) = fresh();
     pull(
         &mut store,
         page(

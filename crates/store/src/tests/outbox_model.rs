@@ -12,8 +12,7 @@ use outpost_domain::{Fields, Operation};
 use outpost_protocol::{OpOutcome, OpResult, PullResponse, RecordPayload};
 use proptest::prelude::*;
 
-use super::{CITY, ctx, open};
-use crate::MemoryKeyStore;
+use super::{CITY, edit, fresh, pull};
 
 const IDS: [&str; 3] = ["a0", "a1", "a2"];
 const FIELDS: [&str; 2] = ["name", CITY];
@@ -148,15 +147,13 @@ proptest! {
     fn the_outbox_keeps_order_loses_nothing_and_resends_apply_once(
         steps in prop::collection::vec(step(), 1..40)
     ) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let keys = MemoryKeyStore::default();
-        let mut store = open(&dir, &keys);
+        let (_dir, _keys, mut store) = fresh();
         let mut server = Server::default();
         for id in IDS {
             server.set(id, "name", "start");
         }
         let all: Vec<String> = IDS.iter().map(|s| (*s).to_owned()).collect();
-        store.pull_page_apply(&ctx(), &server.page(&all)).expect("first page");
+        pull(&mut store, server.page(&all));
         let mut pending: Vec<Pending> = Vec::new();
         let mut answered: BTreeSet<String> = BTreeSet::new();
         let mut next_op = 0;
@@ -174,7 +171,7 @@ proptest! {
                     next_op += 1;
                     let op_id = format!("op-{next_op:03}");
                     let change = Fields::from([(field.to_owned(), Some(value.to_owned()))]);
-                    store.record_update(&ctx(), "account", id, change, &op_id).expect("edit");
+                    edit(&mut store, id, change, &op_id);
                     if shown.as_deref() != Some(value) {
                         pending.push((op_id, id.to_owned(), field.to_owned(), value.to_owned()));
                     }
@@ -183,7 +180,7 @@ proptest! {
                     let (id, field, value) = (IDS[record], FIELDS[field], VALUES[value]);
                     server.set(id, field, value);
                     let page = server.page(&[id.to_owned()]);
-                    store.pull_page_apply(&ctx(), &page).expect("pull");
+                    pull(&mut store, page);
                 }
                 Step::Push { n } | Step::PushLost { n } => {
                     let sent = store.outbox_pending(n).expect("pending");
@@ -208,7 +205,7 @@ proptest! {
                         answered.extend(sent.iter().map(|e| e.op_id.clone()));
                         pending.retain(|(op_id, ..)| !answered.contains(op_id));
                         let page = server.page(&touched.into_iter().collect::<Vec<_>>());
-                        store.pull_page_apply(&ctx(), &page).expect("pull after push");
+                        pull(&mut store, page);
                     }
                 }
             }
@@ -223,7 +220,7 @@ proptest! {
             .collect();
         store.outbox_resolve(&outcomes).expect("answers");
         let page = server.page(&touched.into_iter().collect::<Vec<_>>());
-        store.pull_page_apply(&ctx(), &page).expect("last pull");
+        pull(&mut store, page);
         prop_assert_eq!(store.outbox_count().expect("count"), 0);
         for id in IDS {
             let shown = store.record_get("account", id).expect("record").fields;

@@ -5,12 +5,12 @@ use outpost_domain::query::{EvalContext, QueryText, parse_query};
 use outpost_domain::{Fields, Operation};
 use outpost_protocol::{PullResponse, RecordPayload};
 
-use super::{ctx, open};
+use super::{ctx, edit, fresh, pull};
 use crate::{MemoryKeyStore, Resolve, Store};
 
 /// A store holding the demo org's accounts and leads (about 300 records).
-fn demo_store(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
-    let mut store = open(dir, keys);
+fn demo_store() -> (tempfile::TempDir, MemoryKeyStore, Store) {
+    let (dir, keys, mut store) = fresh();
     let metadata = demo::metadata();
     let org = demo::demo_org(1);
     let data = DemoData::new(&metadata, &org, 1, 600, time::OffsetDateTime::UNIX_EPOCH);
@@ -30,18 +30,16 @@ fn demo_store(dir: &tempfile::TempDir, keys: &MemoryKeyStore) -> Store {
         "enough records to page: {}",
         records.len()
     );
-    store
-        .pull_page_apply(
-            &ctx(),
-            &PullResponse {
-                records,
-                checkpoint: 1,
-                metadata_version: 1,
-                ..PullResponse::default()
-            },
-        )
-        .expect("page");
-    store
+    pull(
+        &mut store,
+        PullResponse {
+            records,
+            checkpoint: 1,
+            metadata_version: 1,
+            ..PullResponse::default()
+        },
+    );
+    (dir, keys, store)
 }
 
 fn eval() -> EvalContext {
@@ -56,9 +54,7 @@ fn eval() -> EvalContext {
 
 #[test]
 fn keyset_pages_cover_the_view_in_order_without_repeats_or_gaps() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let store = demo_store(&dir, &keys);
+    let (_dir, _keys, store) = demo_store();
     let def = store
         .metadata()
         .entity("account")
@@ -117,9 +113,7 @@ fn keyset_pages_cover_the_view_in_order_without_repeats_or_gaps() {
 
 #[test]
 fn search_finds_words_by_prefix_across_entities_and_follows_edits() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = demo_store(&dir, &keys);
+    let (_dir, _keys, mut store) = demo_store();
     let account = store.record_list("account").expect("accounts").remove(0);
     let name = account.fields["name"].clone().expect("a name");
     let word: String = name
@@ -141,15 +135,12 @@ fn search_finds_words_by_prefix_across_entities_and_follows_edits() {
         "categorized: one entity"
     );
 
-    store
-        .record_update(
-            &ctx(),
-            "account",
-            &account.id,
-            Fields::from([("name".to_owned(), Some("Zyxwv Quarry".to_owned()))]),
-            "op-1",
-        )
-        .expect("rename");
+    edit(
+        &mut store,
+        &account.id,
+        Fields::from([("name".to_owned(), Some("Zyxwv Quarry".to_owned()))]),
+        "op-1",
+    );
     let across = store
         .search(&["lead".into(), "account".into()], "zyxw", 10)
         .expect("search");
@@ -173,9 +164,7 @@ fn search_finds_words_by_prefix_across_entities_and_follows_edits() {
 
 #[test]
 fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_server_undoes_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = MemoryKeyStore::default();
-    let mut store = demo_store(&dir, &keys);
+    let (_dir, _keys, mut store) = demo_store();
     let lead = store
         .record_list("lead")
         .expect("leads")
@@ -194,15 +183,12 @@ fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_se
     };
     let effects = store.op_apply(&ctx(), "op-q", op).expect("qualify");
     assert_eq!(effects.created.len(), 2);
-    store
-        .record_update(
-            &ctx(),
-            "account",
-            "acc-new",
-            Fields::from([("name".to_owned(), Some("Renamed offline".to_owned()))]),
-            "op-r",
-        )
-        .expect("edit the created account");
+    edit(
+        &mut store,
+        "acc-new",
+        Fields::from([("name".to_owned(), Some("Renamed offline".to_owned()))]),
+        "op-r",
+    );
     assert!(
         store
             .record_get("contact", "con-new")
@@ -218,23 +204,21 @@ fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_se
         .expect("pulled")
         .0;
     fields.insert("subject".into(), Some("Changed on the server".into()));
-    store
-        .pull_page_apply(
-            &ctx(),
-            &PullResponse {
-                records: vec![RecordPayload {
-                    entity: "lead".into(),
-                    id: lead.id.clone(),
-                    row_version: 2,
-                    fields,
-                    reason: "profile".into(),
-                }],
-                checkpoint: 2,
-                metadata_version: 1,
-                ..PullResponse::default()
-            },
-        )
-        .expect("pull");
+    pull(
+        &mut store,
+        PullResponse {
+            records: vec![RecordPayload {
+                entity: "lead".into(),
+                id: lead.id.clone(),
+                row_version: 2,
+                fields,
+                reason: "profile".into(),
+            }],
+            checkpoint: 2,
+            metadata_version: 1,
+            ..PullResponse::default()
+        },
+    );
     let shown = store.record_get("lead", &lead.id).expect("lead");
     assert_eq!(
         shown.fields["statecode"].as_deref(),
