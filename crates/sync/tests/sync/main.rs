@@ -92,44 +92,63 @@ fn page(ids: &[&str], first_version: u64, has_more: bool) -> PullResponse {
     }
 }
 
+/// A run with no resolutions to send, `pending` ops and `checkpoint`, on metadata 1.
+fn start(pending: Vec<PushOp>, checkpoint: u64) -> Input {
+    Input::Start {
+        resolutions: vec![],
+        pending,
+        checkpoint,
+        metadata_version: 1,
+    }
+}
+
+/// Answers every op applied at `row_version` except `failing`, which conflicts on `name`
+/// (the device's value `mine`, the server's "Theirs").
+fn answer_all_but(
+    req: &outpost_protocol::PushRequest,
+    failing: &str,
+    mine: &str,
+    row_version: u64,
+) -> Input {
+    Input::Pushed(PushResponse {
+        outcomes: req
+            .ops
+            .iter()
+            .map(|op| OpOutcome {
+                op_id: op.op_id.clone(),
+                result: if op.op_id == failing {
+                    OpResult::Conflict {
+                        fields: vec![FieldConflict {
+                            field: "name".into(),
+                            before: Some("Old".into()),
+                            mine: Some(mine.into()),
+                            server: Some("Theirs".into()),
+                        }],
+                    }
+                } else {
+                    OpResult::Applied { row_version }
+                },
+            })
+            .collect(),
+    })
+}
+
 #[test]
 fn first_sync_pushes_in_order_then_pulls_every_page() {
     let mut pages = vec![page(&["a1", "a2"], 5, true), page(&["a3"], 7, false)].into_iter();
     check(
         "first_sync",
         Engine::new(2, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![
+        start(
+            vec![
                 rename("op-1", "a1", "One"),
                 rename("op-2", "a2", "Two"),
                 rename("op-3", "a1", "Three"),
             ],
-            checkpoint: 0,
-            metadata_version: 1,
-        },
+            0,
+        ),
         |out| match out {
-            Output::Push(req) => Some(Input::Pushed(PushResponse {
-                outcomes: req
-                    .ops
-                    .iter()
-                    .map(|op| OpOutcome {
-                        op_id: op.op_id.clone(),
-                        result: if op.op_id == "op-2" {
-                            OpResult::Conflict {
-                                fields: vec![FieldConflict {
-                                    field: "name".into(),
-                                    before: Some("Old".into()),
-                                    mine: Some("Two".into()),
-                                    server: Some("Theirs".into()),
-                                }],
-                            }
-                        } else {
-                            OpResult::Applied { row_version: 4 }
-                        },
-                    })
-                    .collect(),
-            })),
+            Output::Push(req) => Some(answer_all_but(req, "op-2", "Two", 4)),
             Output::Pull(_) => pages.next().map(Input::Pulled),
             _ => None,
         },
@@ -141,12 +160,7 @@ fn an_unreachable_server_ends_the_run_and_keeps_what_was_stored() {
     check(
         "unreachable_during_pull",
         Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![],
-            checkpoint: 4,
-            metadata_version: 1,
-        },
+        start(vec![], 4),
         {
             let mut answered = false;
             move |out| match out {
@@ -168,12 +182,7 @@ fn a_push_answer_that_does_not_match_the_request_is_a_protocol_error() {
     check(
         "mismatched_push_answer",
         Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![rename("op-1", "a1", "One")],
-            checkpoint: 0,
-            metadata_version: 1,
-        },
+        start(vec![rename("op-1", "a1", "One")], 0),
         |out| match out {
             Output::Push(_) => Some(Input::Pushed(PushResponse { outcomes: vec![] })),
             _ => None,
@@ -186,12 +195,7 @@ fn a_refused_token_ends_the_run() {
     check(
         "unauthorized",
         Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![],
-            checkpoint: 0,
-            metadata_version: 1,
-        },
+        start(vec![], 0),
         |out| matches!(out, Output::Pull(_)).then_some(Input::Unauthorized),
     );
 }
@@ -204,12 +208,7 @@ fn a_page_for_newer_metadata_is_fetched_again_after_the_migration() {
     check(
         "newer_metadata",
         Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![],
-            checkpoint: 4,
-            metadata_version: 1,
-        },
+        start(vec![], 4),
         move |out| match out {
             Output::Pull(_) => {
                 pulls += 1;
@@ -231,12 +230,7 @@ fn metadata_older_than_the_pages_is_a_protocol_error_not_a_loop() {
     check(
         "stale_metadata",
         Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![],
-            checkpoint: 4,
-            metadata_version: 1,
-        },
+        start(vec![], 4),
         move |out| match out {
             Output::Pull(_) => Some(Input::Pulled(newer.clone())),
             Output::FetchMetadata { .. } => Some(Input::MetadataApplied {
@@ -254,17 +248,9 @@ fn a_wipe_page_is_not_stored_and_ends_the_run_with_a_wipe() {
         wipe: true,
         ..page(&["a1"], 5, true)
     };
-    check(
-        "wipe",
-        Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![],
-            checkpoint: 4,
-            metadata_version: 1,
-        },
-        move |out| matches!(out, Output::Pull(_)).then(|| Input::Pulled(wipe.clone())),
-    );
+    check("wipe", Engine::new(10, 2), start(vec![], 4), move |out| {
+        matches!(out, Output::Pull(_)).then(|| Input::Pulled(wipe.clone()))
+    });
 }
 
 #[test]
@@ -280,42 +266,12 @@ fn a_reset_page_may_carry_any_checkpoint_because_checkpoints_are_opaque() {
     check(
         "reset",
         Engine::new(10, 2),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![],
-            checkpoint: 900,
-            metadata_version: 1,
-        },
+        start(vec![], 900),
         move |out| match out {
             Output::Pull(_) => pages.next().map(Input::Pulled),
             _ => None,
         },
     );
-}
-
-/// Answers every op applied except `failing`, which conflicts on `name`.
-fn answer_all_but(req: &outpost_protocol::PushRequest, failing: &str) -> Input {
-    Input::Pushed(PushResponse {
-        outcomes: req
-            .ops
-            .iter()
-            .map(|op| OpOutcome {
-                op_id: op.op_id.clone(),
-                result: if op.op_id == failing {
-                    OpResult::Conflict {
-                        fields: vec![FieldConflict {
-                            field: "name".into(),
-                            before: Some("Old".into()),
-                            mine: Some("Mine".into()),
-                            server: Some("Theirs".into()),
-                        }],
-                    }
-                } else {
-                    OpResult::Applied { row_version: 9 }
-                },
-            })
-            .collect(),
-    })
 }
 
 #[test]
@@ -326,19 +282,17 @@ fn a_failed_op_parks_only_the_later_ops_on_its_record() {
     check(
         "parking",
         Engine::new(10, 10),
-        Input::Start {
-            resolutions: vec![],
-            pending: vec![
+        start(
+            vec![
                 rename("op-1", "a1", "One"),
                 rename("op-2", "a2", "Two"),
                 rename("op-3", "a1", "Three"),
                 rename("op-4", "a3", "Four"),
             ],
-            checkpoint: 0,
-            metadata_version: 1,
-        },
+            0,
+        ),
         |out| match out {
-            Output::Push(req) => Some(answer_all_but(req, "op-1")),
+            Output::Push(req) => Some(answer_all_but(req, "op-1", "Mine", 9)),
             Output::Pull(_) => pages.next().map(Input::Pulled),
             _ => None,
         },
@@ -371,7 +325,7 @@ fn resolutions_go_first_and_a_refused_one_is_stored_as_such() {
         },
         |out| match out {
             Output::Resolve { .. } => answers.next(),
-            Output::Push(req) => Some(answer_all_but(req, "none")),
+            Output::Push(req) => Some(answer_all_but(req, "none", "Mine", 9)),
             Output::Pull(_) => pages.next().map(Input::Pulled),
             _ => None,
         },
