@@ -61,11 +61,6 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 struct Figures {
     records: u64,
     initial: Duration,
@@ -367,15 +362,15 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
         initial,
         raw,
         rss_mb,
-        delta_ten: median(ten),
+        delta_ten: outpost_testkit::median(ten),
         local_ops_per_s,
         push_ops,
         push,
         view_entity,
         view_rows,
-        view_first: median(first),
-        search_one: median(one),
-        search_all: median(every),
+        view_first: outpost_testkit::median(first),
+        search_one: outpost_testkit::median(one),
+        search_all: outpost_testkit::median(every),
     })
 }
 

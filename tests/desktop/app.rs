@@ -21,7 +21,7 @@ use crate::notification::NotifyMonitor;
 /// dropping this stops both (killing only tauri-driver would orphan WebKitWebDriver).
 pub(crate) struct Driver {
     child: Child,
-    pub(crate) port: u16,
+    port: u16,
 }
 
 impl Driver {
@@ -57,6 +57,20 @@ impl Driver {
             std::thread::sleep(Duration::from_millis(100));
         }
         Ok(driver)
+    }
+
+    /// A WebDriver session on the app (tauri-driver starts the app for it).
+    pub(crate) async fn session(&self) -> anyhow::Result<Client> {
+        let app = binary("outpost-app")?;
+        let caps = serde_json::json!({ "tauri:options": { "application": app } });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!("a json object literal")
+        };
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("opening a WebDriver session on the app")
     }
 }
 
@@ -157,20 +171,11 @@ async fn the_real_app_works_offline_replays_on_reconnect_and_resolves_a_conflict
     let mut server = ServerProcess::start()?;
     // The app reaches the server through a proxy the test can switch off (the device is
     // offline while the server goes on serving another device).
-    let proxy = FaultProxy::start(server.url().trim_start_matches("http://").parse()?)?;
+    let proxy = FaultProxy::start(server.addr())?;
     let data = tempfile::tempdir()?;
-    let app = binary("outpost-app")?;
     let mut notifications = NotifyMonitor::start()?;
     let driver = Driver::start(data.path(), &proxy.url())?;
-    let caps = serde_json::json!({ "tauri:options": { "application": app } });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!("a json object literal")
-    };
-    let c = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .context("opening a WebDriver session on the app")?;
+    let c = driver.session().await?;
     let result = scenario(&c, &mut server, &proxy, &mut notifications).await;
     let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&shot)?;

@@ -1,27 +1,9 @@
 //! The `outpost` CLI end to end, with the real keychain: sign in, list, edit, sync, and a
 //! second device sees the edit.
 
-use std::process::{Command, Output};
+use outpost_testkit::ServerProcess;
 
-use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary};
-
-fn outpost(data_dir: &std::path::Path, args: &[&str]) -> anyhow::Result<Output> {
-    Ok(Command::new(binary("outpost")?)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("OUTPOST_PASSWORD", DEMO_PASSWORD)
-        .output()?)
-}
-
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "command must succeed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::{outpost_command, run};
 
 #[test]
 fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
@@ -29,16 +11,16 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
     let (a, b) = (tempfile::tempdir()?, tempfile::tempdir()?);
     for dir in [&a, &b] {
-        let text = ok(outpost(
+        let text = run(
             dir.path(),
             &["login", "--server", &server.url(), "--user", "fiona"],
-        )?);
+        )?;
         assert!(
             text.contains("signed in as fiona"),
             "login reports the session: {text}"
         );
     }
-    let list = ok(outpost(a.path(), &["list", "account"])?);
+    let list = run(a.path(), &["list", "account"])?;
     let owned = outpost_tests::fiona_accounts();
     assert!(
         owned
@@ -49,10 +31,10 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
 
     let (first, _) = outpost_tests::first_account();
     let id = first.as_str();
-    let updated = ok(outpost(
+    let updated = run(
         a.path(),
         &["--json", "update", "account", id, "address1_city=Tacoma"],
-    )?);
+    )?;
     let row: serde_json::Value = serde_json::from_str(&updated)?;
     assert_eq!(
         (
@@ -61,11 +43,11 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
         ),
         (Some("Tacoma"), Some(true))
     );
-    let sync = ok(outpost(a.path(), &["sync"])?);
+    let sync = run(a.path(), &["sync"])?;
     assert!(sync.contains("1 sent"), "the edit is sent: {sync}");
 
-    ok(outpost(b.path(), &["sync"])?);
-    let list_b = ok(outpost(b.path(), &["list", "account"])?);
+    run(b.path(), &["sync"])?;
+    let list_b = run(b.path(), &["list", "account"])?;
     assert!(
         list_b
             .lines()
@@ -73,19 +55,20 @@ fn the_cli_signs_in_edits_and_syncs() -> anyhow::Result<()> {
         "device b sees it: {list_b}"
     );
 
-    let bad = outpost(a.path(), &["update", "account", id, "nonsense"])?;
+    let bad = outpost_command(a.path(), &["update", "account", id, "nonsense"])?.output()?;
     assert_eq!(
         bad.status.code(),
         Some(5),
         "invalid input has its own exit code"
     );
-    let missing = outpost(
+    let missing = outpost_command(
         a.path(),
         &["update", "account", "no-such-id", "address1_city=X"],
-    )?;
+    )?
+    .output()?;
     assert_eq!(missing.status.code(), Some(5), "so does a missing record");
     let fresh = tempfile::tempdir()?;
-    let signed_out = outpost(fresh.path(), &["list", "account"])?;
+    let signed_out = outpost_command(fresh.path(), &["list", "account"])?.output()?;
     assert_eq!(
         signed_out.status.code(),
         Some(3),

@@ -3,37 +3,17 @@
 //! Must hold: it converges — the device ends with exactly the records another device
 //! gets, every offline edit reaches the server, every record made offline exists once.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary};
+use outpost_testkit::ServerProcess;
 use outpost_tests::Device;
 
-fn outpost(dir: &std::path::Path, args: &[&str]) -> anyhow::Result<Command> {
-    let mut command = Command::new(binary("outpost")?);
-    command
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("OUTPOST_PASSWORD", DEMO_PASSWORD)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    Ok(command)
-}
-
-fn run(dir: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = outpost(dir, args)?.output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "outpost {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use crate::{outpost_command, run};
 
 /// Starts `outpost args` and kills it after `after` (if it is still running).
 fn kill_after(dir: &std::path::Path, args: &[&str], after: Duration) -> anyhow::Result<bool> {
-    let mut child: Child = outpost(dir, args)?.spawn()?;
+    let mut child: Child = outpost_command(dir, args)?.spawn()?;
     std::thread::sleep(after);
     let killed = child.try_wait()?.is_none();
     if killed {

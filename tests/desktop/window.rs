@@ -4,23 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use fantoccini::{Client, ClientBuilder};
-use outpost_testkit::{ServerProcess, binary};
+use anyhow::bail;
+use outpost_testkit::ServerProcess;
 
 use crate::app::Driver;
-
-async fn session(driver: &Driver) -> anyhow::Result<Client> {
-    let caps = serde_json::json!({ "tauri:options": { "application": binary("outpost-app")? } });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!("a json object literal")
-    };
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .context("opening a WebDriver session on the app")
-}
 
 #[tokio::test]
 async fn the_window_opens_at_the_size_it_had_when_the_app_last_ran() -> anyhow::Result<()> {
@@ -31,7 +18,7 @@ async fn the_window_opens_at_the_size_it_had_when_the_app_last_ran() -> anyhow::
     let (width, height) = (1024_u64, 700_u64);
     {
         let driver = Driver::start(data.path(), &server.url())?;
-        let c = session(&driver).await?;
+        let c = driver.session().await?;
         c.set_window_size(width as u32, height as u32).await?;
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -49,7 +36,7 @@ async fn the_window_opens_at_the_size_it_had_when_the_app_last_ran() -> anyhow::
         let _ = c.close().await;
     }
     let driver = Driver::start(data.path(), &server.url())?;
-    let c = session(&driver).await?;
+    let c = driver.session().await?;
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut size = c.get_window_size().await?;
     while size != (width, height) && Instant::now() < deadline {

@@ -32,8 +32,7 @@ fn key(entity: &str, id: &str) -> RecordKey {
 async fn drafts_are_made_offline_and_saved_once_online_and_recent_records_read_offline()
 -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
-    let upstream = server.url().trim_start_matches("http://").parse()?;
-    let proxy = FaultProxy::start(upstream)?;
+    let proxy = FaultProxy::start(server.addr())?;
     let device = Device::signed_in(&proxy.url()).await?;
     let client = &device.client;
 

@@ -340,8 +340,7 @@ async fn a_record_assigned_away_leaves_every_device_of_the_user() -> anyhow::Res
 async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() -> anyhow::Result<()>
 {
     let server = ServerProcess::start()?;
-    let upstream = server.url().trim_start_matches("http://").parse()?;
-    let proxy = FaultProxy::start(upstream)?;
+    let proxy = FaultProxy::start(server.addr())?;
     let a = Device::signed_in(&proxy.url()).await?;
     let accounts = my_active_accounts(&a).await?;
     let before = a.client.session_status().await?;

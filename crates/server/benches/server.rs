@@ -85,11 +85,6 @@ async fn pull_all(app: &Router, token: &str, checkpoint: &mut u64) -> anyhow::Re
     }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 async fn run(backend: &'static str, location: Location, records: u64) -> anyhow::Result<Figures> {
     let db = Db::open(&location).await?;
     let started = Instant::now();
@@ -215,8 +210,8 @@ async fn run(backend: &'static str, location: Location, records: u64) -> anyhow:
         load,
         initial,
         bytes,
-        delta_nothing: median(nothing),
-        delta_ten: median(ten),
+        delta_nothing: outpost_testkit::median(nothing),
+        delta_ten: outpost_testkit::median(ten),
         push_ops,
         push,
     })

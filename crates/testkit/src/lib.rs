@@ -179,6 +179,11 @@ impl ServerProcess {
         Ok(child)
     }
 
+    /// The address it listens on, e.g. for a proxy put in front of it.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// The base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -213,6 +218,15 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The median of benchmark samples (the upper of the two middle ones for an even count).
+///
+/// # Panics
+/// When `samples` is empty.
+pub fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
 }
 
 /// Fails clearly unless the test runs inside the desktop session that `cargo xtask test`
