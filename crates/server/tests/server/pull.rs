@@ -378,21 +378,24 @@ async fn records_age_out_of_a_date_window(backend: Backend) {
         is_admin: false,
     };
     let org = std::sync::Arc::new(h.db.tx(outpost_server::org::Org::load).await.expect("org"));
-    for _ in 0..100 {
-        let request = outpost_protocol::PullRequest {
-            checkpoint: device.checkpoint,
-            limit: 1000,
-        };
-        let (org, caller) = (org.clone(), caller.clone());
-        let page =
-            h.db.tx(move |c| outpost_server::pull::pull(c, &org, &caller, request, later))
-                .await
-                .expect("pull");
-        let more = page.has_more;
-        device.apply(serde_json::to_value(page).expect("json"));
-        if !more {
-            break;
+    'pull: {
+        for _ in 0..100 {
+            let request = outpost_protocol::PullRequest {
+                checkpoint: device.checkpoint,
+                limit: 1000,
+            };
+            let (org, caller) = (org.clone(), caller.clone());
+            let page =
+                h.db.tx(move |c| outpost_server::pull::pull(c, &org, &caller, request, later))
+                    .await
+                    .expect("pull");
+            let more = page.has_more;
+            device.apply(serde_json::to_value(page).expect("json"));
+            if !more {
+                break 'pull;
+            }
         }
+        panic!("the pull never ended");
     }
     assert_eq!(
         activities(&device),

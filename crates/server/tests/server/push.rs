@@ -309,22 +309,21 @@ async fn commands_run_with_server_semantics(backend: Backend) {
         link("parentaccountid", &accounts, "account")
             && link("parentcontactid", &contacts, "contact")
     };
-    let open_leads: Vec<(&String, &outpost_domain::Fields)> = records["lead"]
+    // An open lead of fiona's that links to an account or contact she may not see.
+    let (lead, lead_fields) = records["lead"]
         .iter()
-        .filter(|(_, f)| {
+        .find(|(_, f)| {
             f.get("ownerid").cloned().flatten().as_deref() == Some(fiona.as_str())
                 && f.get("statecode").cloned().flatten().as_deref() == Some("0")
+                && !usable(f)
         })
-        .collect();
-    let (lead, lead_fields) = open_leads.first().expect("an open lead of fiona's");
-    let lead = (*lead).clone();
-    if !usable(lead_fields) {
-        // Qualifying would link new records to an account or contact fiona may not see.
-        let op = json!({"op_id": "q0", "base_version": null, "op": {"kind": "lead_qualify",
-            "lead_id": lead, "opportunity_id": "0190e000-0000-7000-8000-00000000e900"}});
-        let out = push(&h, &device.token, vec![op]).await;
-        assert_eq!(out[0]["fields"][0]["code"], "lookup_target", "{out:?}");
-    }
+        .expect("an open lead of fiona's linked to a record she may not see");
+    let lead = lead.clone();
+    // Qualifying it would link new records to that account or contact: refused.
+    let op = json!({"op_id": "q0", "base_version": null, "op": {"kind": "lead_qualify",
+        "lead_id": lead, "opportunity_id": "0190e000-0000-7000-8000-00000000e900"}});
+    let out = push(&h, &device.token, vec![op]).await;
+    assert_eq!(out[0]["fields"][0]["code"], "lookup_target", "{out:?}");
     // Without those links, it qualifies.
     let before = |name: &str| lead_fields.get(name).cloned().flatten();
     let unlink = json!({"op_id": "q00", "base_version": null, "op": {"kind": "update", "entity": "lead",
