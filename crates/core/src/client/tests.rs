@@ -269,6 +269,23 @@ async fn signed_in(url: &str, dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore
     client
 }
 
+/// The stand-in server (its URL and state) and a client signed in to it, with the
+/// client's folder and key store. Bound in this order, the client is dropped before its
+/// folder.
+async fn session() -> (
+    String,
+    Shared,
+    tempfile::TempDir,
+    Arc<MemoryKeyStore>,
+    Client,
+) {
+    let (url, server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    (url, server, dir, keys, client)
+}
+
 async fn edit(client: &Client, name: &str) {
     client
         .record_update(RecordUpdateArgs {
@@ -299,10 +316,7 @@ fn kept(client: &Client, key: &str) -> Option<String> {
 
 #[tokio::test]
 async fn sign_in_builds_the_store_from_the_servers_metadata_and_it_reopens_offline() {
-    let (url, _server) = serve().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = Arc::new(MemoryKeyStore::default());
-    let client = signed_in(&url, &dir, &keys).await;
+    let (_url, _server, dir, keys, client) = session().await;
     let rows = client
         .record_list(RecordListArgs {
             entity: "account".into(),
@@ -332,10 +346,7 @@ async fn sign_in_builds_the_store_from_the_servers_metadata_and_it_reopens_offli
 
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_once_and_the_request_retried() {
-    let (url, server) = serve().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = Arc::new(MemoryKeyStore::default());
-    let client = signed_in(&url, &dir, &keys).await;
+    let (_url, server, _dir, _keys, client) = session().await;
     edit(&client, "Offline name").await;
     expire_access(&server, false);
     let report = client
@@ -359,10 +370,7 @@ async fn an_expired_access_token_is_refreshed_once_and_the_request_retried() {
 
 #[tokio::test]
 async fn a_refused_refresh_ends_the_session_and_keeps_offline_work() {
-    let (url, server) = serve().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = Arc::new(MemoryKeyStore::default());
-    let client = signed_in(&url, &dir, &keys).await;
+    let (url, server, dir, keys, client) = session().await;
     edit(&client, "Offline name").await;
     expire_access(&server, true);
     let err = client.sync_now().await.expect_err("the session is over");
@@ -392,10 +400,7 @@ async fn a_refused_refresh_ends_the_session_and_keeps_offline_work() {
 
 #[tokio::test]
 async fn a_wipe_page_deletes_the_offline_data_and_its_key_and_says_why() {
-    let (url, server) = serve().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = Arc::new(MemoryKeyStore::default());
-    let client = signed_in(&url, &dir, &keys).await;
+    let (_url, server, _dir, keys, client) = session().await;
     let key_id = client.key_id();
     server.lock().expect("lock").wipe = true;
     let err = client.sync_now().await.expect_err("the session ends");
@@ -414,10 +419,7 @@ async fn a_wipe_page_deletes_the_offline_data_and_its_key_and_says_why() {
 
 #[tokio::test]
 async fn a_page_for_newer_metadata_waits_for_the_users_yes_then_migrates_and_is_fetched_again() {
-    let (url, server) = serve().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = Arc::new(MemoryKeyStore::default());
-    let client = signed_in(&url, &dir, &keys).await;
+    let (_url, server, _dir, _keys, client) = session().await;
     {
         let mut s = server.lock().expect("lock");
         s.metadata.version = 2;
