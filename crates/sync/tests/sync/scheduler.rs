@@ -42,6 +42,13 @@ impl Driver {
         out
     }
 
+    /// A sync the user asks for at `at` that finishes a second later with `outcome`; the
+    /// actions fed by the finish.
+    fn run_once(&mut self, at: u64, outcome: SyncOutcome) -> Vec<Action> {
+        self.at(at, Event::SyncRequested);
+        self.at(at + SEC, finished(outcome))
+    }
+
     /// Lets time run to `until` as the driver would: `Tick` at each wakeup on the way.
     /// Returns the actions with the time they were asked for.
     fn run_until(&mut self, until: u64) -> Vec<(u64, Action)> {
@@ -507,11 +514,7 @@ fn sync_now_while_offline_probes_at_once_and_resets_the_backoff() {
 #[test]
 fn a_waiting_metadata_update_stops_syncing_until_the_user_accepts_it() {
     let mut d = online_session();
-    d.at(10 * SEC, Event::SyncRequested);
-    let out = d.at(
-        11 * SEC,
-        finished(SyncOutcome::MetadataPending { version: 7 }),
-    );
+    let out = d.run_once(10 * SEC, SyncOutcome::MetadataPending { version: 7 });
     assert_eq!(
         acts(out.clone()),
         vec![
@@ -587,15 +590,14 @@ fn background_sync_goes_on_while_minimized() {
 #[test]
 fn a_run_with_new_conflicts_or_errors_notifies_with_the_counts() {
     let mut d = online_session();
-    d.at(10 * SEC, Event::SyncRequested);
-    let out = d.at(
-        11 * SEC,
-        finished(SyncOutcome::Ok {
+    let out = d.run_once(
+        10 * SEC,
+        SyncOutcome::Ok {
             pulled: 0,
             conflicts: 2,
             errors: 1,
             pending: 0,
-        }),
+        },
     );
     assert_eq!(
         acts(out),
@@ -604,9 +606,8 @@ fn a_run_with_new_conflicts_or_errors_notifies_with_the_counts() {
             errors: 1
         })]
     );
-    d.at(12 * SEC, Event::SyncRequested);
     assert!(
-        acts(d.at(13 * SEC, finished(ok()))).is_empty(),
+        acts(d.run_once(12 * SEC, ok())).is_empty(),
         "a clean run notifies nothing"
     );
 }
@@ -614,8 +615,7 @@ fn a_run_with_new_conflicts_or_errors_notifies_with_the_counts() {
 #[test]
 fn a_refused_token_is_an_error_and_stops_everything_until_the_next_sign_in() {
     let mut d = online_session();
-    d.at(10 * SEC, Event::SyncRequested);
-    let out = d.at(11 * SEC, finished(SyncOutcome::Unauthorized));
+    let out = d.run_once(10 * SEC, SyncOutcome::Unauthorized);
     assert_eq!(statuses(&out)[0].state, StatusState::Error);
     assert_eq!(d.s.next_wakeup(), None);
     assert!(acts(d.at(20 * SEC, Event::SyncRequested)).is_empty());
@@ -632,8 +632,7 @@ fn a_refused_token_is_an_error_and_stops_everything_until_the_next_sign_in() {
 #[test]
 fn a_wipe_ends_the_offline_data_until_the_next_sign_in() {
     let mut d = online_session();
-    d.at(10 * SEC, Event::SyncRequested);
-    let out = d.at(11 * SEC, finished(SyncOutcome::Wiped));
+    let out = d.run_once(10 * SEC, SyncOutcome::Wiped);
     let status = statuses(&out)[0];
     assert_eq!(status.state, StatusState::NotAvailable);
     assert!(status.entities.iter().all(|e| !e.available));
@@ -643,13 +642,10 @@ fn a_wipe_ends_the_offline_data_until_the_next_sign_in() {
 #[test]
 fn a_failed_run_is_an_error_then_a_repair_retried_with_backoff() {
     let mut d = online_session();
-    d.at(10 * SEC, Event::SyncRequested);
-    let fail = || {
-        finished(SyncOutcome::Failed {
-            message: "bad page".into(),
-        })
+    let fail = || SyncOutcome::Failed {
+        message: "bad page".into(),
     };
-    let out = d.at(11 * SEC, fail());
+    let out = d.run_once(10 * SEC, fail());
     assert_eq!(statuses(&out)[0].state, StatusState::Error);
     assert_eq!(
         statuses(&out)[0].reasons,
@@ -667,7 +663,7 @@ fn a_failed_run_is_an_error_then_a_repair_retried_with_backoff() {
         StatusState::NotAvailableWarning,
         "a run after an error is a repair under way"
     );
-    d.at(42 * SEC, fail());
+    d.at(42 * SEC, finished(fail()));
     assert_eq!(d.s.next_wakeup(), Some(102 * SEC), "then 60 s");
     d.run_until(102 * SEC);
     let out = d.at(103 * SEC, finished(ok()));
