@@ -114,6 +114,13 @@ impl Drop for Upstream {
     }
 }
 
+/// An upstream and a proxy in front of it (bound in this order, the proxy is dropped first).
+fn proxied() -> (Upstream, FaultProxy) {
+    let upstream = Upstream::start();
+    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    (upstream, proxy)
+}
+
 /// What a client got back: the bytes, and how the stream ended.
 #[derive(Debug)]
 struct Seen {
@@ -140,8 +147,7 @@ fn read_to_end(stream: &mut TcpStream) -> Seen {
 
 #[test]
 fn pass_forwards_the_request_and_the_answer_unchanged() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     let seen = round_trip(proxy.addr());
     assert!(seen.end.is_ok(), "the answer ends cleanly: {:?}", seen.end);
     assert_eq!(seen.bytes, response(), "the client gets the whole answer");
@@ -168,8 +174,7 @@ fn pass_forwards_the_request_and_the_answer_unchanged() {
 
 #[test]
 fn refuse_closes_before_any_byte_and_the_upstream_sees_nothing() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     proxy.set(Fault::Refuse);
     let seen = round_trip(proxy.addr());
     assert!(seen.bytes.is_empty(), "no answer byte: {:?}", seen.bytes);
@@ -181,8 +186,7 @@ fn refuse_closes_before_any_byte_and_the_upstream_sees_nothing() {
 #[test]
 fn delay_holds_back_each_direction_first_bytes() {
     let delay = Duration::from_millis(100);
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     proxy.set(Fault::Delay(delay));
     let started = Instant::now();
     let seen = round_trip(proxy.addr());
@@ -201,8 +205,7 @@ fn delay_holds_back_each_direction_first_bytes() {
 
 #[test]
 fn truncate_response_delivers_exactly_n_bytes_then_end_of_stream() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     proxy.set(Fault::TruncateResponse { after_bytes: 100 });
     let seen = round_trip(proxy.addr());
     assert!(
@@ -224,8 +227,7 @@ fn truncate_response_delivers_exactly_n_bytes_then_end_of_stream() {
 
 #[test]
 fn reset_after_request_lets_the_server_apply_it_and_loses_the_answer() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     proxy.set(Fault::ResetAfterRequest);
     let seen = round_trip(proxy.addr());
     assert!(seen.bytes.is_empty(), "no answer byte: {:?}", seen.bytes);
@@ -246,8 +248,7 @@ fn reset_after_request_lets_the_server_apply_it_and_loses_the_answer() {
 
 #[test]
 fn fail_next_faults_only_the_next_n_connections() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     proxy.fail_next(2, Fault::Refuse);
     for i in 0..2 {
         let seen = round_trip(proxy.addr());
@@ -270,8 +271,7 @@ fn fail_next_faults_only_the_next_n_connections() {
 
 #[test]
 fn blackhole_swallows_the_request_until_told_otherwise() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (upstream, proxy) = proxied();
     proxy.set(Fault::Blackhole);
     let mut stream = TcpStream::connect(proxy.addr()).expect("connect");
     stream
@@ -308,8 +308,7 @@ fn blackhole_swallows_the_request_until_told_otherwise() {
 
 #[test]
 fn dropping_the_proxy_closes_live_connections_and_stops_listening_promptly() {
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (_upstream, proxy) = proxied();
     let addr = proxy.addr();
     // One connection mid-request (the upstream waits for the rest), one blackholed.
     let mut forwarding = TcpStream::connect(addr).expect("connect");
@@ -382,8 +381,7 @@ fn an_unreachable_upstream_looks_like_a_refused_connection() {
 #[test]
 fn half_close_from_the_client_is_passed_on() {
     // A client that ends its request with a write shutdown still gets the whole answer.
-    let upstream = Upstream::start();
-    let proxy = FaultProxy::start(upstream.addr).expect("start proxy");
+    let (_upstream, proxy) = proxied();
     let mut stream = TcpStream::connect(proxy.addr()).expect("connect");
     stream.write_all(REQUEST).expect("request");
     stream.shutdown(Shutdown::Write).expect("half-close");
