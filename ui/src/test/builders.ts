@@ -83,13 +83,18 @@ export function refusedError(overrides: Partial<SyncErrorRow> = {}): SyncErrorRo
 
 /**
  * Makes `core` take resolutions the way the core does: each one is recorded (the array
- * answered) and its error leaves `core.errors`.
+ * answered); a kept change stays listed as resolving until a sync sends it, the others
+ * leave `core.errors` at once (taking the server's drops the change, a resubmit becomes
+ * a new change).
  */
 export function takeResolutions(core: FakeCore): SyncErrorResolveArgs[] {
   const resolved: SyncErrorResolveArgs[] = [];
   core.handlers.sync_error_resolve = (args) => {
     resolved.push(args);
-    core.errors = core.errors.filter((e) => e.op_id !== args.op_id);
+    core.errors =
+      args.resolution.action === 'keep_mine'
+        ? core.errors.map((e) => (e.op_id === args.op_id ? { ...e, resolving: true, resolution: 'keep_mine' } : e))
+        : core.errors.filter((e) => e.op_id !== args.op_id);
     return null;
   };
   return resolved;

@@ -22,9 +22,11 @@ function setup(rows: SyncErrorRow[]) {
   const core = new FakeCore();
   core.errors = rows;
   const resolved = takeResolutions(core);
-  const store = new ErrorsStore(core.run);
+  /** The syncs the shell saw finish. */
+  const sync = { seen: 1 };
+  const store = new ErrorsStore(core.run, () => sync.seen);
   const account = core.metadata.entities.find((e) => e.name === 'account') ?? null;
-  return { core, store, resolved, account };
+  return { core, store, resolved, account, sync };
 }
 
 describe('sync errors', () => {
@@ -74,7 +76,7 @@ describe('sync errors', () => {
   it('keeps mine: sends keep_mine, drops the row and says it is sent with the next sync', async () => {
     const { store, resolved } = setup([conflict()]);
     await store.load();
-    const failure = await store.resolve(conflict(), { action: 'keep_mine' }, 3, true);
+    const failure = await store.resolve(conflict(), { action: 'keep_mine' }, true);
     expect(failure).toBeNull();
     expect(resolved).toEqual([{ op_id: 'op-1', resolution: { action: 'keep_mine' } }]);
     expect(store.rows).toEqual([]);
@@ -83,16 +85,17 @@ describe('sync errors', () => {
   });
 
   it("takes the server's offline: the resolution is kept until a sync carries it", async () => {
-    const { store, resolved } = setup([conflict()]);
-    await store.load(1);
-    await store.resolve(conflict(), { action: 'take_server' }, 1, false);
+    const { store, resolved, sync } = setup([conflict()]);
+    await store.load();
+    await store.resolve(conflict(), { action: 'take_server' }, false);
     expect(resolved).toEqual([{ op_id: 'op-1', resolution: { action: 'take_server' } }]);
     expect(store.notice?.text).toMatch(/You are offline: it is kept on this device and sent at the next sync/);
     expect(store.notice?.offline).toBe(true);
-    await store.load(1);
+    await store.load();
     expect(store.resolved.map((r) => r.opId)).toEqual(['op-1']);
     // A sync finished since: the server has it.
-    await store.load(2);
+    sync.seen = 2;
+    await store.load();
     expect(store.resolved).toEqual([]);
   });
 
@@ -106,7 +109,7 @@ describe('sync errors', () => {
     const checked = resubmitFields(account, row, { ...start, telephone1: '555-0400' });
     expect(checked).toEqual({ ok: true, fields: { telephone1: '555-0400', revenue: '1200.5' } });
     if (!checked.ok) return;
-    await store.resolve(row, { action: 'resubmit', fields: checked.fields }, 0, true);
+    await store.resolve(row, { action: 'resubmit', fields: checked.fields }, true);
     expect(resolved).toEqual([
       { op_id: 'op-1', resolution: { action: 'resubmit', fields: { telephone1: '555-0400', revenue: '1200.5' } } },
     ]);
@@ -145,7 +148,7 @@ describe('sync errors', () => {
     const { store, core } = setup([conflict()]);
     await store.load();
     core.failNext.sync_error_resolve = new OutpostError('not_found', 'no sync error op-1');
-    const failure = await store.resolve(conflict(), { action: 'keep_mine' }, 0, true);
+    const failure = await store.resolve(conflict(), { action: 'keep_mine' }, true);
     expect(failure).toMatch(/already resolved/);
     expect(store.notice).toBeNull();
     expect(store.busy).toBeNull();

@@ -6,8 +6,8 @@
  * at once and reaches the server with the next sync (made offline, it waits for one).
  * Changes parked behind an error (B2) go out once the server has its resolution.
  *
- * One store per shell (`errorsFor`), so the list, the detail and what was resolved here
- * outlive the screen that shows them.
+ * One store per shell (`errorsFor`), so the list, the detail and the last resolution's
+ * outcome outlive the screen that shows them.
  */
 import {
   toOutpostError,
@@ -168,40 +168,84 @@ export interface Resolved {
   id: string;
   name: string | null;
   action: SyncErrorAction['action'];
-  /** The shell's count of syncs when it was made (`syncsSeen`): a later one carried it. */
-  syncBefore: number;
+}
+
+/** What the list's banner says about the last resolution (with "Sync now"). */
+export interface Notice {
+  text: string;
+  offline: boolean;
 }
 
 export class ErrorsStore {
-  rows = $state<SyncErrorRow[]>([]);
   loaded = $state(false);
   loading = $state(false);
   loadError = $state<string | null>(null);
   /** The op id being resolved now. */
   busy = $state<string | null>(null);
-  /** The last resolution's outcome, for the list's banner (with "Sync now"). */
-  notice = $state<{ text: string; offline: boolean; syncs: number } | null>(null);
-  /** Resolutions made here and not yet carried by a sync. */
-  resolved = $state<Resolved[]>([]);
   /** Names of records that lookups point at (`entity:id` → name). */
   names = $state<Record<string, string>>({});
 
+  /** Every row `sync_errors` lists: the errors, and the resolutions waiting to be sent. */
+  #all = $state<SyncErrorRow[]>([]);
+  /**
+   * Resolutions the core no longer lists once made (taking the server's drops the change
+   * at once; a resubmit becomes a new change): kept for this session to say they wait,
+   * until a sync finishes after them (`since`: the shell's count of syncs then).
+   */
+  #unlisted = $state<(Resolved & { since: number })[]>([]);
+  #notice = $state<(Notice & { since: number }) | null>(null);
   #run: Run;
+  #syncs: () => number;
 
-  constructor(run: Run) {
+  /** `syncs`: how many syncs the shell saw finish (`syncsSeen`), to know what a sync carried. */
+  constructor(run: Run, syncs: () => number = () => 0) {
     this.#run = run;
+    this.#syncs = syncs;
   }
 
-  /** Reads the errors; forgets resolutions a sync carried since (`syncs`: `syncsSeen`). */
-  async load(syncs = 0): Promise<void> {
+  /**
+   * The errors still to resolve. (A getter, not `$derived`: the store outlives the screen
+   * that first made it, and a derived would stop with that screen.)
+   */
+  get rows(): SyncErrorRow[] {
+    return this.#all.filter((r) => !r.resolving);
+  }
+
+  /** The last resolution's outcome, until a sync finishes after it. */
+  get notice(): Notice | null {
+    const n = this.#notice;
+    return n !== null && !this.#syncedSince(n.since) ? { text: n.text, offline: n.offline } : null;
+  }
+
+  dismissNotice(): void {
+    this.#notice = null;
+  }
+
+  /** The resolutions made on this device that wait to be sent, the core's first. */
+  get resolved(): Resolved[] {
+    const listed: Resolved[] = this.#all
+      .filter((r) => r.resolving)
+      .map((r) => ({
+        opId: r.op_id,
+        entity: r.entity,
+        id: r.id,
+        name: r.name,
+        action: r.resolution === 'take_server' ? 'take_server' : 'keep_mine',
+      }));
+    const unlisted = this.#unlisted
+      .filter((r) => !this.#syncedSince(r.since) && !this.#all.some((row) => row.op_id === r.opId))
+      .map(({ opId, entity, id, name, action }) => ({ opId, entity, id, name, action }));
+    return [...listed, ...unlisted];
+  }
+
+  /** Reads the errors (and the resolutions waiting to be sent). */
+  async load(): Promise<void> {
     this.loading = true;
     try {
-      this.rows = await this.#run('sync_errors');
+      this.#all = await this.#run('sync_errors');
       this.loadError = null;
       this.loaded = true;
-      this.resolved = this.resolved.filter(
-        (r) => r.syncBefore === syncs && !this.rows.some((row) => row.op_id === r.opId && !row.resolving),
-      );
+      this.#unlisted = this.#unlisted.filter((r) => !this.#syncedSince(r.since));
     } catch (error) {
       this.loadError = `Could not read the sync errors: ${toOutpostError(error).message}`;
     } finally {
@@ -209,27 +253,29 @@ export class ErrorsStore {
     }
   }
 
+  /** Whether a sync finished after `since` (a count of syncs). */
+  #syncedSince(since: number): boolean {
+    return this.#syncs() !== since;
+  }
+
+  /** An error or a resolution waiting to be sent, by its operation. */
   find(opId: string): SyncErrorRow | null {
-    return this.rows.find((r) => r.op_id === opId) ?? null;
+    return this.#all.find((r) => r.op_id === opId) ?? null;
   }
 
   /** Whether a resolution of this error waits to reach the server. */
   isResolving(opId: string): boolean {
-    return this.find(opId)?.resolving === true || this.resolved.some((r) => r.opId === opId);
+    return this.resolved.some((r) => r.opId === opId);
   }
 
   /**
-   * Resolves an error on the device. Answers null when done, else what went wrong in
-   * words. `syncs` (the shell's `syncsSeen`) and `online` say where sync stands.
+   * Resolves an error on the device, then reads the errors again. Answers null when
+   * done, else what went wrong in words. `online` says whether the server can be reached.
    */
-  async resolve(
-    row: SyncErrorRow,
-    resolution: SyncErrorAction,
-    syncs: number,
-    online: boolean,
-  ): Promise<string | null> {
+  async resolve(row: SyncErrorRow, resolution: SyncErrorAction, online: boolean): Promise<string | null> {
     if (this.busy !== null) return 'Another resolution is being saved; try again in a moment.';
     this.busy = row.op_id;
+    const since = this.#syncs();
     try {
       await this.#run('sync_error_resolve', { op_id: row.op_id, resolution });
     } catch (error) {
@@ -247,25 +293,20 @@ export class ErrorsStore {
         : resolution.action === 'take_server'
           ? `${name} now has the server's values`
           : `Your corrected change to ${name} is saved`;
-    this.notice = {
+    this.#notice = {
       text: online
         ? `${what}. It reaches the server with the next sync.`
         : `${what}. You are offline: it is kept on this device and sent at the next sync.`,
       offline: !online,
-      syncs,
+      since,
     };
-    this.resolved = [
-      ...this.resolved.filter((r) => r.opId !== row.op_id),
-      {
-        opId: row.op_id,
-        entity: row.entity,
-        id: row.id,
-        name: row.name,
-        action: resolution.action,
-        syncBefore: syncs,
-      },
-    ];
-    this.rows = this.rows.filter((r) => r.op_id !== row.op_id);
+    if (resolution.action !== 'keep_mine') {
+      this.#unlisted = [
+        ...this.#unlisted.filter((r) => r.opId !== row.op_id),
+        { opId: row.op_id, entity: row.entity, id: row.id, name: row.name, action: resolution.action, since },
+      ];
+    }
+    await this.load();
     return null;
   }
 
@@ -311,7 +352,7 @@ const stores = new WeakMap<ShellStore, ErrorsStore>();
 export function errorsFor(shell: ShellStore): ErrorsStore {
   let store = stores.get(shell);
   if (store === undefined) {
-    store = new ErrorsStore(shell.run);
+    store = new ErrorsStore(shell.run, () => shell.syncsSeen);
     stores.set(shell, store);
   }
   return store;

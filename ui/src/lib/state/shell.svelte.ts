@@ -49,7 +49,11 @@ export class ShellStore {
    * or one in the background): the footer's notification, linking to the list (C11).
    */
   newErrors = $state(0);
-  /** Grows with every sync seen to finish (run here, or in the background). */
+  /**
+   * Grows with every sync seen to finish (run here, or in the background): what a sync
+   * carried is known by it (the core's sync times are to the second, and two syncs may
+   * end in the same one).
+   */
   syncsSeen = $state(0);
   /** The metadata prompt was put off by the user for this version. */
   metadataLaterFor = $state<number | null>(null);

@@ -71,7 +71,7 @@ describe('the sync errors screens', () => {
 
     await fireEvent.click(screen.getByTestId('error-keep-mine'));
     await waitFor(() => expect(sent).toEqual([{ op_id: 'op-1', resolution: { action: 'keep_mine' } }]));
-    expect(shell.route).toEqual({ kind: 'errors' });
+    await waitFor(() => expect(shell.route).toEqual({ kind: 'errors' }));
   });
 
   it("asks before taking the server's values", async () => {
