@@ -10,9 +10,7 @@ export interface OutpostApp {
 /** Create the app's stores. */
 export function createApp(api: OutpostApi = realApi, run: Run = realRun): OutpostApp {
   const shell = new ShellStore(run);
-  const session = new SessionStore(api, {
-    afterSync: () => shell.touched(),
-    onSyncedElsewhere: () => shell.touched(),
-  });
+  // The shell reloads screens after every sync it sees (`refreshStatus`, `syncNow`).
+  const session = new SessionStore(api);
   return { session, shell };
 }

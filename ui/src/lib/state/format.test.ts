@@ -5,7 +5,6 @@ import {
   lookupId,
   pendingLabel,
   sortByName,
-  syncReportText,
 } from './format';
 import { account } from '../../test/fake-api';
 
@@ -39,17 +38,6 @@ describe('format', () => {
     expect(formatRevenue(null)).toBe('');
     expect(formatRevenue(undefined)).toBe('');
     expect(formatRevenue('  ')).toBe('');
-  });
-
-  it('syncReportText', () => {
-    const base = { pushed: 0, pulled: 0, conflicts: 0, errors: 0, parked: 0, resolved: 0, finished_at: 'x' };
-    expect(syncReportText(base)).toBe('Sync complete — everything is up to date');
-    expect(syncReportText({ ...base, pushed: 1, pulled: 3 })).toBe(
-      'Sync complete — 1 change sent, 3 changes received',
-    );
-    expect(syncReportText({ ...base, pushed: 2, conflicts: 1, errors: 2 })).toBe(
-      'Sync complete — 2 changes sent, 0 changes received, 1 conflict, 2 errors',
-    );
   });
 
   it('sortByName sorts case-insensitively and naturally, then by id, without mutating', () => {

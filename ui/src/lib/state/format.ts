@@ -1,5 +1,5 @@
 /** Pure formatting helpers for the UI (no state, easy to test). */
-import type { RecordRow, SyncReport } from '../api';
+import type { RecordRow } from '../api';
 
 export function pendingLabel(count: number): string {
   if (count <= 0) return 'No changes waiting to sync';
@@ -37,23 +37,6 @@ export function lookupId(value: string | null | undefined, entity: string): stri
   return value.startsWith(prefix) && value.length > prefix.length
     ? value.slice(prefix.length)
     : null;
-}
-
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
-export function syncReportText(report: SyncReport): string {
-  if (report.pushed === 0 && report.pulled === 0 && report.conflicts === 0 && report.errors === 0) {
-    return 'Sync complete — everything is up to date';
-  }
-  const parts = [
-    `${plural(report.pushed, 'change', 'changes')} sent`,
-    `${plural(report.pulled, 'change', 'changes')} received`,
-  ];
-  if (report.conflicts > 0) parts.push(plural(report.conflicts, 'conflict', 'conflicts'));
-  if (report.errors > 0) parts.push(plural(report.errors, 'error', 'errors'));
-  return `Sync complete — ${parts.join(', ')}`;
 }
 
 /** Sort account rows by name (case- and accent-insensitive, numbers naturally), then id. */

@@ -45,6 +45,7 @@ describe('messages branch on the error code, not the text', () => {
       'Sync failed: HTTP 500',
     );
     expect(syncErrorMessage(new OutpostError('not_signed_in', 'x'))).toMatch(/Sign in again/);
+    expect(syncErrorMessage(new OutpostError('metadata_pending', 'x'))).toMatch(/update of the app waits for your yes/);
   });
 
   it('save and load', () => {

@@ -49,6 +49,8 @@ export function syncErrorMessage(error: unknown): string {
       return 'The server no longer accepts your sign-in. Sign in again to sync.';
     case 'wiped':
       return WIPED_MESSAGE;
+    case 'metadata_pending':
+      return 'An update of the app waits for your yes before sync goes on';
     default:
       return `Sync failed: ${e.message}`;
   }

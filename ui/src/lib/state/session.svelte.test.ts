@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OutpostError } from '../api';
 import { SessionStore } from './session.svelte';
 import { fakeApi, makeStatus } from '../../test/fake-api';
-import { OFFLINE_SYNC_MESSAGE } from './messages';
 
 describe('SessionStore', () => {
   afterEach(() => {
@@ -113,50 +112,6 @@ describe('SessionStore', () => {
       expect(await session.signIn()).toBe(false);
       expect(session.signInError).toBe('Cannot reach the server');
       expect(session.signingIn).toBe(false);
-    });
-  });
-
-  describe('syncNow', () => {
-    it('reports success, refreshes status and calls afterSync', async () => {
-      const { api } = fakeApi({ status: makeStatus({ pending_ops: 2 }) });
-      const afterSync = vi.fn();
-      const session = new SessionStore(api, { afterSync });
-      await session.refresh();
-      await session.syncNow();
-      expect(session.syncOutcome).toBe('ok');
-      expect(session.syncMessage).toBe('Sync complete — 2 changes sent, 0 changes received');
-      expect(session.status?.pending_ops).toBe(0);
-      expect(session.status?.last_sync_at).not.toBeNull();
-      expect(afterSync).toHaveBeenCalledTimes(1);
-      expect(session.syncing).toBe(false);
-    });
-
-    it('shows the offline message on server_unreachable and still refreshes', async () => {
-      const { api, backend } = fakeApi({ status: makeStatus({ pending_ops: 2 }) });
-      backend.failNext.syncNow = new OutpostError('server_unreachable', 'down');
-      const afterSync = vi.fn();
-      const session = new SessionStore(api, { afterSync });
-      await session.syncNow();
-      expect(session.syncOutcome).toBe('offline');
-      expect(session.syncMessage).toBe(OFFLINE_SYNC_MESSAGE);
-      expect(session.status?.pending_ops).toBe(2);
-      expect(afterSync).toHaveBeenCalledTimes(1);
-    });
-
-    it('shows other failures as errors', async () => {
-      const { api, backend } = fakeApi();
-      backend.failNext.syncNow = new OutpostError('server', 'HTTP 500');
-      const session = new SessionStore(api);
-      await session.syncNow();
-      expect(session.syncOutcome).toBe('error');
-      expect(session.syncMessage).toBe('Sync failed: HTTP 500');
-    });
-
-    it('ignores a second click while a sync is running', async () => {
-      const { api } = fakeApi();
-      const session = new SessionStore(api);
-      await Promise.all([session.syncNow(), session.syncNow()]);
-      expect(api.syncNow).toHaveBeenCalledTimes(1);
     });
   });
 });

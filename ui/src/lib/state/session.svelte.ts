@@ -1,20 +1,7 @@
 import { toOutpostError, type OutpostApi, type SessionStatus, type ErrorCode } from '../api';
-import { signedOutMessage, signInErrorMessage, syncErrorMessage } from './messages';
-import { syncReportText } from './format';
+import { signedOutMessage, signInErrorMessage } from './messages';
 
-export type SessionApi = Pick<OutpostApi, 'sessionStatus' | 'sessionSignIn' | 'syncNow'>;
-
-export interface SessionOptions {
-  /** Called after every sync attempt (success or failure), e.g. to reload lists. */
-  afterSync?: () => Promise<void> | void;
-  /**
-   * Called when a status shows a sync finished that this store did not start (the
-   * background sync replayed offline work or pulled changes), so lists can reload.
-   */
-  onSyncedElsewhere?: () => Promise<void> | void;
-}
-
-export type SyncOutcome = 'ok' | 'offline' | 'error';
+export type SessionApi = Pick<OutpostApi, 'sessionStatus' | 'sessionSignIn'>;
 
 export const POLL_INTERVAL_MS = 5000;
 
@@ -24,7 +11,7 @@ export interface SignInForm {
   password: string;
 }
 
-/** Session status, sign-in form and sync state. */
+/** Session status and the sign-in form (syncing is the shell's: `ShellStore.syncNow`). */
 export class SessionStore {
   /** Last status the backend reported; null until the first successful call. */
   status = $state<SessionStatus | null>(null);
@@ -36,10 +23,6 @@ export class SessionStore {
   signingIn = $state(false);
   signInError = $state<string | null>(null);
 
-  syncing = $state(false);
-  syncMessage = $state('');
-  syncOutcome = $state<SyncOutcome | null>(null);
-
   signedIn = $derived(this.status?.signed_in === true);
   /** Why the last session ended by itself (server ended it, or wiped the device). */
   signedOutNotice = $derived(
@@ -47,24 +30,14 @@ export class SessionStore {
   );
 
   #api: SessionApi;
-  #options: SessionOptions;
   #refreshing: Promise<void> | null = null;
 
-  constructor(api: SessionApi, options: SessionOptions = {}) {
+  constructor(api: SessionApi) {
     this.#api = api;
-    this.#options = options;
   }
 
   #applyStatus(status: SessionStatus): void {
-    const previous = this.status;
     this.status = status;
-    if (
-      previous?.signed_in === true &&
-      status.signed_in &&
-      previous.last_sync_at !== status.last_sync_at
-    ) {
-      void this.#options.onSyncedElsewhere?.();
-    }
     this.statusError = null;
     this.statusErrorCode = null;
     if (this.form.server_url === '' && status.server_url !== null) {
@@ -131,8 +104,6 @@ export class SessionStore {
         this.signInError = 'Sign-in did not complete. Please try again.';
         return false;
       }
-      this.syncMessage = '';
-      this.syncOutcome = null;
       return true;
     } catch (error) {
       this.signInError = signInErrorMessage(error);
@@ -140,26 +111,5 @@ export class SessionStore {
     } finally {
       this.signingIn = false;
     }
-  }
-
-  /** Run a sync, then refresh status (and whatever `afterSync` reloads). */
-  async syncNow(): Promise<void> {
-    if (this.syncing) return;
-    this.syncing = true;
-    this.syncMessage = 'Syncing…';
-    this.syncOutcome = null;
-    try {
-      const report = await this.#api.syncNow();
-      this.syncOutcome = 'ok';
-      this.syncMessage = syncReportText(report);
-    } catch (error) {
-      const code = toOutpostError(error).code;
-      this.syncOutcome = code === 'server_unreachable' ? 'offline' : 'error';
-      this.syncMessage = syncErrorMessage(error);
-    } finally {
-      this.syncing = false;
-    }
-    await this.refresh();
-    await this.#options.afterSync?.();
   }
 }

@@ -12,6 +12,7 @@ import {
   type SyncStatus,
 } from '../api';
 import { entityDef } from './display';
+import { syncErrorMessage } from './messages';
 import { parseHash, routeHash, type Route } from './nav';
 
 export type Run = typeof realRun;
@@ -203,7 +204,10 @@ export class ShellStore {
       : { state: 'unavailable', reason: item.reason ?? 'Not available offline' };
   }
 
-  /** Runs a sync the user asked for, and says how it went. */
+  /**
+   * Runs a sync the user asked for, says how it went, and reads the status again; the
+   * screens reload once (whether or not the status shows a new sync time).
+   */
   async syncNow(): Promise<void> {
     try {
       const report = await this.#run('sync_now');
@@ -215,18 +219,13 @@ export class ShellStore {
       }
       this.flash(`Synced — ${parts.join(', ')}`, report.conflicts + report.errors > 0 ? 'error' : 'ok');
     } catch (error) {
-      const e = toOutpostError(error);
-      this.flash(
-        e.code === 'server_unreachable'
-          ? 'Offline — your changes are kept and sync when the server is back'
-          : e.code === 'metadata_pending'
-            ? 'An update of the app waits for your yes before sync goes on'
-            : `Sync failed: ${e.message}`,
-        e.code === 'server_unreachable' || e.code === 'metadata_pending' ? 'info' : 'error',
-      );
+      const code = toOutpostError(error).code;
+      const expected = code === 'server_unreachable' || code === 'metadata_pending';
+      this.flash(syncErrorMessage(error), expected ? 'info' : 'error');
     }
+    const version = this.dataVersion;
     await this.refreshStatus();
-    this.touched();
+    if (this.dataVersion === version) this.touched();
   }
 
   /** The first download of an offline module's data (C1, B6), when the user says yes. */
