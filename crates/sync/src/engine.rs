@@ -149,7 +149,8 @@ enum Phase {
         op_id: String,
     },
     Pushing {
-        in_flight: Vec<String>,
+        /// Each operation of the push in flight, with the records it is about.
+        in_flight: Vec<(String, Vec<EntityRef>)>,
     },
     Pulling,
     /// Waiting for the metadata of `version` before asking for the page again.
@@ -167,8 +168,6 @@ pub struct Engine {
     queue: std::collections::VecDeque<PushOp>,
     /// Records held by a failed operation of this run (B2).
     blocked: BTreeSet<EntityRef>,
-    /// The operations of the push in flight.
-    sent: Vec<PushOp>,
     checkpoint: u64,
     metadata_version: u64,
     push_batch: usize,
@@ -185,7 +184,6 @@ impl Engine {
             resolutions: std::collections::VecDeque::new(),
             queue: std::collections::VecDeque::new(),
             blocked: BTreeSet::new(),
-            sent: Vec::new(),
             checkpoint: 0,
             metadata_version: 0,
             push_batch: push_batch.max(1),
@@ -226,12 +224,12 @@ impl Engine {
                 out
             }
             (Phase::Pushing { in_flight }, Input::Pushed(res)) => {
-                let answered: Vec<&str> = res.outcomes.iter().map(|o| o.op_id.as_str()).collect();
-                if answered != in_flight {
+                let answered = res.outcomes.iter().map(|o| o.op_id.as_str());
+                if !answered.eq(in_flight.iter().map(|(id, _)| id.as_str())) {
                     return self.fail(FailReason::Protocol {
                         detail: format!(
                             "push answered {} outcomes for {} ops, or out of order",
-                            answered.len(),
+                            res.outcomes.len(),
                             in_flight.len()
                         ),
                     });
@@ -243,14 +241,16 @@ impl Engine {
                         OpResult::Error { .. } => self.summary.errors += 1,
                     }
                 }
-                let failed: Vec<&str> = res
+                // Outcomes come in the order of `in_flight` (checked above).
+                let failed: Vec<EntityRef> = res
                     .outcomes
                     .iter()
-                    .filter(|o| !matches!(o.result, OpResult::Applied { .. }))
-                    .map(|o| o.op_id.as_str())
+                    .zip(in_flight)
+                    .filter(|(o, _)| !matches!(o.result, OpResult::Applied { .. }))
+                    .flat_map(|(_, (_, keys))| keys)
                     .collect();
                 if !failed.is_empty() {
-                    self.park(&failed);
+                    self.park(failed);
                 }
                 let mut out = vec![Output::StoreOutcomes(res.outcomes)];
                 out.extend(self.next_step());
@@ -334,31 +334,24 @@ impl Engine {
         // A batch ends before the first operation about a record already in it.
         let mut seen = BTreeSet::new();
         let mut ops = Vec::new();
+        let mut in_flight = Vec::new();
         while let Some(next) = self.queue.front() {
             let keys = keys_of(next);
             if ops.len() == self.push_batch || keys.iter().any(|k| seen.contains(k)) {
                 break;
             }
-            seen.extend(keys);
+            seen.extend(keys.iter().cloned());
+            in_flight.push((next.op_id.clone(), keys));
             ops.extend(self.queue.pop_front());
         }
-        self.phase = Phase::Pushing {
-            in_flight: ops.iter().map(|op| op.op_id.clone()).collect(),
-        };
-        self.sent.clone_from(&ops);
+        self.phase = Phase::Pushing { in_flight };
         vec![Output::Push(PushRequest { ops })]
     }
 
-    /// Holds back every queued operation about a record a failed one (or one held back)
-    /// is about, in one ordered pass (B2).
-    fn park(&mut self, failed: &[&str]) {
-        for op in self
-            .sent
-            .iter()
-            .filter(|op| failed.contains(&op.op_id.as_str()))
-        {
-            self.blocked.extend(keys_of(op));
-        }
+    /// Holds back every queued operation about a record a failed one (whose records are
+    /// `failed`) or one held back is about, in one ordered pass (B2).
+    fn park(&mut self, failed: Vec<EntityRef>) {
+        self.blocked.extend(failed);
         let mut kept = std::collections::VecDeque::new();
         for op in self.queue.drain(..) {
             let keys = keys_of(&op);
