@@ -5,6 +5,7 @@ import { SessionStore } from '../state/session.svelte';
 import { OutpostError } from '../api';
 import { fakeApi, makeStatus } from '../../test/fake-api';
 import { FakeCore } from '../../test/fake-core';
+import { ShellStore } from '../state/shell.svelte';
 
 describe('UserMenu', () => {
   afterEach(() => {
@@ -14,7 +15,7 @@ describe('UserMenu', () => {
 
   it('switches the theme and keeps the choice', async () => {
     const session = new SessionStore(fakeApi().api);
-    render(UserMenu, { props: { session, run: new FakeCore().run } });
+    render(UserMenu, { props: { session, shell: new ShellStore(new FakeCore().run) } });
     await fireEvent.click(screen.getByTestId('user-menu'));
     await fireEvent.click(screen.getByTestId('theme-dark'));
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe('dark'));
@@ -34,7 +35,7 @@ describe('UserMenu', () => {
       return makeStatus({ signed_in: false });
     };
     const session = new SessionStore(fakeApi().api);
-    render(UserMenu, { props: { session, run: core.run } });
+    render(UserMenu, { props: { session, shell: new ShellStore(core.run) } });
     await fireEvent.click(screen.getByTestId('user-menu'));
     await fireEvent.click(screen.getByTestId('sign-out'));
     await waitFor(() => expect(signOuts).toEqual([{ wipe: false, discard_pending: false }]));

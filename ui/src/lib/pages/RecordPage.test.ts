@@ -18,7 +18,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('lead', 'l1', { subject: 'Solar roof', companyname: 'Contoso' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1' } });
     const summary = await screen.findByRole('tab', { name: 'Summary' });
     expect(summary.getAttribute('aria-selected')).toBe('true');
     await fireEvent.keyDown(summary, { key: 'ArrowRight' });
@@ -33,7 +33,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('lead', 'l1', { subject: 'Solar roof', companyname: 'Contoso' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1' } });
     const topic = await screen.findByLabelText(/^Topic/);
     await fireEvent.input(topic, { target: { value: '' } });
     await fireEvent.click(screen.getByTestId('record-save'));
@@ -53,7 +53,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('lead', 'l1', { subject: 'Solar roof', companyname: 'Contoso', lastname: 'Diaz' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1' } });
     await fireEvent.click(await screen.findByTestId('command-qualify'));
     const dialog = await screen.findByTestId('command-dialog-qualify');
     expect(within(dialog).getByTestId<HTMLInputElement>('qualify-account').checked).toBe(true);
@@ -77,7 +77,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('lead', 'l1', { subject: 'Solar roof' }), row('account', 'a1', { name: 'Alpine Ski' }), row('account', 'a2', { name: 'Alder Woods' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1' } });
     await fireEvent.click(await screen.findByTestId('lookup-parentaccountid'));
     const search = await screen.findByTestId('lookup-search');
     await waitFor(() => expect(screen.getAllByTestId('lookup-option')).toHaveLength(2));
@@ -92,7 +92,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('opportunity', 'o1', { name: 'Big deal' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'opportunity', id: 'o1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'opportunity', id: 'o1' } });
     const bar = await screen.findByTestId('flow-bar');
     expect(within(bar).getByTestId('flow-active').textContent).toMatch(/Stage 1 of 3: Qualify/);
     expect(within(bar).getByTestId('flow-stage-sales-qualify').getAttribute('aria-current')).toBe('step');
@@ -105,7 +105,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('lead', 'l7', { subject: 'Solar roof' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l7', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l7' } });
     const topic = await screen.findByLabelText(/^Topic/);
     const away = document.createElement('a');
     away.href = '#/grid/account';
@@ -127,7 +127,7 @@ describe('the record page', () => {
     const core = salesCore();
     core.records.push(row('lead', 'l1', { subject: 'Solar roof' }));
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1' } });
     await fireEvent.click(await screen.findByTestId('why-button'));
     expect((await screen.findByTestId('why-text')).textContent).toBe('It matches your offline profile.');
   });
@@ -139,7 +139,7 @@ describe('the record page', () => {
     core.handlers.lookup_search = ({ field }) =>
       field === 'ownerid' ? [{ entity: 'systemuser', id: 'u2', name: 'Sam Colleague', record: colleague }] : [];
     const shell = await shellOf(core);
-    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1', run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'lead', id: 'l1' } });
     await fireEvent.click(await screen.findByTestId('command-assign'));
     await fireEvent.click(await screen.findByText('Sam Colleague'));
     await waitFor(() =>
@@ -153,7 +153,7 @@ describe('the record page', () => {
   it('creates a draft instead of a record in a drafts module', async () => {
     const core = salesCore();
     const shell = await shellOf(core, 'quick-capture');
-    render(RecordPage, { props: { shell, entity: 'account', id: null, run: core.run } });
+    render(RecordPage, { props: { shell, entity: 'account', id: null } });
     await waitFor(() => expect(shell.route).toEqual({ kind: 'new-draft', entity: 'account' }));
   });
 });
@@ -170,7 +170,7 @@ describe('the drafts page', () => {
       throw Object.assign(new Error('offline'), { code: 'server_unreachable', message: 'cannot reach the server' });
     };
     const shell = await shellOf(core, 'quick-capture');
-    render(DraftsPage, { props: { shell, route: { kind: 'drafts' }, run: core.run } });
+    render(DraftsPage, { props: { shell, route: { kind: 'drafts' } } });
     const item = await screen.findByTestId('draft-d1');
     expect(screen.getByTestId('drafts-offline')).toBeTruthy();
     await fireEvent.click(within(item).getByTestId('draft-save'));

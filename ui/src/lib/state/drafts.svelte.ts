@@ -108,7 +108,7 @@ export class DraftEditor extends RecordEditor {
   draft = $state<DraftRow | null>(null);
   loadError = $state<string | null>(null);
 
-  constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions = {}) {
+  constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions) {
     super(metadata, def, id, true, options);
   }
 
@@ -176,7 +176,7 @@ export class RecentRecord extends CoreStore {
   loading = $state(false);
   loadError = $state<string | null>(null);
 
-  constructor(def: EntityDef, options: StoreOptions = {}) {
+  constructor(def: EntityDef, options: StoreOptions) {
     super(options);
     this.def = def;
     this.model = new FormModel(def, false);

@@ -9,7 +9,6 @@
  * what it was when the record was loaded" — re-typing the old value is no change.
  */
 import {
-  run as realRun,
   toOutpostError,
   type AttributeDef,
   type CommandArgs,
@@ -24,14 +23,6 @@ import { editorText, parseEditor } from './display';
 import type { Run } from './shell.svelte';
 
 export type Fields = Record<string, string | null>;
-
-/**
- * The shell's way to the core (so tests can hand the app a fake core), or the real one
- * when the shell does not expose it.
- */
-export function runOf(shell: object): Run {
-  return (shell as { run?: Run }).run ?? realRun;
-}
 
 /**
  * A user-facing sentence for a failed call: the core's message is the substance (it says
@@ -516,9 +507,9 @@ export function takeUnsaved(key: string): { texts: Record<string, string>; label
 // ---------------------------------------------------------------------------------------
 // Stores that call the core
 
-/** How a store reaches the core: `run` (a fake one in tests), `touched` after a change. */
+/** How a store reaches the core: `run` (the shell's; a fake one in tests), `touched` after a change. */
 export interface StoreOptions {
-  run?: Run;
+  run: Run;
   /** The shell's `touched`, so other screens reload. */
   touched?: () => void;
 }
@@ -528,8 +519,8 @@ export class CoreStore {
   protected readonly run: Run;
   protected readonly touched: () => void;
 
-  constructor(options: StoreOptions = {}) {
-    this.run = options.run ?? realRun;
+  constructor(options: StoreOptions) {
+    this.run = options.run;
     this.touched = options.touched ?? (() => {});
   }
 }
@@ -550,7 +541,7 @@ export abstract class RecordEditor extends CoreStore {
   /** Why the last save (or other action) failed, shown next to the form. */
   error = $state<string | null>(null);
 
-  constructor(metadata: Metadata, def: EntityDef, id: string | null, creating: boolean, options: StoreOptions = {}) {
+  constructor(metadata: Metadata, def: EntityDef, id: string | null, creating: boolean, options: StoreOptions) {
     super(options);
     this.metadata = metadata;
     this.def = def;
@@ -615,7 +606,7 @@ export class RecordStore extends RecordEditor {
   /** Whether the record is open (the core says): only open records change. */
   open = $derived(this.detail?.open ?? true);
 
-  constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions = {}) {
+  constructor(metadata: Metadata, def: EntityDef, id: string | null, options: StoreOptions) {
     super(metadata, def, id, id === null, options);
   }
 

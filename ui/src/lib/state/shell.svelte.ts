@@ -4,8 +4,8 @@
  * offline indicator, the metadata prompt). Screens read it; they never poll on their own.
  */
 import {
-  run as realRun,
   toOutpostError,
+  type run,
   type AppModule,
   type EntityDef,
   type Metadata,
@@ -15,7 +15,8 @@ import { entityDef } from './display';
 import { syncErrorMessage } from './messages';
 import { parseHash, routeHash, type Route } from './nav';
 
-export type Run = typeof realRun;
+/** The way to the core: the real `run`, or a fake one in tests. Screens use the shell's (`shell.run`). */
+export type Run = typeof run;
 
 /** How often the footer's status is asked for; faster while a sync runs. */
 export const STATUS_POLL_MS = 3000;
@@ -78,20 +79,25 @@ export class ShellStore {
   #toastTimer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
 
-  constructor(run: Run = realRun) {
+  constructor(run: Run) {
     this.#run = run;
     if (typeof localStorage !== 'undefined') {
       this.moduleId = localStorage.getItem(MODULE_KEY);
     }
   }
 
-  /** The core, for screens that keep their own state (tests give a fake). */
+  /** The one way to the core: every screen and store reaches it here (tests give a fake). */
   get run(): Run {
     return this.#run;
   }
 
   entity(name: string): EntityDef | null {
     return entityDef(this.metadata, name);
+  }
+
+  /** An entity's label (`Account`), its logical name when the metadata has none. */
+  entityLabel(name: string): string {
+    return this.entity(name)?.label ?? name;
   }
 
   /** Reads the metadata; picks the first module when none (or a gone one) was chosen. */
