@@ -132,29 +132,24 @@ impl AttributeKind {
         }
     }
 
-    /// The `(value, label)` options of a choice, state or status reason.
-    pub fn options(&self) -> Option<Vec<(i32, &str)>> {
-        match self {
-            Self::Choice { options } | Self::State { options } => Some(
-                options
-                    .iter()
-                    .map(|o| (o.value, o.label.as_str()))
-                    .collect(),
-            ),
-            Self::Status { options } => Some(
-                options
-                    .iter()
-                    .map(|o| (o.value, o.label.as_str()))
-                    .collect(),
-            ),
-            _ => None,
-        }
+    /// The `(value, label)` options of a choice, state or status reason (none for any
+    /// other kind). Borrowed, not collected: it runs for every choice of every record the
+    /// device indexes.
+    pub fn options(&self) -> impl Iterator<Item = (i32, &str)> {
+        let (choices, statuses): (&[ChoiceOption], &[StatusOption]) = match self {
+            Self::Choice { options } | Self::State { options } => (options, &[]),
+            Self::Status { options } => (&[], options),
+            _ => (&[], &[]),
+        };
+        choices
+            .iter()
+            .map(|o| (o.value, o.label.as_str()))
+            .chain(statuses.iter().map(|o| (o.value, o.label.as_str())))
     }
 
     /// The label of option `value` of a choice, state or status reason.
     pub fn option_label(&self, value: i32) -> Option<&str> {
-        self.options()?
-            .into_iter()
+        self.options()
             .find(|(v, _)| *v == value)
             .map(|(_, label)| label)
     }

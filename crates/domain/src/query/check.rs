@@ -360,12 +360,7 @@ fn literal(kind: &AttributeKind, literal: &Literal) -> Result<SqlParam, String> 
         (K::DateOnly, _) => Err("a date such as 2026-11-28".to_owned()),
         (K::Choice { .. } | K::State { .. } | K::Status { .. }, _) => option(
             literal,
-            &kind
-                .options()
-                .unwrap_or_default()
-                .iter()
-                .map(|(value, _)| *value)
-                .collect::<Vec<_>>(),
+            &kind.options().map(|(value, _)| value).collect::<Vec<_>>(),
         ),
         (K::Lookup { .. } | K::Owner, _) => {
             let targets = kind.targets().unwrap_or_default();
