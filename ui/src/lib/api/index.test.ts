@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   OutpostError,
-  recordList,
-  recordUpdate,
+  run,
   sessionSignIn,
   sessionStatus,
-  syncNow,
   toOutpostError,
 } from './index';
 import type { SessionStatus } from './bindings';
@@ -78,11 +76,11 @@ describe('bridge transport (plain browser)', () => {
       if (url.endsWith('/record_update')) return Promise.resolve(jsonResponse(row));
       return Promise.resolve(jsonResponse(report));
     });
-    await expect(recordList({ entity: 'account' })).resolves.toEqual([row]);
+    await expect(run('record_list', { entity: 'account' })).resolves.toEqual([row]);
     await expect(
-      recordUpdate({ entity: 'account', id: 'a1', fields: { name: 'N' } }),
+      run('record_update', { entity: 'account', id: 'a1', fields: { name: 'N' } }),
     ).resolves.toEqual(row);
-    await expect(syncNow()).resolves.toEqual(report);
+    await expect(run('sync_now')).resolves.toEqual(report);
     expect(fetchMock.mock.calls.map((c) => [String(c[0]), c[1]?.body])).toEqual([
       ['/api/invoke/record_list', '{"entity":"account"}'],
       ['/api/invoke/record_update', '{"entity":"account","id":"a1","fields":{"name":"N"}}'],
@@ -106,7 +104,7 @@ describe('bridge transport (plain browser)', () => {
     stubFetch(() =>
       Promise.resolve(jsonResponse({ code: 'martian', message: 'odd' }, { status: 500 })),
     );
-    const error = await caught(syncNow());
+    const error = await caught(run('sync_now'));
     expect(error.code).toBe('internal');
     expect(error.message).toBe('odd');
   });
@@ -156,7 +154,7 @@ describe('Tauri transport', () => {
 
   it('wraps args as { args }', async () => {
     const { invoke } = installTauri(() => Promise.resolve([]));
-    await recordList({ entity: 'account' });
+    await run('record_list', { entity: 'account' });
     expect(invoke.mock.calls[0]?.[0]).toBe('record_list');
     expect(invoke.mock.calls[0]?.[1]).toEqual({ args: { entity: 'account' } });
   });
@@ -165,14 +163,14 @@ describe('Tauri transport', () => {
     installTauri(() =>
       Promise.reject({ code: 'server_unreachable', message: 'connection refused' }),
     );
-    const error = await caught(syncNow());
+    const error = await caught(run('sync_now'));
     expect(error.code).toBe('server_unreachable');
     expect(error.message).toBe('connection refused');
   });
 
   it('normalises a rejected plain string (e.g. unknown command) to internal', async () => {
     installTauri(() => Promise.reject('command sync_now not found'));
-    const error = await caught(syncNow());
+    const error = await caught(run('sync_now'));
     expect(error.code).toBe('internal');
     expect(error.message).toBe('command sync_now not found');
   });

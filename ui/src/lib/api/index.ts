@@ -238,29 +238,11 @@ export function sessionSignIn(args: SignInArgs): Promise<SessionStatus> {
   return call<SessionStatus>('session_sign_in', args);
 }
 
-/** Command `record_list`. */
-export function recordList(args: RecordListArgs): Promise<RecordRow[]> {
-  return call<RecordRow[]>('record_list', args);
-}
-
-/** Command `record_update`. */
-export function recordUpdate(args: RecordUpdateArgs): Promise<RecordRow> {
-  return call<RecordRow>('record_update', args);
-}
-
-/** Command `sync_now`. */
-export function syncNow(): Promise<SyncReport> {
-  return call<SyncReport>('sync_now');
-}
-
 /** The API as one object, so state modules can take a fake in tests. */
 export interface OutpostApi {
   sessionStatus: typeof sessionStatus;
   sessionSignIn: typeof sessionSignIn;
-  recordList: typeof recordList;
-  recordUpdate: typeof recordUpdate;
-  syncNow: typeof syncNow;
 }
 
-export const api: OutpostApi = { sessionStatus, sessionSignIn, recordList, recordUpdate, syncNow };
+export const api: OutpostApi = { sessionStatus, sessionSignIn };
 

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OutpostError } from '../api';
 import {
   OFFLINE_SYNC_MESSAGE,
-  loadErrorMessage,
   WIPED_MESSAGE,
-  saveErrorMessage,
   signInErrorMessage,
   signedOutMessage,
   syncErrorMessage,
@@ -46,18 +44,5 @@ describe('messages branch on the error code, not the text', () => {
     );
     expect(syncErrorMessage(new OutpostError('not_signed_in', 'x'))).toMatch(/Sign in again/);
     expect(syncErrorMessage(new OutpostError('metadata_pending', 'x'))).toMatch(/update of the app waits for your yes/);
-  });
-
-  it('save and load', () => {
-    expect(saveErrorMessage(new OutpostError('not_found', 'x'))).toMatch(/no longer exists/);
-    expect(saveErrorMessage(new OutpostError('invalid_input', 'Name too long'))).toBe(
-      'Name too long',
-    );
-    expect(saveErrorMessage(new OutpostError('internal', 'disk full'))).toBe(
-      'Could not save: disk full',
-    );
-    expect(loadErrorMessage(new OutpostError('internal', 'db'))).toBe(
-      'Could not load accounts: db',
-    );
   });
 });

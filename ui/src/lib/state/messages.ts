@@ -55,27 +55,3 @@ export function syncErrorMessage(error: unknown): string {
       return `Sync failed: ${e.message}`;
   }
 }
-
-export function saveErrorMessage(error: unknown): string {
-  const e = toOutpostError(error);
-  switch (e.code) {
-    case 'not_found':
-      return 'This account no longer exists. The list has been refreshed.';
-    case 'invalid_input':
-      return e.message;
-    case 'not_signed_in':
-      return 'You are signed out. Sign in again to save changes.';
-    default:
-      return `Could not save: ${e.message}`;
-  }
-}
-
-export function loadErrorMessage(error: unknown): string {
-  const e = toOutpostError(error);
-  switch (e.code) {
-    case 'not_signed_in':
-      return 'You are signed out. Sign in again to see your accounts.';
-    default:
-      return `Could not load accounts: ${e.message}`;
-  }
-}
