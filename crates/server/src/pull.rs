@@ -607,22 +607,17 @@ pub fn pull(
 ) -> anyhow::Result<PullResponse> {
     let device_key = caller.device_key();
     let device = device_key.as_str();
-    conn.execute(
-        "INSERT INTO device (device_id, user_id, state) VALUES ($1, $2, '{}') \
-         ON CONFLICT (device_id) DO NOTHING",
-        &[text(device), text(&caller.user_id)],
-    )?;
-    conn.execute(
-        "UPDATE device SET last_pull_on = $1 WHERE device_id = $2",
-        &[
-            text(outpost_domain::value::format_datetime(now)),
-            text(device),
-        ],
-    )?;
+    // The device's row, made on its first pull, stamped with this pull, read back.
     let row = conn
         .query_opt(
-            "SELECT state, acked, issued, pending FROM device WHERE device_id = $1",
-            &[text(device)],
+            "INSERT INTO device (device_id, user_id, state, last_pull_on) VALUES ($1, $2, '{}', $3) \
+             ON CONFLICT (device_id) DO UPDATE SET last_pull_on = excluded.last_pull_on \
+             RETURNING state, acked, issued, pending",
+            &[
+                text(device),
+                text(&caller.user_id),
+                text(outpost_domain::value::format_datetime(now)),
+            ],
         )?
         .context("the device row is gone")?;
     let mut state: DeviceState = serde_json::from_str(&string(&row[0])?).unwrap_or_default();
