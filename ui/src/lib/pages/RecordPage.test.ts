@@ -153,7 +153,8 @@ describe('the record page', () => {
   it('creates a draft instead of a record in a drafts module', async () => {
     const core = salesCore();
     const shell = await shellOf(core, 'quick-capture');
-    render(RecordPage, { props: { shell, entity: 'account', id: null } });
+    // The grid's New (or a typed #/new/account) asks for a new record; the shell makes it a draft.
+    shell.go({ kind: 'new', entity: 'account' });
     await waitFor(() => expect(shell.route).toEqual({ kind: 'new-draft', entity: 'account' }));
   });
 });

@@ -32,3 +32,22 @@ describe('a sync the user runs', () => {
     expect(shell.toast).toEqual({ text: 'Sync failed: HTTP 500', tone: 'error' });
   });
 });
+
+describe('navigation', () => {
+  it('goes to a new draft for a new record in a drafts module, from a link or an address, in place', async () => {
+    const shell = await loadedShell(new FakeCore(), 'quick-capture');
+    history.replaceState(null, '', '#/drafts');
+    const entries = history.length;
+    shell.go({ kind: 'new', entity: 'account' });
+    expect(shell.route).toEqual({ kind: 'new-draft', entity: 'account' });
+    expect(location.hash).toBe('#/new-draft/account');
+    history.replaceState(null, '', '#/new/account');
+    shell.followAddress();
+    expect(shell.route).toEqual({ kind: 'new-draft', entity: 'account' });
+    expect(location.hash).toBe('#/new-draft/account');
+    shell.go({ kind: 'drafts' }, { replace: true });
+    expect(location.hash).toBe('#/drafts');
+    expect(history.length, 'a redirect adds no history entry').toBe(entries + 1);
+    history.replaceState(null, '', '#/');
+  });
+});

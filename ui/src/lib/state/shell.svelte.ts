@@ -111,6 +111,9 @@ export class ShellStore {
     if (this.moduleId !== null && !this.modules.some((m) => m.id === this.moduleId)) {
       this.moduleId = null;
     }
+    // An address followed before the module was known may lead elsewhere now.
+    const settled = this.#settle(this.route);
+    if (settled !== this.route) this.go(settled, { replace: true });
   }
 
   chooseModule(id: string): void {
@@ -120,18 +123,34 @@ export class ShellStore {
     this.go(first ? { kind: 'grid', entity: first.entity } : { kind: 'home' });
   }
 
-  /** Goes to a route (and records it in the address, for back and reload). */
-  go(route: Route): void {
-    this.route = route;
+  /**
+   * Goes to a route and records it in the address, for back and reload; `replace`: in
+   * place of the current entry (a redirect, which back should skip).
+   */
+  go(route: Route, options: { replace?: boolean } = {}): void {
+    const to = this.#settle(route);
+    this.route = to;
     if (typeof location !== 'undefined') {
-      const hash = routeHash(route);
-      if (location.hash !== hash) history.pushState(null, '', hash);
+      const hash = routeHash(to);
+      if (options.replace === true) history.replaceState(null, '', hash);
+      else if (location.hash !== hash) history.pushState(null, '', hash);
     }
   }
 
   /** Follows the address (back/forward, a typed or reloaded hash). */
   followAddress(): void {
-    if (typeof location !== 'undefined') this.route = parseHash(location.hash);
+    if (typeof location === 'undefined') return;
+    const route = parseHash(location.hash);
+    const to = this.#settle(route);
+    this.route = to;
+    if (to !== route) history.replaceState(null, '', routeHash(to));
+  }
+
+  /** Where a route really leads: a new record in a drafts module is a new draft (C17). */
+  #settle(route: Route): Route {
+    return route.kind === 'new' && this.module?.offline === 'drafts'
+      ? { kind: 'new-draft', entity: route.entity }
+      : route;
   }
 
   /**
