@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::query::QueryText;
-use outpost_domain::security::{Privilege, RecordFacts};
+use outpost_domain::security::{Principal, Privilege, RecordFacts};
 use outpost_domain::{Fields, Operation};
 use outpost_protocol::{CreateBody, RecordBody};
 use serde::Deserialize;
@@ -93,8 +93,8 @@ fn refused(r: Refusal) -> ApiError {
 /// Reads one record as the caller may see it.
 fn read_visible(
     conn: &mut dyn crate::db::Conn,
+    principal: &Principal,
     org: &crate::org::Org,
-    caller: &Caller,
     entity: &str,
     id: &str,
 ) -> Result<RecordBody, ApiError> {
@@ -102,7 +102,6 @@ fn read_visible(
         .metadata
         .entity(entity)
         .map_err(|_| ApiError::NotFound(format!("no entity {entity}")))?;
-    let principal = org.principal(&caller.user_id)?;
     let missing = || ApiError::NotFound(format!("record not found: {entity} {id}"));
     let (mut fields, version) = records::get(conn, def, id)?.ok_or_else(missing)?;
     if !principal.can(def, Privilege::Read, &RecordFacts::from_fields(&fields)) {
@@ -173,7 +172,10 @@ pub async fn get(
     let org = state.org().await?;
     let body = state
         .db
-        .tx(move |conn| Ok(read_visible(conn, &org, &caller, &entity, &id)))
+        .tx(move |conn| {
+            let principal = org.principal(&caller.user_id)?;
+            Ok(read_visible(conn, &principal, &org, &entity, &id))
+        })
         .await??;
     Ok(with_etag(StatusCode::OK, body))
 }
@@ -201,7 +203,7 @@ async fn online(
             Ok(match outcome {
                 Ok(()) if deleted => Ok(None),
                 // Assigned away: applied, and no longer the caller's to see (204).
-                Ok(()) => match read_visible(conn, &org, &caller, entity, id) {
+                Ok(()) => match read_visible(conn, &principal, &org, entity, id) {
                     Err(ApiError::NotFound(_)) => Ok(None),
                     other => other.map(Some),
                 },
