@@ -3,6 +3,7 @@
  * the user is (the route), and how sync stands (the footer, the sitemap markers, the
  * offline indicator, the metadata prompt). Screens read it; they never poll on their own.
  */
+import { untrack } from 'svelte';
 import {
   toOutpostError,
   type run,
@@ -64,6 +65,22 @@ export class ShellStore {
     this.metadata?.app_modules.find((m) => m.id === this.moduleId) ?? null,
   );
   modules = $derived<AppModule[]>(this.metadata?.app_modules ?? []);
+  /** The module in use keeps new records as drafts rather than syncing records (C17). */
+  draftsModule = $derived(this.module?.offline === 'drafts');
+  /** The entities of the module's sitemap, each once and in its order (known ones only). */
+  moduleEntities = $derived.by<string[]>(() => {
+    const out: string[] = [];
+    for (const area of this.module?.sitemap ?? []) {
+      for (const group of area.groups) {
+        for (const sub of group.subareas) {
+          if (!out.includes(sub.entity) && this.entity(sub.entity) !== null) out.push(sub.entity);
+        }
+      }
+    }
+    return out;
+  });
+  /** The server cannot be reached, as the last status said (the offline indicator). */
+  offline = $derived(this.sync !== null && !this.sync.online);
   /** Whether the module in use must download its data before it can be used offline. */
   needsDownload = $derived(
     this.module?.offline === 'sync' && this.sync !== null && this.sync.last_sync_at === null,
@@ -148,7 +165,7 @@ export class ShellStore {
 
   /** Where a route really leads: a new record in a drafts module is a new draft (C17). */
   #settle(route: Route): Route {
-    return route.kind === 'new' && this.module?.offline === 'drafts'
+    return route.kind === 'new' && this.draftsModule
       ? { kind: 'new-draft', entity: route.entity }
       : route;
   }
@@ -304,4 +321,19 @@ export class ShellStore {
   metadataLater(): void {
     this.metadataLaterFor = this.sync?.metadata_pending ?? null;
   }
+}
+
+/**
+ * Calls `reload` whenever local data may have changed (an edit, a command, a sync: the
+ * shell's `dataVersion` grew), and at once too when `now`. For a component's script: it
+ * makes an effect that lives as long as the component (`shell`: the component's prop).
+ */
+export function reloadOnChange(shell: () => ShellStore, reload: () => void, options: { now?: boolean } = {}): void {
+  let seen = options.now === true ? null : untrack(() => shell().dataVersion);
+  $effect(() => {
+    const version = shell().dataVersion;
+    if (version === seen) return;
+    seen = version;
+    untrack(reload);
+  });
 }
