@@ -75,12 +75,8 @@ export function displayValue(
       const d = new Date(`${value}T00:00:00`);
       return Number.isNaN(d.getTime()) ? value : d.toLocaleDateString(locale, { dateStyle: 'medium' });
     }
-    case 'date_time': {
-      const d = new Date(value);
-      return Number.isNaN(d.getTime())
-        ? value
-        : d.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
-    }
+    case 'date_time':
+      return dateTimeText(value, '', locale);
     case 'lookup':
     case 'owner': {
       const label = labels[attr.name];
@@ -182,6 +178,22 @@ export function parseEditor(
         ? { ok: false, error: `Choose a record for ${attr.label}` }
         : { ok: true, value: t };
   }
+}
+
+/**
+ * A moment (RFC 3339) as a person reads it (`Nov 28, 2026, 10:49 PM`); `missing` when
+ * there is none, and text that is not a date as it is.
+ */
+export function dateTimeText(iso: string | null | undefined, missing = '', locale?: string): string {
+  if (iso === null || iso === undefined || iso === '') return missing;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** Progress of a download or sync (`120 records of 500 — 12 s left`). */
+export function progressText(progress: { done: number; remaining: number; seconds_left: number | null }): string {
+  const of = `${counted(progress.done, 'record', 'records')} of ${(progress.done + progress.remaining).toLocaleString()}`;
+  return progress.seconds_left === null ? of : `${of} — ${duration(progress.seconds_left)} left`;
 }
 
 /** A count with its noun (`1 account`, `3 accounts`). */

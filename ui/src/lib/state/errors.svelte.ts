@@ -16,7 +16,7 @@ import {
   type SyncErrorAction,
   type SyncErrorRow,
 } from '../api';
-import { attributeDef, displayValue, editorText, lookupParts, parseEditor } from './display';
+import { attributeDef, counted, displayValue, editorText, lookupParts, parseEditor } from './display';
 import type { Run, ShellStore } from './shell.svelte';
 
 /** What an operation did, as a person says it. */
@@ -77,16 +77,7 @@ export function reasonText(row: SyncErrorRow, def: EntityDef | null): string {
 export function waitingText(row: SyncErrorRow): string | null {
   const n = row.waiting.length;
   if (n === 0) return null;
-  return n === 1 ? '1 change waiting behind it' : `${n} changes waiting behind it`;
-}
-
-/** When the change was made, as a person reads it. */
-export function whenText(iso: string | null, locale?: string): string {
-  if (iso === null || iso === '') return 'Time unknown';
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms)
-    ? iso
-    : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(ms);
+  return `${counted(n, 'change', 'changes')} waiting behind it`;
 }
 
 /** Whether "edit and resubmit" applies: only to a change of field values. */

@@ -1,9 +1,8 @@
 /** Pure formatting helpers for the UI (no state, easy to test). */
+import { counted } from './display';
 
 export function pendingLabel(count: number): string {
-  if (count <= 0) return 'No changes waiting to sync';
-  if (count === 1) return '1 change waiting to sync';
-  return `${count} changes waiting to sync`;
+  return count <= 0 ? 'No changes waiting to sync' : `${counted(count, 'change', 'changes')} waiting to sync`;
 }
 
 export function lastSyncLabel(iso: string | null, locale?: string): string {
