@@ -5,7 +5,7 @@
  * spec's own (made on the server, pulled, completed offline-first, replayed).
  */
 import { expect, test, type Page } from '@playwright/test';
-import { network, openModule, snapshot, ServerUser } from './helpers';
+import { dismissToast, network, openModule, snapshot, ServerUser, syncFromFooter } from './helpers';
 
 /** This spec's records: ids no other spec or the demo uses (`…-0e2e-…`). */
 const PAGING_CALLS = 130;
@@ -16,13 +16,10 @@ test.afterEach(async ({ request }) => {
   await network(request, 'online');
 });
 
-/** Syncs the device now from the footer and waits until it says it did. */
+/** Syncs the device now from the footer, waits until it says it did, and closes the message. */
 async function syncDevice(page: Page): Promise<void> {
-  await expect(async () => {
-    await page.getByTestId('sync-now').click({ timeout: 5_000 });
-    await expect(page.getByTestId('toast')).toContainText('Synced', { timeout: 20_000 });
-  }).toPass({ timeout: 60_000 });
-  await page.getByTestId('toast').getByRole('button', { name: 'Dismiss' }).click();
+  await syncFromFooter(page, 'Synced');
+  await dismissToast(page);
 }
 
 async function openGrid(page: Page, entity: string, title: string): Promise<void> {

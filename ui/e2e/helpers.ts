@@ -89,6 +89,21 @@ export async function trySync(page: Page): Promise<void> {
   await page.request.post('/api/invoke/sync_now', { data: {} });
 }
 
+/**
+ * The user taps the footer's Sync now and waits for the message saying how it went
+ * (`says`: what it must contain), trying again while a background sync keeps the button
+ * busy. The message stays up.
+ */
+export async function syncFromFooter(page: Page, says?: string): Promise<void> {
+  await dismissToast(page);
+  const toast = page.getByTestId('toast');
+  await expect(async () => {
+    await page.getByTestId('sync-now').click({ timeout: 5_000 });
+    if (says === undefined) await expect(toast).toBeVisible({ timeout: 30_000 });
+    else await expect(toast).toContainText(says, { timeout: 20_000 });
+  }).toPass({ timeout: 60_000 });
+}
+
 /** Opens a record's form by its address and waits for its title. */
 export async function openRecord(page: Page, entity: string, id: string, title: RegExp | string): Promise<void> {
   await page.goto(`/#/record/${entity}/${id}`);

@@ -5,15 +5,8 @@
  * offline indicator (C15), the metadata prompt (C16), and the app at 1920×1080 in dark
  * mode. Each screen is checked with axe and saved as a screenshot.
  */
-import { expect, test, type Page } from '@playwright/test';
-import { bumpMetadata, dismissToast, env, invoke, network, openModule, ServerUser, snapshot } from './helpers';
-
-/** Sync now from the footer; waits for it to end. */
-async function syncNow(page: Page): Promise<void> {
-  await dismissToast(page);
-  await page.getByTestId('sync-now').click();
-  await expect(page.getByTestId('toast')).toBeVisible({ timeout: 30_000 });
-}
+import { expect, test } from '@playwright/test';
+import { bumpMetadata, dismissToast, env, invoke, network, openModule, ServerUser, snapshot, syncFromFooter } from './helpers';
 
 const SIGNED_OUT = {
   signed_in: false,
@@ -100,7 +93,7 @@ test.describe('the app shell', () => {
     await expect(item).toHaveAttribute('data-marker', 'available');
     try {
       await admin.setOffline({ ...original, enabled: false });
-      await syncNow(page);
+      await syncFromFooter(page);
       await expect(item).toHaveAttribute('data-marker', 'unavailable');
       await expect(item).toContainText('(not available offline)');
       await page.getByTestId('sitemap-why-phonecall').click();
@@ -122,7 +115,7 @@ test.describe('the app shell', () => {
     } finally {
       await admin.setOffline(original);
     }
-    await syncNow(page);
+    await syncFromFooter(page);
     await expect(item).toHaveAttribute('data-marker', 'available');
     await expect(page.getByTestId('sitemap-why-phonecall')).toHaveCount(0);
   });
@@ -135,7 +128,7 @@ test.describe('the app shell', () => {
     const indicator = page.getByTestId('offline-indicator');
     await expect(indicator).toBeHidden();
     await network(request, 'offline');
-    await syncNow(page);
+    await syncFromFooter(page);
     await expect(indicator).toHaveText(/Offline — tap to reconnect/);
     await dismissToast(page);
     await snapshot(page, 'offline');
@@ -159,7 +152,7 @@ test.describe('the app shell', () => {
     test.setTimeout(90_000);
     await openModule(page, 'field-sales');
     const version = await bumpMetadata(request);
-    await syncNow(page);
+    await syncFromFooter(page);
     const prompt = page.getByTestId('metadata-prompt');
     await expect(prompt).toBeVisible({ timeout: 30_000 });
     await expect(prompt).toContainText(`version ${version}`);

@@ -6,22 +6,9 @@ import {
   sessionStatus,
   toOutpostError,
 } from './index';
-import type { SessionStatus } from './bindings';
+import { makeStatus } from '../../test/fake-api';
 
-const status: SessionStatus = {
-  signed_in: true,
-  server_url: 'http://127.0.0.1:9000',
-  username: 'demo',
-  online: true,
-  pending_ops: 0,
-  last_sync_at: null,
-  signed_out_reason: null,
-  sync_errors: 0,
-  metadata_pending: null,
-  user_id: 'u-demo',
-  offline_data: true,
-  progress: null,
-};
+const status = makeStatus();
 
 function jsonResponse(body: unknown, init: ResponseInit = { status: 200 }): Response {
   return new Response(JSON.stringify(body), {

@@ -2,9 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { OutpostError, type EntityDef, type ViewPageArgs, type ViewPageResult } from '../api';
 import { FakeCore, row } from '../../test/fake-core';
 import { GridStore, JUMP_PAGE_SIZE, nextSort, visibleRange } from './grid.svelte';
+import { entityDef } from './display';
 
 function def(core: FakeCore, name: string): EntityDef {
-  const found = core.metadata.entities.find((e) => e.name === name);
+  const found = entityDef(core.metadata, name);
   if (!found) throw new Error(`the fake org has no ${name}`);
   return found;
 }

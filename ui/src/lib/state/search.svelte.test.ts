@@ -3,14 +3,13 @@ import { OutpostError, type EntityDef, type SearchHitRow } from '../api';
 import { attr } from '../../test/builders';
 import { FakeCore, row } from '../../test/fake-core';
 import { SearchStore, groupHits, hitValues, searchedColumns } from './search.svelte';
+import { entityDef } from './display';
 
 function hit(entity: string, id: string, name: string, fields: Record<string, string | null> = {}): SearchHitRow {
   return { entity, id, name, record: row(entity, id, fields) };
 }
 
-function defOf(core: FakeCore) {
-  return (name: string): EntityDef | null => core.metadata.entities.find((e) => e.name === name) ?? null;
-}
+const defOf = (core: FakeCore) => (name: string) => entityDef(core.metadata, name);
 
 const visit = attr('lastvisitdate', 'Last visit', { type: 'date_only' });
 

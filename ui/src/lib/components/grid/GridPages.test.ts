@@ -2,16 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import GridPage from '../../pages/GridPage.svelte';
 import SearchPage from '../../pages/SearchPage.svelte';
-import { ShellStore } from '../../state/shell.svelte';
 import { OutpostError } from '../../api';
 import { FakeCore, makeSyncStatus, row } from '../../../test/fake-core';
+import { loadedShell } from '../../../test/builders';
 
-function shellOf(core: FakeCore): ShellStore {
-  const shell = new ShellStore(core.run);
-  shell.metadata = core.metadata;
-  shell.moduleId = 'field-sales';
-  return shell;
-}
+const shellOf = (core: FakeCore) => loadedShell(core, 'field-sales');
 
 afterEach(() => {
   localStorage.clear();
@@ -22,7 +17,7 @@ describe('GridPage', () => {
   it('shows the view with its total, a Not synced badge in words and the last sync time', async () => {
     const core = new FakeCore();
     core.records = [row('account', 'a1', { name: 'Alpha' }), { ...row('account', 'a2', { name: 'Beta' }), pending: true }];
-    render(GridPage, { props: { shell: shellOf(core), entity: 'account' } });
+    render(GridPage, { props: { shell: await shellOf(core), entity: 'account' } });
     expect(await screen.findByRole('heading', { name: 'Accounts' })).toBeTruthy();
     await waitFor(() => expect(screen.getByTestId('grid-total').textContent).toMatch(/2 accounts/));
     const rows = screen.getAllByTestId('grid-row');
@@ -36,7 +31,7 @@ describe('GridPage', () => {
   it('sorts by a header, and works from the keyboard: arrows, Space selects, Enter opens', async () => {
     const core = new FakeCore();
     core.records = ['Alpha', 'Beta', 'Gamma'].map((name, i) => row('account', `a${i}`, { name }));
-    const shell = shellOf(core);
+    const shell = await shellOf(core);
     render(GridPage, { props: { shell, entity: 'account' } });
     await waitFor(() => expect(screen.getAllByTestId('grid-row')).toHaveLength(3));
     await fireEvent.click(screen.getByTestId('grid-sort-name'));
@@ -71,7 +66,7 @@ describe('GridPage', () => {
       record.fields.statecode = '1';
       return { record, created: [] };
     };
-    const shell = shellOf(core);
+    const shell = await shellOf(core);
     render(GridPage, { props: { shell, entity: 'task' } });
     await waitFor(() => expect(screen.getAllByTestId('grid-row')).toHaveLength(2));
     const complete = screen.getByTestId<HTMLButtonElement>('grid-mark-complete');
@@ -88,7 +83,7 @@ describe('GridPage', () => {
 
   it('says so when the view is empty, and when the entity is not available offline', async () => {
     const core = new FakeCore();
-    const shell = shellOf(core);
+    const shell = await shellOf(core);
     shell.sync = makeSyncStatus({
       entities: [
         {
@@ -119,7 +114,7 @@ describe('GridPage', () => {
       return { ...page, can_create: false, can_write: false };
     };
     core.handlers.view_page = limited;
-    render(GridPage, { props: { shell: shellOf(core), entity: 'task' } });
+    render(GridPage, { props: { shell: await shellOf(core), entity: 'task' } });
     await waitFor(() => expect(screen.getAllByTestId('grid-row')).toHaveLength(1));
     expect(screen.queryByTestId('grid-new')).toBeNull();
     expect(screen.queryByTestId('grid-mark-complete')).toBeNull();
@@ -129,7 +124,7 @@ describe('GridPage', () => {
     const core = new FakeCore();
     core.records = [row('account', 'a1', { name: 'Alpha' })];
     core.failNext.view_list = new OutpostError('not_signed_in', 'Sign in to read the offline data');
-    render(GridPage, { props: { shell: shellOf(core), entity: 'account' } });
+    render(GridPage, { props: { shell: await shellOf(core), entity: 'account' } });
     const error = await screen.findByTestId('grid-error');
     expect(error.textContent).toMatch(/could not be shown: Sign in to read the offline data/);
     await fireEvent.click(within(error).getByRole('button', { name: 'Try again' }));
@@ -141,7 +136,7 @@ describe('SearchPage', () => {
   it('groups the results by entity and opens one; says clearly when nothing matched', async () => {
     const core = new FakeCore();
     core.records = [row('account', 'a1', { name: 'Northwind' }), row('task', 't1', { subject: 'Call Northwind' })];
-    const shell = shellOf(core);
+    const shell = await shellOf(core);
     const view = render(SearchPage, { props: { shell, text: 'northwind', entity: null } });
     const accounts = await screen.findByTestId('search-group-account');
     expect(within(accounts).getByRole('heading').textContent).toMatch(/Accounts \(1\)/);
