@@ -1,5 +1,6 @@
 //! The real Tauri app, driven like a user through tauri-driver and WebKitWebDriver: sign
-//! in, open the sales module and download its data, edit a record while the server is
+//! in, open the sales module and download its data over a slow link (the server sends
+//! small pages, the proxy holds back each answer) watching its progress, edit a record while the server is
 //! down and see the edit reach the server by itself once it is back; then a conflict
 //! (the same field changed on another device while this one was offline) announced on
 //! the desktop (a `Notify` call on the session bus) and resolved from the sync error
@@ -153,6 +154,13 @@ async fn shown(c: &Client, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Records done and in all from a progress text (`40 records of 301 — 5 s left`).
+fn progress_counts(text: &str) -> Option<(u64, u64)> {
+    let number = |s: &str| s.split_whitespace().next()?.replace(',', "").parse().ok();
+    let (done, rest) = text.split_once(" of ")?;
+    Some((number(done)?, number(rest)?))
+}
+
 async fn server_field(url: &str, id: &str, field: &str) -> anyhow::Result<Option<String>> {
     let check = Device::signed_in(url).await?;
     Ok(check
@@ -168,7 +176,8 @@ async fn server_field(url: &str, id: &str, field: &str) -> anyhow::Result<Option
 async fn the_real_app_works_offline_replays_on_reconnect_and_resolves_a_conflict()
 -> anyhow::Result<()> {
     outpost_testkit::require_desktop_session()?;
-    let mut server = ServerProcess::start()?;
+    // Pages of 5 records: the download takes many round trips, so its progress shows.
+    let mut server = ServerProcess::start_with(&["--max-pull-page", "5"])?;
     // The app reaches the server through a proxy the test can switch off (the device is
     // offline while the server goes on serving another device).
     let proxy = FaultProxy::start(server.addr())?;
@@ -200,8 +209,20 @@ async fn scenario(
     click(c, "signin-submit").await?;
     click(c, "module-field-sales").await?;
     shown(c, "download-prompt").await?;
+    proxy.set_latency(Duration::from_millis(300));
     click(c, "download-start").await?;
+    // Progress in records and time left, e.g. "40 records of 301 — 5 s left".
+    let progress = wait_text(c, "download-progress", |t| {
+        progress_counts(t).is_some_and(|(done, total)| done > 0 && done < total)
+    })
+    .await?;
+    proxy.set_latency(Duration::ZERO);
     wait_text(c, "status-last-sync", |t| !t.contains("Never")).await?;
+    let (_, total) = progress_counts(&progress).context("counts in the progress")?;
+    assert!(
+        total > 5 && progress.contains(" left"),
+        "the download spans several pages of 5 and says the time left ({progress:?})"
+    );
     wait_text(c, "grid-total", |t| {
         t.split_whitespace()
             .next()

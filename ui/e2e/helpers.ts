@@ -240,6 +240,13 @@ export async function createOnServer(request: APIRequestContext, entity: string,
 export async function network(request: APIRequestContext, state: 'online' | 'offline'): Promise<void> {
   const res = await request.post(`${env('OUTPOST_PROXY_CONTROL')}/${state === 'online' ? 'pass' : 'refuse'}`);
   expect(res.ok()).toBe(true);
+  if (state === 'online') await slowNetwork(request, 0);
+}
+
+/** A slow link: every answer the device gets is held back `ms` (0: full speed again). */
+export async function slowNetwork(request: APIRequestContext, ms: number): Promise<void> {
+  const res = await request.post(`${env('OUTPOST_PROXY_CONTROL')}/latency?ms=${ms}`);
+  expect(res.ok()).toBe(true);
 }
 
 /** `ServerUser.bumpMetadata` as the administrator: every device sees an update waiting (C16). */

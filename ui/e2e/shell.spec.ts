@@ -6,7 +6,18 @@
  * mode. Each screen is checked with axe and saved as a screenshot.
  */
 import { expect, test } from '@playwright/test';
-import { bumpMetadata, dismissToast, env, invoke, network, openModule, ServerUser, snapshot, syncFromFooter } from './helpers';
+import {
+  bumpMetadata,
+  dismissToast,
+  env,
+  invoke,
+  network,
+  openModule,
+  ServerUser,
+  slowNetwork,
+  snapshot,
+  syncFromFooter,
+} from './helpers';
 
 const SIGNED_OUT = {
   signed_in: false,
@@ -43,7 +54,7 @@ test.describe('the app shell', () => {
     await expect(page.getByTestId('signin-password')).toBeVisible();
   });
 
-  test('a new device signs in, downloads Field Sales with progress and shows the sitemap', async ({ page }) => {
+  test('a new device signs in, downloads Field Sales with progress and shows the sitemap', async ({ page, request }) => {
     test.setTimeout(90_000);
     // A device never used before: what earlier specs left on the bridge device goes.
     const before = await invoke<{ signed_in: boolean; offline_data: boolean }>(page, 'session_status');
@@ -63,10 +74,14 @@ test.describe('the app shell', () => {
     await expect(prompt).toContainText('Download its configuration and your records to this device now?');
     // Not downloaded yet is no error: no red bar anywhere.
     await expect(page.locator('[data-marker="unavailable"]')).toHaveCount(0);
+    // A slow link (the server sends pages of 10): the download shows records and time left.
+    await slowNetwork(request, 300);
     await page.getByTestId('download-start').click();
     await expect(prompt).toContainText('Downloading your data to this device');
     await expect(prompt.locator('progress')).toBeVisible();
+    await expect(page.getByTestId('download-progress')).toHaveText(/^[1-9][\d,]* records? of [\d,]+ — .+ left$/);
     await snapshot(page, 'download');
+    await slowNetwork(request, 0);
     await expect(prompt).toBeHidden({ timeout: 60_000 });
 
     // Every entity of the module is offline and available: a green bar each.

@@ -187,6 +187,9 @@ fn browser_specs(root: &Path, ui: &Path, extra: &[&str]) -> anyhow::Result<Strin
         "127.0.0.1:0",
         "--demo-password",
         password,
+        // Small pages: a download takes several round trips, so specs can watch progress.
+        "--max-pull-page",
+        "10",
     ]);
     let (server, direct_url) = Background::start(server, SERVER_LISTENING, READY_WITHIN)?;
     // The device reaches the server through a fault proxy the specs switch off and on

@@ -54,6 +54,8 @@ pub struct AppState {
     /// The org database.
     pub db: Db,
     cache: Arc<RwLock<Option<Arc<Org>>>>,
+    /// Most records a pull page carries, whatever the device asks for.
+    pull_page: u32,
 }
 
 impl AppState {
@@ -62,7 +64,22 @@ impl AppState {
         Self {
             db,
             cache: Arc::new(RwLock::new(None)),
+            pull_page: routes::MAX_PULL_PAGE,
         }
+    }
+
+    /// Pages of at most `records` records (at least 1, at most
+    /// [`routes::MAX_PULL_PAGE`]): a small server, or a slow link, sends smaller pages
+    /// whatever size devices ask for.
+    #[must_use]
+    pub fn with_pull_page(mut self, records: u32) -> Self {
+        self.pull_page = records.clamp(1, routes::MAX_PULL_PAGE);
+        self
+    }
+
+    /// Most records a pull page carries.
+    pub fn pull_page(&self) -> u32 {
+        self.pull_page
     }
 
     /// The org as of now: the cached value while the config version is unchanged.

@@ -39,6 +39,12 @@ struct Args {
     /// Business records of the demo org generated into an empty database.
     #[arg(long, default_value_t = 2_000)]
     records: u64,
+    /// Most records one pull page carries, whatever size devices ask for (1 to 5000):
+    /// smaller pages hold less memory per request and show devices finer download
+    /// progress.
+    #[arg(long, env = "OUTPOST_MAX_PULL_PAGE", default_value_t = outpost_server::routes::MAX_PULL_PAGE,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(outpost_server::routes::MAX_PULL_PAGE)))]
+    max_pull_page: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,10 +326,13 @@ async fn main() -> anyhow::Result<()> {
         listener.local_addr()?
     );
     println!("data folder: {}", data_dir.display());
-    axum::serve(listener, app(AppState::new(db)))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        app(AppState::new(db).with_pull_page(args.max_pull_page)),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("serving")?;
     Ok(())
 }
 

@@ -6,6 +6,8 @@ mod meta;
 mod records;
 mod sync;
 
+pub use sync::MAX_PAGE as MAX_PULL_PAGE;
+
 use axum::Router;
 use axum::routing::{get, post, put};
 

@@ -129,6 +129,8 @@ pub struct ServerProcess {
     data_dir: tempfile::TempDir,
     addr: SocketAddr,
     database_url: Option<String>,
+    /// More command-line options, passed again on each restart.
+    options: Vec<String>,
 }
 
 impl ServerProcess {
@@ -143,31 +145,38 @@ impl ServerProcess {
         Self::start_on(Some(database_url.to_owned()))
     }
 
-    fn start_on(database_url: Option<String>) -> anyhow::Result<Self> {
-        let data_dir = tempfile::tempdir()?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let child = Self::spawn(data_dir.path(), addr, database_url.as_deref())?;
-        Ok(Self {
-            child: Some(child),
-            data_dir,
-            addr,
-            database_url,
-        })
+    /// Starts a server on a free port, with its embedded database and more command-line
+    /// `options` (e.g. `["--max-pull-page", "20"]`).
+    pub fn start_with(options: &[&str]) -> anyhow::Result<Self> {
+        Self::start_on_with(None, options)
     }
 
-    fn spawn(
-        data_dir: &Path,
-        addr: SocketAddr,
-        database_url: Option<&str>,
-    ) -> anyhow::Result<Child> {
+    fn start_on(database_url: Option<String>) -> anyhow::Result<Self> {
+        Self::start_on_with(database_url, &[])
+    }
+
+    fn start_on_with(database_url: Option<String>, options: &[&str]) -> anyhow::Result<Self> {
+        let mut server = Self {
+            child: None,
+            data_dir: tempfile::tempdir()?,
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+            database_url,
+            options: options.iter().map(|&o| o.to_owned()).collect(),
+        };
+        server.child = Some(server.spawn()?);
+        Ok(server)
+    }
+
+    fn spawn(&self) -> anyhow::Result<Child> {
         let mut cmd = Command::new(binary("outpost-server")?);
-        if let Some(url) = database_url {
+        if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
         }
+        cmd.args(&self.options);
         cmd.arg("--data-dir")
-            .arg(data_dir)
+            .arg(self.data_dir.path())
             .arg("--listen")
-            .arg(addr.to_string())
+            .arg(self.addr.to_string())
             .arg("--demo-password")
             .arg(DEMO_PASSWORD)
             .arg("--seed")
@@ -200,11 +209,7 @@ impl ServerProcess {
     /// Starts the server again on the same folder and port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.stop();
-        self.child = Some(Self::spawn(
-            self.data_dir.path(),
-            self.addr,
-            self.database_url.as_deref(),
-        )?);
+        self.child = Some(self.spawn()?);
         Ok(())
     }
 

@@ -111,6 +111,8 @@ struct Shared {
     plan: Mutex<Plan>,
     /// Mirrors `plan.epoch` so silent connections can poll it without the lock.
     epoch: AtomicU64,
+    /// Milliseconds every answer is held back (see [`FaultProxy::set_latency`]).
+    latency_ms: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -156,6 +158,7 @@ impl FaultProxy {
                 epoch: 0,
             }),
             epoch: AtomicU64::new(0),
+            latency_ms: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let accept = std::thread::Builder::new()
@@ -191,6 +194,15 @@ impl FaultProxy {
         plan.queued.clear();
         plan.epoch += 1;
         self.shared.epoch.store(plan.epoch, Ordering::Relaxed);
+    }
+
+    /// Holds back every answer for `latency` from now on, on every connection that
+    /// forwards (kept-alive ones included, whatever their fault): each time the upstream
+    /// starts answering after the client asked something. A slow link, where each round
+    /// trip costs the latency. [`Duration::ZERO`] ends it.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.shared.latency_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Gives the next `n` accepted connections `fault` (after any still queued), then goes
@@ -313,9 +325,11 @@ fn serve(client: TcpStream, fault: Fault, epoch: u64, shared: &Shared) {
         }
     }
     let done = AtomicBool::new(false);
+    let asked = AtomicBool::new(false);
     let ctl = Ctl {
         shared,
         done: &done,
+        asked: &asked,
     };
     let (request_end, response_end) = std::thread::scope(|scope| {
         let request = std::thread::Builder::new()
@@ -348,6 +362,8 @@ struct Ctl<'a> {
     shared: &'a Shared,
     /// Set by a direction that ends the whole connection.
     done: &'a AtomicBool,
+    /// Set when the client sent bytes the upstream has not started answering yet.
+    asked: &'a AtomicBool,
 }
 
 impl Ctl<'_> {
@@ -394,10 +410,14 @@ fn pump(from: &TcpStream, to: &TcpStream, dir: Dir, fault: Fault, ctl: &Ctl<'_>)
             let _ = to.shutdown(Shutdown::Write);
             return ctl.end(End::Eof);
         }
-        if forwarded == 0
-            && let Fault::Delay(delay) = fault
-            && !sleep_unless_stopped(delay, ctl)
-        {
+        let mut hold = match fault {
+            Fault::Delay(delay) if forwarded == 0 => delay,
+            _ => Duration::ZERO,
+        };
+        if dir == Dir::Response && ctl.asked.swap(false, Ordering::Relaxed) {
+            hold += Duration::from_millis(ctl.shared.latency_ms.load(Ordering::Relaxed));
+        }
+        if !hold.is_zero() && !sleep_unless_stopped(hold, ctl) {
             return End::Stopped;
         }
         let mut chunk = &buf[..n];
@@ -419,6 +439,9 @@ fn pump(from: &TcpStream, to: &TcpStream, dir: Dir, fault: Fault, ctl: &Ctl<'_>)
             };
         }
         forwarded += chunk.len();
+        if dir == Dir::Request {
+            ctl.asked.store(true, Ordering::Relaxed);
+        }
         if cut {
             let _ = to.shutdown(Shutdown::Write);
             return ctl.end(End::Truncated);

@@ -23,10 +23,12 @@ pub async fn pull(
     caller: Caller,
     query: Result<Query<PullRequest>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let Query(req) = query?;
+    let Query(mut req) = query?;
     if req.limit == 0 || req.limit > MAX_PAGE {
         return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
+    // The server's own cap wins; the device sees `has_more` and asks again.
+    req.limit = req.limit.min(state.pull_page());
     let org = state.org().await?;
     let page = state
         .db

@@ -13,6 +13,7 @@ use crate::{
 
 crate::contract!(
     initial_pull_sends_exactly_the_scope_then_nothing,
+    the_servers_page_cap_bounds_pages_whatever_the_device_asks,
     delta_pull_sends_changes_and_removals_only,
     a_lost_page_is_sent_again_and_an_unknown_checkpoint_resets,
     follows_bring_records_and_unfollow_takes_them_away,
@@ -100,6 +101,42 @@ async fn initial_pull_sends_exactly_the_scope_then_nothing(backend: Backend) {
             .get(axum::http::header::CONTENT_ENCODING)
             .map(axum::http::HeaderValue::as_bytes),
         Some(&b"gzip"[..])
+    );
+}
+
+async fn the_servers_page_cap_bounds_pages_whatever_the_device_asks(backend: Backend) {
+    let h = harness(backend).await;
+    let capped =
+        outpost_server::app(outpost_server::AppState::new(h.db.clone()).with_pull_page(10));
+    let mut device = Device::new(&capped, "fiona", "tablet").await;
+    let pages = device.sync(&capped, 1_000).await;
+    let sizes: Vec<usize> = pages
+        .iter()
+        .map(|p| ids(p, "records").len() + ids(p, "removed").len())
+        .collect();
+    assert!(
+        sizes.len() > 2 && sizes.iter().all(|&n| n <= 10),
+        "asked for 1000, the server sends at most 10 a page: {sizes:?}"
+    );
+    assert!(
+        pages.iter().rev().skip(1).all(|p| p["has_more"] == true),
+        "every page but the last says more follows"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after a sync in pages of 10").await;
+    // The device's own limit is still checked before the cap.
+    let refused = call(
+        &capped,
+        "GET",
+        "/api/v1/sync/pull?checkpoint=0&limit=5001",
+        &device.token,
+        None,
+    )
+    .await;
+    assert_refused(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        "a limit over 5000",
     );
 }
 

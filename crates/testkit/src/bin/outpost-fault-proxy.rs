@@ -2,7 +2,8 @@
 //! browser specs (the bridge talks to the org server through it). It prints
 //! `outpost-fault-proxy listening on http://… control http://…`, then serves until
 //! killed. `POST /pass`, `/refuse`, `/blackhole` or `/reset-after-request` on the control
-//! address switch the fault; anything else answers 404.
+//! address switch the fault, `/latency?ms=N` holds back every answer N ms (a slow link; 0
+//! ends it); anything else answers 404.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener};
@@ -48,12 +49,20 @@ fn main() -> anyhow::Result<()> {
             "/reset-after-request" => Some(Fault::ResetAfterRequest),
             _ => None,
         };
-        let status = match fault {
-            Some(fault) => {
+        let latency = path
+            .strip_prefix("/latency?ms=")
+            .and_then(|ms| ms.parse().ok())
+            .map(std::time::Duration::from_millis);
+        let status = match (fault, latency) {
+            (Some(fault), _) => {
                 proxy.set(fault);
                 "200 OK"
             }
-            None => "404 Not Found",
+            (None, Some(latency)) => {
+                proxy.set_latency(latency);
+                "200 OK"
+            }
+            (None, None) => "404 Not Found",
         };
         let _ = write!(
             stream,

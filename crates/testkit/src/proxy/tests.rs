@@ -204,6 +204,51 @@ fn delay_holds_back_each_direction_first_bytes() {
 }
 
 #[test]
+fn latency_holds_back_every_answer_on_a_kept_alive_connection() {
+    // An upstream that answers each 4-byte question with `ok` and keeps the connection.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
+    let addr = listener.local_addr().expect("upstream address");
+    let upstream = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("one connection");
+        let mut question = [0u8; 4];
+        while stream.read_exact(&mut question).is_ok() {
+            stream.write_all(b"ok").expect("answer");
+        }
+    });
+    let delay = Duration::from_millis(100);
+    let proxy = FaultProxy::start(addr).expect("start proxy");
+    let mut client =
+        TcpStream::connect_timeout(&proxy.addr(), Duration::from_secs(2)).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    let mut ask = |turn: &str| {
+        let started = Instant::now();
+        client.write_all(b"next").expect("ask");
+        let mut answer = [0u8; 2];
+        client.read_exact(&mut answer).expect("an answer");
+        assert_eq!(&answer, b"ok", "the {turn} answer is whole");
+        started.elapsed()
+    };
+    ask("first");
+    // The connection was opened before the link slowed: the latency applies to it too.
+    proxy.set_latency(delay);
+    for turn in ["second", "third", "fourth"] {
+        let took = ask(turn);
+        assert!(
+            took >= delay,
+            "the {turn} answer on the same connection is held back {delay:?}; it took {took:?}"
+        );
+    }
+    assert_eq!(proxy.connections(), 1, "one connection carried all four");
+    drop(client);
+    drop(proxy);
+    upstream
+        .join()
+        .expect("the upstream ends with the connection");
+}
+
+#[test]
 fn truncate_response_delivers_exactly_n_bytes_then_end_of_stream() {
     let (upstream, proxy) = proxied();
     proxy.set(Fault::TruncateResponse { after_bytes: 100 });

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OutpostError } from '../api';
 import { FakeCore } from '../../test/fake-core';
 import { loadedShell } from '../../test/builders';
+import { STATUS_POLL_MS, STATUS_POLL_SYNCING_MS } from './shell.svelte';
 
 describe('a sync the user runs', () => {
   it('says how it went and reloads the screens once, with or without a new sync time', async () => {
@@ -19,6 +20,41 @@ describe('a sync the user runs', () => {
       tone: 'info',
     });
     expect(shell.dataVersion).toBe(before + 2);
+  });
+
+  it('shows its progress at once, then reads the status at the syncing pace until it ends', async () => {
+    vi.useFakeTimers();
+    try {
+      const core = new FakeCore();
+      const shell = await loadedShell(core);
+      const stop = shell.startPolling();
+      await vi.advanceTimersByTimeAsync(0);
+      const reads = () => core.callsOf('sync_status').length;
+      let finish = (): void => undefined;
+      const ended = new Promise<void>((resolve) => (finish = resolve));
+      core.handlers.sync_now = async () => {
+        await ended;
+        return { pushed: 0, pulled: 40, conflicts: 0, errors: 0, parked: 0, resolved: 0, finished_at: '' };
+      };
+      core.sync = { ...core.sync, syncing: true, progress: { done: 20, remaining: 20, seconds_left: 2 } };
+      const before = reads();
+      const sync = shell.syncNow();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(reads(), 'the status is read when the sync starts, not at the next slow poll').toBe(before + 1);
+      expect(shell.sync?.progress?.done).toBe(20);
+      await vi.advanceTimersByTimeAsync(STATUS_POLL_SYNCING_MS);
+      expect(reads(), 'then at the syncing pace').toBe(before + 2);
+      core.sync = { ...core.sync, syncing: false, progress: null };
+      finish();
+      await sync;
+      await vi.advanceTimersByTimeAsync(STATUS_POLL_SYNCING_MS);
+      const settled = reads();
+      await vi.advanceTimersByTimeAsync(STATUS_POLL_MS - STATUS_POLL_SYNCING_MS - 1);
+      expect(reads(), 'back to the slow pace once it ended').toBe(settled);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('says what to do when sync waits for an update of the app, or failed', async () => {

@@ -95,6 +95,12 @@ export class ShellStore {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #toastTimer: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
+  /** The polling loop's step, while it runs. */
+  #tick: (() => Promise<void>) | null = null;
+  /** A status read is under way (a second one would start a second loop). */
+  #polling = false;
+  /** Syncs the user started that have not answered yet. */
+  #userSyncs = 0;
 
   constructor(run: Run) {
     this.#run = run;
@@ -222,16 +228,33 @@ export class ShellStore {
   startPolling(): () => void {
     this.#stopped = false;
     const tick = async () => {
-      await this.refreshStatus();
+      this.#polling = true;
+      try {
+        await this.refreshStatus();
+      } finally {
+        this.#polling = false;
+      }
       if (this.#stopped) return;
-      const syncing = this.sync?.syncing === true || this.downloading;
+      const syncing = this.sync?.syncing === true || this.downloading || this.#userSyncs > 0;
       this.#timer = setTimeout(() => void tick(), syncing ? STATUS_POLL_SYNCING_MS : STATUS_POLL_MS);
     };
+    this.#tick = tick;
     void tick();
     return () => {
       this.#stopped = true;
+      this.#tick = null;
       if (this.#timer !== null) clearTimeout(this.#timer);
     };
+  }
+
+  /**
+   * Reads the status now instead of at the next slow poll, and polls at the syncing pace
+   * from then on: a sync the user starts shows its progress at once (B6).
+   */
+  #pollNow(): void {
+    if (this.#stopped || this.#tick === null || this.#polling) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    void this.#tick();
   }
 
   /** The sitemap marker of an entity of the module in use (C14). */
@@ -251,8 +274,11 @@ export class ShellStore {
    * screens reload once (whether or not the status shows a new sync time).
    */
   async syncNow(): Promise<void> {
+    this.#userSyncs += 1;
     try {
-      const report = await this.#run('sync_now');
+      const running = this.#run('sync_now');
+      this.#pollNow();
+      const report = await running;
       // Two syncs in the same second leave the same time: count this one anyway.
       this.syncsSeen += 1;
       const parts = [`${report.pushed} sent`, `${report.pulled} received`];
@@ -264,6 +290,8 @@ export class ShellStore {
       const code = toOutpostError(error).code;
       const expected = code === 'server_unreachable' || code === 'metadata_pending';
       this.flash(syncErrorMessage(error), expected ? 'info' : 'error');
+    } finally {
+      this.#userSyncs -= 1;
     }
     const version = this.dataVersion;
     await this.refreshStatus();
