@@ -1,12 +1,12 @@
 //! `outpost-app` is the Tauri shell of the field app. It stays thin (DESIGN §6): it opens
 //! the [`outpost_core::Client`] with the OS keychain, registers one command per core
 //! function (same `noun_verb` names as the browser bridge), starts background sync and
-//! feeds it what only the desktop knows (session lock, window visibility), and shows its
+//! feeds it what only the desktop knows (session lock, network, window visibility), and shows its
 //! notifications on the desktop. Logic belongs in `outpost-core`, never here.
 
 mod commands;
-pub mod lock;
 pub mod notification;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use outpost_core::{Client, ClientConfig, SyncSignal};
 use outpost_store::OsKeychain;
 use tauri::Manager as _;
 
-use crate::lock::LockWatcher as _;
+use crate::watch::Watcher;
 
 /// The keychain service under which the database key is kept (shared with the CLI).
 const KEYCHAIN_SERVICE: &str = "dev.outpost.field";
@@ -47,7 +47,18 @@ pub fn run() {
         .setup(|app| {
             let client = Arc::new(open_client(app.path().app_data_dir().ok())?);
             tauri::async_runtime::spawn(Arc::clone(&client).run_scheduler(scheduler_config()));
-            tauri::async_runtime::spawn(watch_session_lock(Arc::clone(&client)));
+            tauri::async_runtime::spawn(pass_on(
+                watch::session_lock(),
+                "the session lock",
+                Arc::clone(&client),
+                SyncSignal::Locked,
+            ));
+            tauri::async_runtime::spawn(pass_on(
+                watch::network(),
+                "the network",
+                Arc::clone(&client),
+                |up| SyncSignal::NetworkHint { up },
+            ));
             if let Some(window) = app.get_webview_window("main") {
                 report_visibility(&window, Arc::clone(&client));
                 save_geometry_on_change(&window);
@@ -93,19 +104,29 @@ fn window_state() -> tauri::plugin::TauriPlugin<tauri::Wry> {
     .build()
 }
 
-/// Passes the session's lock state to background sync, which starts nothing while locked.
-/// With no lock source (no logind, another OS) sync simply never pauses for a lock.
-async fn watch_session_lock(client: Arc<Client>) {
-    let watched = lock::platform()
-        .watch(move |locked| {
-            tracing::info!(locked, "the session lock changed");
-            client.signal(SyncSignal::Locked(locked));
+/// Passes a state of the system (the session lock, the network) on to background sync.
+/// Without the source (no logind or NetworkManager, another OS) sync does without: it
+/// never pauses for a lock, and learns of the network only from its probes.
+async fn pass_on(
+    source: impl Watcher,
+    what: &'static str,
+    client: Arc<Client>,
+    signal: impl Fn(bool) -> SyncSignal + Send + 'static,
+) {
+    // Owned: a borrowed name held by the callback trips rustc's `Send` check of the
+    // spawned future (a higher-ranked lifetime it cannot prove).
+    let name = what.to_owned();
+    let watched = source
+        .watch(move |state| {
+            tracing::info!(source = %name, state, "a state of the system changed");
+            client.signal(signal(state));
         })
         .await;
     if let Err(e) = watched {
         tracing::info!(
+            source = what,
             error = %format!("{e:#}"),
-            "the session lock is not watched; background sync will not pause for it"
+            "not watched; background sync does without it"
         );
     }
 }

@@ -26,7 +26,13 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn start(data_dir: &std::path::Path, server_url: &str) -> anyhow::Result<Self> {
+    /// tauri-driver for an app on `data_dir` that offers `server_url` at sign-in, with
+    /// more environment variables in `env`.
+    pub(crate) fn start(
+        data_dir: &std::path::Path,
+        server_url: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let native = free_port()?;
         let exe = std::env::var_os("TAURI_DRIVER")
@@ -43,6 +49,7 @@ impl Driver {
         // One app per test: the single-instance lock would hand a second start to the first.
         .env(outpost_app::MULTI_INSTANCE_VAR, "1")
         .env("NO_AT_BRIDGE", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -88,7 +95,11 @@ fn css(id: &str) -> String {
 }
 
 /// Waits (bounded) until the element's text satisfies `ok`.
-async fn wait_text(c: &Client, id: &str, ok: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+pub(crate) async fn wait_text(
+    c: &Client,
+    id: &str,
+    ok: impl Fn(&str) -> bool,
+) -> anyhow::Result<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
     while Instant::now() < deadline {
@@ -103,7 +114,7 @@ async fn wait_text(c: &Client, id: &str, ok: impl Fn(&str) -> bool) -> anyhow::R
     bail!("`{id}` never showed the expected text; last seen: {last:?}")
 }
 
-async fn fill(c: &Client, id: &str, text: &str) -> anyhow::Result<()> {
+pub(crate) async fn fill(c: &Client, id: &str, text: &str) -> anyhow::Result<()> {
     let el = c
         .wait()
         .at_most(Duration::from_secs(30))
@@ -114,7 +125,7 @@ async fn fill(c: &Client, id: &str, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn click(c: &Client, id: &str) -> anyhow::Result<()> {
+pub(crate) async fn click(c: &Client, id: &str) -> anyhow::Result<()> {
     c.wait()
         .at_most(Duration::from_secs(30))
         .for_element(Locator::Css(&css(id)))
@@ -138,6 +149,28 @@ async fn fill_field(c: &Client, field: &str, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Signs in as the demo field user (the server address is pre-filled from
+/// `OUTPOST_SERVER_URL`) and opens the sales module, which asks to download its data.
+pub(crate) async fn sign_in_and_open_sales(c: &Client) -> anyhow::Result<()> {
+    fill(c, "signin-user", "fiona").await?;
+    fill(c, "signin-password", DEMO_PASSWORD).await?;
+    click(c, "signin-submit").await?;
+    click(c, "module-field-sales").await?;
+    shown(c, "download-prompt").await
+}
+
+/// Waits (bounded) until no element with `id` is left.
+pub(crate) async fn gone(c: &Client, id: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.find(Locator::Css(&css(id))).await.is_ok() {
+        if Instant::now() > deadline {
+            bail!("`{id}` was still shown after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
 /// Goes to a screen of the app by its address (`#/record/account/<id>`).
 async fn go(c: &Client, hash: &str) -> anyhow::Result<()> {
     c.execute(&format!("location.hash = {hash:?}"), Vec::new())
@@ -146,7 +179,7 @@ async fn go(c: &Client, hash: &str) -> anyhow::Result<()> {
 }
 
 /// Waits (bounded) until an element with `id` exists.
-async fn shown(c: &Client, id: &str) -> anyhow::Result<()> {
+pub(crate) async fn shown(c: &Client, id: &str) -> anyhow::Result<()> {
     c.wait()
         .at_most(Duration::from_secs(30))
         .for_element(Locator::Css(&css(id)))
@@ -183,7 +216,7 @@ async fn the_real_app_works_offline_replays_on_reconnect_and_resolves_a_conflict
     let proxy = FaultProxy::start(server.addr())?;
     let data = tempfile::tempdir()?;
     let mut notifications = NotifyMonitor::start()?;
-    let driver = Driver::start(data.path(), &proxy.url())?;
+    let driver = Driver::start(data.path(), &proxy.url(), &[])?;
     let c = driver.session().await?;
     let result = scenario(&c, &mut server, &proxy, &mut notifications).await;
     let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
@@ -202,13 +235,7 @@ async fn scenario(
     proxy: &FaultProxy,
     notifications: &mut NotifyMonitor,
 ) -> anyhow::Result<()> {
-    // Sign in (the server address is pre-filled from OUTPOST_SERVER_URL), open the sales
-    // module and download its data when asked.
-    fill(c, "signin-user", "fiona").await?;
-    fill(c, "signin-password", DEMO_PASSWORD).await?;
-    click(c, "signin-submit").await?;
-    click(c, "module-field-sales").await?;
-    shown(c, "download-prompt").await?;
+    sign_in_and_open_sales(c).await?;
     proxy.set_latency(Duration::from_millis(300));
     click(c, "download-start").await?;
     // Progress in records and time left, e.g. "40 records of 301 — 5 s left".

@@ -17,7 +17,7 @@ async fn the_window_opens_at_the_size_it_had_when_the_app_last_ran() -> anyhow::
     let saved = data.path().join("window-state.json");
     let (width, height) = (1024_u64, 700_u64);
     {
-        let driver = Driver::start(data.path(), &server.url())?;
+        let driver = Driver::start(data.path(), &server.url(), &[])?;
         let c = driver.session().await?;
         c.set_window_size(width as u32, height as u32).await?;
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -35,7 +35,7 @@ async fn the_window_opens_at_the_size_it_had_when_the_app_last_ran() -> anyhow::
         // The app is killed with the driver: no clean exit to save on.
         let _ = c.close().await;
     }
-    let driver = Driver::start(data.path(), &server.url())?;
+    let driver = Driver::start(data.path(), &server.url(), &[])?;
     let c = driver.session().await?;
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut size = c.get_window_size().await?;
