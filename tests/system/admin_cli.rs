@@ -27,6 +27,98 @@ fn admin(data: &Path, args: &[&str]) -> anyhow::Result<(bool, Value, String)> {
     ))
 }
 
+/// A profile of fiona's own accounts (each synced every `minutes`) and the org's people,
+/// written to `dir`, created, assigned to fiona and published; its id.
+fn assign_accounts_only(data: &Path, dir: &Path, minutes: u32) -> anyhow::Result<String> {
+    let file = dir.join("accounts-only.json");
+    std::fs::write(
+        &file,
+        json!({"name": "Accounts only", "items": [
+        {"entity": "account", "data": {"kind": "other", "mine": true},
+         "sync_interval_minutes": minutes},
+        {"entity": "systemuser", "data": {"kind": "all"}},
+        {"entity": "team", "data": {"kind": "all"}},
+        {"entity": "businessunit", "data": {"kind": "all"}}]})
+        .to_string(),
+    )?;
+    let (ok, created, err) = admin(data, &["profile-create", &file.to_string_lossy()])?;
+    anyhow::ensure!(ok, "profile-create: {err}");
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let (ok, assigned, err) = admin(data, &["assign", &id, "--user", "fiona"])?;
+    anyhow::ensure!(ok, "assign: {err}");
+    assert_eq!(assigned["users"].as_array().map(Vec::len), Some(1));
+    let (ok, published, err) = admin(data, &["publish", &id])?;
+    anyhow::ensure!(ok, "publish: {err}");
+    assert_eq!(published["version"], 1);
+    Ok(id)
+}
+
+/// The entities of the device's profile with their sync intervals, in name order.
+async fn profile_entities(device: &outpost_tests::Device) -> anyhow::Result<Vec<(String, u32)>> {
+    let mut entities: Vec<(String, u32)> = device
+        .client
+        .sync_status()
+        .await?
+        .entities
+        .into_iter()
+        .map(|e| (e.entity, e.sync_interval_minutes))
+        .collect();
+    entities.sort();
+    Ok(entities)
+}
+
+#[tokio::test]
+async fn a_profile_assigned_or_republished_while_a_device_is_signed_in_applies_at_its_next_sync()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let data = server.data_dir();
+    let device = outpost_tests::Device::signed_in(&server.url()).await?;
+    let before = profile_entities(&device).await?;
+    assert!(
+        before.iter().any(|(e, _)| e == "contact"),
+        "the sales profile takes contacts offline: {before:?}"
+    );
+    assert!(!device.records("contact").await?.is_empty());
+
+    // Another profile assigned: the device's profile follows at its next sync, no
+    // sign-out, and what left the profile leaves the device.
+    let dir = tempfile::tempdir()?;
+    let id = assign_accounts_only(data, dir.path(), 15)?;
+    device.client.sync_now().await?;
+    let after: Vec<String> = profile_entities(&device)
+        .await?
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(
+        after,
+        ["account", "businessunit", "systemuser", "team"],
+        "the device's profile is the new one"
+    );
+    assert!(
+        device.records("contact").await?.is_empty(),
+        "contacts left the device with the profile"
+    );
+
+    // The same profile republished with another interval (version 2).
+    let file = dir.path().join("accounts-only.json");
+    let mut def: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    def["items"][0]["sync_interval_minutes"] = json!(30);
+    std::fs::write(&file, def.to_string())?;
+    let (ok, _, err) = admin(data, &["profile-update", &id, &file.to_string_lossy()])?;
+    assert!(ok, "{err}");
+    let (ok, published, err) = admin(data, &["publish", &id])?;
+    assert!(ok && published["version"] == 2, "{err} {published}");
+    device.client.sync_now().await?;
+    let republished = profile_entities(&device).await?;
+    assert_eq!(
+        republished.iter().find(|(e, _)| e == "account"),
+        Some(&("account".to_owned(), 30)),
+        "the new interval applies: {republished:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn an_administrator_defines_publishes_and_assigns_a_profile_from_the_command_line()
 -> anyhow::Result<()> {
@@ -74,25 +166,7 @@ async fn an_administrator_defines_publishes_and_assigns_a_profile_from_the_comma
         "publishing a broken profile fails and says why: {err}"
     );
 
-    let good = dir.path().join("good.json");
-    std::fs::write(
-        &good,
-        json!({"name": "Accounts only", "items": [
-        {"entity": "account", "data": {"kind": "other", "mine": true}},
-        {"entity": "systemuser", "data": {"kind": "all"}},
-        {"entity": "team", "data": {"kind": "all"}},
-        {"entity": "businessunit", "data": {"kind": "all"}}]})
-        .to_string(),
-    )?;
-    let (ok, created, err) = admin(data, &["profile-create", &good.to_string_lossy()])?;
-    assert!(ok, "{err}");
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
-    let (ok, assigned, err) = admin(data, &["assign", &id, "--user", "fiona"])?;
-    assert!(ok, "{err}");
-    assert_eq!(assigned["users"].as_array().map(Vec::len), Some(1));
-    let (ok, published, err) = admin(data, &["publish", &id])?;
-    assert!(ok, "{err}");
-    assert_eq!(published["version"], 1);
+    let id = assign_accounts_only(data, dir.path(), 15)?;
     let (_, dry, _) = admin(data, &["dry-run", &id])?;
     let accounts = dry["users"][0]["records"]["account"]
         .as_u64()

@@ -143,6 +143,11 @@ pub struct PullResponse {
     /// The version of the profile this page was computed for (0: none).
     #[serde(default)]
     pub profile_version: u64,
+    /// The id of that profile (empty: none). With `profile_version` it tells the device
+    /// its cached profile is stale (republished, or another one assigned): it fetches
+    /// `/metadata` again for the new items and intervals.
+    #[serde(default)]
+    pub profile_id: String,
     /// The device must drop its server layer (keeping its pending operations) before
     /// applying this page: the server restarted its view of what the device holds.
     #[serde(default)]

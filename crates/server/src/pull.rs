@@ -767,6 +767,7 @@ pub fn pull(
         has_more,
         metadata_version: org.metadata.version,
         profile_version: profile.version,
+        profile_id: profile.id.clone(),
         reset,
         wipe: false,
         remaining,

@@ -11,7 +11,7 @@ use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
     Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE, access_of, answered,
-    apply_context, now_rfc3339,
+    apply_context, now_rfc3339, profile_of,
 };
 use crate::CoreError;
 use crate::api::SyncReport;
@@ -86,6 +86,8 @@ impl Client {
             })
             .into();
         self.progress_set(Some((0, 0)));
+        // The profile the last page was computed for: (id, version).
+        let mut profile_seen: Option<(String, u64)> = None;
         let result = async {
             while let Some(output) = todo.pop_front() {
                 let answer = match output {
@@ -139,6 +141,7 @@ impl Client {
                             .await;
                         if let Ok(page) = &sent {
                             self.unavailable_keep(&page.unavailable)?;
+                            profile_seen = Some((page.profile_id.clone(), page.profile_version));
                         }
                         Some(answered(sent, Input::Pulled)?)
                     }
@@ -188,6 +191,13 @@ impl Client {
                     }
                     Output::Finished(summary) => {
                         self.online.store(true, Ordering::Relaxed);
+                        if let Some(seen) = profile_seen.take()
+                            && let Err(e) = self.profile_refresh(remote, seen).await
+                        {
+                            // The records are right whatever the device's copy of the
+                            // profile says; the next sync tries again.
+                            tracing::warn!(error = %e, "the new offline profile could not be fetched");
+                        }
                         let finished_at = now_rfc3339();
                         self.with_store(|s| Ok(s.state_set(LAST_SYNC, &finished_at)?))?;
                         return Ok(SyncReport {
@@ -225,6 +235,37 @@ impl Client {
         .await;
         self.progress_set(None);
         result
+    }
+
+    /// After a pull computed for another profile than the one the device keeps (an
+    /// administrator republished it or assigned another one): fetches the caller's
+    /// profile and privileges again and tells background sync the new items, so their
+    /// intervals and availability apply at once. The org metadata itself still waits for
+    /// the user's yes when it is newer (C16).
+    async fn profile_refresh(
+        &self,
+        remote: &Remote,
+        (id, version): (String, u64),
+    ) -> Result<(), CoreError> {
+        let kept = self.with_store(|s| Ok(profile_of(s).map(|p| (p.id, p.version))))?;
+        let none = id.is_empty() && version == 0;
+        if kept == Some((id.clone(), version)) || (kept.is_none() && none) {
+            return Ok(());
+        }
+        let response = self
+            .authed(remote, |token| async move { remote.metadata(&token).await })
+            .await?;
+        let newer = self.with_store(|s| Ok(response.metadata.version > s.metadata().version))?;
+        if newer {
+            self.metadata_keep_pending(&response)?;
+        } else {
+            self.with_store(|s| Self::access_keep(s, &response))?;
+        }
+        tracing::info!(profile = %id, version, "the offline profile changed");
+        self.signal(outpost_sync::Event::ProfileChanged {
+            items: response.profile.map(|p| p.items).unwrap_or_default(),
+        });
+        Ok(())
     }
 
     /// Keeps a newer metadata for the user's yes; the privileges and profile that came
