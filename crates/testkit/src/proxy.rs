@@ -414,7 +414,7 @@ fn pump(from: &TcpStream, to: &TcpStream, dir: Dir, fault: Fault, ctl: &Ctl<'_>)
             Fault::Delay(delay) if forwarded == 0 => delay,
             _ => Duration::ZERO,
         };
-        if dir == Dir::Response && ctl.asked.swap(false, Ordering::Relaxed) {
+        if dir == Dir::Response && ctl.asked.swap(false, Ordering::SeqCst) {
             hold += Duration::from_millis(ctl.shared.latency_ms.load(Ordering::Relaxed));
         }
         if !hold.is_zero() && !sleep_unless_stopped(hold, ctl) {
@@ -431,6 +431,10 @@ fn pump(from: &TcpStream, to: &TcpStream, dir: Dir, fault: Fault, ctl: &Ctl<'_>)
                 cut = true;
             }
         }
+        if dir == Dir::Request {
+            // Before the bytes go: the upstream may answer before this thread runs again.
+            ctl.asked.store(true, Ordering::SeqCst);
+        }
         if let Err(e) = write_all(to, chunk, ctl) {
             return if waits(&e) {
                 End::Stopped
@@ -439,9 +443,6 @@ fn pump(from: &TcpStream, to: &TcpStream, dir: Dir, fault: Fault, ctl: &Ctl<'_>)
             };
         }
         forwarded += chunk.len();
-        if dir == Dir::Request {
-            ctl.asked.store(true, Ordering::Relaxed);
-        }
         if cut {
             let _ = to.shutdown(Shutdown::Write);
             return ctl.end(End::Truncated);
