@@ -11,41 +11,19 @@
 
 #![allow(missing_docs, clippy::print_stdout)]
 
-use std::io::BufRead as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use outpost_core::api::{RecordUpdateArgs, SearchArgs, SignInArgs, ViewPageArgs};
 use outpost_core::{Client, ClientConfig};
 use outpost_domain::query::{Dialect, column_type, column_value};
-use outpost_server::db::Location;
-use outpost_server::seed::{DemoOptions, load_demo_if_empty};
-use outpost_server::{AppState, Db, app};
 use outpost_store::MemoryKeyStore;
 use serde_json::json;
 
-const PASSWORD: &str = "bench";
+#[path = "org.rs"]
+mod org;
 
-/// `--serve N`: the org server with N demo records, printing its URL, until killed.
-async fn serve(records: u64) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = Db::open(&Location::Sqlite(dir.path().join("org.sqlite3"))).await?;
-    load_demo_if_empty(
-        &db,
-        &DemoOptions {
-            seed: 1,
-            records,
-            password: PASSWORD.to_owned(),
-        },
-    )
-    .await?;
-    db.write(|c| outpost_server::seed::profile_everything_for_admin(c))
-        .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("http://{}", listener.local_addr()?);
-    axum::serve(listener, app(AppState::new(db))).await?;
-    Ok(())
-}
+use org::PASSWORD;
 
 /// Starts the peak-memory count afresh (Linux: writing 5 to `clear_refs` resets VmHWM),
 /// so a run's figure is not the high-water mark an earlier, bigger phase left behind.
@@ -134,21 +112,9 @@ fn raw_insert(
 }
 
 async fn run(records: u64) -> anyhow::Result<Figures> {
-    let mut server = std::process::Command::new(std::env::current_exe()?)
-        .arg("--serve")
-        .arg(records.to_string())
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().expect("piped")).read_line(&mut line)?;
-    let url = line.trim().to_owned();
-    anyhow::ensure!(
-        url.starts_with("http://"),
-        "the server did not start: {line}"
-    );
-    let result = measure(&url).await;
-    server.kill()?;
-    server.wait()?;
+    let mut server = org::Server::start(records)?;
+    let result = measure(&server.url).await;
+    server.stop();
     result
 }
 
@@ -382,7 +348,7 @@ async fn main() -> anyhow::Result<()> {
             .get(i + 1)
             .and_then(|n| n.parse().ok())
             .unwrap_or(200_000);
-        return serve(records).await;
+        return org::serve(records).await;
     }
     let sizes: Vec<u64> = std::env::var("OUTPOST_BENCH_SIZES")
         .ok()

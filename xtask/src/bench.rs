@@ -15,11 +15,33 @@ pub fn bench(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
     let (name, title) = match which {
         Some("server") => ("server", "Server"),
         Some("client") => ("client", "Client"),
-        other => bail!("usage: cargo xtask bench server|client (got {other:?})"),
+        Some("ui") => ("ui", "Field app grid (Chromium)"),
+        other => bail!("usage: cargo xtask bench server|client|ui (got {other:?})"),
     };
     crate::deps::ensure(root, crate::deps::Need::All)?;
     let mut cmd = proc::cargo(&["bench", "--workspace", "--locked", "--bench", name]);
-    let output = proc::run_tee(&mut cmd, root).context("the benchmark failed")?;
+    // The UI benchmark serves the production build of the UI, made here.
+    let ui_build = root.join("target/xtask-tmp/bench-ui");
+    if name == "ui" {
+        let _ = std::fs::remove_dir_all(&ui_build);
+        proc::run(
+            &mut proc::cmd(
+                "npx",
+                &[
+                    "vite",
+                    "build",
+                    "--emptyOutDir",
+                    "--outDir",
+                    &ui_build.to_string_lossy(),
+                ],
+            ),
+            &root.join("ui"),
+        )?;
+        cmd.env("OUTPOST_BENCH_UI", &ui_build);
+    }
+    let output = proc::run_tee(&mut cmd, root).context("the benchmark failed");
+    let _ = std::fs::remove_dir_all(&ui_build);
+    let output = output?;
     let table = output
         .split("BEGIN-MARKDOWN")
         .nth(1)

@@ -1,0 +1,78 @@
+//! The org server the benchmarks sync with: the demo org with N records in a child process
+//! (the benchmark binary itself with `--serve N`), so figures and peak memory are the
+//! client's alone. The user is the demo administrator under a profile that takes every
+//! record of every entity (`seed::profile_everything_for_admin`).
+
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+
+use outpost_server::db::Location;
+use outpost_server::seed::{DemoOptions, load_demo_if_empty};
+use outpost_server::{AppState, Db, app};
+
+/// Every demo user's password.
+pub const PASSWORD: &str = "bench";
+
+/// `--serve N`: the org server with N demo records, printing its URL, until killed.
+pub async fn serve(records: u64) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(&Location::Sqlite(dir.path().join("org.sqlite3"))).await?;
+    load_demo_if_empty(
+        &db,
+        &DemoOptions {
+            seed: 1,
+            records,
+            password: PASSWORD.to_owned(),
+        },
+    )
+    .await?;
+    db.write(|c| outpost_server::seed::profile_everything_for_admin(c))
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("http://{}", listener.local_addr()?);
+    axum::serve(listener, app(AppState::new(db))).await?;
+    Ok(())
+}
+
+/// The server in its child process.
+pub struct Server {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts this binary with `--serve records` and waits for its URL.
+    pub fn start(records: u64) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("--serve")
+            .arg(records.to_string())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let url = line.trim().to_owned();
+        let server = Self { child, url };
+        anyhow::ensure!(
+            server.url.starts_with("http://"),
+            "the server did not start: {line}"
+        );
+        Ok(server)
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
