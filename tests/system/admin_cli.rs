@@ -210,9 +210,23 @@ async fn an_entity_switched_off_for_offline_is_unavailable_on_the_device_with_th
 
     let (ok, _, err) = admin(data, &["entity", "contact", "--disable"])?;
     assert!(ok, "{err}");
-    device.client.sync_now().await?;
+    // Sync times are to the second: the next sync must be in another one.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let report = device.client.sync_now().await?;
     let off = device.client.sync_status().await?;
     let contact = entity(&off, "contact")?;
+    // Each entity's own last sync (C13): contacts keep the time of their last delivery.
+    assert_eq!(
+        (
+            contact.last_sync_at.as_deref(),
+            entity(&off, "account")?.last_sync_at.as_deref()
+        ),
+        (
+            entity(&before, "contact")?.last_sync_at.as_deref(),
+            Some(report.finished_at.as_str())
+        ),
+        "{off:?}"
+    );
     assert!(!contact.available, "{off:?}");
     assert!(
         contact

@@ -62,6 +62,9 @@ const ACCESS: &str = "access";
 const PROFILE: &str = "profile";
 /// The profile's entities the server cannot deliver now, with why (JSON, C14).
 const UNAVAILABLE: &str = "entities_unavailable";
+/// Entity → when a sync last delivered it (JSON, C13): an entity the server could not
+/// deliver keeps the time of its last good sync.
+const ENTITY_SYNCED: &str = "entities_last_sync";
 
 /// The field app's client. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Client {

@@ -172,8 +172,19 @@ impl Client {
             }
             .to_owned(),
         };
-        let unavailable = self
-            .with_store(|s| Ok(super::sync::unavailable_of(s)))
+        let (unavailable, synced) = self
+            .with_store(|s| {
+                Ok((
+                    super::sync::unavailable_of(s),
+                    items
+                        .iter()
+                        .filter_map(|i| {
+                            super::sync::entity_last_sync(s, &i.entity)
+                                .map(|at| (i.entity.clone(), at))
+                        })
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                ))
+            })
             .unwrap_or_default();
         let entities = items
             .iter()
@@ -194,7 +205,7 @@ impl Client {
                             .is_none()
                             .then(|| "not downloaded yet".to_owned())
                     }),
-                    last_sync_at: status.last_sync_at.clone(),
+                    last_sync_at: synced.get(&item.entity).cloned(),
                     sync_interval_minutes: item.sync_interval_minutes,
                 }
             })

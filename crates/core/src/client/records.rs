@@ -9,7 +9,7 @@ use outpost_domain::security::Privilege;
 use outpost_domain::{AttributeKind, EntityRef, Fields, Operation};
 use outpost_store::{LocalRecord, Store};
 
-use super::{Client, LAST_SYNC, access_of, apply_context, new_id, now, profile_of};
+use super::{Client, access_of, apply_context, new_id, now, profile_of};
 use crate::CoreError;
 use crate::access::Access;
 use crate::api::{
@@ -232,7 +232,7 @@ impl Client {
                 rows: page.rows.into_iter().map(row).collect(),
                 total: page.total,
                 next: page.next,
-                last_sync_at: s.state_get(LAST_SYNC)?,
+                last_sync_at: super::sync::entity_last_sync(s, &def.name),
             })
         })
     }

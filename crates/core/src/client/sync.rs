@@ -10,8 +10,8 @@ use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
-    Client, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE, access_of, answered,
-    apply_context, now_rfc3339, profile_of,
+    Client, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE,
+    access_of, answered, apply_context, now_rfc3339, profile_of,
 };
 use crate::CoreError;
 use crate::api::SyncReport;
@@ -199,7 +199,10 @@ impl Client {
                             tracing::warn!(error = %e, "the new offline profile could not be fetched");
                         }
                         let finished_at = now_rfc3339();
-                        self.with_store(|s| Ok(s.state_set(LAST_SYNC, &finished_at)?))?;
+                        self.with_store(|s| {
+                            s.state_set(LAST_SYNC, &finished_at)?;
+                            entities_synced_keep(s, &finished_at)
+                        })?;
                         return Ok(SyncReport {
                             pushed: summary.pushed,
                             pulled: summary.pulled,
@@ -356,6 +359,44 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// Entity → when a sync last delivered it.
+pub(super) type EntitiesSynced = std::collections::BTreeMap<String, String>;
+
+/// When each entity was last delivered (empty on a device synced before this was kept).
+pub(super) fn entities_synced(store: &Store) -> EntitiesSynced {
+    store
+        .state_get(ENTITY_SYNCED)
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// A sync finished at `at`: every entity of the profile the server delivered is fresh as
+/// of then; the ones it could not deliver keep their last time.
+fn entities_synced_keep(store: &Store, at: &str) -> Result<(), CoreError> {
+    let unavailable = unavailable_of(store);
+    let mut synced = entities_synced(store);
+    for item in profile_of(store).map(|p| p.items).unwrap_or_default() {
+        if !unavailable.contains_key(&item.entity) {
+            synced.insert(item.entity, at.to_owned());
+        }
+    }
+    let json = serde_json::to_string(&synced).map_err(anyhow::Error::from)?;
+    store.state_set(ENTITY_SYNCED, &json)?;
+    Ok(())
+}
+
+/// When `entity` was last delivered: its own time, or on a device synced before that was
+/// kept, the device's last sync unless the entity is unavailable now.
+pub(super) fn entity_last_sync(store: &Store, entity: &str) -> Option<String> {
+    entities_synced(store).remove(entity).or_else(|| {
+        (!unavailable_of(store).contains_key(entity))
+            .then(|| store.state_get(LAST_SYNC).ok().flatten())
+            .flatten()
+    })
 }
 
 /// Entity → why the server cannot deliver it now.
