@@ -37,10 +37,49 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   expect(summary, `accessibility violations on the ${screen} screen`).toEqual([]);
 }
 
-/** Saves the screenshot of a screen and checks it for accessibility. */
+/** The smallest touch target a tablet user can hit reliably (CSS px, WCAG 2.5.5). */
+export const TOUCH_TARGET_PX = 44;
+
+/**
+ * Every control on screen is a touch target of at least 44×44 px: its own box, or the
+ * label or cell that takes its taps. Inline links in running text are exempt (WCAG).
+ */
+export async function expectTouchTargets(page: Page, screen: string): Promise<void> {
+  const small = await page.evaluate((min) => {
+    const controls = document.querySelectorAll<HTMLElement>(
+      'button, select, textarea, input:not([type="hidden"]), a[href], [role="button"], [role="tab"], summary',
+    );
+    const found: string[] = [];
+    for (const el of controls) {
+      const box = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      const shown =
+        box.width > 0 &&
+        box.height > 0 &&
+        style.visibility !== 'hidden' &&
+        box.bottom > 0 &&
+        box.right > 0 &&
+        box.top < innerHeight &&
+        box.left < innerWidth;
+      if (!shown || el.closest('[inert]') !== null) continue;
+      if (el.tagName === 'A' && el.closest('p, li') !== null && style.display === 'inline') continue;
+      const taker = el.closest('label') ?? el;
+      const area = taker.getBoundingClientRect();
+      if (Math.round(area.width) < min || Math.round(area.height) < min) {
+        const id = el.dataset.testid ?? el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30) ?? '';
+        found.push(`${el.tagName.toLowerCase()} "${id}" ${Math.round(area.width)}×${Math.round(area.height)}`);
+      }
+    }
+    return found;
+  }, TOUCH_TARGET_PX);
+  expect(small, `controls under ${TOUCH_TARGET_PX}×${TOUCH_TARGET_PX} px on the ${screen} screen`).toEqual([]);
+}
+
+/** Saves the screenshot of a screen and checks it for accessibility and touch targets. */
 export async function snapshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: screenshotPath(name), fullPage: false });
   await expectAccessible(page, name);
+  await expectTouchTargets(page, name);
 }
 
 /**
