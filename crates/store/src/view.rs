@@ -302,6 +302,40 @@ impl Store {
         Ok(hits)
     }
 
+    /// The primary field (name) of each of the `ids` of `entity` the device holds, in one
+    /// query per 500 ids rather than a read per record: the names a page of lookups shows.
+    ///
+    /// # Errors
+    /// An entity the metadata does not have.
+    pub fn record_names<'a>(
+        &self,
+        entity: &str,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        const CHUNK: usize = 500;
+        let def = self.entity(entity)?;
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut names = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT id, \"{}\" FROM \"{}\" WHERE id IN ({marks})",
+                def.primary_field,
+                Layer::Local.table(&def.name)
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            for row in rows {
+                if let (id, Some(name)) = row? {
+                    names.insert(id, name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// Every local record of `entity`, ordered by its primary field (small entities and
     /// tests; grids page with [`Store::view_page`]).
     pub fn record_list(&self, entity: &str) -> Result<Vec<LocalRecord>, StoreError> {

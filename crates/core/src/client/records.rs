@@ -60,10 +60,31 @@ pub(super) fn invalid(e: impl std::fmt::Display) -> CoreError {
     CoreError::Invalid(e.to_string())
 }
 
-/// The name of the record a lookup value (`entity:id`) points at, when the device has it.
-fn label_of(store: &Store, value: &str) -> Option<String> {
-    let (entity, id) = value.split_once(':')?;
-    primary_name(store, &store.record_get(entity, id).ok()?)
+/// The names of the records lookup values (`entity:id`) point at, read a whole entity at
+/// a time; values the device does not hold have none.
+fn labels_of<'a>(
+    store: &Store,
+    values: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut by_entity: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
+    for value in values {
+        if let Some((entity, id)) = value.split_once(':') {
+            by_entity.entry(entity).or_default().insert(id);
+        }
+    }
+    let mut labels = std::collections::BTreeMap::new();
+    for (entity, ids) in by_entity {
+        // An entity the device does not have (a lookup to outside the profile): no names.
+        if let Ok(names) = store.record_names(entity, ids.iter().copied()) {
+            labels.extend(
+                names
+                    .into_iter()
+                    .map(|(id, name)| (format!("{entity}:{id}"), name)),
+            );
+        }
+    }
+    labels
 }
 
 /// A record's primary field (its name).
@@ -210,18 +231,12 @@ impl Client {
                 .filter(|a| view.columns.contains(&a.name))
                 .map(|a| a.name.as_str())
                 .collect();
-            let mut labels = std::collections::BTreeMap::new();
-            for value in page
-                .rows
-                .iter()
-                .flat_map(|r| lookups.iter().filter_map(|l| r.fields.get(*l)?.as_deref()))
-            {
-                if !labels.contains_key(value)
-                    && let Some(name) = label_of(s, value)
-                {
-                    labels.insert(value.to_owned(), name);
-                }
-            }
+            let labels = labels_of(
+                s,
+                page.rows
+                    .iter()
+                    .flat_map(|r| lookups.iter().filter_map(|l| r.fields.get(*l)?.as_deref())),
+            );
             Ok(ViewPageResult {
                 labels,
                 can_create: access.can(&def.name, Privilege::Create, None),
@@ -248,14 +263,16 @@ impl Client {
         self.with_store(|s| {
             let record = s.record_get(&args.entity, &args.id)?;
             let def = s.metadata().entity(&args.entity).map_err(invalid)?;
-            let labels = def
+            let lookups: Vec<(&str, &str)> = def
                 .attributes
                 .iter()
                 .filter(|a| matches!(a.kind, AttributeKind::Lookup { .. } | AttributeKind::Owner))
-                .filter_map(|a| {
-                    let value = record.fields.get(&a.name)?.as_deref()?;
-                    Some((a.name.clone(), label_of(s, value)?))
-                })
+                .filter_map(|a| Some((a.name.as_str(), record.fields.get(&a.name)?.as_deref()?)))
+                .collect();
+            let mut names = labels_of(s, lookups.iter().map(|(_, value)| *value));
+            let labels = lookups
+                .into_iter()
+                .filter_map(|(name, value)| Some((name.to_owned(), names.remove(value)?)))
                 .collect();
             let allowed = access_of(s)?.allowed(&args.entity, &record.fields);
             let state = def.attribute("statecode").ok();
