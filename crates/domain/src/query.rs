@@ -303,6 +303,25 @@ pub enum Filter {
     Or(Vec<Filter>),
 }
 
+impl Filter {
+    /// The fields every match equals something on (`field eq literal` and the owner
+    /// shortcuts, alone or in a top-level `and`): the columns an index narrows the
+    /// filter by, so counting a view reads an index instead of every row.
+    pub fn equality_fields(&self) -> Vec<&str> {
+        match self {
+            Self::Compare {
+                field,
+                op: CompareOp::Eq,
+                value,
+                ..
+            } if *value != Literal::Null => vec![field.name.as_str()],
+            Self::Shortcut { field, .. } => vec![field.name.as_str()],
+            Self::And(parts) => parts.iter().flat_map(Self::equality_fields).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// An untyped query: the four system query options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Query {

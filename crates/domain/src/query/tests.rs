@@ -263,3 +263,24 @@ fn a_filter_error_reads_as_position_expected_and_found() {
         "the message should say where, what was expected and what was found"
     );
 }
+
+#[test]
+fn equality_fields_are_the_ones_every_match_equals() {
+    let fields = |text: &str| -> Vec<String> {
+        parse_filter(text)
+            .expect("parses")
+            .equality_fields()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        fields("statecode eq 0 and ownerid eq-userid and revenue gt 10"),
+        ["statecode", "ownerid"]
+    );
+    assert_eq!(fields("name eq 'Acme'"), ["name"]);
+    // Either side of an `or`, a negation, or a test for null narrows nothing by itself.
+    assert!(fields("statecode eq 0 or statecode eq 1").is_empty());
+    assert!(fields("not statecode eq 0").is_empty());
+    assert!(fields("parentcustomerid eq null").is_empty());
+}

@@ -159,7 +159,31 @@ pub(crate) fn ensure_in_tx(
         "CREATE INDEX IF NOT EXISTS \"{local}_by_{primary}\" ON \"{local}\"(\"{primary}\", id);
          CREATE VIRTUAL TABLE IF NOT EXISTS \"{fts}\" USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');"
     ))?;
+    for field in view_filter_fields(entity) {
+        tx.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS \"{local}_by_{field}\" ON \"{local}\"(\"{field}\");"
+        ))?;
+    }
     Ok(result)
+}
+
+/// The columns the entity's system views filter on by equality (state, owner, …), which
+/// get an index each: a view's first page counts its rows, and without one that count
+/// reads every row of the table. Only the entity's own columns (never `id`, which has
+/// its key, or the primary field, which has its index).
+fn view_filter_fields(entity: &EntityDef) -> std::collections::BTreeSet<String> {
+    entity
+        .views
+        .iter()
+        .filter_map(|v| outpost_domain::query::parse_filter(v.filter.as_deref()?).ok())
+        .flat_map(|f| {
+            f.equality_fields()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| *f != "id" && *f != entity.primary_field && entity.attribute(f).is_ok())
+        .collect()
 }
 
 /// The attributes of `entity` whose text the full-text index holds: its quick-find

@@ -274,3 +274,41 @@ fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_se
         )]
     );
 }
+
+#[test]
+fn a_views_count_reads_an_index_of_the_fields_it_filters_on_not_every_row() {
+    let (_dir, _keys, store) = demo_store();
+    let local = crate::table::records::Layer::Local.table("account");
+    let indexed: Vec<String> = store
+        .conn
+        .prepare(&format!(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{local}'"
+        ))
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("indexes")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    for field in ["statecode", "ownerid"] {
+        assert!(
+            indexed.contains(&format!("{local}_by_{field}")),
+            "account views filter on {field}: {indexed:?}"
+        );
+    }
+    // The count of "Active Accounts" (statecode eq 0) searches that index.
+    let plan: Vec<String> = store
+        .conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM \"{local}\" t WHERE t.\"statecode\" = ?1"
+        ))
+        .expect("prepare")
+        .query_map([0], |r| r.get(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("plan rows");
+    assert!(
+        plan.iter()
+            .any(|step| step.contains(&format!("INDEX {local}_by_statecode"))),
+        "{plan:?}"
+    );
+}
