@@ -15,7 +15,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
 
 use crate::table::records::{
-    Layer, REASON, column_list, fts_table, param_of, read_fields, sql_value,
+    Layer, REASON, column_list, fts_table, param_of, read_fields, sql_value, view_filter_fields,
 };
 use crate::{LocalRecord, Store, StoreError};
 
@@ -177,74 +177,20 @@ impl Store {
         ctx: &EvalContext,
     ) -> Result<ViewPage, StoreError> {
         let def = self.entity(entity)?;
-        let mut keys: Vec<(String, SortDir)> = query
-            .order()
-            .into_iter()
-            .map(|(n, d)| (n.to_owned(), d))
-            .collect();
-        if !keys.iter().any(|(n, _)| n == "id") {
-            keys.push(("id".to_owned(), SortDir::Asc));
-        }
-        let mut conditions = Vec::new();
-        let mut params: Vec<SqlValue> = Vec::new();
-        if let Some(filter) = query.filter() {
-            let fragment = filter.to_sql(Dialect::Sqlite, &column, ctx, 1);
-            conditions.push(fragment.sql);
-            params.extend(fragment.params.into_iter().map(sql_value));
-        }
-        if let Some(words) = search.and_then(match_query) {
-            params.push(SqlValue::Text(words));
-            conditions.push(format!(
-                "t.rowid IN (SELECT rowid FROM \"{}\" WHERE \"{0}\" MATCH ?{})",
-                fts_table(&def.name),
-                params.len()
-            ));
-        }
-        let total = if after.is_none() {
-            let sql = format!(
-                "SELECT count(*) FROM \"{}\" t{}",
-                Layer::Local.table(&def.name),
-                where_clause(&conditions)
-            );
-            Some(
+        let built = view_sql(def, query, search, after, limit, ctx)?;
+        let total = match &built.count {
+            Some((sql, params)) => Some(
                 self.conn
-                    .prepare_cached(&sql)?
+                    .prepare_cached(sql)?
                     .query_row(params_from_iter(params.iter()), |r| r.get(0))?,
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
-        if let Some(cursor) = after {
-            let values: Vec<SqlParam> = serde_json::from_str::<Vec<serde_json::Value>>(cursor)
-                .ok()
-                .and_then(|v| v.iter().map(param_of_json).collect())
-                .filter(|v: &Vec<SqlParam>| v.len() == keys.len())
-                .ok_or_else(|| {
-                    StoreError::Invalid("the page cursor is not one of this view's".into())
-                })?;
-            let (sql, more) = after_sql(&keys, &values, params.len() + 1);
-            conditions.push(sql);
-            params.extend(more);
-        }
-        let order = query.order_by_sql(Dialect::Sqlite, &column);
-        let key_columns = keys
-            .iter()
-            .map(|(n, _)| column(n))
-            .collect::<Vec<_>>()
-            .join(", ");
-        params.push(SqlValue::Integer(i64::from(limit) + 1));
-        let sql = format!(
-            "SELECT {}, {key_columns} FROM {}{} ORDER BY {order} LIMIT ?{}",
-            select_list(def),
-            from_clause(def),
-            where_clause(&conditions),
-            params.len()
-        );
         let n = def.attributes.len();
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&built.page)?;
         let mut rows = Vec::new();
         let mut last_keys = Vec::new();
-        let mut query_rows = stmt.query(params_from_iter(params.iter()))?;
+        let mut query_rows = stmt.query(params_from_iter(built.params.iter()))?;
         let mut more = false;
         while let Some(r) = query_rows.next()? {
             if rows.len() == limit as usize {
@@ -252,7 +198,7 @@ impl Store {
                 break;
             }
             rows.push(read_record(def, r)?);
-            last_keys = (0..keys.len())
+            last_keys = (0..built.keys)
                 .map(|k| r.get_ref(n + 4 + k).map(param_of))
                 .collect::<Result<_, _>>()?;
         }
@@ -350,6 +296,108 @@ impl Store {
         let rows = stmt.query_map([], |r| read_record(def, r))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The SQL of one view page: the page's query with its parameters, the count's (first
+/// page only), and how many sort keys follow the record's columns in each row.
+pub(crate) struct ViewSql {
+    pub(crate) page: String,
+    pub(crate) params: Vec<SqlValue>,
+    pub(crate) count: Option<(String, Vec<SqlValue>)>,
+    keys: usize,
+}
+
+/// Builds the SQL of a view page (see [`Store::view_page`]).
+///
+/// The count reads the indexes of the views' filter columns; the page must not: with
+/// one, the planner would sort every matching row for each page instead of walking the
+/// order's index and stopping at the page's end. `+column` hides a column's index from
+/// the planner and keeps its value.
+pub(crate) fn view_sql(
+    def: &EntityDef,
+    query: &CheckedQuery,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+    ctx: &EvalContext,
+) -> Result<ViewSql, StoreError> {
+    let mut keys: Vec<(String, SortDir)> = query
+        .order()
+        .into_iter()
+        .map(|(n, d)| (n.to_owned(), d))
+        .collect();
+    if !keys.iter().any(|(n, _)| n == "id") {
+        keys.push(("id".to_owned(), SortDir::Asc));
+    }
+    let indexed = view_filter_fields(def);
+    let hidden = |name: &str| {
+        if indexed.contains(name) {
+            format!("+{}", column(name))
+        } else {
+            column(name)
+        }
+    };
+    let mut conditions = Vec::new();
+    let mut counted = Vec::new();
+    let mut params: Vec<SqlValue> = Vec::new();
+    if let Some(filter) = query.filter() {
+        let fragment = filter.to_sql(Dialect::Sqlite, &hidden, ctx, 1);
+        conditions.push(fragment.sql);
+        counted.push(filter.to_sql(Dialect::Sqlite, &column, ctx, 1).sql);
+        params.extend(fragment.params.into_iter().map(sql_value));
+    }
+    if let Some(words) = search.and_then(match_query) {
+        params.push(SqlValue::Text(words));
+        let matching = format!(
+            "t.rowid IN (SELECT rowid FROM \"{}\" WHERE \"{0}\" MATCH ?{})",
+            fts_table(&def.name),
+            params.len()
+        );
+        conditions.push(matching.clone());
+        counted.push(matching);
+    }
+    let count = after.is_none().then(|| {
+        (
+            format!(
+                "SELECT count(*) FROM \"{}\" t{}",
+                Layer::Local.table(&def.name),
+                where_clause(&counted)
+            ),
+            params.clone(),
+        )
+    });
+    if let Some(cursor) = after {
+        let values: Vec<SqlParam> = serde_json::from_str::<Vec<serde_json::Value>>(cursor)
+            .ok()
+            .and_then(|v| v.iter().map(param_of_json).collect())
+            .filter(|v: &Vec<SqlParam>| v.len() == keys.len())
+            .ok_or_else(|| {
+                StoreError::Invalid("the page cursor is not one of this view's".into())
+            })?;
+        let (sql, more) = after_sql(&keys, &values, params.len() + 1);
+        conditions.push(sql);
+        params.extend(more);
+    }
+    let order = query.order_by_sql(Dialect::Sqlite, &column);
+    let key_columns = keys
+        .iter()
+        .map(|(n, _)| column(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    params.push(SqlValue::Integer(i64::from(limit) + 1));
+    let page = format!(
+        "SELECT {}, {key_columns} FROM {}{} ORDER BY {order} LIMIT ?{}",
+        select_list(def),
+        from_clause(def),
+        where_clause(&conditions),
+        params.len()
+    );
+    Ok(ViewSql {
+        page,
+        params,
+        count,
+        keys: keys.len(),
+    })
 }
 
 fn where_clause(conditions: &[String]) -> String {

@@ -171,7 +171,7 @@ pub(crate) fn ensure_in_tx(
 /// get an index each: a view's first page counts its rows, and without one that count
 /// reads every row of the table. Only the entity's own columns (never `id`, which has
 /// its key, or the primary field, which has its index).
-fn view_filter_fields(entity: &EntityDef) -> std::collections::BTreeSet<String> {
+pub(crate) fn view_filter_fields(entity: &EntityDef) -> std::collections::BTreeSet<String> {
     entity
         .views
         .iter()

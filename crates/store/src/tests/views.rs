@@ -275,40 +275,53 @@ fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_se
     );
 }
 
-#[test]
-fn a_views_count_reads_an_index_of_the_fields_it_filters_on_not_every_row() {
-    let (_dir, _keys, store) = demo_store();
-    let local = crate::table::records::Layer::Local.table("account");
-    let indexed: Vec<String> = store
+/// The steps SQLite's planner takes for `sql`.
+fn plan(store: &Store, sql: &str, params: &[rusqlite::types::Value]) -> Vec<String> {
+    store
         .conn
-        .prepare(&format!(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{local}'"
-        ))
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("indexes")
-        .collect::<Result<_, _>>()
-        .expect("names");
-    for field in ["statecode", "ownerid"] {
-        assert!(
-            indexed.contains(&format!("{local}_by_{field}")),
-            "account views filter on {field}: {indexed:?}"
-        );
-    }
-    // The count of "Active Accounts" (statecode eq 0) searches that index.
-    let plan: Vec<String> = store
-        .conn
-        .prepare(&format!(
-            "EXPLAIN QUERY PLAN SELECT count(*) FROM \"{local}\" t WHERE t.\"statecode\" = ?1"
-        ))
-        .expect("prepare")
-        .query_map([0], |r| r.get(3))
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| r.get(3))
         .expect("plan")
         .collect::<Result<_, _>>()
-        .expect("plan rows");
+        .expect("plan rows")
+}
+
+#[test]
+fn a_view_counts_through_its_filter_index_and_pages_through_its_order_index() {
+    let (_dir, _keys, store) = demo_store();
+    let def = store
+        .metadata()
+        .entity("account")
+        .expect("accounts")
+        .clone();
+    let query = parse_query(QueryText {
+        filter: Some("statecode eq 0"),
+        order_by: Some("name"),
+        ..QueryText::default()
+    })
+    .and_then(|q| q.check(&def))
+    .expect("query");
+    let first = crate::view::view_sql(&def, &query, None, None, 50, &eval()).expect("sql");
+    let (count, params) = first.count.as_ref().expect("the first page counts");
+    let counting = plan(&store, count, params);
     assert!(
-        plan.iter()
-            .any(|step| step.contains(&format!("INDEX {local}_by_statecode"))),
-        "{plan:?}"
+        counting
+            .iter()
+            .any(|s| s.contains("COVERING INDEX account_by_statecode")),
+        "{counting:?}"
     );
+    let page = store
+        .view_page("account", &query, None, None, 50, &eval())
+        .expect("page");
+    let next =
+        crate::view::view_sql(&def, &query, None, page.next.as_deref(), 50, &eval()).expect("sql");
+    for sql in [&first, &next] {
+        let paging = plan(&store, &sql.page, &sql.params);
+        assert!(
+            paging.iter().any(|s| s.contains("INDEX account_by_name"))
+                && !paging.iter().any(|s| s.contains("TEMP B-TREE")),
+            "a page walks the name index and stops at its end, sorting nothing: {paging:?}"
+        );
+    }
 }
