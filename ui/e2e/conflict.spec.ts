@@ -127,6 +127,9 @@ test('conflicts found at sync are shown with "!" fields and resolved three ways'
     id: id(take),
   });
   expect(onDevice.record.fields.telephone1, "the device shows the server's value at once").toBe(SERVERS);
+  // The device keeps the resolution, not the page: a reload still lists it as waiting.
+  await page.reload();
+  await expect(page.getByTestId('errors-resolved')).toContainText(take);
   await network(request, 'online');
   await page.getByTestId('offline-indicator').click();
   await expect(page.getByTestId('toast')).toContainText('Synced', { timeout: 30_000 });

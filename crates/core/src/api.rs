@@ -606,7 +606,7 @@ pub struct SyncErrorRow {
     pub waiting: Vec<String>,
     /// Whether a resolution made here waits to reach the server.
     pub resolving: bool,
-    /// That resolution (`keep_mine`), while it waits.
+    /// That resolution (`keep_mine`, `take_server` or `resubmit`), while it waits.
     pub resolution: Option<String>,
     /// When the change was made (RFC 3339).
     pub created_on: Option<String>,

@@ -27,7 +27,7 @@ pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
 pub use local::{LocalRecord, Resolve};
 pub use open::{MetadataChange, Store};
 pub use table::drafts::{Draft, RECENT_MAX, RecentRecord};
-pub use table::outbox::{EntryState, OutboxEntry, ResolutionSent};
+pub use table::outbox::{Choice, EntryState, OutboxEntry, ResolutionSent, WaitingResolution};
 pub use view::{SearchHit, ViewPage};
 
 #[cfg(test)]

@@ -228,7 +228,9 @@ impl Store {
                 outbox::resolution_queue_in_tx(
                     &tx,
                     op_id,
+                    &entry.op,
                     outpost_protocol::ResolutionAction::Apply,
+                    outbox::Choice::KeepMine,
                 )?;
             }
             Resolve::TakeServer => {
@@ -236,7 +238,9 @@ impl Store {
                 outbox::resolution_queue_in_tx(
                     &tx,
                     op_id,
+                    &entry.op,
                     outpost_protocol::ResolutionAction::Discard,
+                    outbox::Choice::TakeServer,
                 )?;
                 rebase_in_tx(&tx, ctx, &self.metadata, touched)?;
             }
@@ -277,7 +281,9 @@ impl Store {
                 outbox::resolution_queue_in_tx(
                     &tx,
                     op_id,
+                    &entry.op,
                     outpost_protocol::ResolutionAction::Discard,
+                    outbox::Choice::Resubmit,
                 )?;
                 // The corrected operation must apply here too; if it does not, nothing
                 // of the resolution is kept (the transaction is dropped).

@@ -67,6 +67,24 @@ fn outbox_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError
     Ok(())
 }
 
+/// Gives a `sync_resolution_out` made before it kept what each resolution is about its
+/// newer columns (empty for the resolutions already queued, which are then not listed).
+fn resolutions_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    for column in table::outbox::RESOLUTION_COLUMNS {
+        let has: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('sync_resolution_out') WHERE name = ?1)",
+            [column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!(
+                "ALTER TABLE sync_resolution_out ADD COLUMN {column} TEXT;"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// What applying a metadata did to the tables.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetadataChange {
@@ -134,6 +152,7 @@ impl Store {
         for sql in INTERNAL_TABLES {
             tx.execute_batch(sql)?;
         }
+        resolutions_upgrade_in_tx(&tx)?;
         let kept = table::metadata::load(&tx)?;
         let format = table::state::get_in_tx(&tx, FORMAT_KEY)?;
         if let Some(kept) = &kept {

@@ -747,3 +747,29 @@ fn a_quick_find_change_reindexes_what_search_finds() {
     assert_eq!(change.reindexed, ["account"]);
     assert_eq!(found(&store), 1, "found by the new quick-find column");
 }
+
+#[test]
+fn resolutions_queued_by_an_older_store_survive_its_upgrade() {
+    let (dir, keys, store) = fresh();
+    // The table as the first layout had it, holding one queued resolution.
+    store
+        .conn
+        .execute_batch(
+            "DROP TABLE sync_resolution_out;
+             CREATE TABLE sync_resolution_out (op_id TEXT PRIMARY KEY,
+               action TEXT NOT NULL CHECK (action IN ('apply', 'discard')));
+             INSERT INTO sync_resolution_out (op_id, action) VALUES ('op-old', 'discard');",
+        )
+        .expect("old layout");
+    drop(store);
+    let store = reopen(&dir, &keys);
+    assert_eq!(
+        store.resolutions_outgoing().expect("queued"),
+        vec![("op-old".to_owned(), ResolutionAction::Discard)],
+        "still sent at the next sync"
+    );
+    assert!(
+        store.resolutions_waiting().expect("waiting").is_empty(),
+        "not listed: the old layout never kept what it was about"
+    );
+}

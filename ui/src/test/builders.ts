@@ -91,10 +91,9 @@ export function takeResolutions(core: FakeCore): SyncErrorResolveArgs[] {
   const resolved: SyncErrorResolveArgs[] = [];
   core.handlers.sync_error_resolve = (args) => {
     resolved.push(args);
-    core.errors =
-      args.resolution.action === 'keep_mine'
-        ? core.errors.map((e) => (e.op_id === args.op_id ? { ...e, resolving: true, resolution: 'keep_mine' } : e))
-        : core.errors.filter((e) => e.op_id !== args.op_id);
+    // As the core does: listed as resolved here until a sync carries the resolution.
+    const resolution = args.resolution.action;
+    core.errors = core.errors.map((e) => (e.op_id === args.op_id ? { ...e, resolving: true, resolution } : e));
     return null;
   };
   return resolved;

@@ -4,7 +4,7 @@
 
 use outpost_domain::{Fields, Operation};
 use outpost_protocol::OpResult;
-use outpost_store::{EntryState, Resolve};
+use outpost_store::{Choice, EntryState, Resolve};
 
 use super::records::{blank_is_null, primary_name};
 use super::{Client, access_of, apply_context, new_id};
@@ -12,6 +12,11 @@ use crate::CoreError;
 use crate::api::{
     ConflictField, FieldProblem, SyncErrorAction, SyncErrorResolveArgs, SyncErrorRow,
 };
+
+/// The code of a row resolved here whose resolution waits to reach the server.
+const RESOLVING: &str = "resolving";
+const RESOLVING_MESSAGE: &str =
+    "Resolved on this device; the resolution reaches the server with the next sync.";
 
 /// The field values an operation sets, for "edit and resubmit".
 fn changes_of(op: &Operation) -> Fields {
@@ -35,8 +40,8 @@ impl Client {
                     EntryState::Resolving(how) => (
                         None,
                         Some(match how {
-                            outpost_protocol::ResolutionAction::Apply => "keep_mine",
-                            outpost_protocol::ResolutionAction::Discard => "take_server",
+                            outpost_protocol::ResolutionAction::Apply => Choice::KeepMine,
+                            outpost_protocol::ResolutionAction::Discard => Choice::TakeServer,
                         }),
                     ),
                     EntryState::Pending => continue,
@@ -44,52 +49,51 @@ impl Client {
                 let (entity, id) = e.op.target();
                 let (code, message, conflicts, fields) = match outcome {
                     None => (
-                        "resolving".to_owned(),
-                        "Resolved on this device; the resolution reaches the server with the next sync."
-                            .to_owned(),
+                        RESOLVING.to_owned(),
+                        RESOLVING_MESSAGE.to_owned(),
                         Vec::new(),
                         Vec::new(),
                     ),
                     Some(outcome) => match outcome {
-                    OpResult::Conflict { fields } => (
-                        "conflict".to_owned(),
-                        format!(
-                            "Changed on the server too: {}",
+                        OpResult::Conflict { fields } => (
+                            "conflict".to_owned(),
+                            format!(
+                                "Changed on the server too: {}",
+                                fields
+                                    .iter()
+                                    .map(|f| f.field.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                             fields
                                 .iter()
-                                .map(|f| f.field.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                                .map(|f| ConflictField {
+                                    field: f.field.clone(),
+                                    before: f.before.clone(),
+                                    mine: f.mine.clone(),
+                                    server: f.server.clone(),
+                                })
+                                .collect(),
+                            Vec::new(),
                         ),
-                        fields
-                            .iter()
-                            .map(|f| ConflictField {
-                                field: f.field.clone(),
-                                before: f.before.clone(),
-                                mine: f.mine.clone(),
-                                server: f.server.clone(),
-                            })
-                            .collect(),
-                        Vec::new(),
-                    ),
-                    OpResult::Error {
-                        code,
-                        message,
-                        fields,
-                    } => (
-                        code.clone(),
-                        message.clone(),
-                        Vec::new(),
-                        fields
-                            .iter()
-                            .map(|f| FieldProblem {
-                                field: f.field.clone(),
-                                code: f.code.clone(),
-                                message: f.message.clone(),
-                            })
-                            .collect(),
-                    ),
-                    OpResult::Applied { .. } => continue,
+                        OpResult::Error {
+                            code,
+                            message,
+                            fields,
+                        } => (
+                            code.clone(),
+                            message.clone(),
+                            Vec::new(),
+                            fields
+                                .iter()
+                                .map(|f| FieldProblem {
+                                    field: f.field.clone(),
+                                    code: f.code.clone(),
+                                    message: f.message.clone(),
+                                })
+                                .collect(),
+                        ),
+                        OpResult::Applied { .. } => continue,
                     },
                 };
                 let name = s
@@ -113,8 +117,32 @@ impl Client {
                         .map(|w| w.op_id.clone())
                         .collect(),
                     resolving: resolution.is_some(),
-                    resolution: resolution.map(str::to_owned),
+                    resolution: resolution.map(|c| c.name().to_owned()),
                     created_on: e.created_on.clone(),
+                });
+            }
+            // Resolutions whose change left the log (taken from the server, resubmitted):
+            // listed too until the server has them, across restarts.
+            for w in s.resolutions_waiting()? {
+                let name = s
+                    .record_get(&w.entity, &w.record_id)
+                    .ok()
+                    .and_then(|r| primary_name(s, &r));
+                rows.push(SyncErrorRow {
+                    op_id: w.op_id,
+                    kind: w.kind,
+                    entity: w.entity,
+                    id: w.record_id,
+                    name,
+                    code: RESOLVING.to_owned(),
+                    message: RESOLVING_MESSAGE.to_owned(),
+                    conflicts: Vec::new(),
+                    fields: Vec::new(),
+                    changes: Fields::new(),
+                    waiting: Vec::new(),
+                    resolving: true,
+                    resolution: Some(w.choice.name().to_owned()),
+                    created_on: None,
                 });
             }
             Ok(rows)

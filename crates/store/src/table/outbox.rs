@@ -40,8 +40,15 @@ CREATE TABLE IF NOT EXISTS sync_outbox_touch (
 CREATE INDEX IF NOT EXISTS sync_outbox_touch_by_record ON sync_outbox_touch(entity, record_id, seq);
 CREATE TABLE IF NOT EXISTS sync_resolution_out (
   op_id TEXT PRIMARY KEY,
-  action TEXT NOT NULL CHECK (action IN ('apply', 'discard'))
+  action TEXT NOT NULL CHECK (action IN ('apply', 'discard')),
+  entity TEXT,
+  record_id TEXT,
+  kind TEXT,
+  choice TEXT
 );";
+
+/// Columns `sync_resolution_out` gained after its first layout (added on open).
+pub(crate) const RESOLUTION_COLUMNS: &[&str] = &["entity", "record_id", "kind", "choice"];
 
 /// Where an entry stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,16 +278,72 @@ fn action_parse(text: &str) -> Result<ResolutionAction, StoreError> {
     }
 }
 
-/// Queues a resolution for the server.
+/// What the user chose for a sync error, as the list shows it while it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// Keep the device's change.
+    KeepMine,
+    /// Take the server's record.
+    TakeServer,
+    /// A corrected change replaced it.
+    Resubmit,
+}
+
+impl Choice {
+    /// Its name in the API (`keep_mine`, `take_server`, `resubmit`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KeepMine => "keep_mine",
+            Self::TakeServer => "take_server",
+            Self::Resubmit => "resubmit",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::KeepMine, Self::TakeServer, Self::Resubmit]
+            .into_iter()
+            .find(|c| c.name() == text)
+    }
+}
+
+/// A resolution made on the device whose operation left the log (taking the server's
+/// drops it; a resubmit replaces it), waiting to reach the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingResolution {
+    /// The failed operation's id.
+    pub op_id: String,
+    /// What it was about.
+    pub entity: String,
+    /// What it was about.
+    pub record_id: String,
+    /// The operation's kind (`update`, `lead_qualify`, …).
+    pub kind: String,
+    /// What the user chose.
+    pub choice: Choice,
+}
+
+/// Queues a resolution of the failed `op` for the server, with what the user chose.
 pub(crate) fn resolution_queue_in_tx(
     conn: &Connection,
     op_id: &str,
+    op: &Operation,
     action: ResolutionAction,
+    choice: Choice,
 ) -> Result<(), StoreError> {
+    let (entity, record_id) = op.target();
     conn.execute(
-        "INSERT INTO sync_resolution_out (op_id, action) VALUES (?1, ?2)
-         ON CONFLICT (op_id) DO UPDATE SET action = excluded.action",
-        params![op_id, action_name(action)],
+        "INSERT INTO sync_resolution_out (op_id, action, entity, record_id, kind, choice)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (op_id) DO UPDATE SET action = excluded.action, entity = excluded.entity,
+           record_id = excluded.record_id, kind = excluded.kind, choice = excluded.choice",
+        params![
+            op_id,
+            action_name(action),
+            entity,
+            record_id,
+            op.kind(),
+            choice.name()
+        ],
     )?;
     Ok(())
 }
@@ -425,6 +488,42 @@ impl Store {
             Ok((op_id, action_parse(&action)?))
         })
         .collect()
+    }
+
+    /// Resolutions made here whose operation left the log (taken from the server, or
+    /// resubmitted), oldest first, until the server has them. Ones queued before their
+    /// target was kept are not listed.
+    pub fn resolutions_waiting(&self) -> Result<Vec<WaitingResolution>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.op_id, r.entity, r.record_id, r.kind, r.choice FROM sync_resolution_out r
+             WHERE r.choice IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM sync_outbox o WHERE o.op_id = r.op_id)
+             ORDER BY r.rowid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut waiting = Vec::new();
+        for row in rows {
+            if let (op_id, Some(entity), Some(record_id), Some(kind), choice) = row?
+                && let Some(choice) = Choice::parse(&choice)
+            {
+                waiting.push(WaitingResolution {
+                    op_id,
+                    entity,
+                    record_id,
+                    kind,
+                    choice,
+                });
+            }
+        }
+        Ok(waiting)
     }
 
     /// Records the server's answer to a resolution the device sent: a done *apply*

@@ -164,7 +164,7 @@ fn search_finds_words_by_prefix_across_entities_and_follows_edits() {
 
 #[test]
 fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_server_undoes_it() {
-    let (_dir, _keys, mut store) = demo_store();
+    let (dir, keys, mut store) = demo_store();
     let lead = store
         .record_list("lead")
         .expect("leads")
@@ -273,6 +273,23 @@ fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_se
             outpost_protocol::ResolutionAction::Discard
         )]
     );
+    // The qualify left the log, but the list still says it was taken from the server,
+    // after a restart too, until the server has the resolution.
+    let waiting = vec![crate::WaitingResolution {
+        op_id: "op-q".into(),
+        entity: "lead".into(),
+        record_id: lead.id.clone(),
+        kind: "lead_qualify".into(),
+        choice: crate::Choice::TakeServer,
+    }];
+    assert_eq!(store.resolutions_waiting().expect("waiting"), waiting);
+    drop(store);
+    let mut store = super::reopen(&dir, &keys);
+    assert_eq!(store.resolutions_waiting().expect("waiting"), waiting);
+    store
+        .resolution_sent("op-q", crate::ResolutionSent::Done)
+        .expect("sent");
+    assert!(store.resolutions_waiting().expect("waiting").is_empty());
 }
 
 /// The steps SQLite's planner takes for `sql`.

@@ -680,7 +680,7 @@ waiting: Array<string>,
  */
 resolving: boolean, 
 /**
- * That resolution (`keep_mine`), while it waits.
+ * That resolution (`keep_mine`, `take_server` or `resubmit`), while it waits.
  */
 resolution: string | null, 
 /**

@@ -84,17 +84,19 @@ describe('sync errors', () => {
     expect(store.isResolving('op-1')).toBe(true);
   });
 
-  it("takes the server's offline: the resolution is kept until a sync carries it", async () => {
-    const { store, resolved, sync } = setup([conflict()]);
+  it("takes the server's offline: listed as resolved here for as long as the core keeps it", async () => {
+    const { store, resolved, core } = setup([conflict()]);
     await store.load();
     await store.resolve(conflict(), { action: 'take_server' }, false);
     expect(resolved).toEqual([{ op_id: 'op-1', resolution: { action: 'take_server' } }]);
     expect(store.notice?.text).toMatch(/You are offline: it is kept on this device and sent at the next sync/);
     expect(store.notice?.offline).toBe(true);
+    expect(store.rows).toEqual([]);
+    // Read again (another screen, a restart): the core still lists it, as taken.
     await store.load();
-    expect(store.resolved.map((r) => r.opId)).toEqual(['op-1']);
-    // A sync finished since: the server has it.
-    sync.seen = 2;
+    expect(store.resolved.map((r) => [r.opId, r.action])).toEqual([['op-1', 'take_server']]);
+    // A sync carried it: the core lists it no more.
+    core.errors = core.errors.filter((e) => !e.resolving);
     await store.load();
     expect(store.resolved).toEqual([]);
   });

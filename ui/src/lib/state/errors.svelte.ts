@@ -178,12 +178,6 @@ export class ErrorsStore {
 
   /** Every row `sync_errors` lists: the errors, and the resolutions waiting to be sent. */
   #all = $state<SyncErrorRow[]>([]);
-  /**
-   * Resolutions the core no longer lists once made (taking the server's drops the change
-   * at once; a resubmit becomes a new change): kept for this session to say they wait,
-   * until a sync finishes after them (`since`: the shell's count of syncs then).
-   */
-  #unlisted = $state<(Resolved & { since: number })[]>([]);
   #notice = $state<(Notice & { since: number }) | null>(null);
   #run: Run;
   #syncs: () => number;
@@ -212,21 +206,17 @@ export class ErrorsStore {
     this.#notice = null;
   }
 
-  /** The resolutions made on this device that wait to be sent, the core's first. */
+  /** The resolutions made on this device that wait to be sent (the core keeps them). */
   get resolved(): Resolved[] {
-    const listed: Resolved[] = this.#all
+    return this.#all
       .filter((r) => r.resolving)
       .map((r) => ({
         opId: r.op_id,
         entity: r.entity,
         id: r.id,
         name: r.name,
-        action: r.resolution === 'take_server' ? 'take_server' : 'keep_mine',
+        action: r.resolution === 'take_server' || r.resolution === 'resubmit' ? r.resolution : 'keep_mine',
       }));
-    const unlisted = this.#unlisted
-      .filter((r) => !this.#syncedSince(r.since) && !this.#all.some((row) => row.op_id === r.opId))
-      .map(({ opId, entity, id, name, action }) => ({ opId, entity, id, name, action }));
-    return [...listed, ...unlisted];
   }
 
   /** Reads the errors (and the resolutions waiting to be sent). */
@@ -236,7 +226,6 @@ export class ErrorsStore {
       this.#all = await this.#run('sync_errors');
       this.loadError = null;
       this.loaded = true;
-      this.#unlisted = this.#unlisted.filter((r) => !this.#syncedSince(r.since));
     } catch (error) {
       this.loadError = `Could not read the sync errors: ${toOutpostError(error).message}`;
     } finally {
@@ -291,12 +280,6 @@ export class ErrorsStore {
       offline: !online,
       since,
     };
-    if (resolution.action !== 'keep_mine') {
-      this.#unlisted = [
-        ...this.#unlisted.filter((r) => r.opId !== row.op_id),
-        { opId: row.op_id, entity: row.entity, id: row.id, name: row.name, action: resolution.action, since },
-      ];
-    }
     await this.load();
     return null;
   }
