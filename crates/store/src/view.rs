@@ -269,7 +269,8 @@ impl Store {
                 def.primary_field,
                 Layer::Local.table(&def.name)
             );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
+            // Not cached: the text changes with the number of ids.
+            let mut stmt = self.conn.prepare(&sql)?;
             let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
             })?;
@@ -309,10 +310,11 @@ pub(crate) struct ViewSql {
 
 /// Builds the SQL of a view page (see [`Store::view_page`]).
 ///
-/// The count reads the indexes of the views' filter columns; the page must not: with
-/// one, the planner would sort every matching row for each page instead of walking the
-/// order's index and stopping at the page's end. `+column` hides a column's index from
-/// the planner and keeps its value.
+/// The count reads the indexes of the views' filter columns. A page ordered by the
+/// primary field (or id) must not: with one, the planner would sort every matching row
+/// for each page instead of walking the order's index and stopping at the page's end.
+/// `+column` hides a column's index from the planner and keeps its value. A page in any
+/// other order has no index to walk, so a filter index narrows the rows it sorts.
 pub(crate) fn view_sql(
     def: &EntityDef,
     query: &CheckedQuery,
@@ -329,7 +331,14 @@ pub(crate) fn view_sql(
     if !keys.iter().any(|(n, _)| n == "id") {
         keys.push(("id".to_owned(), SortDir::Asc));
     }
-    let indexed = view_filter_fields(def);
+    let walks_an_index = keys
+        .first()
+        .is_some_and(|(name, _)| *name == def.primary_field || name == "id");
+    let indexed = if walks_an_index {
+        view_filter_fields(def)
+    } else {
+        std::collections::BTreeSet::new()
+    };
     let hidden = |name: &str| {
         if indexed.contains(name) {
             format!("+{}", column(name))

@@ -479,9 +479,14 @@ pub(crate) fn retype_in_tx(tx: &Transaction<'_>, entity: &EntityDef) -> Result<(
         if columns_of(tx, &table)?.is_empty() {
             continue;
         }
+        // Index names are per table: the renamed table must not keep them, or the new
+        // table would not get its own.
+        for field in std::iter::once(entity.primary_field.clone()).chain(view_filter_fields(entity))
+        {
+            tx.execute_batch(&format!("DROP INDEX IF EXISTS \"{table}_by_{field}\";"))?;
+        }
         tx.execute_batch(&format!(
-            "DROP INDEX IF EXISTS \"{table}_by_{}\"; ALTER TABLE \"{table}\" RENAME TO \"old_{table}\";",
-            entity.primary_field
+            "ALTER TABLE \"{table}\" RENAME TO \"old_{table}\";"
         ))?;
     }
     ensure_in_tx(tx, entity)?;
