@@ -51,6 +51,22 @@ impl NetworkManager {
     }
 }
 
+/// Passes states on from the first "up": "down" before it is dropped.
+fn once_up(mut on_change: impl FnMut(bool)) -> impl FnMut(bool) {
+    let mut seen_up = false;
+    move |up| {
+        seen_up |= up;
+        if seen_up {
+            on_change(up);
+        }
+    }
+}
+
+/// Reports the network up, and each change; a machine that is down when watching starts
+/// is not reported down until it has been up. NetworkManager may not manage the
+/// interface actually in use (systemd-networkd, some VPNs and containers) and then says
+/// "disconnected" for good; sync's own probes decide then, instead of a hint that would
+/// hold it offline.
 impl Watcher for NetworkManager {
     async fn watch(self, on_change: impl FnMut(bool) + Send + 'static) -> anyhow::Result<()> {
         let connection = self.bus.connect().await?;
@@ -61,13 +77,24 @@ impl Watcher for NetworkManager {
             format!("asking NetworkManager on {} for its state", self.bus.name())
         })?;
         let changes = manager.receive_state_changed().await;
-        forward(changes, "State", network_is_up, on_change).await
+        forward(changes, "State", network_is_up, once_up(on_change)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::network_is_up;
+    use super::{network_is_up, once_up};
+
+    #[test]
+    fn down_is_passed_on_only_after_the_network_was_up_once() {
+        let mut seen = Vec::new();
+        let mut pass = once_up(|up| seen.push(up));
+        for up in [false, false, true, false, true] {
+            pass(up);
+        }
+        drop(pass);
+        assert_eq!(seen, [true, false, true]);
+    }
 
     #[test]
     fn connected_states_and_unknown_are_up_the_rest_down() {
