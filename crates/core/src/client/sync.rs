@@ -251,8 +251,14 @@ impl Client {
         (id, version): (String, u64),
     ) -> Result<(), CoreError> {
         let kept = self.with_store(|s| Ok(profile_of(s).map(|p| (p.id, p.version))))?;
-        let none = id.is_empty() && version == 0;
-        if kept == Some((id.clone(), version)) || (kept.is_none() && none) {
+        let unchanged = match &kept {
+            None => version == 0,
+            // A server from before `profile_id` names none: the version alone tells.
+            Some((kept_id, kept_version)) => {
+                *kept_version == version && (id.is_empty() || *kept_id == id)
+            }
+        };
+        if unchanged {
             return Ok(());
         }
         let response = self
