@@ -234,7 +234,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
     }
 
     // 10,000 operations made offline, then pushed.
-    let push_ops = 10_000u64;
+    let push_ops = PUSH_OPS;
     let started = Instant::now();
     for i in 0..push_ops {
         let r = accounts[usize::try_from(i).unwrap_or(0) % accounts.len()];
@@ -340,6 +340,32 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
     })
 }
 
+/// Account updates made offline, then pushed in one sync.
+const PUSH_OPS: u64 = 10_000;
+
+/// One size's figures as a row of the Markdown table.
+fn table_row(f: &Figures) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "| {} | {:.1} s | {:.0} | {:.1} s ({:.0}/s) | {} | {:.1} ms | {:.0} | {:.0} | {:.1} ms ({} of {}) | {:.1} ms | {:.1} ms |",
+        f.records,
+        f.initial.as_secs_f64(),
+        f.records as f64 / f.initial.as_secs_f64(),
+        f.raw.as_secs_f64(),
+        f.records as f64 / f.raw.as_secs_f64(),
+        f.rss_mb
+            .map_or_else(|| "n/a".to_owned(), |mb| format!("{mb:.0} MB")),
+        ms(f.delta_ten),
+        f.local_ops_per_s,
+        f.push_ops as f64 / f.push.as_secs_f64(),
+        ms(f.view_first),
+        f.view_entity,
+        f.view_rows,
+        ms(f.search_one),
+        ms(f.search_all),
+    )
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -350,6 +376,17 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or(200_000);
         return org::serve(records).await;
     }
+    // `--one N`: one size, in a process of its own, printing its table row: the peak
+    // memory is then that size's alone (a process keeps the heap an earlier, bigger phase
+    // grew, and its high-water mark would start from there).
+    if let Some(i) = args.iter().position(|a| a == "--one") {
+        let records = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(200_000);
+        println!("ROW{}", table_row(&run(records).await?));
+        return Ok(());
+    }
     let sizes: Vec<u64> = std::env::var("OUTPOST_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
@@ -357,44 +394,35 @@ async fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for &size in &sizes {
         eprintln!("client against a server with {size} records…");
-        rows.push(run(size).await?);
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .arg("--one")
+            .arg(size.to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        anyhow::ensure!(out.status.success(), "the run with {size} records failed");
+        let row = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("ROW").map(str::to_owned))
+            .ok_or_else(|| anyhow::anyhow!("the run with {size} records printed no row"))?;
+        rows.push(row);
     }
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("BEGIN-MARKDOWN");
     println!(
         "| records on the device | initial sync | records/s | raw SQLCipher insert of the same rows | client peak RSS | delta, 10 changed | offline ops/s (apply + outbox) | push ops/s | first view page | search, one entity | search, every entity |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for f in &rows {
-        println!(
-            "| {} | {:.1} s | {:.0} | {:.1} s ({:.0}/s) | {} | {:.1} ms | {:.0} | {:.0} | {:.1} ms ({} of {}) | {:.1} ms | {:.1} ms |",
-            f.records,
-            f.initial.as_secs_f64(),
-            f.records as f64 / f.initial.as_secs_f64(),
-            f.raw.as_secs_f64(),
-            f.records as f64 / f.raw.as_secs_f64(),
-            f.rss_mb
-                .map_or_else(|| "n/a".to_owned(), |mb| format!("{mb:.0} MB")),
-            ms(f.delta_ten),
-            f.local_ops_per_s,
-            f.push_ops as f64 / f.push.as_secs_f64(),
-            ms(f.view_first),
-            f.view_entity,
-            f.view_rows,
-            ms(f.search_one),
-            ms(f.search_all),
-        );
+    for row in &rows {
+        println!("{row}");
     }
     println!();
     println!(
-        "- The client (outpost-core, in this process) talks HTTP on loopback to a real server in a child process (SQLite, demo org, the administrator's profile takes every record). *Initial sync*: sign-in to the end of the first download — pages of 1000 written to the encrypted store's server and local layers with the full-text index, one transaction per page."
+        "- Each size runs in a process of its own: the client (outpost-core) talks HTTP on loopback to a real server in a child process (SQLite, demo org, the administrator's profile takes every record). *Initial sync*: sign-in to the end of the first download — pages of 1000 written to the encrypted store's server and local layers with the full-text index, one transaction per page. *Peak RSS*: of the client process during the initial sync."
     );
     println!(
         "- *Raw SQLCipher insert*: the same rows into a fresh SQLCipher file with typed columns in one transaction — the floor under the store's own cost (no HTTP, JSON, rebase or index)."
     );
     println!(
-        "- *Delta, 10 changed*: another device pushes 10 account changes, then this one syncs (median of 5). *Push*: {} account updates made offline (the store's apply + outbox rate is its own column), then one sync.",
-        rows.first().map_or(0, |f| f.push_ops)
+        "- *Delta, 10 changed*: another device pushes 10 account changes, then this one syncs (median of 5). *Push*: {PUSH_OPS} account updates made offline (the store's apply + outbox rate is its own column), then one sync."
     );
     println!(
         "- *First view page*: of the largest entity, the system view showing the most rows; 50 rows with the total count, which costs most of it (median of 5). *Search*: a word of an account name, prefix match in the full-text index, 50 hits."
