@@ -57,6 +57,37 @@ describe('a sync the user runs', () => {
     }
   });
 
+  it('keeps one polling loop when stopped and started again while a read is under way', async () => {
+    vi.useFakeTimers();
+    try {
+      const core = new FakeCore();
+      const shell = await loadedShell(core);
+      const reads = () => core.callsOf('sync_status').length;
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const status = core.sync;
+      core.handlers.sync_status = async () => {
+        await held;
+        return status;
+      };
+      const stop = shell.startPolling();
+      // The screen goes and comes back while the first read waits.
+      stop();
+      const stopAgain = shell.startPolling();
+      delete core.handlers.sync_status;
+      release();
+      await vi.advanceTimersByTimeAsync(0);
+      const settled = reads();
+      await vi.advanceTimersByTimeAsync(STATUS_POLL_MS * 3);
+      expect(reads() - settled, 'one read per interval, not two loops').toBe(3);
+      stopAgain();
+      await vi.advanceTimersByTimeAsync(STATUS_POLL_MS * 2);
+      expect(reads() - settled, 'none once stopped').toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('says what to do when sync waits for an update of the app, or failed', async () => {
     const core = new FakeCore();
     const shell = await loadedShell(core);

@@ -94,11 +94,12 @@ export class ShellStore {
   #errorsKnown: number | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #toastTimer: ReturnType<typeof setTimeout> | null = null;
-  #stopped = false;
-  /** The polling loop's step, while it runs. */
-  #tick: (() => Promise<void>) | null = null;
-  /** A status read is under way (a second one would start a second loop). */
-  #polling = false;
+  /**
+   * The polling loop that runs, if one does: its step, and whether a status read is under
+   * way (a second step then would start a second loop). A loop stopped and started again
+   * while its read is under way ends when that read returns.
+   */
+  #loop: { tick: () => Promise<void>; busy: boolean } | null = null;
   /** Syncs the user started that have not answered yet. */
   #userSyncs = 0;
 
@@ -226,23 +227,26 @@ export class ShellStore {
 
   /** Polls the status until `stop`; faster while a sync runs. */
   startPolling(): () => void {
-    this.#stopped = false;
-    const tick = async () => {
-      this.#polling = true;
-      try {
-        await this.refreshStatus();
-      } finally {
-        this.#polling = false;
-      }
-      if (this.#stopped) return;
-      const syncing = this.sync?.syncing === true || this.downloading || this.#userSyncs > 0;
-      this.#timer = setTimeout(() => void tick(), syncing ? STATUS_POLL_SYNCING_MS : STATUS_POLL_MS);
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    const loop = {
+      busy: false,
+      tick: async () => {
+        loop.busy = true;
+        try {
+          await this.refreshStatus();
+        } finally {
+          loop.busy = false;
+        }
+        if (this.#loop !== loop) return;
+        const syncing = this.sync?.syncing === true || this.downloading || this.#userSyncs > 0;
+        this.#timer = setTimeout(() => void loop.tick(), syncing ? STATUS_POLL_SYNCING_MS : STATUS_POLL_MS);
+      },
     };
-    this.#tick = tick;
-    void tick();
+    this.#loop = loop;
+    void loop.tick();
     return () => {
-      this.#stopped = true;
-      this.#tick = null;
+      if (this.#loop !== loop) return;
+      this.#loop = null;
       if (this.#timer !== null) clearTimeout(this.#timer);
     };
   }
@@ -252,9 +256,10 @@ export class ShellStore {
    * from then on: a sync the user starts shows its progress at once (B6).
    */
   #pollNow(): void {
-    if (this.#stopped || this.#tick === null || this.#polling) return;
+    const loop = this.#loop;
+    if (loop === null || loop.busy) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    void this.#tick();
+    void loop.tick();
   }
 
   /** The sitemap marker of an entity of the module in use (C14). */
