@@ -1,12 +1,24 @@
 //! Views, search and operations on the local layer, over the demo org's generated data.
 
 use outpost_domain::demo::{self, DemoData};
-use outpost_domain::query::{EvalContext, QueryText, parse_query};
+use outpost_domain::query::{CheckedQuery, EvalContext, QueryText, parse_query};
 use outpost_domain::{Fields, Operation};
 use outpost_protocol::{PullResponse, RecordPayload};
 
 use super::{ctx, edit, fresh, pull};
 use crate::{MemoryKeyStore, Resolve, Store};
+
+/// `filter` and `order` as a checked query over the demo account entity.
+fn account_query(store: &Store, filter: Option<&str>, order: Option<&str>) -> CheckedQuery {
+    let def = store.metadata().entity("account").expect("accounts");
+    parse_query(QueryText {
+        filter,
+        order_by: order,
+        ..QueryText::default()
+    })
+    .and_then(|q| q.check(def))
+    .expect("query")
+}
 
 /// A store holding the demo org's accounts and leads (about 300 records).
 fn demo_store() -> (tempfile::TempDir, MemoryKeyStore, Store) {
@@ -55,11 +67,6 @@ fn eval() -> EvalContext {
 #[test]
 fn keyset_pages_cover_the_view_in_order_without_repeats_or_gaps() {
     let (_dir, _keys, store) = demo_store();
-    let def = store
-        .metadata()
-        .entity("account")
-        .expect("accounts")
-        .clone();
     for (filter, order) in [
         (None, "address1_city desc,revenue"),
         (Some("revenue gt 100000"), "revenue desc"),
@@ -69,13 +76,7 @@ fn keyset_pages_cover_the_view_in_order_without_repeats_or_gaps() {
             "numberofemployees,address1_city desc",
         ),
     ] {
-        let query = parse_query(QueryText {
-            filter,
-            order_by: Some(order),
-            ..QueryText::default()
-        })
-        .and_then(|q| q.check(&def))
-        .expect("query");
+        let query = account_query(&store, filter, Some(order));
         let all = store.record_list("account").expect("all");
         let expected: Vec<String> = query
             .run(all, |r| (r.id.as_str(), &r.fields), &eval())
@@ -104,9 +105,7 @@ fn keyset_pages_cover_the_view_in_order_without_repeats_or_gaps() {
         );
         assert_eq!(total, Some(expected.len() as u64));
     }
-    let query = parse_query(QueryText::default())
-        .and_then(|q| q.check(&def))
-        .expect("query");
+    let query = account_query(&store, None, None);
     let bad = store.view_page("account", &query, None, Some("[1,2,3,4]"), 7, &eval());
     assert!(matches!(bad, Err(crate::StoreError::Invalid(_))), "{bad:?}");
 }
@@ -312,13 +311,7 @@ fn a_view_counts_through_its_filter_index_and_pages_through_its_order_index() {
         .entity("account")
         .expect("accounts")
         .clone();
-    let query = parse_query(QueryText {
-        filter: Some("statecode eq 0"),
-        order_by: Some("name"),
-        ..QueryText::default()
-    })
-    .and_then(|q| q.check(&def))
-    .expect("query");
+    let query = account_query(&store, Some("statecode eq 0"), Some("name"));
     let first = crate::view::view_sql(&def, &query, None, None, 50, &eval()).expect("sql");
     let (count, params) = first.count.as_ref().expect("the first page counts");
     let counting = plan(&store, count, params);
@@ -343,13 +336,7 @@ fn a_view_counts_through_its_filter_index_and_pages_through_its_order_index() {
         );
     }
     // In an order no index holds, the filter's index narrows the rows to sort.
-    let by_revenue = parse_query(QueryText {
-        filter: Some("statecode eq 0"),
-        order_by: Some("revenue desc"),
-        ..QueryText::default()
-    })
-    .and_then(|q| q.check(&def))
-    .expect("query");
+    let by_revenue = account_query(&store, Some("statecode eq 0"), Some("revenue desc"));
     let sql = crate::view::view_sql(&def, &by_revenue, None, None, 10, &eval()).expect("sql");
     let paging = plan(&store, &sql.page, &sql.params);
     assert!(
