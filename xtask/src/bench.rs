@@ -21,26 +21,17 @@ pub fn bench(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
     crate::deps::ensure(root, crate::deps::Need::All)?;
     let mut cmd = proc::cargo(&["bench", "--workspace", "--locked", "--bench", name]);
     // The UI benchmark serves the production build of the UI, made here.
-    let ui_build = root.join("target/xtask-tmp/bench-ui");
-    if name == "ui" {
-        let _ = std::fs::remove_dir_all(&ui_build);
-        proc::run(
-            &mut proc::cmd(
-                "npx",
-                &[
-                    "vite",
-                    "build",
-                    "--emptyOutDir",
-                    "--outDir",
-                    &ui_build.to_string_lossy(),
-                ],
-            ),
-            &root.join("ui"),
-        )?;
-        cmd.env("OUTPOST_BENCH_UI", &ui_build);
-    }
+    let ui_build = if name == "ui" {
+        let dist = crate::test::ui_build(root, "bench-ui")?;
+        cmd.env("OUTPOST_BENCH_UI", &dist);
+        Some(dist)
+    } else {
+        None
+    };
     let output = proc::run_tee(&mut cmd, root).context("the benchmark failed");
-    let _ = std::fs::remove_dir_all(&ui_build);
+    if let Some(dist) = ui_build {
+        let _ = std::fs::remove_dir_all(dist);
+    }
     let output = output?;
     let table = output
         .split("BEGIN-MARKDOWN")

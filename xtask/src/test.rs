@@ -154,20 +154,7 @@ pub fn e2e_in_session(root: &Path, args: &[String]) -> anyhow::Result<()> {
         );
     }
     // Its own build of the UI, so runs side by side never serve each other a half-built one.
-    let dist = tempdir(root, "e2e-dist")?;
-    proc::run(
-        &mut proc::cmd(
-            "npx",
-            &[
-                "vite",
-                "build",
-                "--emptyOutDir",
-                "--outDir",
-                &dist.to_string_lossy(),
-            ],
-        ),
-        &root.join("ui"),
-    )?;
+    let dist = ui_build(root, "e2e-dist")?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = browser_specs(root, &dist, &args);
     let _ = std::fs::remove_dir_all(&dist);
@@ -227,6 +214,26 @@ fn browser_specs(root: &Path, ui: &Path, extra: &[&str]) -> anyhow::Result<Strin
     drop((bridge, proxy, server));
     let _ = std::fs::remove_dir_all(&tmp);
     out
+}
+
+/// A production build of the UI in a fresh folder of its own (`name` under
+/// `target/xtask-tmp`), for a server of its own; the caller removes it.
+pub(crate) fn ui_build(root: &Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dist = tempdir(root, name)?;
+    proc::run(
+        &mut proc::cmd(
+            "npx",
+            &[
+                "vite",
+                "build",
+                "--emptyOutDir",
+                "--outDir",
+                &dist.to_string_lossy(),
+            ],
+        ),
+        &root.join("ui"),
+    )?;
+    Ok(dist)
 }
 
 fn tempdir(root: &Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
