@@ -1,11 +1,14 @@
 //! The org server the benchmarks sync with: the demo org with N records in a child process
 //! (the benchmark binary itself with `--serve N`), so figures and peak memory are the
 //! client's alone. The user is the demo administrator under a profile that takes every
-//! record of every entity (`seed::profile_everything_for_admin`).
+//! record of every entity (`seed::profile_everything_for_admin`). Also what the benches
+//! measure on it: the view of an entity with the most rows.
 
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
 
+use outpost_core::Client;
+use outpost_core::api::{RecordListArgs, ViewPageArgs};
 use outpost_server::db::Location;
 use outpost_server::seed::{DemoOptions, load_demo_if_empty};
 use outpost_server::{AppState, Db, app};
@@ -75,4 +78,35 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The view of `entity` on the device that shows the most rows (the first of equals):
+/// (id, name, rows); none when the entity has no view.
+pub async fn largest_view(
+    client: &Client,
+    entity: &str,
+) -> anyhow::Result<Option<(String, String, u64)>> {
+    let mut best: Option<(String, String, u64)> = None;
+    for view in client
+        .view_list(RecordListArgs {
+            entity: entity.into(),
+        })
+        .await?
+    {
+        let page = client
+            .view_page(ViewPageArgs {
+                entity: entity.into(),
+                view_id: Some(view.id.clone()),
+                search: None,
+                after: None,
+                limit: Some(1),
+                order_by: None,
+            })
+            .await?;
+        let rows = page.total.unwrap_or(0);
+        if best.as_ref().is_none_or(|(_, _, n)| rows > *n) {
+            best = Some((view.id, view.name, rows));
+        }
+    }
+    Ok(best)
 }

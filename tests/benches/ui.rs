@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use outpost_core::api::{RecordListArgs, SignInArgs, ViewPageArgs};
+use outpost_core::api::{RecordListArgs, SignInArgs};
 use outpost_core::{Client, ClientConfig};
 use outpost_store::MemoryKeyStore;
 use serde_json::Value;
@@ -25,33 +25,6 @@ mod org;
 /// The module and entity the grid is measured on (contacts: the most records).
 const MODULE: &str = "field-sales";
 const ENTITY: &str = "contact";
-
-/// The view of `ENTITY` with the most rows: (id, name, rows).
-async fn largest_view(client: &Client) -> anyhow::Result<(String, String, u64)> {
-    let mut best = None;
-    for view in client
-        .view_list(RecordListArgs {
-            entity: ENTITY.into(),
-        })
-        .await?
-    {
-        let page = client
-            .view_page(ViewPageArgs {
-                entity: ENTITY.into(),
-                view_id: Some(view.id.clone()),
-                search: None,
-                after: None,
-                limit: Some(1),
-                order_by: None,
-            })
-            .await?;
-        let rows = page.total.unwrap_or(0);
-        if best.as_ref().is_none_or(|(_, _, n)| rows > *n) {
-            best = Some((view.id, view.name, rows));
-        }
-    }
-    best.context("contacts have no view")
-}
 
 fn ms(v: &Value) -> String {
     v.as_f64()
@@ -108,7 +81,9 @@ async fn main() -> anyhow::Result<()> {
     for entity in held {
         on_device += client.record_list(RecordListArgs { entity }).await?.len();
     }
-    let (view_id, view_name, rows) = largest_view(&client).await?;
+    let (view_id, view_name, rows) = org::largest_view(&client, ENTITY)
+        .await?
+        .context("contacts have no view")?;
 
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
