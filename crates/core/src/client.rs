@@ -118,13 +118,21 @@ fn access_of(store: &Store) -> Result<Access, CoreError> {
     Ok(Access(access))
 }
 
+/// A JSON value kept in the encrypted `sync_state` table under `key`; its default when
+/// absent or unreadable.
+fn state_json<T: serde::de::DeserializeOwned + Default>(store: &Store, key: &str) -> T {
+    store
+        .state_get(key)
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
 /// The offline profile cached from the last metadata (none before it, or when the user has
 /// no published profile).
 fn profile_of(store: &Store) -> Option<outpost_protocol::DeviceProfile> {
-    let json = store.state_get(PROFILE).ok().flatten()?;
-    serde_json::from_str::<Option<outpost_protocol::DeviceProfile>>(&json)
-        .ok()
-        .flatten()
+    state_json(store, PROFILE)
 }
 
 /// Who acts and when, for applying operations to the local layer.

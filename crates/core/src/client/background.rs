@@ -172,24 +172,13 @@ impl Client {
             }
             .to_owned(),
         };
-        let (unavailable, synced) = self
-            .with_store(|s| {
-                Ok((
-                    super::sync::unavailable_of(s),
-                    items
-                        .iter()
-                        .filter_map(|i| {
-                            super::sync::entity_last_sync(s, &i.entity)
-                                .map(|at| (i.entity.clone(), at))
-                        })
-                        .collect::<std::collections::BTreeMap<_, _>>(),
-                ))
-            })
+        let last = self
+            .with_store(|s| Ok(super::sync::LastSyncs::read(s)))
             .unwrap_or_default();
         let entities = items
             .iter()
             .map(|item| {
-                let failed = unavailable.get(&item.entity).cloned().or_else(|| {
+                let failed = last.unavailable.get(&item.entity).cloned().or_else(|| {
                     scheduler
                         .as_ref()
                         .and_then(|st| st.entities.iter().find(|e| e.entity == item.entity))
@@ -205,7 +194,7 @@ impl Client {
                             .is_none()
                             .then(|| "not downloaded yet".to_owned())
                     }),
-                    last_sync_at: synced.get(&item.entity).cloned(),
+                    last_sync_at: last.of(&item.entity),
                     sync_interval_minutes: item.sync_interval_minutes,
                 }
             })

@@ -247,7 +247,7 @@ impl Client {
                 rows: page.rows.into_iter().map(row).collect(),
                 total: page.total,
                 next: page.next,
-                last_sync_at: super::sync::entity_last_sync(s, &def.name),
+                last_sync_at: super::sync::LastSyncs::read(s).of(&def.name),
             })
         })
     }

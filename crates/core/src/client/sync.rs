@@ -11,7 +11,7 @@ use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
     Client, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE,
-    access_of, answered, apply_context, now_rfc3339, profile_of,
+    access_of, answered, apply_context, now_rfc3339, profile_of, state_json,
 };
 use crate::CoreError;
 use crate::api::SyncReport;
@@ -368,23 +368,13 @@ impl Client {
 }
 
 /// Entity → when a sync last delivered it.
-pub(super) type EntitiesSynced = std::collections::BTreeMap<String, String>;
-
-/// When each entity was last delivered (empty on a device synced before this was kept).
-pub(super) fn entities_synced(store: &Store) -> EntitiesSynced {
-    store
-        .state_get(ENTITY_SYNCED)
-        .ok()
-        .flatten()
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default()
-}
+type EntitiesSynced = std::collections::BTreeMap<String, String>;
 
 /// A sync finished at `at`: every entity of the profile the server delivered is fresh as
 /// of then; the ones it could not deliver keep their last time.
 fn entities_synced_keep(store: &Store, at: &str) -> Result<(), CoreError> {
     let unavailable = unavailable_of(store);
-    let mut synced = entities_synced(store);
+    let mut synced: EntitiesSynced = state_json(store, ENTITY_SYNCED);
     for item in profile_of(store).map(|p| p.items).unwrap_or_default() {
         if !unavailable.contains_key(&item.entity) {
             synced.insert(item.entity, at.to_owned());
@@ -395,14 +385,35 @@ fn entities_synced_keep(store: &Store, at: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// When `entity` was last delivered: its own time, or on a device synced before that was
-/// kept, the device's last sync unless the entity is unavailable now.
-pub(super) fn entity_last_sync(store: &Store, entity: &str) -> Option<String> {
-    entities_synced(store).remove(entity).or_else(|| {
-        (!unavailable_of(store).contains_key(entity))
-            .then(|| store.state_get(LAST_SYNC).ok().flatten())
-            .flatten()
-    })
+/// When each entity was last delivered, and which ones the server cannot deliver now:
+/// read once for a whole status or page.
+#[derive(Debug, Default)]
+pub(super) struct LastSyncs {
+    synced: EntitiesSynced,
+    /// Entity → why the server cannot deliver it now.
+    pub(super) unavailable: UnavailableEntities,
+    /// The device's last sync.
+    device: Option<String>,
+}
+
+impl LastSyncs {
+    pub(super) fn read(store: &Store) -> Self {
+        Self {
+            synced: state_json(store, ENTITY_SYNCED),
+            unavailable: unavailable_of(store),
+            device: store.state_get(LAST_SYNC).ok().flatten(),
+        }
+    }
+
+    /// When `entity` was last delivered: its own time, or on a device synced before that
+    /// was kept, the device's last sync unless the entity is unavailable now.
+    pub(super) fn of(&self, entity: &str) -> Option<String> {
+        self.synced.get(entity).cloned().or_else(|| {
+            (!self.unavailable.contains_key(entity))
+                .then(|| self.device.clone())
+                .flatten()
+        })
+    }
 }
 
 /// Entity → why the server cannot deliver it now.
@@ -410,10 +421,5 @@ pub(super) type UnavailableEntities = std::collections::BTreeMap<String, String>
 
 /// The entities the server said it cannot deliver, as of the last pull.
 pub(super) fn unavailable_of(store: &Store) -> UnavailableEntities {
-    store
-        .state_get(UNAVAILABLE)
-        .ok()
-        .flatten()
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default()
+    state_json(store, UNAVAILABLE)
 }
