@@ -238,7 +238,8 @@ export class ShellStore {
           loop.busy = false;
         }
         if (this.#loop !== loop) return;
-        const syncing = this.sync?.syncing === true || this.downloading || this.#userSyncs > 0;
+        // A download runs through syncNow, so it counts among the user's syncs.
+        const syncing = this.sync?.syncing === true || this.#userSyncs > 0;
         this.#timer = setTimeout(() => void loop.tick(), syncing ? STATUS_POLL_SYNCING_MS : STATUS_POLL_MS);
       },
     };
