@@ -41,6 +41,10 @@ pub struct LoginResponse {
     pub refresh_token: String,
     /// Who signed in.
     pub user: UserInfo,
+    /// The org's identity (stable across the server's addresses): a device keeps one
+    /// local database per (org, user). Empty from a server older than it.
+    #[serde(default)]
+    pub org_id: String,
 }
 
 /// `POST /api/v1/auth/refresh`: trades a refresh token for a new token pair.

@@ -24,6 +24,9 @@ pub mod key {
     pub const CONFIG_VERSION: &str = "config_version";
     /// Org settings JSON.
     pub const SETTINGS: &str = "settings";
+    /// The org's identity, made once when its database is created: devices key their
+    /// local data by it, never by the spelling of the server's address.
+    pub const ORG_ID: &str = "org_id";
 }
 
 /// A stored profile.
@@ -42,6 +45,8 @@ pub struct StoredProfile {
 /// Everything about the org but its records.
 #[derive(Debug, Clone)]
 pub struct Org {
+    /// See [`key::ORG_ID`].
+    pub id: String,
     /// See [`key::CONFIG_VERSION`].
     pub config_version: i64,
     /// Metadata.
@@ -117,6 +122,7 @@ impl Org {
     /// A database error, or an org that was never set up.
     pub fn load(conn: &mut dyn Conn) -> anyhow::Result<Self> {
         let config_version = config_version(conn)?;
+        let id = setting(conn, key::ORG_ID)?.context("the org has no id")?;
         let metadata: Metadata = serde_json::from_str(
             &setting(conn, key::METADATA)?.context("the org has no metadata yet")?,
         )
@@ -161,6 +167,7 @@ impl Org {
             assignments.insert(string(&row[0])?, string(&row[1])?);
         }
         Ok(Self {
+            id,
             config_version,
             metadata: Arc::new(metadata),
             security,

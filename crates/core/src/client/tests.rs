@@ -79,6 +79,7 @@ fn issue(server: &mut Server) -> LoginResponse {
             username: "fiona".into(),
             display_name: "Fiona".into(),
         },
+        org_id: "org-1".into(),
     }
 }
 

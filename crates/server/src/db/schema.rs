@@ -147,6 +147,11 @@ pub(super) fn migrate(conn: &mut dyn Conn) -> anyhow::Result<()> {
             &[SqlParam::Int(n)],
         )?;
     }
+    // The org's identity: made once, whatever the database came from.
+    conn.execute(
+        "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        &[text(crate::org::key::ORG_ID), text(crate::new_id())],
+    )?;
     Ok(())
 }
 

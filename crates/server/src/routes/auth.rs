@@ -12,6 +12,11 @@ use crate::auth::{
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
 
+fn org_id(conn: &mut dyn crate::db::Conn) -> anyhow::Result<String> {
+    crate::org::setting(conn, crate::org::key::ORG_ID)?
+        .ok_or_else(|| anyhow::anyhow!("the org has no id"))
+}
+
 fn check_device(device_id: &str) -> Result<(), ApiError> {
     if device_id.trim().is_empty() || device_id.len() > 100 {
         return Err(ApiError::invalid("device_id must be 1 to 100 characters"));
@@ -19,12 +24,13 @@ fn check_device(device_id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn response(access: String, refresh: String, user: UserInfo) -> LoginResponse {
+fn response(access: String, refresh: String, user: UserInfo, org_id: String) -> LoginResponse {
     LoginResponse {
         access_token: access,
         expires_in: ACCESS_TTL.unsigned_abs(),
         refresh_token: refresh,
         user,
+        org_id,
     }
 }
 
@@ -69,11 +75,12 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     };
     let (user_id, device_id) = (user.id.clone(), req.device_id.clone());
-    let (access, refresh) = state
+    let (access, refresh, org_id) = state
         .db
         .tx(move |conn| {
             clear_failures(conn, &username)?;
-            issue_tokens(conn, &user_id, &device_id)
+            let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
+            Ok((access, refresh, org_id(conn)?))
         })
         .await?;
     Ok(Json(response(
@@ -84,6 +91,7 @@ pub async fn login(
             username: req.username,
             display_name: user.display_name,
         },
+        org_id,
     )))
 }
 
@@ -92,9 +100,14 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let outcome = state
+    let (outcome, org_id) = state
         .db
-        .tx(move |conn| crate::auth::refresh(conn, &req.refresh_token))
+        .tx(move |conn| {
+            Ok((
+                crate::auth::refresh(conn, &req.refresh_token)?,
+                org_id(conn)?,
+            ))
+        })
         .await?;
     match outcome {
         Refreshed::Issued {
@@ -102,7 +115,7 @@ pub async fn refresh(
             access,
             refresh,
             ..
-        } => Ok(Json(response(access, refresh, user))),
+        } => Ok(Json(response(access, refresh, user, org_id))),
         Refreshed::Refused => Err(ApiError::Unauthorized),
     }
 }
