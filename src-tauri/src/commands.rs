@@ -49,6 +49,9 @@ commands! {
     session_status
     session_sign_in
     session_sign_out
+    session_unsent
+    recovery_list
+    recovery_restore
     app_modules
     metadata_get
     metadata_accept

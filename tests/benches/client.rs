@@ -134,6 +134,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
             username: "admin".into(),
             password: PASSWORD.into(),
             download: None,
+            allow_http: None,
         })
         .await?;
     let initial = started.elapsed();

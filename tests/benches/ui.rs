@@ -67,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
             username: "admin".into(),
             password: org::PASSWORD.into(),
             download: None,
+            allow_http: None,
         })
         .await?;
     eprintln!("synced in {:.1} s", started.elapsed().as_secs_f64());
@@ -94,8 +95,8 @@ async fn main() -> anyhow::Result<()> {
                 client,
                 &ui_dir,
                 ([127, 0, 0, 1], 0).into(),
-                move |addr| {
-                    let _ = tx.send(addr);
+                move |addr, key| {
+                    let _ = tx.send((addr, key.as_str().to_owned()));
                 },
                 async move {
                     let _ = stop_rx.await;
@@ -104,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
     });
-    let addr = rx.await.context("the bridge did not start")?;
+    let (addr, key) = rx.await.context("the bridge did not start")?;
     let out = dir.path().join("grid-bench.json");
     eprintln!("Chromium scrolls {view_name} ({rows} rows)…");
     let status = tokio::process::Command::new("npx")
@@ -116,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         ])
         .current_dir(&ui_root)
         .env("OUTPOST_BRIDGE_URL", format!("http://{addr}"))
+        .env("OUTPOST_BRIDGE_KEY", key)
         .env("OUTPOST_BENCH_MODULE", MODULE)
         .env("OUTPOST_BENCH_ENTITY", ENTITY)
         .env("OUTPOST_BENCH_VIEW", &view_id)

@@ -33,7 +33,10 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
     let device = outpost_tests::Device::new(std::sync::Arc::new(keychain()))?;
     device.sign_in(&server.url()).await?;
     let dir = device.dir.path().to_owned();
-    let key_id = format!("database:{}", dir.display());
+    // One store per (org, user), each under its own key: this user's is the only one.
+    let accounts: Vec<_> = std::fs::read_dir(dir.join("accounts"))?.collect::<Result<_, _>>()?;
+    assert_eq!(accounts.len(), 1, "one account on this device");
+    let key_id = format!("database:{}", accounts[0].path().display());
     assert!(
         keychain().get(&key_id)?.is_some(),
         "sign-in kept a key in the keychain"

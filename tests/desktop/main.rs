@@ -11,6 +11,7 @@ mod cli;
 mod keychain;
 mod kill;
 mod notification;
+mod trust;
 mod watch;
 mod window;
 

@@ -50,6 +50,18 @@ pub fn fiona_accounts() -> Vec<(String, String)> {
         .collect()
 }
 
+/// A field user of the demo org other than fiona (a sales rep of another area), to share
+/// her device.
+pub fn other_field_user() -> String {
+    use outpost_domain::demo::{self, Job};
+    demo::demo_org(outpost_testkit::DEMO_SEED)
+        .users
+        .into_iter()
+        .find(|u| u.job == Job::SalesRep && u.username != demo::FIELD_USERNAME)
+        .map(|u| u.username)
+        .unwrap_or_default()
+}
+
 /// The first of [`fiona_accounts`].
 pub fn first_account() -> (String, String) {
     fiona_accounts()
@@ -116,6 +128,7 @@ impl Device {
                 username: "fiona".to_owned(),
                 password: password.to_owned(),
                 download,
+                allow_http: None,
             })
             .await
     }

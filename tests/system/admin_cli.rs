@@ -10,7 +10,7 @@ use std::process::Command;
 use outpost_testkit::ServerProcess;
 use serde_json::{Value, json};
 
-fn admin(data: &Path, args: &[&str]) -> anyhow::Result<(bool, Value, String)> {
+pub(crate) fn admin(data: &Path, args: &[&str]) -> anyhow::Result<(bool, Value, String)> {
     let out = Command::new(outpost_testkit::binary("outpost-server")?)
         .arg("--data-dir")
         .arg(data)

@@ -6,4 +6,5 @@ mod drafts;
 mod engine;
 mod offline_edit;
 mod postgres;
+mod trust;
 mod two_servers;

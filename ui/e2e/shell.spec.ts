@@ -32,6 +32,7 @@ const SIGNED_OUT = {
   user_id: null,
   offline_data: false,
   progress: null,
+  recoveries: 0,
 };
 
 test.describe('the app shell', () => {
@@ -59,7 +60,8 @@ test.describe('the app shell', () => {
     // A device never used before: what earlier specs left on the bridge device goes.
     const before = await invoke<{ signed_in: boolean; offline_data: boolean }>(page, 'session_status');
     if (before.signed_in || before.offline_data) {
-      await invoke(page, 'session_sign_out', { wipe: true, discard_pending: true });
+      const discard = await invoke<object>(page, 'session_unsent');
+      await invoke(page, 'session_sign_out', { wipe: true, discard });
     }
     await page.goto('/');
     await page.getByTestId('signin-server').fill(env('OUTPOST_SERVER_URL'));

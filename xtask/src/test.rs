@@ -200,10 +200,15 @@ fn browser_specs(root: &Path, ui: &Path, extra: &[&str]) -> anyhow::Result<Strin
         "--server",
         &server_url,
     ]);
-    let (bridge, bridge_url) = Background::start(bridge, BRIDGE_LISTENING, READY_WITHIN)?;
+    let (bridge, bridge_line) = Background::start(bridge, BRIDGE_LISTENING, READY_WITHIN)?;
+    let (bridge_url, bridge_key) = bridge_line
+        .trim()
+        .split_once("/#key=")
+        .context("the bridge did not print its key")?;
     let out = proc::run_tee(
         proc::cmd("npx", &[&["playwright", "test"][..], extra].concat())
-            .env("OUTPOST_BRIDGE_URL", &bridge_url)
+            .env("OUTPOST_BRIDGE_URL", bridge_url)
+            .env("OUTPOST_BRIDGE_KEY", bridge_key)
             .env("OUTPOST_SERVER_URL", &server_url)
             .env("OUTPOST_DIRECT_SERVER_URL", &direct_url)
             .env("OUTPOST_PROXY_CONTROL", &control_url)

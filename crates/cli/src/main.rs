@@ -43,9 +43,14 @@ enum Command {
         /// User name.
         #[arg(long)]
         user: String,
-        /// Password [default: read a line from standard input].
-        #[arg(long, env = "OUTPOST_PASSWORD", hide_env_values = true)]
+        /// Password — avoid: a command line is visible to other users of the machine
+        /// (`ps`); set OUTPOST_PASSWORD, or let it be read from standard input.
+        #[arg(long)]
         password: Option<String>,
+        /// Allow a plain http:// server that is not on this machine (a test server): the
+        /// password and data cross the network unencrypted.
+        #[arg(long)]
+        allow_http: bool,
     },
     /// Who is signed in and how sync stands.
     Status,
@@ -162,10 +167,17 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             server,
             user,
             password,
+            allow_http,
         } => {
-            let password = match password {
-                Some(p) => p,
-                None => read_password()?,
+            let password = match (password, std::env::var("OUTPOST_PASSWORD")) {
+                (Some(p), _) => {
+                    eprintln!(
+                        "warning: a password on the command line is visible to other users of this machine (ps) and kept in shell history; set OUTPOST_PASSWORD or type it when asked"
+                    );
+                    p
+                }
+                (None, Ok(p)) if !p.is_empty() => p,
+                (None, _) => read_password()?,
             };
             let status = client
                 .session_sign_in(SignInArgs {
@@ -173,6 +185,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                     username: user,
                     password,
                     download: None,
+                    allow_http: Some(allow_http),
                 })
                 .await?;
             print(&status);
@@ -241,7 +254,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
                 client,
                 &ui,
                 listen,
-                |addr| println!("outpost bridge listening on http://{addr}"),
+                |addr, key| println!("outpost bridge listening on {}", key.url(addr)),
                 async {
                     let _ = tokio::signal::ctrl_c().await;
                 },

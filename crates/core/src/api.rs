@@ -35,6 +35,12 @@ pub enum ErrorCode {
     Wiped,
     /// A newer org metadata waits for the user's yes (`metadata_accept`); sync waits.
     MetadataPending,
+    /// The browser bridge refused a command without its run's key: open the address the
+    /// bridge printed.
+    BridgeKey,
+    /// Deleting the offline data would lose work that has not reached the server: the
+    /// message names it, and the call must name it too to go ahead (`discard`).
+    UnsentWork,
     /// A bug: details are in the log.
     Internal,
 }
@@ -79,6 +85,9 @@ pub struct SessionStatus {
     pub offline_data: bool,
     /// The sync under way, if one is (B6).
     pub progress: Option<SyncProgress>,
+    /// Sealed recovery files on this device (work a wipe could not send): see
+    /// `recovery_list`.
+    pub recoveries: u32,
 }
 
 /// How a sync under way stands (B6).
@@ -148,9 +157,105 @@ pub struct SignOutArgs {
     /// Delete the offline data and its key too.
     #[serde(default)]
     pub wipe: bool,
-    /// Wipe even though changes have not reached the server (they are lost).
+    /// With `wipe`, the unsent work the user agreed to lose, exactly as
+    /// `session_unsent` counts it now; the wipe is refused when anything unsent is not
+    /// named (more was made since the user said yes, or they were never asked).
     #[serde(default)]
-    pub discard_pending: bool,
+    #[ts(optional)]
+    pub discard: Option<Unsent>,
+}
+
+/// Work that has not reached the server, by kind: what deleting the offline data would
+/// lose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct Unsent {
+    /// Changes waiting to be sent (parked ones included).
+    pub changes: u32,
+    /// Changes the server refused, waiting for a resolution.
+    pub sync_errors: u32,
+    /// Resolutions made here that the server has not heard yet.
+    pub resolutions: u32,
+    /// Drafts not yet saved to the server.
+    pub drafts: u32,
+}
+
+impl Unsent {
+    /// Whether nothing is unsent.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn store(&self) -> outpost_store::Unsent {
+        outpost_store::Unsent {
+            changes: self.changes.into(),
+            sync_errors: self.sync_errors.into(),
+            resolutions: self.resolutions.into(),
+            drafts: self.drafts.into(),
+        }
+    }
+
+    /// What a person reads: "2 changes and 1 draft".
+    pub fn describe(&self) -> String {
+        self.store().describe()
+    }
+
+    /// "2 changes and 1 draft have" / "1 change has".
+    pub(crate) fn describe_have(&self) -> String {
+        let count = self.changes + self.sync_errors + self.resolutions + self.drafts;
+        format!(
+            "{} {}",
+            self.describe(),
+            if count == 1 { "has" } else { "have" }
+        )
+    }
+
+    /// "it" / "them".
+    pub(crate) fn it_or_them(&self) -> &'static str {
+        if self.changes + self.sync_errors + self.resolutions + self.drafts == 1 {
+            "it"
+        } else {
+            "them"
+        }
+    }
+}
+
+impl From<outpost_store::Unsent> for Unsent {
+    fn from(u: outpost_store::Unsent) -> Self {
+        let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Self {
+            changes: n(u.changes),
+            sync_errors: n(u.sync_errors),
+            resolutions: n(u.resolutions),
+            drafts: n(u.drafts),
+        }
+    }
+}
+
+/// A sealed recovery file on this device: work a wipe ordered by the server could not
+/// send, kept encrypted for its user (or an administrator of their org) to recover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RecoveryInfo {
+    /// Its id (`recovery_restore`).
+    pub id: String,
+    /// When it was kept (RFC 3339).
+    pub created_on: String,
+    /// Whose work: the user name, when this device can read it.
+    pub username: Option<String>,
+    /// The server it came from, when this device can read it.
+    pub server_url: Option<String>,
+    /// What it holds, when this device can read it.
+    pub unsent: Option<Unsent>,
+    /// Whether it can be restored into the store open now (the same org and user).
+    pub restorable: bool,
+}
+
+/// `recovery_restore` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRestoreArgs {
+    /// The recovery file's id.
+    pub id: String,
 }
 
 /// Why a session ended by itself.
@@ -196,6 +301,11 @@ pub struct SignInArgs {
     #[serde(default)]
     #[ts(optional)]
     pub download: Option<bool>,
+    /// Allow a plain `http://` server that is not on this machine (a test server): the
+    /// password and data then cross the network unencrypted.
+    #[serde(default)]
+    #[ts(optional)]
+    pub allow_http: Option<bool>,
 }
 
 /// `record_list` arguments.
@@ -327,8 +437,8 @@ pub struct CommandOffer {
 /// Why a record is on the device (B3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Why {
-    /// `profile`, `follow`, `related`, or `local` (made or changed on the device and not
-    /// synced yet).
+    /// `profile`, `follow`, `related`, `local` (made on the device and not synced yet),
+    /// or `editing` (out of the user's scope now, kept while their change waits, S10).
     pub kind: String,
     /// What a person reads, e.g. "Related to account Contoso (parentcustomerid)".
     pub text: String,
@@ -744,6 +854,9 @@ pub fn typescript_bindings() -> String {
         SyncStatus::decl(&cfg),
         EntityAvailability::decl(&cfg),
         SignOutArgs::decl(&cfg),
+        Unsent::decl(&cfg),
+        RecoveryInfo::decl(&cfg),
+        RecoveryRestoreArgs::decl(&cfg),
         RecordListArgs::decl(&cfg),
         RecordRow::decl(&cfg),
         RecordUpdateArgs::decl(&cfg),

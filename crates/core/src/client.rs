@@ -17,20 +17,24 @@ use outpost_sync::Input;
 
 use crate::CoreError;
 use crate::access::Access;
-use crate::api::{SessionStatus, SignInArgs, SignOutArgs, SignedOutReason, SyncProgress};
+use crate::api::{SessionStatus, SignInArgs, SignOutArgs, SignedOutReason, SyncProgress, Unsent};
 use crate::remote::Remote;
 
+mod accounts;
 mod background;
 mod drafts;
 mod errors;
 mod records;
+mod recovery;
 mod sync;
 
+use accounts::{Account, Accounts};
 pub use background::Notifier;
 
 /// Where the client keeps its data and keys.
 pub struct ClientConfig {
-    /// The folder of the local database (one per signed-in user).
+    /// The folder of the device's data: one encrypted store per (org, user) who signed in
+    /// here, and the sealed recovery files (see `client::accounts`).
     pub data_dir: PathBuf,
     /// Where the database key is kept: the OS keychain in the app and the CLI.
     pub keys: Arc<dyn KeyStore>,
@@ -53,6 +57,10 @@ const REFRESH_TOKEN: &str = "refresh_token";
 const SIGNED_OUT: &str = "signed_out_reason";
 const DEVICE_ID: &str = "device_id";
 const USER_ID: &str = "user_id";
+/// The org's id as its server reports it (the store's identity, with the user id).
+const ORG_ID: &str = "org_id";
+/// The org's public recovery key (base64), from the last metadata.
+const RECOVERY_KEY: &str = "org_recovery_key";
 const LAST_SYNC: &str = "last_sync_at";
 /// A newer org metadata waiting for the user's yes (JSON).
 const METADATA_PENDING: &str = "metadata_pending";
@@ -160,12 +168,7 @@ impl Client {
     /// `WrongKey` / `MissingKey` (through [`CoreError::Store`]) when the database exists
     /// but the keychain cannot open it.
     pub fn open(config: ClientConfig) -> Result<Self, CoreError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!(
-                "creating the data folder {}: {e}",
-                config.data_dir.display()
-            )
-        })?;
+        accounts::private_dir(&config.data_dir)?;
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let client = Self {
             config,
@@ -178,21 +181,27 @@ impl Client {
             events_rx: Mutex::new(Some(events_rx)),
             scheduler_status: Mutex::new(None),
         };
-        if client.db_path().exists() {
+        if let Some(account) = client.accounts().active() {
             // The store keeps the metadata it was made from: this works offline.
-            let store = Store::open(&client.db_path(), &*client.config.keys, &client.key_id())?;
+            let store = account.open(&*client.config.keys)?;
             *client.lock()? = Some(store);
         }
         Ok(client)
     }
 
-    fn db_path(&self) -> PathBuf {
-        self.config.data_dir.join("outpost.db")
+    fn accounts(&self) -> Accounts<'_> {
+        Accounts {
+            root: &self.config.data_dir,
+        }
     }
 
-    /// The keychain entry of this data folder's database key.
-    fn key_id(&self) -> String {
-        format!("database:{}", self.config.data_dir.display())
+    /// The account whose store is open, if one is.
+    #[cfg(test)]
+    fn account(&self) -> Option<Account> {
+        let guard = self.lock().ok()?;
+        guard
+            .as_ref()
+            .map(|s| Account::of_store(&self.config.data_dir, s))
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Option<Store>>, CoreError> {
@@ -223,12 +232,15 @@ impl Client {
         })
     }
 
-    /// Keeps the privileges and profile that came with a metadata answer.
+    /// Keeps the privileges, profile and org recovery key that came with a metadata answer.
     fn access_keep(store: &Store, response: &MetadataResponse) -> Result<(), CoreError> {
         let access = serde_json::to_string(&response.access).map_err(anyhow::Error::from)?;
         let profile = serde_json::to_string(&response.profile).map_err(anyhow::Error::from)?;
         store.state_set(ACCESS, &access)?;
         store.state_set(PROFILE, &profile)?;
+        if !response.recovery_key.is_empty() {
+            store.state_set(RECOVERY_KEY, &response.recovery_key)?;
+        }
         Ok(())
     }
 
@@ -303,6 +315,10 @@ impl Client {
                 self.session_end()?;
                 Err(CoreError::Unauthorized)
             }
+            Err(CoreError::DeviceWipe) => {
+                self.wipe_lost()?;
+                Err(CoreError::Wiped)
+            }
             Err(e) => Err(e),
         }
     }
@@ -326,6 +342,10 @@ impl Client {
             Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
                 self.session_end()?;
                 Err(CoreError::Unauthorized)
+            }
+            Err(CoreError::DeviceWipe) => {
+                self.wipe_lost()?;
+                Err(CoreError::Wiped)
             }
             other => other,
         }
@@ -351,6 +371,7 @@ impl Client {
                 user_id: None,
                 offline_data: false,
                 progress: None,
+                recoveries: self.recovery_count(),
             });
         };
         let signed_in = store.state_get(TOKEN)?.is_some();
@@ -383,57 +404,95 @@ impl Client {
             user_id: store.state_get(USER_ID)?,
             offline_data: store.metadata().version > 0,
             progress: self.progress(),
+            recoveries: self.recovery_count(),
         })
     }
 
-    /// Signs in, sets up the encrypted local database, and runs the first sync.
+    /// Signs in, opens (or sets up) this user's encrypted store, and runs the first sync.
     ///
-    /// Signing in as the same user on the same server keeps the local data (and any
-    /// offline work waiting in the outbox); another user or server starts from a wiped
-    /// database, so one user never sees another's data.
+    /// Each (org, user) has a store and key of its own (C22): signing in again as the same
+    /// user of the same org — however the server's address is spelled — opens their store
+    /// with its offline work; another user gets a store of their own, and the store of
+    /// whoever signed in before is left as it was (its session ends; its data and unsent
+    /// work wait for its next sign-in). The org is the id its server reports.
+    ///
+    /// # Errors
+    /// `Invalid` for an address that is not `https://` (plain `http://` only on loopback,
+    /// or with `allow_http`); `Unauthorized` for wrong credentials; `Unreachable`. Nothing
+    /// on the device changes when it fails.
     pub async fn session_sign_in(&self, args: SignInArgs) -> Result<SessionStatus, CoreError> {
-        let remote = Remote::new(&args.server_url)?;
         let server_url = args.server_url.trim().trim_end_matches('/').to_owned();
-        let same_user = |s: &Store| -> Result<bool, CoreError> {
-            Ok(
-                s.state_get(SERVER_URL)?.as_deref() == Some(server_url.as_str())
-                    && s.state_get(USERNAME)?.as_deref() == Some(args.username.as_str()),
-            )
+        transport_check(&server_url, args.allow_http == Some(true))?;
+        let remote = Remote::new(&server_url)?;
+        let keys = &*self.config.keys;
+        let reported = remote
+            .org_id()
+            .await?
+            .unwrap_or_else(|| format!("url:{server_url}"));
+        // This user's store, as far as the name tells: its device id signs in, so the
+        // server knows what the device holds and which operations it already sent.
+        let named = self
+            .accounts()
+            .find(keys, |id| id.is_user_named(&reported, &args.username));
+        let mut device_id = named
+            .as_ref()
+            .and_then(|(_, id)| id.device_id.clone())
+            .unwrap_or_else(new_id);
+        let login_as = |device_id: &str| LoginRequest {
+            username: args.username.clone(),
+            password: args.password.clone(),
+            device_id: device_id.to_owned(),
         };
-        let kept_device = {
-            let guard = self.lock()?;
-            match guard.as_ref() {
-                Some(s) if same_user(s)? => s.state_get(DEVICE_ID)?,
-                _ => None,
+        let mut login = remote.login(&login_as(&device_id)).await?;
+        let org_id = if login.org_id.is_empty() {
+            reported
+        } else {
+            login.org_id.clone()
+        };
+        let mut account = named
+            .filter(|(_, id)| id.is_user(&org_id, &login.user.id))
+            .map(|(account, _)| account);
+        if account.is_none()
+            && let Some((found, id)) = self
+                .accounts()
+                .find(keys, |id| id.is_user(&org_id, &login.user.id))
+        {
+            // The user's name changed since their store was made: it keeps its device id.
+            if let Some(kept) = id.device_id.filter(|d| *d != device_id) {
+                login = remote.login(&login_as(&kept)).await?;
+                device_id = kept;
             }
-        };
-        let device_id = kept_device.unwrap_or_else(new_id);
-        let login = remote
-            .login(&LoginRequest {
-                username: args.username.clone(),
-                password: args.password,
-                device_id: device_id.clone(),
-            })
-            .await?;
+            account = Some(found);
+        }
+        if account.is_none()
+            && let Some(kept) = self
+                .recovery_device(&org_id, &login.user.id)
+                .filter(|d| *d != device_id)
+        {
+            // Work a wipe sealed waits for this user: their new store continues the wiped
+            // one's device, which the server knows the operations of.
+            login = remote.login(&login_as(&kept)).await?;
+            device_id = kept;
+        }
         self.online.store(true, Ordering::Relaxed);
         // The store's tables come from the org's metadata, so it is fetched before the
         // store is opened; a failure here leaves the device as it was.
         let metadata = remote.metadata(&login.access_token).await?;
-        {
+        let left = {
             let mut guard = self.lock()?;
-            if let Some(store) = guard.take() {
-                if same_user(&store)? {
-                    *guard = Some(store);
-                } else {
-                    store.wipe(&*self.config.keys, &self.key_id())?;
-                }
-            }
+            let current = guard
+                .as_ref()
+                .map(|s| Account::of_store(&self.config.data_dir, s));
+            let left = match (&account, current) {
+                (Some(wanted), Some(current)) if *wanted == current => None,
+                _ => guard.take().map(Self::session_leave).transpose()?,
+            };
             if guard.is_none() {
-                *guard = Some(Store::open(
-                    &self.db_path(),
-                    &*self.config.keys,
-                    &self.key_id(),
-                )?);
+                let target = match account {
+                    Some(account) => account,
+                    None => self.accounts().create(&new_id())?,
+                };
+                *guard = Some(target.open(keys)?);
             }
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
             Self::access_keep(store, &metadata)?;
@@ -442,13 +501,21 @@ impl Client {
             if change.changed {
                 tracing::info!(?change, "the local database moved to the server's metadata");
             }
+            store.state_set(ORG_ID, &org_id)?;
             store.state_set(SERVER_URL, &server_url)?;
             store.state_set(USERNAME, &args.username)?;
             Self::tokens_keep(store, &login)?;
             store.state_set(DEVICE_ID, &device_id)?;
             store.state_set(USER_ID, &login.user.id)?;
             store.state_delete(SIGNED_OUT)?;
+            self.accounts()
+                .set_active(Some(&Account::of_store(&self.config.data_dir, store)))?;
             self.wiped.store(false, Ordering::Relaxed);
+            left
+        };
+        if let Some(left) = left {
+            self.signal(outpost_sync::Event::SignedOut);
+            left.logout().await;
         }
         let download = args.download != Some(false);
         if download && let Err(e) = self.sync_now().await {
@@ -465,15 +532,38 @@ impl Client {
         self.session_status().await
     }
 
+    /// Closes the store of the user who signed in before another: their tokens go (the
+    /// server hears of it after), their data and unsent work stay for their next sign-in.
+    fn session_leave(store: Store) -> Result<Left, CoreError> {
+        let left = Left {
+            server_url: store.state_get(SERVER_URL)?,
+            token: store.state_get(TOKEN)?,
+        };
+        store.state_delete(TOKEN)?;
+        store.state_delete(REFRESH_TOKEN)?;
+        store.state_delete(SIGNED_OUT)?;
+        Ok(left)
+    }
+
+    /// What would be lost if this device's offline data were deleted now: changes not
+    /// yet sent, sync errors, resolutions waiting to be sent, drafts.
+    pub async fn session_unsent(&self) -> Result<Unsent, CoreError> {
+        self.with_store(|s| Ok(Unsent::from(s.unsent()?)))
+    }
+
     /// Signs out: the server ends the session (when it can be reached) and the tokens
     /// go. The offline data stays for the next sign-in of the same user unless `wipe`;
-    /// wiping with work still waiting in the outbox needs `discard_pending`.
+    /// wiping while anything is unsent needs `discard` to name exactly what will be lost
+    /// (as [`Client::session_unsent`] counts it), so a confirmation given for less never
+    /// deletes more.
+    ///
+    /// # Errors
+    /// [`CoreError::UnsentWork`] (nothing changes) when unsent work would be lost and
+    /// `discard` does not name it.
     pub async fn session_sign_out(&self, args: SignOutArgs) -> Result<SessionStatus, CoreError> {
-        let pending = self.with_store(|s| Ok(s.outbox_count()?))?;
-        if args.wipe && pending > 0 && !args.discard_pending {
-            return Err(CoreError::Invalid(format!(
-                "{pending} changes have not reached the server yet; sync first, or sign out with discard_pending to delete them"
-            )));
+        let unsent = self.with_store(|s| Ok(Unsent::from(s.unsent()?)))?;
+        if args.wipe && !unsent.is_empty() && args.discard != Some(unsent) {
+            return Err(CoreError::UnsentWork(unsent));
         }
         if let (Ok(remote), Ok(token)) = (self.remote(), self.token())
             && let Err(e) = remote.logout(&token).await
@@ -488,12 +578,64 @@ impl Client {
         })?;
         self.signal(outpost_sync::Event::SignedOut);
         if args.wipe {
-            let store = self.lock()?.take();
-            if let Some(store) = store {
-                store.wipe(&*self.config.keys, &self.key_id())?;
-            }
+            self.account_wipe()?;
         }
         self.session_status().await
+    }
+
+    /// Deletes the open account's store, key and folder, and opens none.
+    pub(super) fn account_wipe(&self) -> Result<(), CoreError> {
+        let store = self.lock()?.take();
+        if let Some(store) = store {
+            let account = Account::of_store(&self.config.data_dir, &store);
+            account.wipe(store, &*self.config.keys)?;
+            self.accounts().set_active(None)?;
+        }
+        Ok(())
+    }
+}
+
+/// The session of the user who signed in before another, to end on the server.
+struct Left {
+    server_url: Option<String>,
+    token: Option<String>,
+}
+
+impl Left {
+    async fn logout(self) {
+        if let (Some(url), Some(token)) = (self.server_url, self.token)
+            && let Ok(remote) = Remote::new(&url)
+            && let Err(e) = remote.logout(&token).await
+        {
+            tracing::warn!(error = %e, "the server did not hear the previous user's sign-out; their tokens expire on their own");
+        }
+    }
+}
+
+/// Refuses to send a password and the user's data where anyone on the network reads them:
+/// `https://`, or plain `http://` only to this machine (loopback) or when the user said so.
+fn transport_check(url: &str, allow_http: bool) -> Result<(), CoreError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| CoreError::Invalid(format!("`{url}` is not a server address: {e}")))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" if allow_http => {
+            tracing::warn!(%url, "signing in over plain http: the password and data cross the network unencrypted");
+            Ok(())
+        }
+        "http" => Err(CoreError::Invalid(format!(
+            "`{url}` would send your password and data unencrypted; use https://, or allow plain http for a test server"
+        ))),
+        _ => Err(CoreError::Invalid(format!(
+            "the server address must start with https:// (or http:// on this machine), got `{url}`"
+        ))),
     }
 }
 

@@ -21,6 +21,14 @@ pub enum CoreError {
     /// session ended.
     #[error("the server asked this device to delete its offline data; sign in again")]
     Wiped,
+    /// An administrator reported this device lost: the server wants this user's offline
+    /// data deleted. Never reaches the UI: the client deletes it and answers `Wiped`.
+    #[error("this device was reported lost; its offline data must be deleted")]
+    DeviceWipe,
+    /// Deleting the offline data would lose work that has not reached the server; the
+    /// caller must name it to confirm.
+    #[error("{} not reached the server; deleting the offline data would lose {}. Confirm by naming them (discard)", .0.describe_have(), .0.it_or_them())]
+    UnsentWork(crate::api::Unsent),
     /// A newer org metadata (this version) waits for the user's yes; sync waits (C16).
     #[error("an update of the app's configuration (version {0}) waits for your yes")]
     MetadataPending(u64),
@@ -54,7 +62,8 @@ impl From<CoreError> for ApiError {
         let code = match &e {
             CoreError::NotSignedIn => ErrorCode::NotSignedIn,
             CoreError::Unauthorized | CoreError::TokenExpired => ErrorCode::Unauthorized,
-            CoreError::Wiped => ErrorCode::Wiped,
+            CoreError::Wiped | CoreError::DeviceWipe => ErrorCode::Wiped,
+            CoreError::UnsentWork(_) => ErrorCode::UnsentWork,
             CoreError::Unreachable(_) => ErrorCode::ServerUnreachable,
             CoreError::Server { .. } => ErrorCode::Server,
             CoreError::Invalid(_) | CoreError::Store(StoreError::Invalid(_)) => {
@@ -80,6 +89,7 @@ impl From<CoreError> for ApiError {
                 StoreError::Sqlite(_)
                 | StoreError::Corrupt(_)
                 | StoreError::Wipe(_)
+                | StoreError::Private(_)
                 | StoreError::WipeRequested,
             )
             | CoreError::Other(_) => {

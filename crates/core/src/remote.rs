@@ -49,6 +49,18 @@ impl Remote {
             .is_ok_and(|r| r.status().is_success())
     }
 
+    /// The org the server says it is (`GET /health`); `None` from a server older than org
+    /// ids.
+    pub(crate) async fn org_id(&self) -> Result<Option<String>, CoreError> {
+        #[derive(serde::Deserialize)]
+        struct Health {
+            #[serde(default)]
+            org_id: Option<String>,
+        }
+        let health: Health = decode(self.http.get(self.url("/health")).send().await).await?;
+        Ok(health.org_id.filter(|id| !id.is_empty()))
+    }
+
     pub(crate) async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, CoreError> {
         decode(
             self.http
@@ -216,11 +228,12 @@ async fn decode<T: serde::de::DeserializeOwned>(
         fields: Vec::new(),
     });
     if status == StatusCode::UNAUTHORIZED {
-        // An expired access token is worth one refresh; anything else ends the session.
-        return Err(if body.code == "token_expired" {
-            CoreError::TokenExpired
-        } else {
-            CoreError::Unauthorized
+        // An expired access token is worth one refresh; a lost device deletes its data;
+        // anything else ends the session.
+        return Err(match body.code.as_str() {
+            "token_expired" => CoreError::TokenExpired,
+            "device_wipe" => CoreError::DeviceWipe,
+            _ => CoreError::Unauthorized,
         });
     }
     if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {

@@ -1,10 +1,12 @@
 //! `outpost-protocol` is the wire format between a device and the org server: the JSON
 //! bodies of `/api/v1`, described for people in `docs/PROTOCOL.md`.
 //!
-//! It only declares types (serde). It must never know how either side stores or sends
-//! them: no HTTP client or server, no SQL, no async.
+//! It declares types (serde), and one file format both sides read: the sealed recovery
+//! file ([`recovery`]). It must never know how either side stores or sends them: no HTTP
+//! client or server, no SQL, no async.
 
 pub mod admin;
+pub mod recovery;
 
 use std::collections::BTreeMap;
 
@@ -66,6 +68,11 @@ pub struct MetadataResponse {
     pub access: UserAccess,
     /// The offline profile published for the caller, if any.
     pub profile: Option<DeviceProfile>,
+    /// The org's public recovery key (base64, X25519): work a wipe cannot send is sealed
+    /// to it too, so an administrator can recover it ([`recovery`]). Empty from a server
+    /// older than it.
+    #[serde(default)]
+    pub recovery_key: String,
 }
 
 /// One user's effective security, as a device caches it.

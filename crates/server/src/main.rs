@@ -136,6 +136,12 @@ enum AdminCommand {
     },
     /// Lists the users.
     Users,
+    /// Opens a recovery file a device kept when a wipe could not send a user's work, and
+    /// prints the work it holds (JSON).
+    RecoveryOpen {
+        /// The `.outpost-recovery` file.
+        file: PathBuf,
+    },
 }
 
 fn data_dir(args: &Args) -> anyhow::Result<PathBuf> {
@@ -270,6 +276,20 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                 ))
             }
             AdminCommand::Users => out(admin::users(c)),
+            AdminCommand::RecoveryOpen { file } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let sealed: outpost_protocol::recovery::RecoveryFile = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a recovery file", file.display()))?;
+                let body = outpost_protocol::recovery::open_as_org(
+                    &sealed,
+                    &outpost_server::org::recovery_secret(c)?,
+                )?;
+                Ok(serde_json::json!({
+                    "header": sealed.header,
+                    "work": serde_json::from_slice::<serde_json::Value>(&body)?,
+                }))
+            }
         })
         .await?;
     print_json(&answer)

@@ -27,6 +27,24 @@ pub mod key {
     /// The org's identity, made once when its database is created: devices key their
     /// local data by it, never by the spelling of the server's address.
     pub const ORG_ID: &str = "org_id";
+    /// The org's recovery key pair (hex, X25519), made once: devices seal the work a wipe
+    /// cannot send to the public half, so an administrator can open it with the secret
+    /// half (`outpost_protocol::recovery`).
+    pub const RECOVERY_SECRET: &str = "recovery_secret_key";
+    /// See [`RECOVERY_SECRET`].
+    pub const RECOVERY_PUBLIC: &str = "recovery_public_key";
+}
+
+/// The org's secret recovery key.
+///
+/// # Errors
+/// A database error, or a stored key that is not 32 bytes of hex.
+pub fn recovery_secret(conn: &mut dyn Conn) -> anyhow::Result<[u8; 32]> {
+    let hex_key = setting(conn, key::RECOVERY_SECRET)?.context("the org has no recovery key")?;
+    hex::decode(hex_key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .context("the org's recovery key is not 32 bytes")
 }
 
 /// A stored profile.
@@ -47,6 +65,8 @@ pub struct StoredProfile {
 pub struct Org {
     /// See [`key::ORG_ID`].
     pub id: String,
+    /// The public recovery key, base64 (see [`key::RECOVERY_SECRET`]).
+    pub recovery_public_key: String,
     /// See [`key::CONFIG_VERSION`].
     pub config_version: i64,
     /// Metadata.
@@ -123,6 +143,10 @@ impl Org {
     pub fn load(conn: &mut dyn Conn) -> anyhow::Result<Self> {
         let config_version = config_version(conn)?;
         let id = setting(conn, key::ORG_ID)?.context("the org has no id")?;
+        let recovery_public_key = setting(conn, key::RECOVERY_PUBLIC)?
+            .and_then(|k| hex::decode(k).ok())
+            .map(|k| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, k))
+            .unwrap_or_default();
         let metadata: Metadata = serde_json::from_str(
             &setting(conn, key::METADATA)?.context("the org has no metadata yet")?,
         )
@@ -168,6 +192,7 @@ impl Org {
         }
         Ok(Self {
             id,
+            recovery_public_key,
             config_version,
             metadata: Arc::new(metadata),
             security,

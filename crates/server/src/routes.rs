@@ -73,6 +73,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/sync-errors", get(admin::sync_errors))
 }
 
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// `GET /api/v1/health`: the server answers, and says which org it is (devices key their
+/// data by the org id, not by the address they typed).
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
+    let org_id = state
+        .db
+        .tx(|conn| crate::org::setting(conn, crate::org::key::ORG_ID))
+        .await?;
+    Ok(axum::Json(
+        serde_json::json!({ "status": "ok", "org_id": org_id }),
+    ))
 }

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The OS keychain failed.
     #[error("keychain: {0}")]
     Keychain(String),
+    /// A database file could not be made private to its owner.
+    #[error("making the local database private: {0}")]
+    Private(String),
     /// A database file could not be removed while wiping (the key is already gone).
     #[error("removing the local database: {0}")]
     Wipe(String),

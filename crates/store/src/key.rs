@@ -26,6 +26,11 @@ impl DatabaseKey {
         Self(bytes)
     }
 
+    /// The key's bytes (to encrypt something else than the database with it).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The key as hex, as kept in a keychain.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

@@ -146,6 +146,30 @@ pub(crate) fn rebase_in_tx(
     Ok(refused)
 }
 
+/// Lets go of the records in `touched` that stayed on the device only because the user
+/// was editing them (the server said they left its scope, S10): once nothing pending
+/// touches one, it leaves both layers.
+pub(crate) fn release_in_tx(
+    conn: &Connection,
+    metadata: &Metadata,
+    touched: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), StoreError> {
+    for (entity, id) in touched {
+        let Ok(def) = metadata.entity(&entity) else {
+            continue;
+        };
+        if outbox::has_pending(conn, &entity, &id)?
+            || records::reason_in_tx(conn, def, &id)?.as_deref() != Some(records::IN_PROGRESS)
+        {
+            continue;
+        }
+        records::delete_in_tx(conn, Layer::Server, def, &id)?;
+        records::delete_in_tx(conn, Layer::Local, def, &id)?;
+        follow::forget_in_tx(conn, &entity, &id)?;
+    }
+    Ok(())
+}
+
 /// The rebase of one record the pull just wrote to the server layer (`server`: its
 /// fields and version, `None` when it was removed): a plain copy when nothing pending
 /// touches it — the common case of a large pull, which then costs one write.

@@ -20,6 +20,7 @@ mod local;
 mod open;
 mod pull;
 pub mod table;
+mod unsent;
 mod view;
 
 pub use error::StoreError;
@@ -28,6 +29,7 @@ pub use local::{LocalRecord, Resolve};
 pub use open::{MetadataChange, Store};
 pub use table::drafts::{Draft, RECENT_MAX, RecentRecord};
 pub use table::outbox::{Choice, EntryState, OutboxEntry, ResolutionSent, WaitingResolution};
+pub use unsent::{Unsent, UnsentDraft, UnsentEntry, UnsentResolution, UnsentWork};
 pub use view::{SearchHit, ViewPage};
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use outpost_domain::{ApplyContext, Effects, EntityDef, Fields, Operation};
 
-use crate::layer::{LocalLayer, rebase_in_tx, touched};
+use crate::layer::{LocalLayer, rebase_in_tx, release_in_tx, touched};
 use crate::table::outbox::{self, EntryState};
 use crate::table::records::{self, Layer};
 use crate::{Store, StoreError};
@@ -242,7 +242,8 @@ impl Store {
                     outpost_protocol::ResolutionAction::Discard,
                     outbox::Choice::TakeServer,
                 )?;
-                rebase_in_tx(&tx, ctx, &self.metadata, touched)?;
+                rebase_in_tx(&tx, ctx, &self.metadata, touched.clone())?;
+                release_in_tx(&tx, &self.metadata, touched)?;
             }
             Resolve::Resubmit { op, op_id: new_id } => {
                 if op.target() != entry.op.target() {

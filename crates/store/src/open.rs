@@ -85,6 +85,63 @@ fn resolutions_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), Store
     Ok(())
 }
 
+/// A connection to the file at `path` keyed with `key`, the file private to its owner.
+///
+/// # Errors
+/// [`StoreError::WrongKey`] when the key does not open it.
+fn keyed(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
+    private_file(path)?;
+    let conn = Connection::open(path)?;
+    // The key must be the first statement on the connection (SQLCipher).
+    conn.pragma_update(None, "key", key.pragma_value())?;
+    // SQLCipher only notices a wrong key on the first read.
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(StoreError::WrongKey)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes the database file readable and writable by its owner only (creating it empty
+/// when missing, so it never exists with wider rights): SQLite gives its `-wal` and
+/// `-shm` files the main file's mode. Files an older build made are tightened too.
+fn private_file(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let denied = |e: std::io::Error| StoreError::Private(format!("{}: {e}", path.display()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.as_os_str().to_owned();
+                    file.push(suffix);
+                    match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(denied(e)),
+                    }
+                }
+            }
+            Err(e) => return Err(denied(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path; // the per-user data folder's ACL applies (Windows: %APPDATA% is the user's)
+    Ok(())
+}
+
 /// What applying a metadata did to the tables.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetadataChange {
@@ -122,25 +179,51 @@ impl Store {
         Self::open_with_key(path, &key)
     }
 
+    /// Reads the values kept under `names` in the database at `path` without opening it
+    /// as a store (no table is created or migrated): who a file belongs to, to pick among
+    /// the stores of several users on one device.
+    ///
+    /// # Errors
+    /// As [`Store::open`] for a missing or wrong key; `NotFound` when the file does not
+    /// exist.
+    pub fn peek(
+        path: &Path,
+        keys: &dyn KeyStore,
+        key_id: &str,
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound {
+                entity: "database".into(),
+                id: path.display().to_string(),
+            });
+        }
+        let key = keys.get(key_id)?.ok_or(StoreError::MissingKey)?;
+        let conn = keyed(path, &key)?;
+        let has_state: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sync_state')",
+            [],
+            |r| r.get(0),
+        )?;
+        names
+            .iter()
+            .map(|name| {
+                if has_state {
+                    table::state::get_in_tx(&conn, name)
+                } else {
+                    Ok(None)
+                }
+            })
+            .collect()
+    }
+
     /// Opens the database at `path` with `key` (creating it when missing).
     pub fn open_with_key(path: &Path, key: &DatabaseKey) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        // The key must be the first statement on the connection (SQLCipher).
-        conn.pragma_update(None, "key", key.pragma_value())?;
-        // SQLCipher only notices a wrong key on the first read.
-        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        }) {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::NotADatabase =>
-            {
-                return Err(StoreError::WrongKey);
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let conn = keyed(path, key)?;
         conn.pragma_update(None, "journal_mode", "wal")?;
-        conn.pragma_update(None, "synchronous", "normal")?;
+        // Every commit reaches the disk before it returns (ADR 0009): the user saw the
+        // change saved, and the outbox entry behind it must survive a power loss.
+        conn.pragma_update(None, "synchronous", "full")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Self {
             conn,
@@ -260,5 +343,10 @@ impl Store {
     /// The metadata the tables were made from.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }

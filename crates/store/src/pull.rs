@@ -4,7 +4,7 @@
 use outpost_domain::ApplyContext;
 use outpost_protocol::{PullResponse, RecordPayload, ResolutionAction};
 
-use crate::layer::{rebase_in_tx, rebase_one_in_tx};
+use crate::layer::{rebase_in_tx, rebase_one_in_tx, release_in_tx};
 use crate::table::records::{self, Layer};
 use crate::table::{outbox, state};
 use crate::{Store, StoreError};
@@ -48,12 +48,14 @@ impl Store {
             }
         }
         let mut discarded = Vec::new();
+        let mut answered = Vec::new();
         for resolution in &page.resolutions {
             outbox::resolution_forget_in_tx(&tx, &resolution.op_id)?;
-            let touched = outbox::remove_in_tx(&tx, &resolution.op_id)?;
-            if let (Some(touched), ResolutionAction::Discard) = (touched, resolution.action) {
-                discarded.extend(touched);
+            let touched = outbox::remove_in_tx(&tx, &resolution.op_id)?.unwrap_or_default();
+            if resolution.action == ResolutionAction::Discard {
+                discarded.extend(touched.iter().cloned());
             }
+            answered.extend(touched);
         }
         for RecordPayload {
             entity,
@@ -70,12 +72,19 @@ impl Store {
         }
         for removed in &page.removed {
             let def = def(&removed.entity)?;
+            if outbox::has_pending(&tx, &removed.entity, &removed.id)? {
+                // The user is editing it: it stays, as the server last sent it, until
+                // nothing pending touches it (S10, B3).
+                records::reason_set_in_tx(&tx, def, &removed.id, records::IN_PROGRESS)?;
+                continue;
+            }
             records::delete_in_tx(&tx, Layer::Server, def, &removed.id)?;
             rebase_one_in_tx(&tx, ctx, metadata, def, &removed.id, None)?;
         }
         if !discarded.is_empty() {
             rebase_in_tx(&tx, ctx, metadata, discarded)?;
         }
+        release_in_tx(&tx, metadata, answered)?;
         state::checkpoint_set_in_tx(&tx, page.checkpoint)?;
         tx.commit()?;
         Ok(())

@@ -773,3 +773,261 @@ fn resolutions_queued_by_an_older_store_survive_its_upgrade() {
         "not listed: the old layout never kept what it was about"
     );
 }
+
+/// The record's reason and pending flag, or `None` when the device no longer holds it.
+fn held(store: &Store, id: &str) -> Option<(Option<String>, bool)> {
+    store
+        .record_get("account", id)
+        .ok()
+        .map(|r| (r.reason, r.pending))
+}
+
+#[test]
+fn a_record_the_user_is_editing_stays_when_it_leaves_scope_until_its_change_is_answered() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(
+            &[
+                ("a1", 1, &[("name", "Old")]),
+                ("a2", 1, &[("name", "Other")]),
+            ],
+            &[],
+            1,
+        ),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
+    pull(&mut store, page(&[], &["a1", "a2"], 2));
+    assert_eq!(held(&store, "a2"), None, "a record nobody edits leaves");
+    assert_eq!(
+        held(&store, "a1"),
+        Some((Some(crate::table::records::IN_PROGRESS.to_owned()), true)),
+        "the record being edited stays, and says why (S10, B3)"
+    );
+    assert_eq!(
+        name_of(&store, "a1").as_deref(),
+        Some("Mine"),
+        "with the user's change"
+    );
+
+    store
+        .outbox_resolve(&[OpOutcome {
+            op_id: "op-1".into(),
+            result: OpResult::Applied { row_version: 2 },
+        }])
+        .expect("answered");
+    assert_eq!(
+        held(&store, "a1"),
+        None,
+        "once the server has the change, the record leaves as the server said"
+    );
+    assert_eq!(
+        store.record_get_server("account", "a1").expect("read"),
+        None,
+        "from both layers"
+    );
+}
+
+#[test]
+fn a_refused_change_keeps_its_record_until_the_user_resolves_it() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(&mut store, page(&[("a1", 1, &[("name", "Old")])], &[], 1));
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
+    pull(&mut store, page(&[], &["a1"], 2));
+    store
+        .outbox_resolve(&[OpOutcome {
+            op_id: "op-1".into(),
+            result: OpResult::Error {
+                code: "forbidden".into(),
+                message: "no longer yours".into(),
+                fields: Vec::new(),
+            },
+        }])
+        .expect("answered");
+    assert!(
+        held(&store, "a1").is_some(),
+        "a sync error's record stays, so the user can see what they changed"
+    );
+    store
+        .sync_error_resolve(&ctx(), "op-1", crate::Resolve::TakeServer)
+        .expect("resolved");
+    assert_eq!(held(&store, "a1"), None, "taking the server's lets it go");
+}
+
+#[test]
+fn a_reset_keeps_the_server_copy_of_a_record_being_edited_until_it_is_sent_again() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(&[("a1", 1, &[("name", "Old"), (CITY, "Lyon")])], &[], 1),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Mine")]), "op-1");
+    let reset = PullResponse {
+        reset: true,
+        ..page(&[], &[], 40)
+    };
+    pull(&mut store, reset);
+    assert_eq!(
+        store
+            .record_get_server("account", "a1")
+            .expect("read")
+            .map(|(f, _)| f[CITY].clone()),
+        Some(Some("Lyon".to_owned())),
+        "the base the change was made on stays"
+    );
+    assert_eq!(
+        held(&store, "a1").and_then(|(reason, _)| reason).as_deref(),
+        Some(crate::table::records::IN_PROGRESS)
+    );
+    store
+        .outbox_resolve(&[OpOutcome {
+            op_id: "op-1".into(),
+            result: OpResult::Applied { row_version: 2 },
+        }])
+        .expect("answered");
+    assert_eq!(
+        held(&store, "a1"),
+        None,
+        "a record the server did not send again leaves once answered"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_files_are_private_to_their_owner_and_every_commit_is_durable() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (dir, keys, mut store) = fresh();
+    pull(&mut store, page(&[("a1", 1, &[("name", "Old")])], &[], 1));
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok()
+    };
+    assert_eq!(mode("local.db"), Some(0o600), "the database");
+    assert_eq!(mode("local.db-wal"), Some(0o600), "its write-ahead log");
+    let synchronous: i64 = store
+        .conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(
+        synchronous, 2,
+        "FULL: a commit is on disk before it returns"
+    );
+    drop(store);
+
+    // A file an older build left readable by others is made private when opened.
+    std::fs::set_permissions(
+        dir.path().join("local.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let _store = reopen(&dir, &keys);
+    assert_eq!(mode("local.db"), Some(0o600), "tightened on open");
+}
+
+#[test]
+fn unsent_work_leaves_a_store_and_comes_back_into_another_with_its_op_ids() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(
+            &[("a1", 1, &[("name", "Old")]), ("a2", 1, &[("name", "Two")])],
+            &[],
+            1,
+        ),
+    );
+    edit(&mut store, "a1", fields(&[("name", "Refused")]), "op-1");
+    edit(&mut store, "a1", fields(&[("name", "Parked")]), "op-2");
+    edit(&mut store, "a2", fields(&[("name", "Kept mine")]), "op-3");
+    store
+        .outbox_resolve(&[
+            OpOutcome {
+                op_id: "op-1".into(),
+                result: OpResult::Error {
+                    code: "validation".into(),
+                    message: "no".into(),
+                    fields: Vec::new(),
+                },
+            },
+            OpOutcome {
+                op_id: "op-3".into(),
+                result: OpResult::Conflict { fields: Vec::new() },
+            },
+        ])
+        .expect("answered");
+    store
+        .sync_error_resolve(&ctx(), "op-3", crate::Resolve::KeepMine)
+        .expect("kept");
+    store
+        .draft_put(&crate::Draft {
+            id: "d1".into(),
+            entity: "account".into(),
+            fields: fields(&[("name", "Draft")]),
+            created_at: "2026-11-28T10:00:00Z".into(),
+            updated_at: "2026-11-28T10:00:00Z".into(),
+            error: None,
+        })
+        .expect("draft");
+    let unsent = store.unsent().expect("unsent");
+    assert_eq!(
+        unsent,
+        crate::Unsent {
+            changes: 1,
+            sync_errors: 1,
+            resolutions: 1,
+            drafts: 1
+        }
+    );
+    assert_eq!(
+        unsent.describe(),
+        "1 change, 1 sync error, 1 resolution and 1 draft"
+    );
+    let work = store.unsent_export().expect("export");
+    assert_eq!(work.count(), unsent, "the export holds all of it");
+
+    // Another store of the same user (after a wipe), with the records downloaded again.
+    let (_dir2, _keys2, mut again) = fresh();
+    pull(
+        &mut again,
+        page(
+            &[
+                ("a1", 5, &[("name", "Server")]),
+                ("a2", 5, &[("name", "Two")]),
+            ],
+            &[],
+            9,
+        ),
+    );
+    let added = again.unsent_import(&ctx(), &work).expect("import");
+    assert_eq!(added, unsent, "everything came back");
+    assert_eq!(again.unsent().expect("unsent"), unsent);
+    let ops: Vec<(String, bool)> = again
+        .outbox_entries()
+        .expect("entries")
+        .into_iter()
+        .map(|e| (e.op_id, e.parked_behind.is_some()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("op-1".to_owned(), false),
+            ("op-2".to_owned(), true),
+            ("op-3".to_owned(), false)
+        ],
+        "in their order, with their op ids, the parked one still parked"
+    );
+    assert_eq!(
+        name_of(&again, "a1").as_deref(),
+        Some("Parked"),
+        "the user's changes show again on the fresh server copy"
+    );
+    assert_eq!(
+        again.resolutions_outgoing().expect("resolutions"),
+        [("op-3".to_owned(), ResolutionAction::Apply)]
+    );
+    assert_eq!(
+        again.unsent_import(&ctx(), &work).expect("import again"),
+        crate::Unsent::default(),
+        "a second restore adds nothing"
+    );
+}

@@ -16,6 +16,7 @@ export function makeStatus(overrides: Partial<SessionStatus> = {}): SessionStatu
     user_id: 'u-demo',
     offline_data: true,
     progress: null,
+    recoveries: 0,
     ...overrides,
   };
 }

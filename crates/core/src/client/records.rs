@@ -105,6 +105,10 @@ fn why_of(store: &Store, record: &LocalRecord) -> Why {
             "Made on this device; it reaches the server with the next sync.".to_owned(),
         ),
         Some("profile") => ("profile", format!("It matches {profile}.")),
+        Some(outpost_store::table::records::IN_PROGRESS) => (
+            "editing",
+            "You are editing it: the server no longer sends it to this device, so it stays only until your changes are answered.".to_owned(),
+        ),
         Some("follow") => ("follow", "You follow it.".to_owned()),
         Some(other) => match other
             .strip_prefix("related:")

@@ -174,7 +174,7 @@ impl Client {
                         })
                     }
                     Output::Wipe => {
-                        self.wipe_local()?;
+                        self.wipe_ordered()?;
                         None
                     }
                     Output::StoreOutcomes(outcomes) => {
@@ -312,13 +312,29 @@ impl Client {
         self.sync_now().await
     }
 
-    pub(super) fn wipe_local(&self) -> Result<(), CoreError> {
-        let store = self.lock()?.take();
-        if let Some(store) = store {
-            store.wipe(&*self.config.keys, &self.key_id())?;
+    /// Carries out a wipe the server ordered (offline switched off, the profile taken
+    /// away): the run already sent what it could; what remains is sealed into a recovery
+    /// file first (when that fails, nothing is deleted), then the store and its key go.
+    pub(super) fn wipe_ordered(&self) -> Result<(), CoreError> {
+        {
+            let mut guard = self.lock()?;
+            if let Some(store) = guard.as_mut() {
+                self.recovery_keep(store)?;
+            }
         }
+        self.account_wipe()?;
         self.wiped.store(true, Ordering::Relaxed);
         tracing::warn!("the server asked this device to delete its offline data: done");
+        Ok(())
+    }
+
+    /// Carries out the wipe of a device an administrator reported lost: the user's store
+    /// and key go at once, unsent work with them (whoever holds the device now must not
+    /// read it or send it in the user's name).
+    pub(super) fn wipe_lost(&self) -> Result<(), CoreError> {
+        self.account_wipe()?;
+        self.wiped.store(true, Ordering::Relaxed);
+        tracing::warn!("this device was reported lost: its offline data is deleted");
         Ok(())
     }
 

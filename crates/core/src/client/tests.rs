@@ -34,6 +34,12 @@ struct Server {
     pushed: Vec<String>,
     /// How many pages a first download takes (one record each, slowly): progress shows.
     pages: u64,
+    /// Answer every pushed operation with a conflict (it becomes a sync error).
+    conflicts: bool,
+    /// Answer every token with `device_wipe` (the device was reported lost).
+    lost: bool,
+    /// The org's recovery key pair (secret, public).
+    recovery: ([u8; 32], [u8; 32]),
 }
 
 type Shared = Arc<Mutex<Server>>;
@@ -52,6 +58,9 @@ fn error(code: &str) -> Response {
 
 /// The error code that refuses the request's token, if any.
 fn refusal(server: &Server, headers: &HeaderMap) -> Option<&'static str> {
+    if server.lost {
+        return Some("device_wipe");
+    }
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -66,7 +75,7 @@ fn refusal(server: &Server, headers: &HeaderMap) -> Option<&'static str> {
     }
 }
 
-fn issue(server: &mut Server) -> LoginResponse {
+fn issue(server: &mut Server, username: &str) -> LoginResponse {
     server.issued += 1;
     server.access = format!("access-{}", server.issued);
     server.refresh = format!("refresh-{}", server.issued);
@@ -75,9 +84,9 @@ fn issue(server: &mut Server) -> LoginResponse {
         expires_in: 3600,
         refresh_token: server.refresh.clone(),
         user: UserInfo {
-            id: "u-fiona".into(),
-            username: "fiona".into(),
-            display_name: "Fiona".into(),
+            id: format!("u-{username}"),
+            username: username.into(),
+            display_name: username.into(),
         },
         org_id: "org-1".into(),
     }
@@ -88,16 +97,19 @@ async fn login(State(s): State<Shared>, Json(req): Json<LoginRequest>) -> Respon
         return error("bad_credentials");
     }
     let mut server = s.lock().expect("lock");
-    Json(issue(&mut server)).into_response()
+    Json(issue(&mut server, &req.username)).into_response()
 }
 
 async fn refresh(State(s): State<Shared>, Json(req): Json<RefreshRequest>) -> Response {
     let mut server = s.lock().expect("lock");
     server.refreshes += 1;
+    if server.lost {
+        return error("device_wipe");
+    }
     if req.refresh_token != server.refresh {
         return error("unauthorized");
     }
-    Json(issue(&mut server)).into_response()
+    Json(issue(&mut server, "fiona")).into_response()
 }
 
 async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
@@ -129,6 +141,10 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
             secured_fields: Default::default(),
         },
         profile: None,
+        recovery_key: base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            server.recovery.1,
+        ),
     })
     .into_response()
 }
@@ -206,7 +222,15 @@ async fn push(
             server.pushed.push(op.op_id.clone());
             OpOutcome {
                 op_id: op.op_id,
-                result: OpResult::Applied { row_version: 2 },
+                result: if server.conflicts {
+                    OpResult::Error {
+                        code: "validation".into(),
+                        message: "refused by the stand-in".into(),
+                        fields: Vec::new(),
+                    }
+                } else {
+                    OpResult::Applied { row_version: 2 }
+                },
             }
         })
         .collect();
@@ -225,11 +249,18 @@ async fn serve() -> (String, Shared) {
         metadata: outpost_domain::demo::metadata(),
         pushed: vec![],
         pages: 1,
+        conflicts: false,
+        lost: false,
+        recovery: outpost_protocol::recovery::org_keypair(),
     }));
     let app = Router::new()
         .route(
             "/api/v1/health",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+            get(|| async { Json(serde_json::json!({"status": "ok", "org_id": "org-1"})) }),
+        )
+        .route(
+            "/api/v1/auth/logout",
+            post(|| async { StatusCode::NO_CONTENT }),
         )
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/refresh", post(refresh))
@@ -263,6 +294,7 @@ async fn signed_in(url: &str, dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore
             username: "fiona".into(),
             password: "pw".into(),
             download: None,
+            allow_http: None,
         })
         .await
         .expect("signs in");
@@ -402,14 +434,17 @@ async fn a_refused_refresh_ends_the_session_and_keeps_offline_work() {
 #[tokio::test]
 async fn a_wipe_page_deletes_the_offline_data_and_its_key_and_says_why() {
     let (_url, server, _dir, keys, client) = session().await;
-    let key_id = client.key_id();
+    let account = client.account().expect("an account is open");
+    let key_id = account.key_id();
     server.lock().expect("lock").wipe = true;
     let err = client.sync_now().await.expect_err("the session ends");
     assert!(matches!(err, CoreError::Wiped), "got {err:?}");
     let status = client.session_status().await.expect("status");
     assert!(!status.signed_in);
     assert_eq!(status.signed_out_reason, Some(SignedOutReason::Wiped));
-    assert!(!client.db_path().exists(), "the database file is gone");
+    assert!(!account.db_path().exists(), "the database file is gone");
+    assert!(!account.dir.exists(), "the account's folder is gone");
+    assert_eq!(status.recoveries, 0, "nothing was unsent: no recovery file");
     assert!(
         outpost_store::KeyStore::get(&*keys, &key_id)
             .expect("keychain")
@@ -497,6 +532,7 @@ async fn a_download_of_several_pages_reports_its_progress_with_counts_and_time_l
                     username: "fiona".into(),
                     password: "pw".into(),
                     download: None,
+                    allow_http: None,
                 })
                 .await
         }
@@ -534,4 +570,291 @@ async fn a_download_of_several_pages_reports_its_progress_with_counts_and_time_l
         seen.windows(2).all(|w| w[0].done <= w[1].done),
         "progress only goes forward: {seen:?}"
     );
+}
+
+async fn sign_in_as(client: &Client, url: &str, username: &str) -> crate::api::SessionStatus {
+    client
+        .session_sign_in(SignInArgs {
+            server_url: url.into(),
+            username: username.into(),
+            password: "pw".into(),
+            download: None,
+            allow_http: None,
+        })
+        .await
+        .expect("signs in")
+}
+
+#[tokio::test]
+async fn the_same_user_at_another_spelling_of_the_address_keeps_their_store_and_its_work() {
+    let (url, server, _dir, _keys, client) = session().await;
+    let first = client.account().expect("an account is open");
+    server.lock().expect("lock").conflicts = false;
+    edit(&client, "Offline name").await;
+    assert_eq!(
+        client.session_status().await.expect("status").pending_ops,
+        1
+    );
+
+    // The same server, spelled with `localhost` and a trailing slash.
+    let port = url.rsplit(':').next().expect("a port");
+    let status = sign_in_as(&client, &format!("http://localhost:{port}/"), "fiona").await;
+    assert_eq!(
+        client.account(),
+        Some(first),
+        "the org is the id its server reports, not the typed address: the same store opens"
+    );
+    assert_eq!(
+        status.pending_ops, 0,
+        "the offline edit was sent by the sync after sign-in, not wiped"
+    );
+    assert_eq!(
+        server.lock().expect("lock").pushed.len(),
+        1,
+        "the edit reached the server once"
+    );
+}
+
+#[tokio::test]
+async fn another_user_gets_a_store_of_their_own_and_the_first_users_work_waits_for_them() {
+    let (url, server, dir, keys, client) = session().await;
+    let fiona = client.account().expect("fiona's account");
+    server.lock().expect("lock").conflicts = true;
+    edit(&client, "Fiona's offline name").await;
+    client.sync_now().await.expect("a sync");
+    assert_eq!(
+        client.session_status().await.expect("status").sync_errors,
+        1,
+        "fiona has a sync error waiting"
+    );
+    server.lock().expect("lock").conflicts = false;
+    edit(&client, "Fiona's second name").await;
+
+    let status = sign_in_as(&client, &url, "bob").await;
+    let bob = client.account().expect("bob's account");
+    assert_ne!(bob, fiona, "bob has a store of his own");
+    assert_ne!(bob.key_id(), fiona.key_id(), "and a key of his own");
+    assert_eq!(
+        (status.pending_ops, status.sync_errors),
+        (0, 0),
+        "bob sees none of fiona's work"
+    );
+    assert!(fiona.db_path().exists(), "fiona's store is still there");
+    assert!(
+        outpost_store::KeyStore::get(&*keys, &fiona.key_id())
+            .expect("keychain")
+            .is_some(),
+        "and so is her key"
+    );
+    assert_eq!(
+        server.lock().expect("lock").pushed.len(),
+        1,
+        "nothing of fiona's was sent in bob's session"
+    );
+
+    // Fiona's turn again, after an app restart.
+    drop(client);
+    let client = client_open(&dir, &keys);
+    assert_eq!(
+        client.account(),
+        Some(bob),
+        "the app opens the last user's store"
+    );
+    let status = sign_in_as(&client, &url, "fiona").await;
+    assert_eq!(client.account(), Some(fiona), "fiona's own store opens");
+    assert_eq!(
+        (status.pending_ops, status.sync_errors),
+        (2, 1),
+        "her sync error is still there, and the edit parked behind it waits"
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_offline_data_with_unsent_work_needs_a_yes_that_names_it() {
+    let (_url, _server, _dir, keys, client) = session().await;
+    let account = client.account().expect("an account");
+    edit(&client, "Offline name").await;
+    let unsent = client.session_unsent().await.expect("unsent");
+    assert_eq!(unsent.changes, 1);
+
+    let refused = client
+        .session_sign_out(crate::api::SignOutArgs {
+            wipe: true,
+            discard: None,
+        })
+        .await
+        .expect_err("a wipe without a yes is refused");
+    assert!(
+        matches!(&refused, CoreError::UnsentWork(u) if *u == unsent),
+        "the refusal names what would be lost: {refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("1 change"),
+        "in words too: {refused}"
+    );
+    edit(&client, "Another offline name").await;
+    let stale = client
+        .session_sign_out(crate::api::SignOutArgs {
+            wipe: true,
+            discard: Some(unsent),
+        })
+        .await
+        .expect_err("a yes for less than there is now is refused");
+    assert!(matches!(stale, CoreError::UnsentWork(_)), "got {stale:?}");
+    assert!(account.db_path().exists(), "nothing was deleted");
+
+    let now = client.session_unsent().await.expect("unsent");
+    client
+        .session_sign_out(crate::api::SignOutArgs {
+            wipe: true,
+            discard: Some(now),
+        })
+        .await
+        .expect("the user's yes for exactly what is unsent deletes it");
+    assert!(!account.db_path().exists(), "the store is gone");
+    assert!(
+        outpost_store::KeyStore::get(&*keys, &account.key_id())
+            .expect("keychain")
+            .is_none(),
+        "and its key"
+    );
+}
+
+#[tokio::test]
+async fn a_wipe_the_server_orders_seals_unsent_work_and_its_user_restores_it() {
+    let (url, server, dir, keys, client) = session().await;
+    server.lock().expect("lock").conflicts = true;
+    edit(&client, "Sealed offline name").await;
+    client.sync_now().await.expect("a sync");
+    let errors = client.sync_errors().await.expect("sync errors");
+    let op_id = errors.first().expect("one sync error").op_id.clone();
+    server.lock().expect("lock").conflicts = false;
+    edit(&client, "Parked offline name").await;
+
+    server.lock().expect("lock").wipe = true;
+    let err = client.sync_now().await.expect_err("the server wipes");
+    assert!(matches!(err, CoreError::Wiped), "got {err:?}");
+    let status = client.session_status().await.expect("status");
+    assert!(!status.offline_data, "the offline data is gone");
+    assert_eq!(
+        status.recoveries, 1,
+        "the unsent work is kept in a recovery file"
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("recovery"))
+        .expect("the recovery folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let sealed = std::fs::read_to_string(&files[0]).expect("the file");
+    assert!(
+        !sealed.contains("Sealed offline name") && !sealed.contains("Parked offline name"),
+        "nothing of the work is in the clear"
+    );
+    let file: outpost_protocol::recovery::RecoveryFile =
+        serde_json::from_str(&sealed).expect("a recovery file");
+    let secret = server.lock().expect("lock").recovery.0;
+    let opened = outpost_protocol::recovery::open_as_org(&file, &secret)
+        .expect("an administrator of the org opens it with the org's key");
+    assert!(
+        String::from_utf8_lossy(&opened).contains("Parked offline name"),
+        "and reads the work"
+    );
+
+    // Offline is back for the user: they sign in and restore their work.
+    server.lock().expect("lock").wipe = false;
+    server.lock().expect("lock").conflicts = true;
+    drop(client);
+    let client = client_open(&dir, &keys);
+    sign_in_as(&client, &url, "fiona").await;
+    let list = client.recovery_list().await.expect("recovery files");
+    assert_eq!(list.len(), 1);
+    assert!(list[0].restorable, "it is fiona's: she can restore it");
+    assert_eq!(
+        list[0].unsent,
+        Some(crate::api::Unsent {
+            changes: 1,
+            sync_errors: 1,
+            resolutions: 0,
+            drafts: 0
+        }),
+        "the sync error and the edit parked behind it"
+    );
+    let added = client
+        .recovery_restore(crate::api::RecoveryRestoreArgs {
+            id: list[0].id.clone(),
+        })
+        .await
+        .expect("restored");
+    assert_eq!((added.changes, added.sync_errors), (1, 1));
+    let errors = client.sync_errors().await.expect("sync errors");
+    assert_eq!(
+        errors.first().map(|e| e.op_id.as_str()),
+        Some(op_id.as_str()),
+        "the sync error is back with its op id, so the server never applies it twice"
+    );
+    let record = client
+        .record_get(crate::api::RecordKey {
+            entity: "account".into(),
+            id: "a1".into(),
+        })
+        .await
+        .expect("the record");
+    assert_eq!(
+        record.record.fields["name"].as_deref(),
+        Some("Parked offline name"),
+        "the user's last edit shows again"
+    );
+    assert_eq!(
+        client.session_status().await.expect("status").recoveries,
+        0,
+        "the file is gone once restored"
+    );
+    let again = client
+        .recovery_restore(crate::api::RecoveryRestoreArgs {
+            id: list[0].id.clone(),
+        })
+        .await;
+    assert!(again.is_err(), "a restored file cannot be restored twice");
+}
+
+#[tokio::test]
+async fn a_device_reported_lost_deletes_its_users_store_at_its_next_contact() {
+    let (_url, server, dir, keys, client) = session().await;
+    let account = client.account().expect("an account");
+    edit(&client, "Offline name").await;
+    server.lock().expect("lock").lost = true;
+    let err = client
+        .sync_now()
+        .await
+        .expect_err("the server says the device is lost");
+    assert!(matches!(err, CoreError::Wiped), "got {err:?}");
+    assert!(!account.db_path().exists(), "the store is gone");
+    assert!(
+        outpost_store::KeyStore::get(&*keys, &account.key_id())
+            .expect("keychain")
+            .is_none(),
+        "and its key"
+    );
+    assert!(
+        !dir.path().join("recovery").exists(),
+        "a lost device keeps nothing, not even a sealed copy"
+    );
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_unless_allowed() {
+    use super::transport_check;
+    assert!(transport_check("https://crm.example.com", false).is_ok());
+    assert!(transport_check("http://127.0.0.1:8640", false).is_ok());
+    assert!(transport_check("http://localhost:8640", false).is_ok());
+    assert!(transport_check("http://[::1]:8640", false).is_ok());
+    let refused = transport_check("http://crm.example.com", false).expect_err("refused");
+    assert!(
+        refused.to_string().contains("unencrypted"),
+        "the refusal says why: {refused}"
+    );
+    assert!(
+        transport_check("http://crm.example.com", true).is_ok(),
+        "unless allowed"
+    );
+    assert!(transport_check("ftp://crm.example.com", true).is_err());
 }

@@ -147,11 +147,18 @@ pub(super) fn migrate(conn: &mut dyn Conn) -> anyhow::Result<()> {
             &[SqlParam::Int(n)],
         )?;
     }
-    // The org's identity: made once, whatever the database came from.
-    conn.execute(
-        "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        &[text(crate::org::key::ORG_ID), text(crate::new_id())],
-    )?;
+    // The org's identity and recovery keys: made once, whatever the database came from.
+    let (secret, public) = outpost_protocol::recovery::org_keypair();
+    for (key, value) in [
+        (crate::org::key::ORG_ID, crate::new_id()),
+        (crate::org::key::RECOVERY_SECRET, hex::encode(secret)),
+        (crate::org::key::RECOVERY_PUBLIC, hex::encode(public)),
+    ] {
+        conn.execute(
+            "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[text(key), text(value)],
+        )?;
+    }
     Ok(())
 }
 

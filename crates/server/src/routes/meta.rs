@@ -60,5 +60,6 @@ pub async fn metadata(
             secured_fields,
         },
         profile,
+        recovery_key: org.recovery_public_key.clone(),
     }))
 }

@@ -54,9 +54,11 @@ async fn login_refresh_logout_and_hashed_tokens(backend: Backend) {
     let h = harness(backend).await;
     let health = send(&h.app, request("GET", "/api/v1/health", None, None)).await;
     assert_eq!(
-        (health.status, health.body),
-        (StatusCode::OK, json!({"status": "ok"}))
+        (health.status, &health.body["status"]),
+        (StatusCode::OK, &json!("ok"))
     );
+    let org_id = crate::str(&health.body["org_id"]);
+    assert!(!org_id.is_empty(), "the server says which org it is");
     for user in ["fiona", "nobody"] {
         let a = try_login(&h.app, user, "wrong", "d1").await;
         assert_refused(
@@ -67,6 +69,11 @@ async fn login_refresh_logout_and_hashed_tokens(backend: Backend) {
         );
     }
     let tokens = login_full(&h.app, "fiona", "d1").await;
+    assert_eq!(
+        crate::str(&tokens["org_id"]),
+        org_id,
+        "and sign-in names the same org"
+    );
     let access = crate::str(&tokens["access_token"]);
     let refresh_token = crate::str(&tokens["refresh_token"]);
     assert_eq!(tokens["expires_in"], 3600);

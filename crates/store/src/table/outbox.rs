@@ -457,7 +457,8 @@ impl Store {
         for outcome in outcomes {
             match &outcome.result {
                 OpResult::Applied { .. } => {
-                    remove_in_tx(&tx, &outcome.op_id)?;
+                    let touched = remove_in_tx(&tx, &outcome.op_id)?.unwrap_or_default();
+                    crate::layer::release_in_tx(&tx, &self.metadata, touched)?;
                 }
                 OpResult::Conflict { .. } | OpResult::Error { .. } => {
                     mark_failed_in_tx(&tx, &outcome.op_id, &outcome.result)?;
@@ -546,7 +547,8 @@ impl Store {
         resolution_forget_in_tx(&tx, op_id)?;
         match (action.as_deref(), result) {
             (Some("apply"), ResolutionSent::Done) => {
-                remove_in_tx(&tx, op_id)?;
+                let touched = remove_in_tx(&tx, op_id)?.unwrap_or_default();
+                crate::layer::release_in_tx(&tx, &self.metadata, touched)?;
             }
             (Some("apply"), ResolutionSent::StillFailing(outcome)) => {
                 mark_failed_in_tx(&tx, op_id, &outcome)?;

@@ -21,6 +21,10 @@ const RESERVED: &[&str] = &["id", "row_version", REASON, "rowid"];
 /// The server layer's column for why a record is on the device.
 pub(crate) const REASON: &str = "sync_reason";
 
+/// The reason of a record the server said left this device's scope while an operation of
+/// the user's still touched it: it stays until nothing pending touches it (S10, B3).
+pub const IN_PROGRESS: &str = "in_progress";
+
 /// The two copies of every record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layer {
@@ -440,26 +444,34 @@ pub(crate) fn reason_in_tx(
         .flatten())
 }
 
-/// Empties both layers and the full-text index of `entity`, except the local records in
-/// `keep` (records with pending operations keep their local state until the server sends
-/// them again).
+/// Empties both layers and the full-text index of `entity`, except the records in `keep`
+/// (records with pending operations keep their local state and their server copy, marked
+/// [`IN_PROGRESS`], until the server sends them again or their operations are answered).
 pub(crate) fn clear_in_tx(
     conn: &rusqlite::Connection,
     entity: &EntityDef,
     keep: &BTreeSet<String>,
 ) -> Result<(), StoreError> {
     let local = Layer::Local.table(&entity.name);
-    conn.execute_batch(&format!(
-        "DELETE FROM \"{}\";",
-        Layer::Server.table(&entity.name)
-    ))?;
+    let server = Layer::Server.table(&entity.name);
     if keep.is_empty() {
         conn.execute_batch(&format!(
-            "DELETE FROM \"{local}\"; DELETE FROM \"{}\";",
+            "DELETE FROM \"{server}\"; DELETE FROM \"{local}\"; DELETE FROM \"{}\";",
             fts_table(&entity.name)
         ))?;
         return Ok(());
     }
+    let kept = serde_json::to_string(keep)?;
+    conn.execute(
+        &format!("DELETE FROM \"{server}\" WHERE id NOT IN (SELECT value FROM json_each(?1))"),
+        [&kept],
+    )?;
+    conn.execute(
+        &format!(
+            "UPDATE \"{server}\" SET {REASON} = ?2 WHERE id IN (SELECT value FROM json_each(?1))"
+        ),
+        [&kept, IN_PROGRESS],
+    )?;
     let ids: Vec<String> = conn
         .prepare(&format!("SELECT id FROM \"{local}\""))?
         .query_map([], |r| r.get(0))?

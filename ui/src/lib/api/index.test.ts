@@ -45,6 +45,19 @@ describe('bridge transport (plain browser)', () => {
     expect(init?.body).toBe('{}');
   });
 
+  it('takes the key from the address the bridge printed, keeps it for the tab and sends it', async () => {
+    window.history.replaceState(null, '', '/#key=k123');
+    const fetchMock = stubFetch(() => Promise.resolve(jsonResponse(status)));
+    await sessionStatus();
+    expect(window.location.hash, 'the key leaves the address bar').toBe('');
+    await sessionStatus();
+    expect(fetchMock.mock.calls.map((c) => c[1]?.headers)).toEqual([
+      { 'content-type': 'application/json', authorization: 'Bearer k123' },
+      { 'content-type': 'application/json', authorization: 'Bearer k123' },
+    ]);
+    window.sessionStorage.clear();
+  });
+
   it('sends the args object as the JSON body', async () => {
     const fetchMock = stubFetch(() => Promise.resolve(jsonResponse(status)));
     const args = { server_url: 'http://srv', username: 'u', password: 'p' };

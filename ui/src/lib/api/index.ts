@@ -29,6 +29,8 @@ import type {
   RecordListArgs,
   RecordRow,
   RecordUpdateArgs,
+  RecoveryInfo,
+  RecoveryRestoreArgs,
   ScriptQueryArgs,
   SearchArgs,
   SearchHitRow,
@@ -39,6 +41,7 @@ import type {
   SyncErrorRow,
   SyncReport,
   SyncStatus,
+  Unsent,
   ViewInfo,
   ViewPageArgs,
   ViewPageResult,
@@ -60,6 +63,8 @@ const ERROR_CODES: readonly ErrorCode[] = [
   'server',
   'wiped',
   'metadata_pending',
+  'bridge_key',
+  'unsent_work',
   'internal',
 ];
 
@@ -120,12 +125,33 @@ async function viaTauri<T>(cmd: string, args: object | undefined): Promise<T> {
   }
 }
 
+const BRIDGE_KEY = 'outpost.bridgeKey';
+
+/**
+ * The browser bridge's key for this run: taken from the address `outpost bridge` printed
+ * (`#key=…`, a fragment, so it never reaches a server), kept for this tab only, and
+ * removed from the address bar so it is not bookmarked or shared by accident.
+ */
+export function bridgeKey(): string | null {
+  if (typeof window === 'undefined') return null;
+  const fromUrl = new URLSearchParams(window.location.hash.slice(1)).get('key');
+  if (fromUrl !== null && fromUrl !== '') {
+    window.sessionStorage.setItem(BRIDGE_KEY, fromUrl);
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+  return window.sessionStorage.getItem(BRIDGE_KEY);
+}
+
 async function viaBridge<T>(cmd: string, args: object | undefined): Promise<T> {
   let response: Response;
+  const key = bridgeKey();
   try {
     response = await fetch(`/api/invoke/${cmd}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+      },
       body: JSON.stringify(args ?? {}),
     });
   } catch (error) {
@@ -175,6 +201,9 @@ export interface Commands {
   session_status: [void, SessionStatus];
   session_sign_in: [SignInArgs, SessionStatus];
   session_sign_out: [SignOutArgs, SessionStatus];
+  session_unsent: [void, Unsent];
+  recovery_list: [void, RecoveryInfo[]];
+  recovery_restore: [RecoveryRestoreArgs, Unsent];
   app_modules: [void, AppModuleInfo[]];
   metadata_get: [void, Metadata];
   metadata_accept: [void, SyncReport];

@@ -209,3 +209,25 @@ export function duration(seconds: number): string {
   const hours = Math.floor(minutes / 60);
   return `about ${hours} h ${minutes % 60} min`;
 }
+
+/**
+ * What unsent work amounts to, in words ("2 changes, 1 sync error and 1 draft"), or
+ * `null` when there is none.
+ */
+export function unsentText(unsent: {
+  changes: number;
+  sync_errors: number;
+  resolutions: number;
+  drafts: number;
+}): string | null {
+  const parts = [
+    [unsent.changes, 'change', 'changes'],
+    [unsent.sync_errors, 'sync error', 'sync errors'],
+    [unsent.resolutions, 'resolution not yet sent', 'resolutions not yet sent'],
+    [unsent.drafts, 'draft', 'drafts'],
+  ] as const;
+  const words = parts.filter(([n]) => n > 0).map(([n, one, many]) => counted(n, one, many));
+  if (words.length === 0) return null;
+  const last = words.pop() as string;
+  return words.length === 0 ? last : `${words.join(', ')} and ${last}`;
+}

@@ -12,6 +12,7 @@ describe('messages branch on the error code, not the text', () => {
   it('a session that ended by itself says why', () => {
     expect(signedOutMessage('session_ended')).toMatch(/offline changes are kept/);
     expect(signedOutMessage('wiped')).toBe(WIPED_MESSAGE);
+    expect(signedOutMessage('wiped', 1)).toMatch(/sealed recovery file/);
     expect(signedOutMessage(null)).toBeNull();
     expect(syncErrorMessage(new OutpostError('wiped', 'x'))).toBe(WIPED_MESSAGE);
   });

@@ -10,13 +10,22 @@ export const OFFLINE_SYNC_MESSAGE =
 export const WIPED_MESSAGE =
   'The server asked this device to delete its offline data, and it did. Sign in again to continue.';
 
-/** Why the last session ended by itself, for the sign-in screen; null when it did not. */
-export function signedOutMessage(reason: SignedOutReason | null | undefined): string | null {
+export const KEPT_MESSAGE =
+  'What had not reached the server is kept in a sealed recovery file: sign in again to restore it.';
+
+/**
+ * Why the last session ended by itself, for the sign-in screen; null when it did not.
+ * `recoveries`: sealed recovery files on the device (work a wipe could not send).
+ */
+export function signedOutMessage(
+  reason: SignedOutReason | null | undefined,
+  recoveries = 0,
+): string | null {
   switch (reason) {
     case 'session_ended':
       return 'Your session has ended. Sign in again — your offline changes are kept.';
     case 'wiped':
-      return WIPED_MESSAGE;
+      return recoveries > 0 ? `${WIPED_MESSAGE} ${KEPT_MESSAGE}` : WIPED_MESSAGE;
     default:
       return null;
   }

@@ -26,7 +26,9 @@ export class SessionStore {
   signedIn = $derived(this.status?.signed_in === true);
   /** Why the last session ended by itself (server ended it, or wiped the device). */
   signedOutNotice = $derived(
-    this.status?.signed_in === true ? null : signedOutMessage(this.status?.signed_out_reason),
+    this.status?.signed_in === true
+      ? null
+      : signedOutMessage(this.status?.signed_out_reason, this.status?.recoveries ?? 0),
   );
 
   #api: SessionApi;

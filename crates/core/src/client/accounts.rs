@@ -1,0 +1,247 @@
+//! The device's accounts: one encrypted store, with its own keychain entry, per (org,
+//! user), so several people can share a tablet and one's sign-in never touches another's
+//! data (C22). An org is known by the id its server reports, never by the spelling of its
+//! address: `http://localhost:8640` and `http://127.0.0.1:8640/` are one org.
+//!
+//! Layout of the data folder (private to its owner: folders 0700, files 0600):
+//! - `accounts/<id>/outpost.db` — one account's store, its key under `database:<folder>`;
+//! - `outpost.db` at the root — the one store of a build from before accounts (its key
+//!   was already `database:<data folder>`), used as an account of its own ([`LEGACY`])
+//!   and never moved, so an upgrade cannot lose it half-way;
+//! - `active` — which account the app opens (the last one signed in);
+//! - `recovery/` — sealed exports of work a wipe could not send (see `recovery`).
+//!
+//! Which account a store belongs to is kept inside it (org id, user id, user name, device
+//! id), read with [`outpost_store::Store::peek`]: nothing about the accounts is kept in
+//! plain text.
+
+use std::path::{Path, PathBuf};
+
+use outpost_store::{KeyStore, Store, StoreError};
+
+use crate::CoreError;
+
+/// The id of the store a build from before accounts kept at the data folder's root.
+pub(super) const LEGACY: &str = "legacy";
+const ACCOUNTS: &str = "accounts";
+const ACTIVE: &str = "active";
+const DB_FILE: &str = "outpost.db";
+
+/// One (org, user)'s store on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Account {
+    /// [`LEGACY`] or the folder name under `accounts/`.
+    pub(crate) id: String,
+    /// The folder holding its database.
+    pub(crate) dir: PathBuf,
+}
+
+impl Account {
+    /// The account whose database is `path` (a store opened from an account's folder).
+    pub(crate) fn of_store(root: &Path, store: &Store) -> Self {
+        let dir = store.path().parent().unwrap_or(root).to_owned();
+        let id = if dir == root {
+            LEGACY.to_owned()
+        } else {
+            dir.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        Self { id, dir }
+    }
+
+    pub(crate) fn db_path(&self) -> PathBuf {
+        self.dir.join(DB_FILE)
+    }
+
+    /// The keychain entry of its database key.
+    pub(crate) fn key_id(&self) -> String {
+        format!("database:{}", self.dir.display())
+    }
+
+    /// Opens its store (creating it when new).
+    pub(crate) fn open(&self, keys: &dyn KeyStore) -> Result<Store, CoreError> {
+        private_dir(&self.dir)?;
+        Ok(Store::open(&self.db_path(), keys, &self.key_id())?)
+    }
+
+    /// Deletes its store and key, then its folder (the legacy root stays).
+    pub(crate) fn wipe(&self, store: Store, keys: &dyn KeyStore) -> Result<(), CoreError> {
+        store.wipe(keys, &self.key_id())?;
+        if self.id != LEGACY
+            && let Err(e) = std::fs::remove_dir(&self.dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, dir = %self.dir.display(), "an emptied account folder stays");
+        }
+        Ok(())
+    }
+}
+
+/// Who an account's store belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// `None` for a store from before org ids were kept: it matches its user in any org.
+    pub(crate) org_id: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) device_id: Option<String>,
+}
+
+impl Identity {
+    fn org_is(&self, org_id: &str) -> bool {
+        self.org_id.as_deref().is_none_or(|o| o == org_id)
+    }
+
+    /// Whether this is the account of `username` in `org_id`.
+    pub(crate) fn is_user_named(&self, org_id: &str, username: &str) -> bool {
+        self.org_is(org_id) && self.username.as_deref() == Some(username)
+    }
+
+    /// Whether this is the account of user `user_id` in `org_id`.
+    pub(crate) fn is_user(&self, org_id: &str, user_id: &str) -> bool {
+        self.org_is(org_id) && self.user_id.as_deref() == Some(user_id)
+    }
+}
+
+/// The accounts under one data folder.
+pub(crate) struct Accounts<'a> {
+    pub(crate) root: &'a Path,
+}
+
+impl Accounts<'_> {
+    fn legacy(&self) -> Account {
+        Account {
+            id: LEGACY.to_owned(),
+            dir: self.root.to_owned(),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<Account> {
+        let valid = id == LEGACY
+            || (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let account = if id == LEGACY {
+            self.legacy()
+        } else {
+            Account {
+                id: id.to_owned(),
+                dir: self.root.join(ACCOUNTS).join(id),
+            }
+        };
+        (valid && account.db_path().exists()).then_some(account)
+    }
+
+    /// Every account with a database on this device.
+    pub(crate) fn all(&self) -> Vec<Account> {
+        let mut all: Vec<Account> = self.get(LEGACY).into_iter().collect();
+        if let Ok(entries) = std::fs::read_dir(self.root.join(ACCOUNTS)) {
+            let mut ids: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            ids.sort();
+            all.extend(ids.iter().filter_map(|id| self.get(id)));
+        }
+        all
+    }
+
+    /// The account the app opens: the last one signed in (the legacy store on a device
+    /// upgraded from before accounts).
+    pub(crate) fn active(&self) -> Option<Account> {
+        match std::fs::read_to_string(self.root.join(ACTIVE)) {
+            Ok(id) => self.get(id.trim()),
+            Err(_) => self.get(LEGACY),
+        }
+    }
+
+    /// Makes `account` the one the app opens (none: the sign-in screen).
+    pub(crate) fn set_active(&self, account: Option<&Account>) -> Result<(), CoreError> {
+        let path = self.root.join(ACTIVE);
+        let id = account.map_or("", |a| a.id.as_str());
+        let tmp = self.root.join(format!("{ACTIVE}.tmp"));
+        let _ = std::fs::remove_file(&tmp);
+        write_private(&tmp, id.as_bytes())?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| anyhow::anyhow!("keeping the active account: {e}"))?;
+        Ok(())
+    }
+
+    /// A new, empty account folder.
+    pub(crate) fn create(&self, id: &str) -> Result<Account, CoreError> {
+        let account = Account {
+            id: id.to_owned(),
+            dir: self.root.join(ACCOUNTS).join(id),
+        };
+        private_dir(&self.root.join(ACCOUNTS))?;
+        private_dir(&account.dir)?;
+        Ok(account)
+    }
+
+    /// The first account whose identity satisfies `wanted`, with that identity. A store
+    /// the keychain cannot open is passed over (it stays; it is somebody's).
+    pub(crate) fn find(
+        &self,
+        keys: &dyn KeyStore,
+        wanted: impl Fn(&Identity) -> bool,
+    ) -> Option<(Account, Identity)> {
+        self.all().into_iter().find_map(|account| {
+            let identity = identity(&account, keys)
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, account = %account.id, "an account's store cannot be read");
+                })
+                .ok()?;
+            wanted(&identity).then_some((account, identity))
+        })
+    }
+}
+
+/// Who `account`'s store belongs to, read without opening it as a store.
+pub(crate) fn identity(account: &Account, keys: &dyn KeyStore) -> Result<Identity, StoreError> {
+    let values = Store::peek(
+        &account.db_path(),
+        keys,
+        &account.key_id(),
+        &[
+            super::ORG_ID,
+            super::USER_ID,
+            super::USERNAME,
+            super::DEVICE_ID,
+        ],
+    )?;
+    let mut values = values.into_iter();
+    let mut next = || values.next().flatten();
+    Ok(Identity {
+        org_id: next(),
+        user_id: next(),
+        username: next(),
+        device_id: next(),
+    })
+}
+
+/// Creates `dir` (and its parents) and makes it private to its owner.
+pub(crate) fn private_dir(dir: &Path) -> Result<(), CoreError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("creating the folder {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| anyhow::anyhow!("making {} private: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file at `path` only its owner may read (replacing one there).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CoreError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(())
+}

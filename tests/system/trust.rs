@@ -1,0 +1,198 @@
+//! Scenarios: the transitions where an offline app loses work — a wipe the administrator
+//! orders while an edit waits behind a conflict, and a record that leaves the user's scope
+//! while they are editing it — with a real server process and its admin CLI.
+//! Must hold: nothing the user did is deleted without their yes; what a wipe cannot send
+//! is sealed for the user (and their org's administrator) and comes back with its op ids;
+//! a record being edited stays on the device, saying why, until its change is answered.
+
+use std::path::Path;
+
+use outpost_core::api::{RecordKey, SyncErrorResolveArgs};
+use outpost_core::{CoreError, api::RecoveryRestoreArgs};
+use outpost_testkit::{DEMO_PASSWORD, ServerProcess};
+use outpost_tests::{Device, first_account, set};
+use serde_json::{Value, json};
+
+fn admin(data: &Path, args: &[&str]) -> anyhow::Result<Value> {
+    let (ok, json, err) = crate::admin_cli::admin(data, args)?;
+    anyhow::ensure!(ok, "admin {args:?}: {err}");
+    Ok(json)
+}
+
+/// `op` through the server's online API, as `user`.
+async fn online(server: &ServerProcess, user: &str, op: Value) -> anyhow::Result<Value> {
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", server.url()))
+        .json(&json!({"username": user, "password": DEMO_PASSWORD, "device_id": "console"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().unwrap_or_default();
+    let res = http
+        .post(format!("{}/api/v1/operations", server.url()))
+        .bearer_auth(token)
+        .json(&op)
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "{}", res.text().await?);
+    Ok(res.json().await?)
+}
+
+#[tokio::test]
+async fn a_wipe_ordered_while_an_edit_waits_behind_a_conflict_seals_it_for_its_user_and_the_admin()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let data = server.data_dir();
+    let (id, name) = first_account();
+    let a = Device::signed_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
+    b.client
+        .record_update(set("account", &id, "name", &format!("{name} (b)")))
+        .await?;
+    b.client.sync_now().await?;
+
+    let mine = format!("{name} (a, offline)");
+    a.client
+        .record_update(set("account", &id, "name", &mine))
+        .await?;
+    a.client
+        .record_update(set("account", &id, "address1_city", "Parkville"))
+        .await?;
+    let report = a.client.sync_now().await?;
+    assert_eq!(
+        (report.conflicts, report.parked),
+        (1, 1),
+        "the name conflicts, and the city waits behind it (B2)"
+    );
+
+    admin(data, &["deprovision"])?;
+    let wiped = a.client.sync_now().await;
+    assert!(matches!(wiped, Err(CoreError::Wiped)), "{wiped:?}");
+    let status = a.client.session_status().await?;
+    assert!(!status.offline_data, "the offline data is gone");
+    assert_eq!(
+        status.recoveries, 1,
+        "the unsent work is sealed, not deleted"
+    );
+
+    // An administrator of the org opens it with the org's recovery key.
+    let file = std::fs::read_dir(a.dir.path().join("recovery"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no recovery file"))??
+        .path();
+    let sealed = std::fs::read_to_string(&file)?;
+    assert!(
+        !sealed.contains("Parkville"),
+        "nothing of it is in the clear"
+    );
+    let opened = admin(data, &["recovery-open", &file.to_string_lossy()])?;
+    assert!(
+        opened.to_string().contains("Parkville") && opened.to_string().contains(&mine),
+        "the administrator reads the work: {opened}"
+    );
+
+    // Offline comes back; the user signs in again and restores it.
+    admin(data, &["provision"])?;
+    a.sign_in(&server.url()).await?;
+    let list = a.client.recovery_list().await?;
+    assert!(list[0].restorable, "{list:?}");
+    let added = a
+        .client
+        .recovery_restore(RecoveryRestoreArgs {
+            id: list[0].id.clone(),
+        })
+        .await?;
+    assert_eq!((added.changes, added.sync_errors), (1, 1));
+    let errors = a.client.sync_errors().await?;
+    assert_eq!(
+        errors.len(),
+        1,
+        "the conflict is back for the user to resolve"
+    );
+    a.client
+        .sync_error_resolve(SyncErrorResolveArgs {
+            op_id: errors[0].op_id.clone(),
+            resolution: serde_json::from_value(json!({"action": "keep_mine"}))?,
+        })
+        .await?;
+    a.client.sync_now().await?;
+    assert_eq!(
+        a.client.session_status().await?.pending_ops,
+        0,
+        "all of it reached the server"
+    );
+
+    b.client.sync_now().await?;
+    let seen = b.account(&id).await?;
+    assert_eq!(
+        (
+            seen.fields["name"].as_deref(),
+            seen.fields["address1_city"].as_deref()
+        ),
+        (Some(mine.as_str()), Some("Parkville")),
+        "another device sees the user's restored work, applied once"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_record_that_leaves_scope_while_it_is_edited_stays_until_the_edit_is_answered()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let (id, name) = first_account();
+    let a = Device::signed_in(&server.url()).await?;
+    a.client
+        .record_update(set("account", &id, "name", &format!("{name} (mine)")))
+        .await?;
+
+    // The administrator gives the account to somebody else: it leaves fiona's profile
+    // ("my accounts"), and her user-depth write privilege with it.
+    let other = outpost_domain::demo::demo_org(outpost_testkit::DEMO_SEED)
+        .users
+        .into_iter()
+        .find(|u| u.username == outpost_tests::other_field_user())
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow::anyhow!("no other field user"))?;
+    online(
+        &server,
+        "admin",
+        json!({"kind": "assign", "entity": "account", "id": id,
+               "owner": {"entity": "systemuser", "id": other}}),
+    )
+    .await?;
+
+    let report = a.client.sync_now().await?;
+    assert_eq!(report.errors, 1, "the edit is refused: {report:?}");
+    let key = RecordKey {
+        entity: "account".into(),
+        id: id.clone(),
+    };
+    let why = a.client.record_why(key.clone()).await?;
+    assert_eq!(why.kind, "editing", "{why:?}");
+    assert!(
+        why.text.contains("You are editing it"),
+        "Why is this here says so: {}",
+        why.text
+    );
+    assert_eq!(
+        a.field("account", &id, "name").await?.as_deref(),
+        Some(format!("{name} (mine)").as_str()),
+        "with the user's change on it"
+    );
+
+    let errors = a.client.sync_errors().await?;
+    a.client
+        .sync_error_resolve(SyncErrorResolveArgs {
+            op_id: errors[0].op_id.clone(),
+            resolution: serde_json::from_value(json!({"action": "take_server"}))?,
+        })
+        .await?;
+    a.client.sync_now().await?;
+    assert!(
+        a.client.record_get(key).await.is_err(),
+        "once the edit is answered, the record leaves as the server said"
+    );
+    Ok(())
+}
