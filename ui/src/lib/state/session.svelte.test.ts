@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OutpostError } from '../api';
-import { SessionStore } from './session.svelte';
+import { SessionStore, unencryptedServer } from './session.svelte';
 import { fakeApi, makeStatus } from '../../test/fake-api';
 
 describe('SessionStore', () => {
@@ -95,6 +95,21 @@ describe('SessionStore', () => {
       expect(session.signedIn).toBe(true);
       expect(session.form.password).toBe('');
       expect(session.signInError).toBeNull();
+    });
+
+    it('sends plain http to another machine only when the user allowed it', async () => {
+      expect(unencryptedServer('http://crm.example.org')).toBe(true);
+      expect(unencryptedServer('https://crm.example.org')).toBe(false);
+      expect(unencryptedServer('http://127.0.0.1:8640')).toBe(false);
+      expect(unencryptedServer('http://localhost:8640')).toBe(false);
+      expect(unencryptedServer('http://[::1]:8640')).toBe(false);
+      const { api, session } = signedOut();
+      session.form.server_url = 'http://crm.example.org';
+      session.form.username = 'demo';
+      session.form.password = 'secret';
+      session.form.allow_http = true;
+      await session.signIn();
+      expect(api.sessionSignIn).toHaveBeenCalledWith(expect.objectContaining({ allow_http: true }));
     });
 
     it('maps unauthorized to a friendly message', async () => {

@@ -1,5 +1,8 @@
 import { toOutpostError, type OutpostApi, type SessionStatus, type ErrorCode } from '../api';
 import { signedOutMessage, signInErrorMessage } from './messages';
+import { unencryptedServer } from './server-address';
+
+export { unencryptedServer };
 
 export type SessionApi = Pick<OutpostApi, 'sessionStatus' | 'sessionSignIn'>;
 
@@ -9,7 +12,10 @@ export interface SignInForm {
   server_url: string;
   username: string;
   password: string;
+  /** The user allows a plain `http://` server that is not on this machine. */
+  allow_http: boolean;
 }
+
 
 /** Session status and the sign-in form (syncing is the shell's: `ShellStore.syncNow`). */
 export class SessionStore {
@@ -19,7 +25,7 @@ export class SessionStore {
   statusError = $state<string | null>(null);
   statusErrorCode = $state<ErrorCode | null>(null);
 
-  form = $state<SignInForm>({ server_url: '', username: '', password: '' });
+  form = $state<SignInForm>({ server_url: '', username: '', password: '', allow_http: false });
   signingIn = $state(false);
   signInError = $state<string | null>(null);
 
@@ -99,6 +105,7 @@ export class SessionStore {
         username,
         password,
         download: false,
+        ...(this.form.allow_http && unencryptedServer(server_url) ? { allow_http: true } : {}),
       });
       this.form.password = '';
       this.#applyStatus(status);
