@@ -478,6 +478,9 @@ impl Client {
         // The store's tables come from the org's metadata, so it is fetched before the
         // store is opened; a failure here leaves the device as it was.
         let metadata = remote.metadata(&login.access_token).await?;
+        // No sync runs while the open store changes hands: a run under way for the user
+        // before would otherwise go on in the next user's store.
+        let one_at_a_time = self.sync_lock.lock().await;
         let left = {
             let mut guard = self.lock()?;
             let current = guard
@@ -513,6 +516,7 @@ impl Client {
             self.wiped.store(false, Ordering::Relaxed);
             left
         };
+        drop(one_at_a_time);
         if let Some(left) = left {
             self.signal(outpost_sync::Event::SignedOut);
             left.logout().await;
