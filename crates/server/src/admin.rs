@@ -544,6 +544,11 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
 /// device keep their tables). The version goes up by one, so devices see a metadata
 /// update waiting (C16).
 ///
+/// An attribute's `secured`, `updatable` and `requirement` may change here too, and count
+/// as security changes: the server enforces the new ones on every read and write at once,
+/// and a newly secured field is redacted from every record devices hold at their next
+/// pull (see [`crate::pull`]).
+///
 /// # Errors
 /// A changed entity or attribute, a view that does not check, or a name that does not
 /// resolve ([`Metadata::dangling_references`]).
