@@ -198,13 +198,13 @@ impl Db {
         Ok(db)
     }
 
-    /// Opens an SQLite database in a folder (`org.sqlite3`), the default deployment.
+    /// Opens an SQLite database in a folder (`org.sqlite3`), the default deployment. The
+    /// folder is made 0700 ([`crate::private`]).
     ///
     /// # Errors
     /// See [`Db::open`].
     pub async fn open_folder(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the data folder {}", dir.display()))?;
+        crate::private::dir_create(dir)?;
         Self::open(&Location::Sqlite(dir.join("org.sqlite3"))).await
     }
 

@@ -15,6 +15,7 @@ pub mod error;
 mod extract;
 pub mod ops;
 pub mod org;
+pub mod private;
 pub mod pull;
 pub mod push;
 pub mod records;

@@ -16,7 +16,8 @@ use outpost_server::{AppState, Db, admin, app, now, seed};
 #[command(version, about)]
 struct Args {
     /// Folder for the embedded database and the demo credentials [default: the OS data
-    /// folder/outpost-server].
+    /// folder/outpost-server]. On Unix it is made 0700 and its files 0600, existing ones
+    /// included: only the server's OS user may read them.
     #[arg(long, env = "OUTPOST_SERVER_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// PostgreSQL instead of the embedded database (`postgres://user@host:port/db`).
@@ -290,8 +291,7 @@ async fn main() -> anyhow::Result<()> {
         return run_admin(&db, command).await;
     }
     let data_dir = data_dir(&args)?;
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    outpost_server::private::dir_create(&data_dir)?;
     let credentials = data_dir.join("demo-credentials.txt");
     let password = args
         .demo_password
@@ -308,7 +308,7 @@ async fn main() -> anyhow::Result<()> {
             outpost_domain::demo::ADMIN_USERNAME,
             outpost_domain::demo::FIELD_USERNAME
         );
-        write_private(&credentials, &text)?;
+        outpost_server::private::write(&credentials, &text)?;
         println!(
             "loaded the demo org (seed {}, {} records)",
             args.seed, args.records
@@ -333,19 +333,6 @@ async fn main() -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown())
     .await
     .context("serving")?;
-    Ok(())
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
     Ok(())
 }
 

@@ -19,8 +19,11 @@ pub(super) struct SqliteDb {
 impl SqliteDb {
     pub(super) fn open(path: Option<&Path>) -> anyhow::Result<Self> {
         let conn = match path {
-            Some(path) => Connection::open(path)
-                .with_context(|| format!("opening the org database {}", path.display()))?,
+            Some(path) => {
+                private_files(path)?;
+                Connection::open(path)
+                    .with_context(|| format!("opening the org database {}", path.display()))?
+            }
             None => Connection::open_in_memory()?,
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -46,6 +49,19 @@ impl SqliteDb {
         tx.commit()?;
         Ok(result)
     }
+}
+
+/// The database file and its journals are the server user's alone (0600). SQLite creates
+/// `-wal` and `-shm` with the main file's mode, so the main file is made 0600 before SQLite
+/// opens it; journals an earlier run left behind are tightened too.
+fn private_files(path: &Path) -> anyhow::Result<()> {
+    crate::private::file_create(path)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut journal = path.as_os_str().to_owned();
+        journal.push(suffix);
+        crate::private::file_tighten(Path::new(&journal))?;
+    }
+    Ok(())
 }
 
 struct SqliteConn<'t, 'c> {

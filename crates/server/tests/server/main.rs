@@ -9,6 +9,7 @@
 
 mod admin;
 mod auth;
+mod db;
 mod oracle;
 mod pull;
 mod push;
