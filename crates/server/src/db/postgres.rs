@@ -39,7 +39,24 @@ impl PgDb {
             .build()
             .context("building the PostgreSQL pool")?;
         // Fail now, with the reason, rather than on the first request.
-        drop(pool.get().await.context("connecting to PostgreSQL")?);
+        let client = pool.get().await.context("connecting to PostgreSQL")?;
+        // This server never turns durability down (PostgreSQL's defaults, `fsync = on` and
+        // `synchronous_commit = on`, make a commit durable before it returns); say so when
+        // the database itself was set up without it, since pushes are acknowledged on it.
+        for setting in ["fsync", "synchronous_commit"] {
+            let value: String = client
+                .query_one(&format!("SHOW {setting}"), &[])
+                .await
+                .map_err(|e| described(&e, setting))?
+                .try_get(0)?;
+            if value == "off" {
+                tracing::warn!(
+                    setting,
+                    "PostgreSQL runs with {setting} = off: a push acknowledged just before a crash can be lost"
+                );
+            }
+        }
+        drop(client);
         Ok(Self { pool })
     }
 

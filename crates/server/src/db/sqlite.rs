@@ -1,4 +1,5 @@
-//! The embedded engine: one SQLite connection (WAL) behind a mutex. SQLite has one writer
+//! The embedded engine: one SQLite connection (WAL, `synchronous=FULL`: every commit is
+//! durable before it returns) behind a mutex. SQLite has one writer
 //! anyway, and every transaction is `BEGIN IMMEDIATE`, so it takes the write lock up
 //! front and can never fail to upgrade half-way.
 
@@ -28,7 +29,10 @@ impl SqliteDb {
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "wal")?;
-        conn.pragma_update(None, "synchronous", "normal")?;
+        // FULL: WAL syncs at every commit, so a push answered `applied` (after which the
+        // device drops its op) is on disk even if the machine loses power right after.
+        // NORMAL would only keep the database consistent, losing the last commits.
+        conn.pragma_update(None, "synchronous", "full")?;
         conn.set_prepared_statement_cache_capacity(256);
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),

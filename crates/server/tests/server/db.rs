@@ -1,4 +1,32 @@
-//! The database on disk: only the server's OS user may open its folder and files (Unix).
+//! The database on disk: a committed write is on disk before the server answers, and
+//! only the server's OS user may open its folder and files (Unix).
+
+use outpost_server::Db;
+use outpost_server::db::int;
+
+/// SQLite's `synchronous` levels.
+const FULL: i64 = 2;
+
+#[tokio::test]
+async fn a_committed_write_is_synced_to_disk_before_sqlite_returns() {
+    let tmp = tempfile::tempdir().expect("a temp folder");
+    let db = Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens");
+    let (journal, synchronous) = db
+        .tx(|c| {
+            let journal = outpost_server::db::string(&c.query_value("PRAGMA journal_mode", &[])?)?;
+            let synchronous = int(&c.query_value("PRAGMA synchronous", &[])?)?;
+            Ok((journal, synchronous))
+        })
+        .await
+        .expect("the pragmas read");
+    assert_eq!(
+        (journal.as_str(), synchronous),
+        ("wal", FULL),
+        "WAL with synchronous=FULL: a commit (an acknowledged push) survives power loss"
+    );
+}
 
 #[cfg(unix)]
 mod private {
