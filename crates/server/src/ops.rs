@@ -327,6 +327,10 @@ pub fn apply(
     now: time::OffsetDateTime,
 ) -> anyhow::Result<Outcome> {
     let metadata = &actor.org.metadata;
+    // Before any security check looks a record up by an id of any length.
+    if let Err(e) = op.ids_check(metadata) {
+        return Ok(Outcome::Refused(refusal(e)?));
+    }
     let mut storage = TxStorage::new(conn, metadata, &actor.org.security);
     if let Some(refused) = check(&mut storage, actor, op, if_match)? {
         return Ok(Outcome::Refused(refused));

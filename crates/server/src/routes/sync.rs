@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use outpost_domain::value::MAX_ID_LEN;
 use outpost_protocol::{
-    OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
+    FieldError, OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
     ResolveRequest, SyncErrorInfo,
 };
 
@@ -49,15 +50,30 @@ pub async fn push(
             "at most {MAX_PUSH_OPS} operations per push"
         )));
     }
-    if let Some(bad) = req
+    // An op id keys the op's stored outcome, so a bad one refuses the whole push (and is
+    // not echoed back: it may be anything up to the body limit).
+    let bad_op_ids: Vec<FieldError> = req
         .ops
         .iter()
-        .find(|op| op.op_id.is_empty() || op.op_id.len() > 64)
-    {
-        return Err(ApiError::invalid(format!(
-            "op_id `{}` must be 1 to 64 characters",
-            bad.op_id
-        )));
+        .enumerate()
+        .filter(|(_, op)| op.op_id.is_empty() || op.op_id.chars().count() > MAX_ID_LEN)
+        .map(|(i, op)| FieldError {
+            field: format!("ops[{i}].op_id"),
+            code: if op.op_id.is_empty() {
+                "required"
+            } else {
+                "too_long"
+            }
+            .to_owned(),
+            message: format!("an op id is 1 to {MAX_ID_LEN} characters"),
+        })
+        .collect();
+    if !bad_op_ids.is_empty() {
+        return Err(ApiError::Invalid {
+            code: "invalid",
+            message: format!("op ids are 1 to {MAX_ID_LEN} characters"),
+            fields: bad_op_ids,
+        });
     }
     let org = state.org().await?;
     let principal = std::sync::Arc::new(org.principal(&caller.user_id)?);
