@@ -33,6 +33,13 @@ pub use outpost_domain::query::{Dialect, SqlParam};
 
 pub use schema::{entity_table, sync_entity_tables};
 
+/// A statement the engine refused as too large or too complex (too many parameters, an
+/// expression too deep): the request asked for too much, so it is the caller's 400, not
+/// the server's failure. Found in an error's chain.
+#[derive(Debug, thiserror::Error)]
+#[error("the query is too large for the database: {0}")]
+pub struct TooComplex(pub String);
+
 /// One row of a result: the values in select order.
 pub type Row = Vec<SqlParam>;
 

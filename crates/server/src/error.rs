@@ -64,7 +64,24 @@ pub enum ApiError {
     TooLarge,
     /// Something on the server failed; details are logged, not sent.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A failure; but a statement the database refused as too large is the request's
+    /// fault (a query within the query language's bounds that still asks for too much).
+    fn from(e: anyhow::Error) -> Self {
+        match e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::db::TooComplex>())
+        {
+            Some(too_complex) => Self::BadRequest {
+                code: "bad_query",
+                message: too_complex.to_string(),
+            },
+            None => Self::Internal(e),
+        }
+    }
 }
 
 impl ApiError {

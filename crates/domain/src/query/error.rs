@@ -2,7 +2,7 @@
 //! can branch on (highlight the position, list the fields, offer the expected token).
 
 #[cfg(doc)]
-use super::{MAX_DEPTH, Query};
+use super::{MAX_DEPTH, MAX_LITERAL_LEN, MAX_NODES, MAX_TEXT_LEN, Query};
 
 /// Which system query option an error is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,24 @@ pub enum Problem {
     /// Parentheses and `not` nest deeper than [`MAX_DEPTH`].
     #[error("nesting deeper than {max} levels")]
     TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// The option's text is longer than [`MAX_TEXT_LEN`] bytes.
+    #[error("longer than {max} bytes")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// The filter has more than [`MAX_NODES`] conditions and operators.
+    #[error("more than {max} conditions and operators")]
+    TooManyNodes {
+        /// The limit.
+        max: usize,
+    },
+    /// A quoted text is longer than [`MAX_LITERAL_LEN`] bytes.
+    #[error("a text longer than {max} bytes")]
+    LiteralTooLong {
         /// The limit.
         max: usize,
     },

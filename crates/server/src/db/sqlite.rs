@@ -100,6 +100,23 @@ fn read(value: ValueRef<'_>) -> anyhow::Result<SqlParam> {
     })
 }
 
+/// The engine's error, with the statement; [`super::TooComplex`] when it is SQLite
+/// refusing a statement's size (its parameter, expression-depth and parser limits).
+fn failed(e: rusqlite::Error, doing: &str, sql: &str) -> anyhow::Error {
+    const TOO_COMPLEX: [&str; 5] = [
+        "too many SQL variables",
+        "variable number must be between",
+        "Expression tree is too large",
+        "parser stack overflow",
+        "string or blob too big",
+    ];
+    let message = e.to_string();
+    if TOO_COMPLEX.iter().any(|m| message.contains(m)) {
+        return anyhow::Error::new(super::TooComplex(message));
+    }
+    anyhow::Error::new(e).context(format!("{doing} `{sql}`"))
+}
+
 impl Conn for SqliteConn<'_, '_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
@@ -110,10 +127,10 @@ impl Conn for SqliteConn<'_, '_> {
         let mut stmt = self
             .tx
             .prepare_cached(&sql)
-            .with_context(|| format!("preparing `{sql}`"))?;
+            .map_err(|e| failed(e, "preparing", &sql))?;
         let n = stmt
             .execute(rusqlite::params_from_iter(params.iter().map(value)))
-            .with_context(|| format!("running `{sql}`"))?;
+            .map_err(|e| failed(e, "running", &sql))?;
         Ok(n as u64)
     }
 
@@ -122,11 +139,11 @@ impl Conn for SqliteConn<'_, '_> {
         let mut stmt = self
             .tx
             .prepare_cached(&sql)
-            .with_context(|| format!("preparing `{sql}`"))?;
+            .map_err(|e| failed(e, "preparing", &sql))?;
         let width = stmt.column_count();
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter().map(value)))
-            .with_context(|| format!("running `{sql}`"))?;
+            .map_err(|e| failed(e, "running", &sql))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(

@@ -28,6 +28,13 @@ pub async fn pull(
     if req.limit == 0 || req.limit > MAX_PAGE {
         return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
+    if i64::try_from(req.checkpoint).is_err() {
+        return Err(ApiError::invalid(format!(
+            "checkpoint must be at most {}: this server never issued {}",
+            i64::MAX,
+            req.checkpoint
+        )));
+    }
     // The server's own cap wins; the device sees `has_more` and asks again.
     req.limit = req.limit.min(state.pull_page());
     let org = state.org().await?;

@@ -28,6 +28,19 @@ async fn a_committed_write_is_synced_to_disk_before_sqlite_returns() {
     );
 }
 
+#[tokio::test]
+async fn an_expression_too_deep_for_sqlite_is_the_requests_fault_not_the_servers() {
+    let db = Db::open(&outpost_server::db::Location::SqliteMemory)
+        .await
+        .expect("the database opens");
+    let deep = format!("SELECT 1 WHERE {}", vec!["1 = 1"; 1_100].join(" OR "));
+    let failure = db
+        .tx(move |c| c.query(&deep, &[]).map(|_| ()))
+        .await
+        .expect_err("SQLite refuses an expression 1,100 deep");
+    crate::assert_bad_request(failure, "SQLite's expression-depth refusal");
+}
+
 #[cfg(unix)]
 mod private {
     use std::os::unix::fs::PermissionsExt as _;

@@ -187,6 +187,20 @@ pub(crate) fn assert_refused(answer: &Answer, status: StatusCode, code: &str, wh
     );
 }
 
+/// Checks that a database failure is answered as the request's fault (400), not the
+/// server's.
+#[track_caller]
+pub(crate) fn assert_bad_request(failure: anyhow::Error, what: &str) {
+    let said = format!("{failure:#}");
+    let answer =
+        axum::response::IntoResponse::into_response(outpost_server::ApiError::from(failure));
+    assert_eq!(
+        answer.status(),
+        StatusCode::BAD_REQUEST,
+        "{what} answers 400: {said}"
+    );
+}
+
 /// Pushes `ops` from `token`'s device (the push itself must be accepted); the result of
 /// each op, in order.
 pub(crate) async fn push(h: &Harness, token: &str, ops: Vec<Value>) -> Vec<Value> {

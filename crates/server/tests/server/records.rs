@@ -14,6 +14,7 @@ crate::contract!(
     records_api_enforces_security_etags_and_validation,
     bad_input_gets_a_clear_error_and_changes_nothing,
     a_newer_metadata_adds_columns_in_place,
+    oversized_queries_and_checkpoints_are_refused_as_bad_requests,
 );
 
 async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
@@ -382,4 +383,87 @@ async fn a_newer_metadata_adds_columns_in_place(backend: Backend) {
         outpost_server::db::SqlParam::Int(i64::try_from(before["account"].len()).expect("fits"))
     );
     assert_eq!(all_records(&h).await, before, "every record kept its data");
+}
+
+/// A `$filter` as a query string value.
+fn encoded(filter: &str) -> String {
+    filter
+        .replace('%', "%25")
+        .replace('+', "%2B")
+        .replace(' ', "+")
+        .replace('\'', "%27")
+        .replace('&', "%26")
+}
+
+async fn oversized_queries_and_checkpoints_are_refused_as_bad_requests(backend: Backend) {
+    use outpost_domain::query::{MAX_LITERAL_LEN, MAX_NODES, MAX_TEXT_LEN};
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let list = |filter: String| {
+        let app = h.app.clone();
+        let fiona = fiona.clone();
+        async move {
+            let uri = format!("/api/v1/records/account?$filter={}", encoded(&filter));
+            call(&app, "GET", &uri, &fiona, None).await
+        }
+    };
+    let chain = |n: usize| {
+        (0..n)
+            .map(|i| format!("name eq 'n{i}'"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    // An `or` of as many conditions as a filter may hold runs on the engine.
+    let largest = list(chain(MAX_NODES - 1)).await;
+    assert_eq!(
+        largest.status,
+        StatusCode::OK,
+        "a filter at the size bound runs: {}",
+        largest.body
+    );
+    for (what, filter) in [
+        ("an `or` of 1,100 conditions", chain(1_100)),
+        ("one node past the bound", chain(MAX_NODES)),
+        (
+            "a filter text past the length bound",
+            format!("name eq 'a'{}", " ".repeat(MAX_TEXT_LEN)),
+        ),
+        (
+            "a literal past its bound",
+            format!("contains(name,'{}')", "x".repeat(MAX_LITERAL_LEN + 1)),
+        ),
+    ] {
+        let a = list(filter).await;
+        assert_refused(&a, StatusCode::BAD_REQUEST, "bad_query", what);
+    }
+    // Past the query language, a statement the engine itself refuses as too large is
+    // the request's fault too: 400, never 500.
+    let too_many_params = {
+        let placeholders: Vec<String> = (1..=70_000).map(|i| format!("${i}")).collect();
+        format!("SELECT 1 WHERE 1 IN ({})", placeholders.join(", "))
+    };
+    let failure =
+        h.db.tx(move |c| {
+            let params = vec![outpost_server::db::SqlParam::Int(1); 70_000];
+            c.query(&too_many_params, &params).map(|_| ())
+        })
+        .await
+        .expect_err("70,000 parameters are more than either engine binds");
+    crate::assert_bad_request(failure, "a statement the engine refuses for its size");
+    for checkpoint in [u64::MAX, 1 << 63] {
+        let a = call(
+            &h.app,
+            "GET",
+            &format!("/api/v1/sync/pull?checkpoint={checkpoint}&limit=10"),
+            &fiona,
+            None,
+        )
+        .await;
+        assert_refused(
+            &a,
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            &format!("checkpoint {checkpoint}, past any the server issues"),
+        );
+    }
 }
