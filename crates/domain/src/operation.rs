@@ -420,12 +420,13 @@ impl Operation {
 
     /// Checks every id the operation carries: record ids it targets or creates, a new
     /// owner, a flow and stage, and the targets of the lookups it sets are 1 to
-    /// [`crate::value::MAX_ID_LEN`] characters (a lookup's emptiness is validation's
-    /// concern). [`Operation::apply`] checks first, so the device and the server refuse
+    /// [`crate::value::MAX_ID_LEN`] characters without NUL (a lookup's emptiness is
+    /// validation's concern). [`Operation::apply`] checks first, so the device and the server refuse
     /// the same operations.
     ///
     /// # Errors
-    /// [`OpError::Invalid`] naming each id's field: `required` or `too_long`.
+    /// [`OpError::Invalid`] naming each id's field: `required`, `too_long` or
+    /// `bad_format`.
     pub fn ids_check(&self, metadata: &Metadata) -> Result<(), OpError> {
         use crate::metadata::ValidationError;
         let errors: Vec<ValidationError> = self
@@ -439,6 +440,11 @@ impl Operation {
                     Some(ValidationError::TooLong {
                         field,
                         max: crate::value::MAX_ID_LEN,
+                    })
+                } else if id.contains('\0') {
+                    Some(ValidationError::BadFormat {
+                        field,
+                        expected: "an id without the NUL character".to_owned(),
                     })
                 } else {
                     None

@@ -11,7 +11,10 @@
 //!   owner shortcuts `field eq-userid`, `eq-userteams`, `eq-useroruserhierarchy`,
 //!   `eq-businessid`; date functions `field last-x-days N`, `next-x-days N`,
 //!   `older-x-days N` (N from 1 to 36500) and `field today`.
-//! - Literals: `'text'` (`''` is a quote), numbers `12`, `-3.5`, `true`, `false`, `null`,
+//! - Literals: `'text'` (`''` is a quote; never the NUL character, which SQL cannot carry
+//!   as memory does — SQLite's `LIKE` stops at it, PostgreSQL's text cannot hold it — so a
+//!   text holding it is refused rather than answered two ways; record values are refused
+//!   it by validation too), numbers `12`, `-3.5`, `true`, `false`, `null`,
 //!   dates `2026-11-28`, date-times `2026-11-28T10:00:00Z` (any offset, whole seconds). A
 //!   lookup or owner compares with `'entity:id'`, or `'id'` when the lookup has one target.
 //! - `$select`: `field, field`; `$orderby`: `field [asc|desc], …`; `$top`: a whole number ≥ 1.

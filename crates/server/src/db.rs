@@ -40,6 +40,13 @@ pub use schema::{entity_table, sync_entity_tables};
 #[error("the query is too large for the database: {0}")]
 pub struct TooComplex(pub String);
 
+/// A text parameter holding the NUL character, which PostgreSQL's text cannot hold: the
+/// request's fault (a 400), not the server's. Operations and queries refuse NUL before
+/// SQL; this catches what else a request carries (a path id, a user name).
+#[derive(Debug, thiserror::Error)]
+#[error("a text may not contain the NUL character")]
+pub struct NulText;
+
 /// One row of a result: the values in select order.
 pub type Row = Vec<SqlParam>;
 

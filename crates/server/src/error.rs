@@ -68,19 +68,23 @@ pub enum ApiError {
 }
 
 impl From<anyhow::Error> for ApiError {
-    /// A failure; but a statement the database refused as too large is the request's
-    /// fault (a query within the query language's bounds that still asks for too much).
+    /// A failure; but a statement the database refused as too large (a query within the
+    /// query language's bounds that still asks for too much), or a text it cannot hold,
+    /// is the request's fault.
     fn from(e: anyhow::Error) -> Self {
-        match e
+        if let Some(too_complex) = e
             .chain()
             .find_map(|c| c.downcast_ref::<crate::db::TooComplex>())
         {
-            Some(too_complex) => Self::BadRequest {
+            return Self::BadRequest {
                 code: "bad_query",
                 message: too_complex.to_string(),
-            },
-            None => Self::Internal(e),
+            };
         }
+        if e.chain().any(|c| c.is::<crate::db::NulText>()) {
+            return Self::invalid(crate::db::NulText.to_string());
+        }
+        Self::Internal(e)
     }
 }
 

@@ -80,6 +80,11 @@ pub enum Problem {
         /// The limit.
         max: usize,
     },
+    /// A quoted text holds the NUL character, which SQL cannot carry as the query does
+    /// (SQLite's `LIKE` stops at it; PostgreSQL's text cannot hold it), so the device and
+    /// the server would answer differently.
+    #[error("a text may not contain the NUL character")]
+    NulInText,
     /// The field is not an attribute of the entity (nor `id`).
     #[error("`{field}` is not a field of `{entity}`")]
     UnknownField {

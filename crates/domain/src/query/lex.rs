@@ -132,6 +132,13 @@ impl<'a> Lexer<'a> {
                 break;
             }
         }
+        if let Some(nul) = self.text[start..self.text.len() - rest.len()].find('\0') {
+            return Err(QueryError {
+                part: self.part,
+                at: start + nul,
+                problem: Problem::NulInText,
+            });
+        }
         if out.len() > MAX_LITERAL_LEN {
             return Err(QueryError {
                 part: self.part,

@@ -167,6 +167,12 @@ impl PgConn<'_, '_> {
                 params.len()
             ))));
         }
+        if params
+            .iter()
+            .any(|p| matches!(p, SqlParam::Text(t) if t.contains('\0')))
+        {
+            return Err(anyhow::Error::new(super::NulText));
+        }
         let statement = self
             .handle
             .block_on(self.tx.prepare_cached(sql))

@@ -63,22 +63,27 @@ pub async fn push(
         .ops
         .iter()
         .enumerate()
-        .filter(|(_, op)| op.op_id.is_empty() || op.op_id.chars().count() > MAX_ID_LEN)
-        .map(|(i, op)| FieldError {
-            field: format!("ops[{i}].op_id"),
-            code: if op.op_id.is_empty() {
+        .filter_map(|(i, op)| {
+            let code = if op.op_id.is_empty() {
                 "required"
-            } else {
+            } else if op.op_id.chars().count() > MAX_ID_LEN {
                 "too_long"
-            }
-            .to_owned(),
-            message: format!("an op id is 1 to {MAX_ID_LEN} characters"),
+            } else if op.op_id.contains('\0') {
+                "bad_format"
+            } else {
+                return None;
+            };
+            Some(FieldError {
+                field: format!("ops[{i}].op_id"),
+                code: code.to_owned(),
+                message: format!("an op id is 1 to {MAX_ID_LEN} characters, without NUL"),
+            })
         })
         .collect();
     if !bad_op_ids.is_empty() {
         return Err(ApiError::Invalid {
             code: "invalid",
-            message: format!("op ids are 1 to {MAX_ID_LEN} characters"),
+            message: format!("op ids are 1 to {MAX_ID_LEN} characters, without NUL"),
             fields: bad_op_ids,
         });
     }

@@ -15,6 +15,7 @@ crate::contract!(
     bad_input_gets_a_clear_error_and_changes_nothing,
     a_newer_metadata_adds_columns_in_place,
     oversized_queries_and_checkpoints_are_refused_as_bad_requests,
+    the_nul_character_is_refused_wherever_it_would_reach_sql,
 );
 
 async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
@@ -466,4 +467,64 @@ async fn oversized_queries_and_checkpoints_are_refused_as_bad_requests(backend: 
             &format!("checkpoint {checkpoint}, past any the server issues"),
         );
     }
+}
+
+async fn the_nul_character_is_refused_wherever_it_would_reach_sql(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    // SQLite's LIKE stops at NUL (so this matched every row) and PostgreSQL's text cannot
+    // hold it: one answer everywhere is a refusal.
+    let a = call(
+        &h.app,
+        "GET",
+        "/api/v1/records/account?$filter=contains(name,%27%00%27)",
+        &fiona,
+        None,
+    )
+    .await;
+    assert_refused(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        "a filter looking for NUL",
+    );
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &fiona,
+        Some(json!({"fields": {"name": "Nul\u{0}Ltd"}})),
+    )
+    .await;
+    assert_refused(&a, StatusCode::BAD_REQUEST, "invalid", "a name holding NUL");
+    assert_eq!(a.body["fields"][0]["field"], "name", "{}", a.body);
+    let out = push(
+        &h,
+        &fiona,
+        vec![
+            json!({"op_id": "n1", "base_version": null, "op": {"kind": "create",
+                    "entity": "account", "id": "a\u{0}b", "fields": {"name": "N"}}}),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (str(&out[0]["code"]), str(&out[0]["fields"][0]["field"])),
+        ("invalid".to_owned(), "id".to_owned()),
+        "an id holding NUL is refused on its id: {}",
+        out[0]
+    );
+    let a = call(&h.app, "GET", "/api/v1/records/account/a%00b", &fiona, None).await;
+    assert!(
+        a.status.is_client_error(),
+        "reading an id holding NUL is the request's fault: {} {}",
+        a.status,
+        a.body
+    );
+    let a = crate::try_login(&h.app, "fiona\u{0}", crate::PASSWORD, "d1").await;
+    assert!(
+        a.status.is_client_error(),
+        "a user name holding NUL is the request's fault: {} {}",
+        a.status,
+        a.body
+    );
 }

@@ -366,6 +366,22 @@ fn filters_past_the_size_bounds_are_refused_with_the_bound() {
 }
 
 #[test]
+fn the_nul_character_is_refused_in_any_quoted_text_where_it_stands() {
+    for (text, at) in [
+        ("contains(a,'x\0')", 13),
+        ("a eq '\0'", 6),
+        ("a eq 'ok' or b ne 'n\0'", 20),
+    ] {
+        assert_eq!(
+            (error(text).at, error(text).problem),
+            (at, Problem::NulInText),
+            "`{}` is refused at its NUL",
+            text.escape_debug()
+        );
+    }
+}
+
+#[test]
 fn nesting_deeper_than_the_limit_is_refused_not_overflowed() {
     let deep = format!("{}a eq 1{}", "(".repeat(200), ")".repeat(200));
     assert_eq!(
