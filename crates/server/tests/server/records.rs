@@ -16,6 +16,7 @@ crate::contract!(
     a_newer_metadata_adds_columns_in_place,
     oversized_queries_and_checkpoints_are_refused_as_bad_requests,
     the_nul_character_is_refused_wherever_it_would_reach_sql,
+    whether_an_unreadable_record_exists_is_never_answered,
 );
 
 async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
@@ -526,5 +527,137 @@ async fn the_nul_character_is_refused_wherever_it_would_reach_sql(backend: Backe
         "a user name holding NUL is the request's fault: {} {}",
         a.status,
         a.body
+    );
+}
+
+/// An answer with `id` written as `<id>`, to compare answers about different ids.
+fn answered(a: &crate::Answer, id: &str) -> (StatusCode, String) {
+    (a.status, a.body.to_string().replace(id, "<id>"))
+}
+
+async fn whether_an_unreadable_record_exists_is_never_answered(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let admin = login(&h.app, "admin", "console").await;
+    let hidden = crate::oracle::readable_ids(&h, "fiona", "account", false).await[0].clone();
+    let mine = owned(&h, "account", "fiona").await;
+    let unknown = "0190e000-0000-7000-8000-00000000beef".to_owned();
+    let deleted = mine[1].clone();
+    let gone = call(
+        &h.app,
+        "DELETE",
+        &format!("/api/v1/records/account/{deleted}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    let contact = crate::oracle::readable_ids(&h, "fiona", "contact", false).await[0].clone();
+    let operation = |kind: &str, id: &str| json!({"kind": kind, "entity": "account", "id": id});
+
+    // Unfollow is idempotent whatever the id: it only ever ends the user's own follow.
+    for id in [&hidden, &unknown] {
+        let a = call(
+            &h.app,
+            "POST",
+            "/api/v1/operations",
+            &fiona,
+            Some(operation("unfollow", id)),
+        )
+        .await;
+        assert_eq!(
+            answered(&a, id),
+            (StatusCode::NO_CONTENT, "null".to_owned()),
+            "unfollowing {} answers 204",
+            if *id == hidden {
+                "a record fiona may not read"
+            } else {
+                "an unknown id"
+            }
+        );
+    }
+    // Follow: an unreadable record is an unknown one.
+    let follow = |id: &str| {
+        call(
+            &h.app,
+            "POST",
+            "/api/v1/operations",
+            &fiona,
+            Some(operation("follow", id)),
+        )
+    };
+    let (a, b) = (follow(&hidden).await, follow(&unknown).await);
+    assert_eq!(
+        answered(&a, &hidden),
+        answered(&b, &unknown),
+        "following an unreadable record answers as following an unknown id"
+    );
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // A taken id is taken: readable or not, live or deleted, in this entity or another.
+    let create = |id: &str| {
+        call(
+            &h.app,
+            "POST",
+            "/api/v1/records/account",
+            &fiona,
+            Some(json!({"id": id, "fields": {"name": "Probe"}})),
+        )
+    };
+    let readable = create(&mine[0]).await;
+    assert_refused(
+        &readable,
+        StatusCode::CONFLICT,
+        "already_exists",
+        "an id fiona reads",
+    );
+    for (what, id) in [
+        ("an account fiona may not read", &hidden),
+        ("a deleted account", &deleted),
+        ("a contact fiona may not read", &contact),
+    ] {
+        let a = create(id).await;
+        assert_eq!(
+            answered(&a, id),
+            answered(&readable, &mine[0]),
+            "creating with the id of {what} answers as with the id of one fiona reads"
+        );
+    }
+    let out = push(
+        &h,
+        &fiona,
+        [&mine[0], &hidden, &deleted, &contact]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                json!({"op_id": format!("t{i}"), "base_version": null, "op": {"kind": "create",
+                       "entity": "account", "id": id, "fields": {"name": "Probe"}}})
+            })
+            .chain([json!({"op_id": "u1", "base_version": null,
+                           "op": operation("unfollow", &hidden)})])
+            .collect(),
+    )
+    .await;
+    let codes: Vec<String> = out
+        .iter()
+        .map(|o| format!("{}{}", str(&o["status"]), str(&o["code"])))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "erroralready_exists",
+            "erroralready_exists",
+            "erroralready_exists",
+            "erroralready_exists",
+            "applied"
+        ],
+        "pushed creates with taken ids are refused alike, and an unfollow applies: {out:?}"
+    );
+    let fresh = create("0190e000-0000-7000-8000-00000000f00d").await;
+    assert_eq!(
+        fresh.status,
+        StatusCode::CREATED,
+        "a fresh id is taken: {}",
+        fresh.body
     );
 }
