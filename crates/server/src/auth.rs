@@ -4,6 +4,10 @@
 //! - An access token lives [`ACCESS_TTL`]; a refresh token [`REFRESH_TTL`] and buys one
 //!   new pair: using it revokes it. Presenting a refresh token that was already used
 //!   revokes every token of that device (it was copied: someone else has it).
+//! - Revocation is per (user, device): device ids are the clients' choice. An
+//!   administrator's revocation of a lost device may carry a wipe order: every token the
+//!   device had for the user then answers `device_wipe` (401), so it deletes that user's
+//!   offline data.
 //! - After [`MAX_FAILURES`] wrong passwords for one user name within
 //!   [`FAILURE_WINDOW`], sign-in answers 429 until the window passes. The count lives in
 //!   the database, so every server process sharing it enforces the same limit.
@@ -185,17 +189,6 @@ pub fn issue_tokens(
     Ok((access, refresh))
 }
 
-/// Revokes every token of a device (sign-out, a lost tablet, a stolen refresh token).
-///
-/// # Errors
-/// A database error.
-pub fn revoke_device(conn: &mut dyn Conn, device_id: &str) -> anyhow::Result<u64> {
-    conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE device_id = $1 AND revoked = 0",
-        &[text(device_id)],
-    )
-}
-
 /// What refreshing came to.
 pub enum Refreshed {
     /// A new pair for this user's device.
@@ -211,6 +204,8 @@ pub enum Refreshed {
     },
     /// Unknown, expired or revoked.
     Refused,
+    /// The device was revoked as lost ([`ApiError::DeviceWipe`]).
+    Wipe,
 }
 
 /// Trades a refresh token for a new pair, revoking it; a reused one revokes the device.
@@ -220,13 +215,16 @@ pub enum Refreshed {
 pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refreshed> {
     let hash = token_hash(refresh_token);
     let Some(row) = conn.query_opt(
-        "SELECT user_id, device_id, expires_at, revoked FROM auth_token
+        "SELECT user_id, device_id, expires_at, revoked, wipe FROM auth_token
          WHERE token_hash = $1 AND kind = 'refresh'",
         &[text(&hash)],
     )?
     else {
         return Ok(Refreshed::Refused);
     };
+    if int(&row[4])? != 0 {
+        return Ok(Refreshed::Wipe);
+    }
     let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
     let (expired, used) = (int(&row[2])? <= unix_now(), int(&row[3])? != 0);
     if expired && !used {
@@ -242,7 +240,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
             device_id,
             "a used refresh token came back: revoking the device"
         );
-        revoke_user_device(conn, &user_id, &device_id)?;
+        revoke_user_device(conn, &user_id, &device_id, false)?;
         return Ok(Refreshed::Refused);
     }
     let Some(user) = conn.query_opt(
@@ -285,7 +283,9 @@ impl Caller {
     }
 }
 
-/// Revokes every token of one user's device (their sign-out).
+/// Revokes every token of one user's device (their sign-out, a stolen refresh token, an
+/// administrator's revocation); with `wipe`, every token the device ever had for the user
+/// answers [`ApiError::DeviceWipe`] from now on (a lost device). The number of tokens.
 ///
 /// # Errors
 /// A database error.
@@ -293,11 +293,14 @@ pub fn revoke_user_device(
     conn: &mut dyn Conn,
     user_id: &str,
     device_id: &str,
+    wipe: bool,
 ) -> anyhow::Result<u64> {
-    conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE user_id = $1 AND device_id = $2 AND revoked = 0",
-        &[text(user_id), text(device_id)],
-    )
+    let sql = if wipe {
+        "UPDATE auth_token SET revoked = 1, wipe = 1 WHERE user_id = $1 AND device_id = $2"
+    } else {
+        "UPDATE auth_token SET revoked = 1 WHERE user_id = $1 AND device_id = $2 AND revoked = 0"
+    };
+    conn.execute(sql, &[text(user_id), text(device_id)])
 }
 
 /// The caller a presented access token stands for.
@@ -307,12 +310,19 @@ pub fn revoke_user_device(
 pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiError> {
     let row = conn
         .query_opt(
-            "SELECT t.user_id, t.device_id, t.expires_at, u.is_admin FROM auth_token t
-             JOIN org_user u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked = 0 AND u.disabled = 0",
+            "SELECT t.user_id, t.device_id, t.expires_at, u.is_admin, t.revoked, t.wipe,
+             u.disabled FROM auth_token t JOIN org_user u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.kind = 'access'",
             &[text(token_hash(token))],
         )?
         .ok_or(ApiError::Unauthorized)?;
+    // A wipe order reaches the device however old its token, so it is looked at first.
+    if int(&row[5])? != 0 {
+        return Err(ApiError::DeviceWipe);
+    }
+    if int(&row[4])? != 0 || int(&row[6])? != 0 {
+        return Err(ApiError::Unauthorized);
+    }
     if int(&row[2])? <= unix_now() {
         return Err(ApiError::TokenExpired);
     }

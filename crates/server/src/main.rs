@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use outpost_protocol::admin::{Assignments, EntityOffline, ProfileDef};
+use outpost_protocol::admin::{Assignments, EntityOffline, ProfileDef, RevokeDeviceRequest};
 use outpost_server::auth::Caller;
-use outpost_server::db::{Location, string, text};
+use outpost_server::db::{Location, string};
 use outpost_server::{AppState, Db, admin, app, now, seed};
 
 /// The Outpost org server.
@@ -130,10 +130,18 @@ enum AdminCommand {
         /// `apply` or `discard`.
         action: String,
     },
-    /// Revokes every token of a device (a lost tablet).
+    /// Revokes one user's tokens on a device (a lost tablet).
     RevokeDevice {
         /// Device id.
         id: String,
+        /// The user, by user name or id (device ids are the clients' choice: another
+        /// user's session on the same id is untouched).
+        #[arg(long)]
+        user: String,
+        /// The device is lost: when it next presents any of the user's tokens it is told
+        /// to delete that user's offline data.
+        #[arg(long)]
+        wipe: bool,
     },
     /// Lists the users.
     Users,
@@ -217,20 +225,9 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             AdminCommand::DryRun { id } => out(admin::dry_run_draft(c, &id, now())),
             AdminCommand::Publish { id, force } => out(admin::publish(c, &id, force, now())),
             AdminCommand::Assign { id, users, teams } => {
-                let mut ids = Vec::new();
-                for user in users {
-                    let found = c
-                        .query_opt(
-                            "SELECT id FROM org_user WHERE username = $1 OR id = $1",
-                            &[text(&user)],
-                        )?
-                        .map(|r| string(&r[0]))
-                        .transpose()?
-                        .with_context(|| format!("no user {user}"))?;
-                    ids.push(found);
-                }
-                let to = Assignments { users: ids, teams };
-                out(admin::assign(c, &id, &to))
+                let ids: Result<Vec<String>, _> =
+                    users.iter().map(|u| admin::user_id_of(c, u)).collect();
+                out(ids.and_then(|ids| admin::assign(c, &id, &Assignments { users: ids, teams })))
             }
             AdminCommand::SyncErrors { all } => {
                 out(Ok(outpost_server::push::errors_list(c, None, all)?))
@@ -264,11 +261,10 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                     now(),
                 ))
             }
-            AdminCommand::RevokeDevice { id } => {
-                let n = outpost_server::auth::revoke_device(c, &id)?;
-                out(Ok::<_, outpost_server::ApiError>(
-                    serde_json::json!({"revoked": n}),
-                ))
+            AdminCommand::RevokeDevice { id, user, wipe } => {
+                let request = RevokeDeviceRequest { user, wipe };
+                out(admin::device_revoke(c, &id, &request)
+                    .map(|n| serde_json::json!({"revoked": n, "wipe": wipe})))
             }
             AdminCommand::Users => out(admin::users(c)),
         })

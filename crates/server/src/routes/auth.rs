@@ -117,6 +117,7 @@ pub async fn refresh(
             ..
         } => Ok(Json(response(access, refresh, user, org_id))),
         Refreshed::Refused => Err(ApiError::Unauthorized),
+        Refreshed::Wipe => Err(ApiError::DeviceWipe),
     }
 }
 
@@ -124,7 +125,9 @@ pub async fn refresh(
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state
         .db
-        .tx(move |conn| crate::auth::revoke_user_device(conn, &caller.user_id, &caller.device_id))
+        .tx(move |conn| {
+            crate::auth::revoke_user_device(conn, &caller.user_id, &caller.device_id, false)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ crate::contract!(
     expired_tokens_and_rate_limiting,
     every_endpoint_but_health_and_login_needs_a_token,
     metadata_tells_the_device_its_access_and_profile,
+    revoking_a_device_is_one_users_and_a_wipe_order_reaches_it,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -121,11 +122,107 @@ async fn login_refresh_logout_and_hashed_tokens(backend: Backend) {
         "POST",
         "/api/v1/admin/devices/d3/revoke",
         &admin,
-        None,
+        Some(json!({"user": "fiona"})),
     )
     .await;
-    assert_eq!(lost.status, StatusCode::NO_CONTENT);
+    assert_eq!(lost.status, StatusCode::NO_CONTENT, "{}", lost.body);
     assert_eq!(metadata_status(&h, &d3).await, StatusCode::UNAUTHORIZED);
+}
+
+async fn revoke(h: &crate::Harness, admin: &str, device: &str, body: serde_json::Value) -> Answer {
+    call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/devices/{device}/revoke"),
+        admin,
+        Some(body),
+    )
+    .await
+}
+
+async fn revoking_a_device_is_one_users_and_a_wipe_order_reaches_it(backend: Backend) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    // Device ids are the clients' choice: two users on "the same" device id.
+    let fiona_shared = login(&h.app, "fiona", "shared").await;
+    let admin_shared = login(&h.app, "admin", "shared").await;
+    let fiona_other = login(&h.app, "fiona", "other").await;
+    let fiona_id = crate::user_id(&h, "fiona");
+    for (what, body, status) in [
+        ("no user named", json!({}), StatusCode::BAD_REQUEST),
+        (
+            "an unknown user",
+            json!({"user": "nobody"}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let a = revoke(&h, &admin, "shared", body).await;
+        assert_eq!(a.status, status, "revoking for {what}: {}", a.body);
+    }
+    assert_eq!(
+        metadata_status(&h, &fiona_shared).await,
+        StatusCode::OK,
+        "a refused revocation revokes nothing"
+    );
+    let a = revoke(&h, &admin, "shared", json!({"user": "fiona"})).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let revoked = call(&h.app, "GET", "/api/v1/metadata", &fiona_shared, None).await;
+    assert_refused(
+        &revoked,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "fiona's tokens on the revoked device (a revoke without wipe)",
+    );
+    assert_eq!(
+        metadata_status(&h, &admin_shared).await,
+        StatusCode::OK,
+        "another user's tokens on the same device id keep working"
+    );
+    assert_eq!(
+        metadata_status(&h, &fiona_other).await,
+        StatusCode::OK,
+        "fiona's other device keeps working"
+    );
+
+    // A lost tablet: revoked with a wipe order, by user id this time.
+    let lost = login_full(&h.app, "fiona", "lost").await;
+    let (access, refresh_token) = (
+        crate::str(&lost["access_token"]),
+        crate::str(&lost["refresh_token"]),
+    );
+    let a = revoke(&h, &admin, "lost", json!({"user": fiona_id, "wipe": true})).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    for _ in 0..2 {
+        let on_access = call(
+            &h.app,
+            "GET",
+            "/api/v1/sync/pull?checkpoint=0&limit=1",
+            &access,
+            None,
+        )
+        .await;
+        assert_refused(
+            &on_access,
+            StatusCode::UNAUTHORIZED,
+            "device_wipe",
+            "the lost device presenting its access token is told to wipe (every time)",
+        );
+        let on_refresh = refresh(&h, &refresh_token).await;
+        assert_refused(
+            &on_refresh,
+            StatusCode::UNAUTHORIZED,
+            "device_wipe",
+            "the lost device presenting its refresh token is told to wipe",
+        );
+    }
+    assert_eq!(
+        metadata_status(&h, &fiona_other).await,
+        StatusCode::OK,
+        "the wipe order is for that device only"
+    );
+    // Signed in again (after wiping), the device works: the order was for its old tokens.
+    let again = login(&h.app, "fiona", "lost").await;
+    assert_eq!(metadata_status(&h, &again).await, StatusCode::OK);
 }
 
 async fn expired_tokens_and_rate_limiting(backend: Backend) {
@@ -263,5 +360,76 @@ async fn metadata_tells_the_device_its_access_and_profile(backend: Backend) {
     assert_eq!(
         a.body["access"]["secured_fields"]["account"]["creditlimit"]["read"],
         true
+    );
+}
+
+#[tokio::test]
+async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
+    let tmp = tempfile::tempdir().expect("a temp folder");
+    let db = outpost_server::Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens");
+    let options = outpost_server::seed::DemoOptions {
+        seed: crate::SEED,
+        records: 10,
+        password: PASSWORD.to_owned(),
+    };
+    outpost_server::seed::load_demo_if_empty(&db, &options)
+        .await
+        .expect("the demo loads");
+    let org = outpost_domain::demo::demo_org(crate::SEED);
+    let ids: Vec<String> = ["fiona", "admin"]
+        .iter()
+        .map(|u| org.user(u).expect("a demo user").id.clone())
+        .collect();
+    let issued = ids.clone();
+    db.tx(move |c| {
+        for user in &issued {
+            outpost_server::auth::issue_tokens(c, user, "tablet")?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("tokens issued");
+    drop(db);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
+        .args(["--data-dir"])
+        .arg(tmp.path())
+        .args([
+            "admin",
+            "revoke-device",
+            "--user",
+            "fiona",
+            "--wipe",
+            "tablet",
+        ])
+        .output()
+        .expect("the admin command runs");
+    assert!(
+        run.status.success(),
+        "revoke-device succeeds: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let db = outpost_server::Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens again");
+    let states = db
+        .tx(move |c| {
+            let mut out = Vec::new();
+            for user in &ids {
+                let row = c.query_value(
+                    "SELECT sum(revoked) * 10 + sum(wipe) FROM auth_token WHERE user_id = $1",
+                    &[text(user)],
+                )?;
+                out.push(int(&row)?);
+            }
+            Ok(out)
+        })
+        .await
+        .expect("token states read");
+    assert_eq!(
+        states,
+        vec![22, 0],
+        "fiona's two tokens on the tablet are revoked with a wipe order; admin's on the same device id are untouched"
     );
 }
