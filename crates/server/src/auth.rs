@@ -3,7 +3,9 @@
 //!
 //! - An access token lives [`ACCESS_TTL`]; a refresh token [`REFRESH_TTL`] and buys one
 //!   new pair: using it revokes it. Presenting a refresh token that was already used
-//!   revokes every token of that device (it was copied: someone else has it).
+//!   revokes every token of that device (it was copied: someone else has it) — unless it
+//!   comes back within [`REFRESH_RETRY_GRACE`] and the pair it bought was never used: the
+//!   answer was lost, so that pair is dropped and a new one issued.
 //! - Revocation is per (user, device): device ids are the clients' choice. An
 //!   administrator's revocation of a lost device may carry a wipe order: every token the
 //!   device had for the user then answers `device_wipe` (401), so it deletes that user's
@@ -27,6 +29,9 @@ use crate::{ApiError, AppState, now};
 pub const ACCESS_TTL: i64 = 3600;
 /// How long a refresh token is valid, in seconds.
 pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
+/// Seconds after a refresh during which the same refresh token may come again (its
+/// answer was lost) and buy a new pair, provided the pair it bought is still unused.
+pub const REFRESH_RETRY_GRACE: i64 = 60;
 /// Wrong passwords allowed per user name within [`FAILURE_WINDOW`].
 pub const MAX_FAILURES: i64 = 5;
 /// The rate-limit window, in seconds.
@@ -166,6 +171,16 @@ pub fn issue_tokens(
     user_id: &str,
     device_id: &str,
 ) -> anyhow::Result<(String, String)> {
+    issue_pair(conn, user_id, device_id, None)
+}
+
+/// [`issue_tokens`], remembering the hash of the refresh token that bought the pair.
+fn issue_pair(
+    conn: &mut dyn Conn,
+    user_id: &str,
+    device_id: &str,
+    bought_by: Option<&str>,
+) -> anyhow::Result<(String, String)> {
     let (access, refresh) = (new_token(), new_token());
     let now = unix_now();
     let created = outpost_domain::value::format_datetime(crate::now());
@@ -174,8 +189,8 @@ pub fn issue_tokens(
         (&refresh, "refresh", REFRESH_TTL),
     ] {
         conn.execute(
-            "INSERT INTO auth_token (token_hash, kind, user_id, device_id, expires_at, created_on)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO auth_token (token_hash, kind, user_id, device_id, expires_at, created_on,
+             bought_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 text(token_hash(token)),
                 text(kind),
@@ -183,10 +198,35 @@ pub fn issue_tokens(
                 text(device_id),
                 int_param(now + ttl),
                 text(created.clone()),
+                crate::db::opt_text(bought_by),
             ],
         )?;
     }
     Ok((access, refresh))
+}
+
+/// Whether a used refresh token may buy a pair again: it was used within
+/// [`REFRESH_RETRY_GRACE`], and the pair it bought is still unused and unrevoked (so its
+/// answer was lost, not copied). The unused pair is then forgotten: it never reached the
+/// device.
+fn retry_in_grace(conn: &mut dyn Conn, hash: &str, used_at: Option<i64>) -> anyhow::Result<bool> {
+    if used_at.is_none_or(|at| unix_now() - at > REFRESH_RETRY_GRACE) {
+        return Ok(false);
+    }
+    let row = conn
+        .query_opt(
+            "SELECT count(*), count(used_at), count(CASE WHEN revoked <> 0 THEN 1 END)
+             FROM auth_token WHERE bought_by = $1",
+            &[text(hash)],
+        )?
+        .unwrap_or_default();
+    let counts = row.iter().map(int).collect::<anyhow::Result<Vec<i64>>>()?;
+    // Exactly one pair, neither used nor revoked.
+    if counts != [2, 0, 0] {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM auth_token WHERE bought_by = $1", &[text(hash)])?;
+    Ok(true)
 }
 
 /// What refreshing came to.
@@ -208,14 +248,16 @@ pub enum Refreshed {
     Wipe,
 }
 
-/// Trades a refresh token for a new pair, revoking it; a reused one revokes the device.
+/// Trades a refresh token for a new pair, revoking it. A used one coming back within
+/// [`REFRESH_RETRY_GRACE`] while the pair it bought is unused buys a new pair instead of
+/// that one (the answer was lost); otherwise it was copied, and the device is revoked.
 ///
 /// # Errors
 /// A database error.
 pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refreshed> {
     let hash = token_hash(refresh_token);
     let Some(row) = conn.query_opt(
-        "SELECT user_id, device_id, expires_at, revoked, wipe FROM auth_token
+        "SELECT user_id, device_id, expires_at, revoked, wipe, used_at FROM auth_token
          WHERE token_hash = $1 AND kind = 'refresh'",
         &[text(&hash)],
     )?
@@ -226,16 +268,21 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
         return Ok(Refreshed::Wipe);
     }
     let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
-    let (expired, used) = (int(&row[2])? <= unix_now(), int(&row[3])? != 0);
+    let now = unix_now();
+    let (expired, used) = (int(&row[2])? <= now, int(&row[3])? != 0);
     if expired && !used {
         return Ok(Refreshed::Refused);
     }
     // Used exactly once: of two requests racing with one token, only one claims it.
     let claimed = conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE token_hash = $1 AND revoked = 0",
-        &[text(&hash)],
+        "UPDATE auth_token SET revoked = 1, used_at = $2 WHERE token_hash = $1 AND revoked = 0",
+        &[text(&hash), int_param(now)],
     )?;
-    if claimed == 0 {
+    let used_at = match &row[5] {
+        crate::db::SqlParam::Int(at) => Some(*at),
+        _ => None,
+    };
+    if claimed == 0 && !retry_in_grace(conn, &hash, used_at)? {
         tracing::warn!(
             device_id,
             "a used refresh token came back: revoking the device"
@@ -250,7 +297,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
     else {
         return Ok(Refreshed::Refused);
     };
-    let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
+    let (access, refresh) = issue_pair(conn, &user_id, &device_id, Some(&hash))?;
     Ok(Refreshed::Issued {
         user: outpost_protocol::UserInfo {
             id: user_id,
@@ -308,12 +355,13 @@ pub fn revoke_user_device(
 /// # Errors
 /// [`ApiError::Unauthorized`] / [`ApiError::TokenExpired`], or a database error.
 pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiError> {
+    let hash = token_hash(token);
     let row = conn
         .query_opt(
             "SELECT t.user_id, t.device_id, t.expires_at, u.is_admin, t.revoked, t.wipe,
-             u.disabled FROM auth_token t JOIN org_user u ON u.id = t.user_id
+             u.disabled, t.used_at FROM auth_token t JOIN org_user u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.kind = 'access'",
-            &[text(token_hash(token))],
+            &[text(&hash)],
         )?
         .ok_or(ApiError::Unauthorized)?;
     // A wipe order reaches the device however old its token, so it is looked at first.
@@ -325,6 +373,13 @@ pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiEr
     }
     if int(&row[2])? <= unix_now() {
         return Err(ApiError::TokenExpired);
+    }
+    // Its first use: from now on the refresh that bought it cannot be retried.
+    if row[7] == crate::db::SqlParam::Null {
+        conn.execute(
+            "UPDATE auth_token SET used_at = $1 WHERE token_hash = $2",
+            &[int_param(unix_now()), text(&hash)],
+        )?;
     }
     Ok(Caller {
         user_id: string(&row[0])?,

@@ -116,6 +116,13 @@ CREATE TABLE profile_assignment (principal {text} PRIMARY KEY, profile_id {text}
 ALTER TABLE auth_token ADD COLUMN wipe {int} NOT NULL DEFAULT 0;
 CREATE INDEX auth_token_user_device ON auth_token (user_id, device_id);
 ",
+    // 3: a refresh retried after a lost answer: when a token was first used (a refresh
+    // token to refresh, an access token on a request) and which refresh token bought it.
+    r"
+ALTER TABLE auth_token ADD COLUMN used_at {int};
+ALTER TABLE auth_token ADD COLUMN bought_by {text};
+CREATE INDEX auth_token_bought_by ON auth_token (bought_by);
+",
 ];
 
 /// `{int}` and `{text}` for the engine.

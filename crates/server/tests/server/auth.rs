@@ -17,6 +17,8 @@ crate::contract!(
     every_endpoint_but_health_and_login_needs_a_token,
     metadata_tells_the_device_its_access_and_profile,
     revoking_a_device_is_one_users_and_a_wipe_order_reaches_it,
+    a_refresh_retried_after_a_lost_answer_keeps_the_session,
+    a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -431,5 +433,100 @@ async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
         states,
         vec![22, 0],
         "fiona's two tokens on the tablet are revoked with a wipe order; admin's on the same device id are untouched"
+    );
+}
+
+/// Signs in on `device` and refreshes once: (the first refresh token, the pair it bought
+/// as (access, refresh)).
+async fn refreshed_once(h: &crate::Harness, device: &str) -> (String, (String, String)) {
+    let first = login_full(&h.app, "fiona", device).await;
+    let token = crate::str(&first["refresh_token"]);
+    let bought = refresh(h, &token).await;
+    assert_eq!(
+        bought.status,
+        StatusCode::OK,
+        "the first refresh: {}",
+        bought.body
+    );
+    let pair = (
+        crate::str(&bought.body["access_token"]),
+        crate::str(&bought.body["refresh_token"]),
+    );
+    (token, pair)
+}
+
+async fn a_refresh_retried_after_a_lost_answer_keeps_the_session(backend: Backend) {
+    let h = harness(backend).await;
+    // The answer to the first refresh is lost: the device never sees that pair.
+    let (token, (lost_access, _)) = refreshed_once(&h, "d1").await;
+    let retried = refresh(&h, &token).await;
+    assert_eq!(
+        retried.status,
+        StatusCode::OK,
+        "the same refresh token again, within the grace and with its pair unused, buys a new pair: {}",
+        retried.body
+    );
+    let access = crate::str(&retried.body["access_token"]);
+    assert_eq!(
+        metadata_status(&h, &access).await,
+        StatusCode::OK,
+        "the new pair works"
+    );
+    assert_eq!(
+        metadata_status(&h, &lost_access).await,
+        StatusCode::UNAUTHORIZED,
+        "the pair whose answer was lost is revoked"
+    );
+    let next = refresh(&h, &crate::str(&retried.body["refresh_token"])).await;
+    assert_eq!(
+        next.status,
+        StatusCode::OK,
+        "the session goes on: {}",
+        next.body
+    );
+}
+
+async fn a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    // The pair it bought was used: someone else has the token.
+    let (token, (access, _)) = refreshed_once(&h, "d1").await;
+    assert_eq!(metadata_status(&h, &access).await, StatusCode::OK);
+    let again = refresh(&h, &token).await;
+    assert_refused(
+        &again,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a used refresh token whose pair was used since",
+    );
+    assert_eq!(
+        metadata_status(&h, &access).await,
+        StatusCode::UNAUTHORIZED,
+        "theft: every token of the device is revoked"
+    );
+    // Past the grace, even with the pair unused.
+    let (token, (access, _)) = refreshed_once(&h, "d2").await;
+    let hash = token_hash(&token);
+    let grace = outpost_server::auth::REFRESH_RETRY_GRACE;
+    h.db.tx(move |c| {
+        c.execute(
+            "UPDATE auth_token SET used_at = used_at - $1 WHERE token_hash = $2",
+            &[outpost_server::db::int_param(grace + 1), text(&hash)],
+        )
+    })
+    .await
+    .expect("the first use moved back past the grace");
+    let late = refresh(&h, &token).await;
+    assert_refused(
+        &late,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a used refresh token past the grace",
+    );
+    assert_eq!(
+        metadata_status(&h, &access).await,
+        StatusCode::UNAUTHORIZED,
+        "theft: the unused pair is revoked with the device"
     );
 }
