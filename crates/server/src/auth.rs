@@ -10,9 +10,11 @@
 //!   administrator's revocation of a lost device may carry a wipe order: every token the
 //!   device had for the user then answers `device_wipe` (401), so it deletes that user's
 //!   offline data.
-//! - After [`MAX_FAILURES`] wrong passwords for one user name within
-//!   [`FAILURE_WINDOW`], sign-in answers 429 until the window passes. The count lives in
-//!   the database, so every server process sharing it enforces the same limit.
+//! - Sign-in failures are counted per (user name, client address), per address and
+//!   server-wide, with a back-off that doubles ([`Failures::wait`]); an address with no
+//!   failures is never held back, so no attacker can lock a user out from elsewhere. The
+//!   counts live in the database, so every server process sharing it enforces the same
+//!   limits.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -32,10 +34,21 @@ pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
 /// Seconds after a refresh during which the same refresh token may come again (its
 /// answer was lost) and buy a new pair, provided the pair it bought is still unused.
 pub const REFRESH_RETRY_GRACE: i64 = 60;
-/// Wrong passwords allowed per user name within [`FAILURE_WINDOW`].
+/// Wrong passwords one client address may try for one user name within
+/// [`FAILURE_WINDOW`] before each further try waits (1 s, then 2 s, 4 s, … up to
+/// [`MAX_BACKOFF`] after the last failure).
 pub const MAX_FAILURES: i64 = 5;
-/// The rate-limit window, in seconds.
-pub const FAILURE_WINDOW: i64 = 300;
+/// Wrong passwords one client address may try across all user names (password spraying)
+/// within [`FAILURE_WINDOW`] before each further try waits, growing the same way.
+pub const MAX_ADDRESS_FAILURES: i64 = 20;
+/// Wrong passwords the whole server takes within [`FAILURE_WINDOW`] (from any address)
+/// before every address with a failure of its own waits [`MAX_BACKOFF`] between tries.
+/// Addresses with no failure are never held back: an attacker cannot lock anyone out.
+pub const MAX_GLOBAL_FAILURES: i64 = 1_000;
+/// How long a failure counts, in seconds.
+pub const FAILURE_WINDOW: i64 = 900;
+/// The longest wait between tries, in seconds.
+pub const MAX_BACKOFF: i64 = 300;
 
 /// Hashes a password into a PHC string (Argon2id, a fresh random salt).
 ///
@@ -110,54 +123,113 @@ pub fn user_by_username(conn: &mut dyn Conn, username: &str) -> anyhow::Result<O
     .transpose()
 }
 
-/// Seconds until the user name may try again, when it is rate limited.
-///
-/// # Errors
-/// A database error.
-pub fn retry_after(conn: &mut dyn Conn, username: &str) -> anyhow::Result<Option<i64>> {
-    let since = unix_now() - FAILURE_WINDOW;
-    let row = conn
-        .query_opt(
-            "SELECT count(*), min(at) FROM login_failure WHERE username = $1 AND at > $2",
-            &[text(username), int_param(since)],
-        )?
-        .unwrap_or_default();
-    let count = row.first().map(int).transpose()?.unwrap_or(0);
-    if count < MAX_FAILURES {
-        return Ok(None);
-    }
-    let oldest = match row.get(1) {
-        Some(v @ crate::db::SqlParam::Int(_)) => int(v)?,
-        _ => since,
-    };
-    Ok(Some((oldest + FAILURE_WINDOW - unix_now()).max(1)))
+/// The failures that bear on one sign-in attempt, within [`FAILURE_WINDOW`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Of this user name from this address, and when the last was.
+    pub pair: (i64, i64),
+    /// From this address for any user name, and when the last was.
+    pub address: (i64, i64),
+    /// Everywhere.
+    pub global: i64,
 }
 
-/// Records a wrong password (and forgets failures older than the window).
+/// The wait after `n` failures where `free` are allowed: none below `free`, then 1 s,
+/// 2 s, 4 s, … up to [`MAX_BACKOFF`].
+fn backoff(n: i64, free: i64) -> i64 {
+    if n < free {
+        return 0;
+    }
+    let doublings = u32::try_from((n - free).min(30)).unwrap_or(30);
+    (1_i64 << doublings).min(MAX_BACKOFF)
+}
+
+impl Failures {
+    /// Seconds until the attempt may be made (`None`: now), at `now` (unix seconds).
+    pub fn wait(&self, now: i64) -> Option<i64> {
+        let (pair, pair_last) = self.pair;
+        let (address, address_last) = self.address;
+        let mut until = pair_last + backoff(pair, MAX_FAILURES);
+        until = until.max(address_last + backoff(address, MAX_ADDRESS_FAILURES));
+        if self.global >= MAX_GLOBAL_FAILURES && address > 0 {
+            until = until.max(address_last + MAX_BACKOFF);
+        }
+        (until > now).then(|| until - now)
+    }
+}
+
+/// The client address as failures are counted: an IPv4 address, or the /64 an IPv6
+/// address is in (one subscriber's share, which they can walk through at will).
+pub fn address_key(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// One sign-in attempt of `username` from `address` at `now` (unix seconds): the seconds to
+/// wait when it must wait; otherwise it is counted as a failure until the password proves
+/// right ([`clear_failures`]), so parallel guesses cannot all slip under the limits.
 ///
 /// # Errors
 /// A database error.
-pub fn record_failure(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
-    let now = unix_now();
+pub fn login_attempt(
+    conn: &mut dyn Conn,
+    username: &str,
+    address: &str,
+    now: i64,
+) -> anyhow::Result<Option<i64>> {
+    let since = now - FAILURE_WINDOW;
     conn.execute(
         "DELETE FROM login_failure WHERE at <= $1",
-        &[int_param(now - FAILURE_WINDOW)],
+        &[int_param(since)],
     )?;
+    let row = conn
+        .query_opt(
+            "SELECT count(CASE WHEN username = $1 AND address = $2 THEN 1 END),
+             max(CASE WHEN username = $1 AND address = $2 THEN at END),
+             count(CASE WHEN address = $2 THEN 1 END),
+             max(CASE WHEN address = $2 THEN at END),
+             count(*) FROM login_failure WHERE at > $3",
+            &[text(username), text(address), int_param(since)],
+        )?
+        .unwrap_or_default();
+    let value = |i: usize| -> anyhow::Result<i64> {
+        match row.get(i) {
+            Some(v @ crate::db::SqlParam::Int(_)) => int(v),
+            _ => Ok(0),
+        }
+    };
+    let failures = Failures {
+        pair: (value(0)?, value(1)?),
+        address: (value(2)?, value(3)?),
+        global: value(4)?,
+    };
+    if let Some(wait) = failures.wait(now) {
+        return Ok(Some(wait));
+    }
     conn.execute(
-        "INSERT INTO login_failure (username, at) VALUES ($1, $2)",
-        &[text(username), int_param(now)],
+        "INSERT INTO login_failure (username, address, at) VALUES ($1, $2, $3)",
+        &[text(username), text(address), int_param(now)],
     )?;
-    Ok(())
+    Ok(None)
 }
 
-/// Forgets the failures of a user name (after a successful sign-in).
+/// Forgets the failures of a user name from one address (after a successful sign-in
+/// there); failures from other addresses stay.
 ///
 /// # Errors
 /// A database error.
-pub fn clear_failures(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
+pub fn clear_failures(conn: &mut dyn Conn, username: &str, address: &str) -> anyhow::Result<()> {
     conn.execute(
-        "DELETE FROM login_failure WHERE username = $1",
-        &[text(username)],
+        "DELETE FROM login_failure WHERE username = $1 AND address = $2",
+        &[text(username), text(address)],
     )?;
     Ok(())
 }

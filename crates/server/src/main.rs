@@ -324,7 +324,8 @@ async fn main() -> anyhow::Result<()> {
     println!("data folder: {}", data_dir.display());
     axum::serve(
         listener,
-        app(AppState::new(db).with_pull_page(args.max_pull_page)),
+        app(AppState::new(db).with_pull_page(args.max_pull_page))
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await

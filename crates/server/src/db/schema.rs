@@ -123,6 +123,13 @@ ALTER TABLE auth_token ADD COLUMN used_at {int};
 ALTER TABLE auth_token ADD COLUMN bought_by {text};
 CREATE INDEX auth_token_bought_by ON auth_token (bought_by);
 ",
+    // 4: sign-in failures are counted per (user name, client address) and per address, so
+    // no address can lock out another.
+    r"
+ALTER TABLE login_failure ADD COLUMN address {text} NOT NULL DEFAULT '';
+CREATE INDEX login_failure_at ON login_failure (at);
+CREATE INDEX login_failure_address ON login_failure (address, at);
+",
 ];
 
 /// `{int}` and `{text}` for the engine.
