@@ -347,9 +347,123 @@ impl Operation {
             .collect()
     }
 
+    /// Every id the operation carries, with the field that carries it: its target, the
+    /// records it creates, a new owner, a flow and its stage, and (`lookup: true`) the
+    /// records the lookups it sets point at.
+    fn ids<'a>(&'a self, metadata: &'a Metadata) -> Vec<(&'a str, &'a str, bool)> {
+        let target_field = match self {
+            Self::LeadQualify { .. } | Self::LeadDisqualify { .. } => "lead_id",
+            _ => "id",
+        };
+        let mut ids = vec![(target_field, self.target().1, false)];
+        let mut push = |field: &'a str, id: &'a str| ids.push((field, id, false));
+        match self {
+            Self::Assign { owner, .. } => push("owner", &owner.id),
+            Self::FlowNext { flow_id, .. } | Self::FlowPrevious { flow_id, .. } => {
+                push("flow_id", flow_id);
+            }
+            Self::FlowSetActive {
+                flow_id, stage_id, ..
+            } => {
+                push("flow_id", flow_id);
+                push("stage_id", stage_id);
+            }
+            Self::LeadQualify {
+                account_id,
+                contact_id,
+                opportunity_id,
+                ..
+            } => {
+                for (field, id) in [
+                    ("account_id", account_id),
+                    ("contact_id", contact_id),
+                    ("opportunity_id", opportunity_id),
+                ] {
+                    if let Some(id) = id {
+                        push(field, id);
+                    }
+                }
+            }
+            Self::OpportunityCloseWon { close_id, .. }
+            | Self::OpportunityCloseLost { close_id, .. } => push("close_id", close_id),
+            Self::CaseResolve { resolution_id, .. } => push("resolution_id", resolution_id),
+            Self::ActivityConvertToOpportunity { opportunity_id, .. } => {
+                push("opportunity_id", opportunity_id);
+            }
+            _ => {}
+        }
+        let set = match self {
+            Self::Create { entity, fields, .. } => Some((entity, fields)),
+            Self::Update {
+                entity, changes, ..
+            } => Some((entity, changes)),
+            _ => None,
+        };
+        if let Some((entity, fields)) = set
+            && let Ok(def) = metadata.entity(entity)
+        {
+            for attr in &def.attributes {
+                if !matches!(
+                    attr.kind,
+                    crate::AttributeKind::Lookup { .. } | crate::AttributeKind::Owner
+                ) {
+                    continue;
+                }
+                if let Some(Some(value)) = fields.get(&attr.name) {
+                    let id = value.split_once(':').map_or(value.as_str(), |(_, id)| id);
+                    ids.push((&attr.name, id, true));
+                }
+            }
+        }
+        ids
+    }
+
+    /// Checks every id the operation carries: record ids it targets or creates, a new
+    /// owner, a flow and stage, and the targets of the lookups it sets are 1 to
+    /// [`crate::value::MAX_ID_LEN`] characters without NUL (a lookup's emptiness is
+    /// validation's concern). [`Operation::apply`] checks first, so the device and the server refuse
+    /// the same operations.
+    ///
+    /// # Errors
+    /// [`OpError::Invalid`] naming each id's field: `required`, `too_long` or
+    /// `bad_format`.
+    pub fn ids_check(&self, metadata: &Metadata) -> Result<(), OpError> {
+        use crate::metadata::ValidationError;
+        let errors: Vec<ValidationError> = self
+            .ids(metadata)
+            .into_iter()
+            .filter_map(|(field, id, lookup)| {
+                let field = field.to_owned();
+                if id.is_empty() && !lookup {
+                    Some(ValidationError::Required { field })
+                } else if id.chars().count() > crate::value::MAX_ID_LEN {
+                    Some(ValidationError::TooLong {
+                        field,
+                        max: crate::value::MAX_ID_LEN,
+                    })
+                } else if id.contains('\0') {
+                    Some(ValidationError::BadFormat {
+                        field,
+                        expected: "an id without the NUL character".to_owned(),
+                    })
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(OpError::Invalid(errors))
+        }
+    }
+
     /// Applies the operation to `storage` as `ctx.user` at `ctx.now`. Privileges are the
     /// caller's to check first (see the module docs). On an error or a conflict nothing
     /// was written.
+    ///
+    /// # Errors
+    /// [`Operation::ids_check`]'s first, then what the operation itself refuses.
     pub fn apply(
         &self,
         ctx: &ApplyContext,
@@ -357,6 +471,7 @@ impl Operation {
         storage: &mut impl RecordStorage,
         check: ConflictCheck,
     ) -> Result<Applied, OpError> {
+        self.ids_check(metadata)?;
         let run = record::Run::new(ctx, metadata, storage);
         match self {
             Self::Create { entity, id, fields } => crud::create(run, entity, id, fields),

@@ -11,12 +11,19 @@
 //!   owner shortcuts `field eq-userid`, `eq-userteams`, `eq-useroruserhierarchy`,
 //!   `eq-businessid`; date functions `field last-x-days N`, `next-x-days N`,
 //!   `older-x-days N` (N from 1 to 36500) and `field today`.
-//! - Literals: `'text'` (`''` is a quote), numbers `12`, `-3.5`, `true`, `false`, `null`,
+//! - Literals: `'text'` (`''` is a quote; never the NUL character, which SQL cannot carry
+//!   as memory does — SQLite's `LIKE` stops at it, PostgreSQL's text cannot hold it — so a
+//!   text holding it is refused rather than answered two ways; record values are refused
+//!   it by validation too), numbers `12`, `-3.5`, `true`, `false`, `null`,
 //!   dates `2026-11-28`, date-times `2026-11-28T10:00:00Z` (any offset, whole seconds). A
 //!   lookup or owner compares with `'entity:id'`, or `'id'` when the lookup has one target.
 //! - `$select`: `field, field`; `$orderby`: `field [asc|desc], …`; `$top`: a whole number ≥ 1.
 //! - Field names are attribute logical names (lowercase letters, digits, `_`) or `id`;
 //!   keywords and operators are lowercase; `and`, `or` and `not` cannot be field names.
+//! - Size: an option's text is at most [`MAX_TEXT_LEN`] bytes, a quoted text at most
+//!   [`MAX_LITERAL_LEN`], a filter at most [`MAX_NODES`] conditions and operators nested at
+//!   most [`MAX_DEPTH`] deep — far above any real view, and within what both SQL engines
+//!   take.
 //!
 //! # API
 //! [`parse_filter`] and [`parse_query`] give an untyped [`Filter`] / [`Query`] whose nodes
@@ -103,6 +110,21 @@ pub use sql::{Dialect, SqlFragment, SqlParam};
 /// The deepest nesting of parentheses and `not` a filter may have, so that parsing,
 /// checking and evaluation never exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
+
+/// The longest text of one query option (`$filter`, `$select`, `$orderby`), in bytes. A
+/// real view's filter is a few hundred bytes; a profile filter listing ids a few thousand.
+pub const MAX_TEXT_LEN: usize = 32 * 1024;
+
+/// The most nodes a filter may have: conditions, and every `and`, `or` and `not` joining
+/// them (an `or` of 10 conditions is 11). A real view has a dozen. The bound keeps the SQL
+/// within what both engines take: SQLite parses an `or` chain of N terms into an
+/// expression N deep and refuses one deeper than 1,000, and every condition binds one or
+/// two parameters.
+pub const MAX_NODES: usize = 512;
+
+/// The longest quoted text in a filter, in bytes (the longest memo field is 4,000
+/// characters of mostly one byte each).
+pub const MAX_LITERAL_LEN: usize = 4 * 1024;
 
 /// The largest `N` of `last-x-days N` and its siblings (about a century).
 pub const MAX_DAYS: u32 = 36_500;

@@ -96,6 +96,10 @@ pub fn parse_datetime(text: &str) -> Result<OffsetDateTime, ParseError> {
         .map_err(|_| bad(text, "a date-time (RFC 3339, e.g. 2026-11-28T10:00:00Z)"))
 }
 
+/// The longest id a record may have, in characters (a UUID has 36). Every id an operation
+/// carries is bounded by it ([`crate::Operation::ids_check`]), on the device and the server.
+pub const MAX_ID_LEN: usize = 64;
+
 /// Parses a lookup `entity:id` (or a bare id when the lookup has one target).
 pub fn parse_ref(text: &str, targets: &[String]) -> Result<EntityRef, ParseError> {
     match text.split_once(':') {

@@ -210,3 +210,16 @@ pub struct AdminUser {
     /// May use the admin API.
     pub is_admin: bool,
 }
+
+/// `POST /api/v1/admin/devices/{id}/revoke`: revokes one user's tokens on a device (device
+/// ids are the clients' choice, so another user's session on "the same" id is untouched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeDeviceRequest {
+    /// The user, by user name or id.
+    pub user: String,
+    /// The device was lost: when it next presents any of those tokens it is told to delete
+    /// the user's offline data (`device_wipe`).
+    #[serde(default)]
+    pub wipe: bool,
+}

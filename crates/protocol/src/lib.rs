@@ -18,6 +18,22 @@ use serde::{Deserialize, Serialize};
 /// Every route lives under this prefix; a breaking change bumps it.
 pub const API_PREFIX: &str = "/api/v1";
 
+/// The `code` of an [`ErrorBody`] a client acts on (`docs/PROTOCOL.md` lists them all with
+/// what the device does).
+pub mod code {
+    /// 401: no, unknown or revoked token — sign out, keep offline work.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// 401: the access token is past its lifetime — refresh once and retry.
+    pub const TOKEN_EXPIRED: &str = "token_expired";
+    /// 401: an administrator revoked this user's session on this device as lost — delete
+    /// this user's offline data on the device (store and key), then sign out.
+    pub const DEVICE_WIPE: &str = "device_wipe";
+    /// 401: wrong user name or password at sign-in.
+    pub const BAD_CREDENTIALS: &str = "bad_credentials";
+    /// 429: too many failed sign-ins (`Retry-After`).
+    pub const RATE_LIMITED: &str = "rate_limited";
+}
+
 /// `POST /api/v1/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

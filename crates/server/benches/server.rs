@@ -269,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
         "- *Push*: 1,000 account updates in batches of 100, each op in its own transaction with its (device, op id) outcome stored, true before-images (no conflicts)."
     );
     println!(
-        "- SQLite is a file in a temp folder (WAL, `synchronous=normal`); PostgreSQL 15 is Debian's, started by the bench like the tests do (loopback, `fsync=off`)."
+        "- SQLite is a file in a temp folder (WAL, `synchronous=full`); PostgreSQL 15 is Debian's, started by the bench like the tests do (loopback, `fsync=off`)."
     );
     println!("END-MARKDOWN");
     Ok(())

@@ -12,7 +12,7 @@ use outpost_domain::metadata::{AttributeKind, Ownership};
 use outpost_domain::query::parse_filter;
 use outpost_protocol::admin::{
     AdminUser, Assignments, DryRun, DryRunUser, EntityOffline, ItemData, OrgSettings, ProfileDef,
-    ProfileInfo, ProfileProblem, PublishResponse,
+    ProfileInfo, ProfileProblem, PublishResponse, RevokeDeviceRequest,
 };
 
 use crate::db::{Conn, entity_table, int, int_param, string, text};
@@ -544,6 +544,11 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
 /// device keep their tables). The version goes up by one, so devices see a metadata
 /// update waiting (C16).
 ///
+/// An attribute's `secured`, `updatable` and `requirement` may change here too, and count
+/// as security changes: the server enforces the new ones on every read and write at once,
+/// and a newly secured field is redacted from every record devices hold at their next
+/// pull (see [`crate::pull`]).
+///
 /// # Errors
 /// A changed entity or attribute, a view that does not check, or a name that does not
 /// resolve ([`Metadata::dangling_references`]).
@@ -667,6 +672,39 @@ pub fn provision(conn: &mut dyn Conn, on: bool) -> Result<OrgSettings, ApiError>
     let mut current = settings(conn)?;
     current.provisioned = on;
     settings_set(conn, &current)
+}
+
+/// The id of the user with this user name or id.
+///
+/// # Errors
+/// Not found, or a database error.
+pub fn user_id_of(conn: &mut dyn Conn, name_or_id: &str) -> Result<String, ApiError> {
+    conn.query_opt(
+        "SELECT id FROM org_user WHERE username = $1 OR id = $1",
+        &[text(name_or_id)],
+    )?
+    .map(|row| string(&row[0]))
+    .transpose()?
+    .ok_or_else(|| ApiError::NotFound(format!("no user {name_or_id}")))
+}
+
+/// Revokes one user's tokens on a device (a lost tablet), with a wipe order when asked;
+/// the number of tokens revoked.
+///
+/// # Errors
+/// An unknown user, or a database error.
+pub fn device_revoke(
+    conn: &mut dyn Conn,
+    device_id: &str,
+    request: &RevokeDeviceRequest,
+) -> Result<u64, ApiError> {
+    let user_id = user_id_of(conn, &request.user)?;
+    Ok(crate::auth::revoke_user_device(
+        conn,
+        &user_id,
+        device_id,
+        request.wipe,
+    )?)
 }
 
 /// The org's users with their roles and teams.

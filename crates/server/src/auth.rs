@@ -3,10 +3,18 @@
 //!
 //! - An access token lives [`ACCESS_TTL`]; a refresh token [`REFRESH_TTL`] and buys one
 //!   new pair: using it revokes it. Presenting a refresh token that was already used
-//!   revokes every token of that device (it was copied: someone else has it).
-//! - After [`MAX_FAILURES`] wrong passwords for one user name within
-//!   [`FAILURE_WINDOW`], sign-in answers 429 until the window passes. The count lives in
-//!   the database, so every server process sharing it enforces the same limit.
+//!   revokes every token of that device (it was copied: someone else has it) — unless it
+//!   comes back within [`REFRESH_RETRY_GRACE`] and the pair it bought was never used: the
+//!   answer was lost, so that pair is dropped and a new one issued.
+//! - Revocation is per (user, device): device ids are the clients' choice. An
+//!   administrator's revocation of a lost device may carry a wipe order: every token the
+//!   device had for the user then answers `device_wipe` (401), so it deletes that user's
+//!   offline data.
+//! - Sign-in failures are counted per (user name, client address), per address and
+//!   server-wide, with a back-off that doubles ([`Failures::wait`]); an address with no
+//!   failures is never held back, so no attacker can lock a user out from elsewhere. The
+//!   counts live in the database, so every server process sharing it enforces the same
+//!   limits.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -23,10 +31,24 @@ use crate::{ApiError, AppState, now};
 pub const ACCESS_TTL: i64 = 3600;
 /// How long a refresh token is valid, in seconds.
 pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
-/// Wrong passwords allowed per user name within [`FAILURE_WINDOW`].
+/// Seconds after a refresh during which the same refresh token may come again (its
+/// answer was lost) and buy a new pair, provided the pair it bought is still unused.
+pub const REFRESH_RETRY_GRACE: i64 = 60;
+/// Wrong passwords one client address may try for one user name within
+/// [`FAILURE_WINDOW`] before each further try waits (1 s, then 2 s, 4 s, … up to
+/// [`MAX_BACKOFF`] after the last failure).
 pub const MAX_FAILURES: i64 = 5;
-/// The rate-limit window, in seconds.
-pub const FAILURE_WINDOW: i64 = 300;
+/// Wrong passwords one client address may try across all user names (password spraying)
+/// within [`FAILURE_WINDOW`] before each further try waits, growing the same way.
+pub const MAX_ADDRESS_FAILURES: i64 = 20;
+/// Wrong passwords the whole server takes within [`FAILURE_WINDOW`] (from any address)
+/// before every address with a failure of its own waits [`MAX_BACKOFF`] between tries.
+/// Addresses with no failure are never held back: an attacker cannot lock anyone out.
+pub const MAX_GLOBAL_FAILURES: i64 = 1_000;
+/// How long a failure counts, in seconds.
+pub const FAILURE_WINDOW: i64 = 900;
+/// The longest wait between tries, in seconds.
+pub const MAX_BACKOFF: i64 = 300;
 
 /// Hashes a password into a PHC string (Argon2id, a fresh random salt).
 ///
@@ -101,54 +123,113 @@ pub fn user_by_username(conn: &mut dyn Conn, username: &str) -> anyhow::Result<O
     .transpose()
 }
 
-/// Seconds until the user name may try again, when it is rate limited.
-///
-/// # Errors
-/// A database error.
-pub fn retry_after(conn: &mut dyn Conn, username: &str) -> anyhow::Result<Option<i64>> {
-    let since = unix_now() - FAILURE_WINDOW;
-    let row = conn
-        .query_opt(
-            "SELECT count(*), min(at) FROM login_failure WHERE username = $1 AND at > $2",
-            &[text(username), int_param(since)],
-        )?
-        .unwrap_or_default();
-    let count = row.first().map(int).transpose()?.unwrap_or(0);
-    if count < MAX_FAILURES {
-        return Ok(None);
-    }
-    let oldest = match row.get(1) {
-        Some(v @ crate::db::SqlParam::Int(_)) => int(v)?,
-        _ => since,
-    };
-    Ok(Some((oldest + FAILURE_WINDOW - unix_now()).max(1)))
+/// The failures that bear on one sign-in attempt, within [`FAILURE_WINDOW`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    /// Of this user name from this address, and when the last was.
+    pub pair: (i64, i64),
+    /// From this address for any user name, and when the last was.
+    pub address: (i64, i64),
+    /// Everywhere.
+    pub global: i64,
 }
 
-/// Records a wrong password (and forgets failures older than the window).
+/// The wait after `n` failures where `free` are allowed: none below `free`, then 1 s,
+/// 2 s, 4 s, … up to [`MAX_BACKOFF`].
+fn backoff(n: i64, free: i64) -> i64 {
+    if n < free {
+        return 0;
+    }
+    let doublings = u32::try_from((n - free).min(30)).unwrap_or(30);
+    (1_i64 << doublings).min(MAX_BACKOFF)
+}
+
+impl Failures {
+    /// Seconds until the attempt may be made (`None`: now), at `now` (unix seconds).
+    pub fn wait(&self, now: i64) -> Option<i64> {
+        let (pair, pair_last) = self.pair;
+        let (address, address_last) = self.address;
+        let mut until = pair_last + backoff(pair, MAX_FAILURES);
+        until = until.max(address_last + backoff(address, MAX_ADDRESS_FAILURES));
+        if self.global >= MAX_GLOBAL_FAILURES && address > 0 {
+            until = until.max(address_last + MAX_BACKOFF);
+        }
+        (until > now).then(|| until - now)
+    }
+}
+
+/// The client address as failures are counted: an IPv4 address, or the /64 an IPv6
+/// address is in (one subscriber's share, which they can walk through at will).
+pub fn address_key(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// One sign-in attempt of `username` from `address` at `now` (unix seconds): the seconds to
+/// wait when it must wait; otherwise it is counted as a failure until the password proves
+/// right ([`clear_failures`]), so parallel guesses cannot all slip under the limits.
 ///
 /// # Errors
 /// A database error.
-pub fn record_failure(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
-    let now = unix_now();
+pub fn login_attempt(
+    conn: &mut dyn Conn,
+    username: &str,
+    address: &str,
+    now: i64,
+) -> anyhow::Result<Option<i64>> {
+    let since = now - FAILURE_WINDOW;
     conn.execute(
         "DELETE FROM login_failure WHERE at <= $1",
-        &[int_param(now - FAILURE_WINDOW)],
+        &[int_param(since)],
     )?;
+    let row = conn
+        .query_opt(
+            "SELECT count(CASE WHEN username = $1 AND address = $2 THEN 1 END),
+             max(CASE WHEN username = $1 AND address = $2 THEN at END),
+             count(CASE WHEN address = $2 THEN 1 END),
+             max(CASE WHEN address = $2 THEN at END),
+             count(*) FROM login_failure WHERE at > $3",
+            &[text(username), text(address), int_param(since)],
+        )?
+        .unwrap_or_default();
+    let value = |i: usize| -> anyhow::Result<i64> {
+        match row.get(i) {
+            Some(v @ crate::db::SqlParam::Int(_)) => int(v),
+            _ => Ok(0),
+        }
+    };
+    let failures = Failures {
+        pair: (value(0)?, value(1)?),
+        address: (value(2)?, value(3)?),
+        global: value(4)?,
+    };
+    if let Some(wait) = failures.wait(now) {
+        return Ok(Some(wait));
+    }
     conn.execute(
-        "INSERT INTO login_failure (username, at) VALUES ($1, $2)",
-        &[text(username), int_param(now)],
+        "INSERT INTO login_failure (username, address, at) VALUES ($1, $2, $3)",
+        &[text(username), text(address), int_param(now)],
     )?;
-    Ok(())
+    Ok(None)
 }
 
-/// Forgets the failures of a user name (after a successful sign-in).
+/// Forgets the failures of a user name from one address (after a successful sign-in
+/// there); failures from other addresses stay.
 ///
 /// # Errors
 /// A database error.
-pub fn clear_failures(conn: &mut dyn Conn, username: &str) -> anyhow::Result<()> {
+pub fn clear_failures(conn: &mut dyn Conn, username: &str, address: &str) -> anyhow::Result<()> {
     conn.execute(
-        "DELETE FROM login_failure WHERE username = $1",
-        &[text(username)],
+        "DELETE FROM login_failure WHERE username = $1 AND address = $2",
+        &[text(username), text(address)],
     )?;
     Ok(())
 }
@@ -162,6 +243,16 @@ pub fn issue_tokens(
     user_id: &str,
     device_id: &str,
 ) -> anyhow::Result<(String, String)> {
+    issue_pair(conn, user_id, device_id, None)
+}
+
+/// [`issue_tokens`], remembering the hash of the refresh token that bought the pair.
+fn issue_pair(
+    conn: &mut dyn Conn,
+    user_id: &str,
+    device_id: &str,
+    bought_by: Option<&str>,
+) -> anyhow::Result<(String, String)> {
     let (access, refresh) = (new_token(), new_token());
     let now = unix_now();
     let created = outpost_domain::value::format_datetime(crate::now());
@@ -170,8 +261,8 @@ pub fn issue_tokens(
         (&refresh, "refresh", REFRESH_TTL),
     ] {
         conn.execute(
-            "INSERT INTO auth_token (token_hash, kind, user_id, device_id, expires_at, created_on)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO auth_token (token_hash, kind, user_id, device_id, expires_at, created_on,
+             bought_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 text(token_hash(token)),
                 text(kind),
@@ -179,21 +270,35 @@ pub fn issue_tokens(
                 text(device_id),
                 int_param(now + ttl),
                 text(created.clone()),
+                crate::db::opt_text(bought_by),
             ],
         )?;
     }
     Ok((access, refresh))
 }
 
-/// Revokes every token of a device (sign-out, a lost tablet, a stolen refresh token).
-///
-/// # Errors
-/// A database error.
-pub fn revoke_device(conn: &mut dyn Conn, device_id: &str) -> anyhow::Result<u64> {
-    conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE device_id = $1 AND revoked = 0",
-        &[text(device_id)],
-    )
+/// Whether a used refresh token may buy a pair again: it was used within
+/// [`REFRESH_RETRY_GRACE`], and the pair it bought is still unused and unrevoked (so its
+/// answer was lost, not copied). The unused pair is then forgotten: it never reached the
+/// device.
+fn retry_in_grace(conn: &mut dyn Conn, hash: &str, used_at: Option<i64>) -> anyhow::Result<bool> {
+    if used_at.is_none_or(|at| unix_now() - at > REFRESH_RETRY_GRACE) {
+        return Ok(false);
+    }
+    let row = conn
+        .query_opt(
+            "SELECT count(*), count(used_at), count(CASE WHEN revoked <> 0 THEN 1 END)
+             FROM auth_token WHERE bought_by = $1",
+            &[text(hash)],
+        )?
+        .unwrap_or_default();
+    let counts = row.iter().map(int).collect::<anyhow::Result<Vec<i64>>>()?;
+    // Exactly one pair, neither used nor revoked.
+    if counts != [2, 0, 0] {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM auth_token WHERE bought_by = $1", &[text(hash)])?;
+    Ok(true)
 }
 
 /// What refreshing came to.
@@ -211,38 +316,50 @@ pub enum Refreshed {
     },
     /// Unknown, expired or revoked.
     Refused,
+    /// The device was revoked as lost ([`ApiError::DeviceWipe`]).
+    Wipe,
 }
 
-/// Trades a refresh token for a new pair, revoking it; a reused one revokes the device.
+/// Trades a refresh token for a new pair, revoking it. A used one coming back within
+/// [`REFRESH_RETRY_GRACE`] while the pair it bought is unused buys a new pair instead of
+/// that one (the answer was lost); otherwise it was copied, and the device is revoked.
 ///
 /// # Errors
 /// A database error.
 pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refreshed> {
     let hash = token_hash(refresh_token);
     let Some(row) = conn.query_opt(
-        "SELECT user_id, device_id, expires_at, revoked FROM auth_token
+        "SELECT user_id, device_id, expires_at, revoked, wipe, used_at FROM auth_token
          WHERE token_hash = $1 AND kind = 'refresh'",
         &[text(&hash)],
     )?
     else {
         return Ok(Refreshed::Refused);
     };
+    if int(&row[4])? != 0 {
+        return Ok(Refreshed::Wipe);
+    }
     let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
-    let (expired, used) = (int(&row[2])? <= unix_now(), int(&row[3])? != 0);
+    let now = unix_now();
+    let (expired, used) = (int(&row[2])? <= now, int(&row[3])? != 0);
     if expired && !used {
         return Ok(Refreshed::Refused);
     }
     // Used exactly once: of two requests racing with one token, only one claims it.
     let claimed = conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE token_hash = $1 AND revoked = 0",
-        &[text(&hash)],
+        "UPDATE auth_token SET revoked = 1, used_at = $2 WHERE token_hash = $1 AND revoked = 0",
+        &[text(&hash), int_param(now)],
     )?;
-    if claimed == 0 {
+    let used_at = match &row[5] {
+        crate::db::SqlParam::Int(at) => Some(*at),
+        _ => None,
+    };
+    if claimed == 0 && !retry_in_grace(conn, &hash, used_at)? {
         tracing::warn!(
             device_id,
             "a used refresh token came back: revoking the device"
         );
-        revoke_user_device(conn, &user_id, &device_id)?;
+        revoke_user_device(conn, &user_id, &device_id, false)?;
         return Ok(Refreshed::Refused);
     }
     let Some(user) = conn.query_opt(
@@ -252,7 +369,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
     else {
         return Ok(Refreshed::Refused);
     };
-    let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
+    let (access, refresh) = issue_pair(conn, &user_id, &device_id, Some(&hash))?;
     Ok(Refreshed::Issued {
         user: outpost_protocol::UserInfo {
             id: user_id,
@@ -285,7 +402,9 @@ impl Caller {
     }
 }
 
-/// Revokes every token of one user's device (their sign-out).
+/// Revokes every token of one user's device (their sign-out, a stolen refresh token, an
+/// administrator's revocation); with `wipe`, every token the device ever had for the user
+/// answers [`ApiError::DeviceWipe`] from now on (a lost device). The number of tokens.
 ///
 /// # Errors
 /// A database error.
@@ -293,11 +412,14 @@ pub fn revoke_user_device(
     conn: &mut dyn Conn,
     user_id: &str,
     device_id: &str,
+    wipe: bool,
 ) -> anyhow::Result<u64> {
-    conn.execute(
-        "UPDATE auth_token SET revoked = 1 WHERE user_id = $1 AND device_id = $2 AND revoked = 0",
-        &[text(user_id), text(device_id)],
-    )
+    let sql = if wipe {
+        "UPDATE auth_token SET revoked = 1, wipe = 1 WHERE user_id = $1 AND device_id = $2"
+    } else {
+        "UPDATE auth_token SET revoked = 1 WHERE user_id = $1 AND device_id = $2 AND revoked = 0"
+    };
+    conn.execute(sql, &[text(user_id), text(device_id)])
 }
 
 /// The caller a presented access token stands for.
@@ -305,16 +427,31 @@ pub fn revoke_user_device(
 /// # Errors
 /// [`ApiError::Unauthorized`] / [`ApiError::TokenExpired`], or a database error.
 pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiError> {
+    let hash = token_hash(token);
     let row = conn
         .query_opt(
-            "SELECT t.user_id, t.device_id, t.expires_at, u.is_admin FROM auth_token t
-             JOIN org_user u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked = 0 AND u.disabled = 0",
-            &[text(token_hash(token))],
+            "SELECT t.user_id, t.device_id, t.expires_at, u.is_admin, t.revoked, t.wipe,
+             u.disabled, t.used_at FROM auth_token t JOIN org_user u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.kind = 'access'",
+            &[text(&hash)],
         )?
         .ok_or(ApiError::Unauthorized)?;
+    // A wipe order reaches the device however old its token, so it is looked at first.
+    if int(&row[5])? != 0 {
+        return Err(ApiError::DeviceWipe);
+    }
+    if int(&row[4])? != 0 || int(&row[6])? != 0 {
+        return Err(ApiError::Unauthorized);
+    }
     if int(&row[2])? <= unix_now() {
         return Err(ApiError::TokenExpired);
+    }
+    // Its first use: from now on the refresh that bought it cannot be retried.
+    if row[7] == crate::db::SqlParam::Null {
+        conn.execute(
+            "UPDATE auth_token SET used_at = $1 WHERE token_hash = $2",
+            &[int_param(unix_now()), text(&hash)],
+        )?;
     }
     Ok(Caller {
         user_id: string(&row[0])?,

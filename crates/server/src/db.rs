@@ -33,6 +33,20 @@ pub use outpost_domain::query::{Dialect, SqlParam};
 
 pub use schema::{entity_table, sync_entity_tables};
 
+/// A statement the engine refused as too large or too complex (too many parameters, an
+/// expression too deep): the request asked for too much, so it is the caller's 400, not
+/// the server's failure. Found in an error's chain.
+#[derive(Debug, thiserror::Error)]
+#[error("the query is too large for the database: {0}")]
+pub struct TooComplex(pub String);
+
+/// A text parameter holding the NUL character, which PostgreSQL's text cannot hold: the
+/// request's fault (a 400), not the server's. Operations and queries refuse NUL before
+/// SQL; this catches what else a request carries (a path id, a user name).
+#[derive(Debug, thiserror::Error)]
+#[error("a text may not contain the NUL character")]
+pub struct NulText;
+
 /// One row of a result: the values in select order.
 pub type Row = Vec<SqlParam>;
 
@@ -198,13 +212,13 @@ impl Db {
         Ok(db)
     }
 
-    /// Opens an SQLite database in a folder (`org.sqlite3`), the default deployment.
+    /// Opens an SQLite database in a folder (`org.sqlite3`), the default deployment. The
+    /// folder is made 0700 ([`crate::private`]).
     ///
     /// # Errors
     /// See [`Db::open`].
     pub async fn open_folder(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the data folder {}", dir.display()))?;
+        crate::private::dir_create(dir)?;
         Self::open(&Location::Sqlite(dir.join("org.sqlite3"))).await
     }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use outpost_protocol::{ErrorBody, FieldError};
+use outpost_protocol::{ErrorBody, FieldError, code};
 
 /// What a request can fail with. The code in the body is what clients branch on.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,10 @@ pub enum ApiError {
     /// The access token is past its lifetime: refresh it.
     #[error("the access token expired; refresh it")]
     TokenExpired,
+    /// An administrator revoked this user's session on this device as lost: the device
+    /// deletes the user's offline data.
+    #[error("this device was reported lost: its offline data for this user must be deleted")]
+    DeviceWipe,
     /// Wrong user name or password.
     #[error("wrong user name or password")]
     BadCredentials,
@@ -64,7 +68,28 @@ pub enum ApiError {
     TooLarge,
     /// Something on the server failed; details are logged, not sent.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A failure; but a statement the database refused as too large (a query within the
+    /// query language's bounds that still asks for too much), or a text it cannot hold,
+    /// is the request's fault.
+    fn from(e: anyhow::Error) -> Self {
+        if let Some(too_complex) = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::db::TooComplex>())
+        {
+            return Self::BadRequest {
+                code: "bad_query",
+                message: too_complex.to_string(),
+            };
+        }
+        if e.chain().any(|c| c.is::<crate::db::NulText>()) {
+            return Self::invalid(crate::db::NulText.to_string());
+        }
+        Self::Internal(e)
+    }
 }
 
 impl ApiError {
@@ -78,10 +103,11 @@ impl ApiError {
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::TokenExpired => (StatusCode::UNAUTHORIZED, "token_expired"),
-            Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, code::UNAUTHORIZED),
+            Self::TokenExpired => (StatusCode::UNAUTHORIZED, code::TOKEN_EXPIRED),
+            Self::DeviceWipe => (StatusCode::UNAUTHORIZED, code::DEVICE_WIPE),
+            Self::BadCredentials => (StatusCode::UNAUTHORIZED, code::BAD_CREDENTIALS),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Stale(_) => (StatusCode::PRECONDITION_FAILED, "stale"),

@@ -15,6 +15,7 @@ pub mod error;
 mod extract;
 pub mod ops;
 pub mod org;
+pub mod private;
 pub mod pull;
 pub mod push;
 pub mod records;
@@ -48,6 +49,9 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// A clock the server reads time from.
+pub type Clock = Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>;
+
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -56,6 +60,8 @@ pub struct AppState {
     cache: Arc<RwLock<Option<Arc<Org>>>>,
     /// Most records a pull page carries, whatever the device asks for.
     pull_page: u32,
+    /// What sign-in limits read the time from ([`now`] unless a test sets one).
+    clock: Clock,
 }
 
 impl AppState {
@@ -65,7 +71,20 @@ impl AppState {
             db,
             cache: Arc::new(RwLock::new(None)),
             pull_page: routes::MAX_PULL_PAGE,
+            clock: Arc::new(now),
         }
+    }
+
+    /// Sign-in limits read the time from `clock` (tests move it on by hand).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time as this state's clock says.
+    pub fn now(&self) -> time::OffsetDateTime {
+        (self.clock)()
     }
 
     /// Pages of at most `records` records (at least 1, at most

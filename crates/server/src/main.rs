@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use outpost_protocol::admin::{Assignments, EntityOffline, ProfileDef};
+use outpost_protocol::admin::{Assignments, EntityOffline, ProfileDef, RevokeDeviceRequest};
 use outpost_server::auth::Caller;
-use outpost_server::db::{Location, string, text};
+use outpost_server::db::{Location, string};
 use outpost_server::{AppState, Db, admin, app, now, seed};
 
 /// The Outpost org server.
@@ -16,7 +16,8 @@ use outpost_server::{AppState, Db, admin, app, now, seed};
 #[command(version, about)]
 struct Args {
     /// Folder for the embedded database and the demo credentials [default: the OS data
-    /// folder/outpost-server].
+    /// folder/outpost-server]. On Unix it is made 0700 and its files 0600, existing ones
+    /// included: only the server's OS user may read them.
     #[arg(long, env = "OUTPOST_SERVER_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// PostgreSQL instead of the embedded database (`postgres://user@host:port/db`).
@@ -129,10 +130,18 @@ enum AdminCommand {
         /// `apply` or `discard`.
         action: String,
     },
-    /// Revokes every token of a device (a lost tablet).
+    /// Revokes one user's tokens on a device (a lost tablet).
     RevokeDevice {
         /// Device id.
         id: String,
+        /// The user, by user name or id (device ids are the clients' choice: another
+        /// user's session on the same id is untouched).
+        #[arg(long)]
+        user: String,
+        /// The device is lost: when it next presents any of the user's tokens it is told
+        /// to delete that user's offline data.
+        #[arg(long)]
+        wipe: bool,
     },
     /// Lists the users.
     Users,
@@ -222,20 +231,9 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             AdminCommand::DryRun { id } => out(admin::dry_run_draft(c, &id, now())),
             AdminCommand::Publish { id, force } => out(admin::publish(c, &id, force, now())),
             AdminCommand::Assign { id, users, teams } => {
-                let mut ids = Vec::new();
-                for user in users {
-                    let found = c
-                        .query_opt(
-                            "SELECT id FROM org_user WHERE username = $1 OR id = $1",
-                            &[text(&user)],
-                        )?
-                        .map(|r| string(&r[0]))
-                        .transpose()?
-                        .with_context(|| format!("no user {user}"))?;
-                    ids.push(found);
-                }
-                let to = Assignments { users: ids, teams };
-                out(admin::assign(c, &id, &to))
+                let ids: Result<Vec<String>, _> =
+                    users.iter().map(|u| admin::user_id_of(c, u)).collect();
+                out(ids.and_then(|ids| admin::assign(c, &id, &Assignments { users: ids, teams })))
             }
             AdminCommand::SyncErrors { all } => {
                 out(Ok(outpost_server::push::errors_list(c, None, all)?))
@@ -269,11 +267,10 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                     now(),
                 ))
             }
-            AdminCommand::RevokeDevice { id } => {
-                let n = outpost_server::auth::revoke_device(c, &id)?;
-                out(Ok::<_, outpost_server::ApiError>(
-                    serde_json::json!({"revoked": n}),
-                ))
+            AdminCommand::RevokeDevice { id, user, wipe } => {
+                let request = RevokeDeviceRequest { user, wipe };
+                out(admin::device_revoke(c, &id, &request)
+                    .map(|n| serde_json::json!({"revoked": n, "wipe": wipe})))
             }
             AdminCommand::Users => out(admin::users(c)),
             AdminCommand::RecoveryOpen { file } => {
@@ -310,8 +307,7 @@ async fn main() -> anyhow::Result<()> {
         return run_admin(&db, command).await;
     }
     let data_dir = data_dir(&args)?;
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    outpost_server::private::dir_create(&data_dir)?;
     let credentials = data_dir.join("demo-credentials.txt");
     let password = args
         .demo_password
@@ -328,7 +324,7 @@ async fn main() -> anyhow::Result<()> {
             outpost_domain::demo::ADMIN_USERNAME,
             outpost_domain::demo::FIELD_USERNAME
         );
-        write_private(&credentials, &text)?;
+        outpost_server::private::write(&credentials, &text)?;
         println!(
             "loaded the demo org (seed {}, {} records)",
             args.seed, args.records
@@ -348,24 +344,12 @@ async fn main() -> anyhow::Result<()> {
     println!("data folder: {}", data_dir.display());
     axum::serve(
         listener,
-        app(AppState::new(db).with_pull_page(args.max_pull_page)),
+        app(AppState::new(db).with_pull_page(args.max_pull_page))
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await
     .context("serving")?;
-    Ok(())
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
     Ok(())
 }
 

@@ -6,14 +6,14 @@
 //! A record the user may not read answers as *not found*, never as *forbidden*: whether
 //! it exists is itself something they may not learn.
 
-use outpost_domain::metadata::{AttributeKind, EntityDef};
+use outpost_domain::metadata::{AttributeKind, EntityDef, Metadata};
 use outpost_domain::operation::{Applied, ConflictCheck, Effects, FieldConflict};
 use outpost_domain::security::{FieldAction, Principal, Privilege, RecordFacts};
 use outpost_domain::value::EntityRef;
 use outpost_domain::{ApplyContext, Fields, OpError, Operation};
 use outpost_protocol::FieldError;
 
-use crate::db::Conn;
+use crate::db::{Conn, entity_table, text};
 use crate::org::Org;
 use crate::records::{TxStorage, owner_business_unit, parse_ref};
 
@@ -179,6 +179,10 @@ fn check(
         if !bad.is_empty() {
             return Ok(Some(invalid(bad)));
         }
+    } else if let Operation::Unfollow { .. } = op {
+        // Unfollowing only ever ends the user's own follow, so it needs no access to the
+        // record and answers alike whether it exists, is readable or is gone.
+        return Ok(None);
     } else {
         let Some((current, version)) = storage.current(def, id)? else {
             // The domain says not found in its own words (and knows follow semantics).
@@ -314,6 +318,17 @@ fn refusal(e: OpError) -> anyhow::Result<Refusal> {
     })
 }
 
+/// Whether any record of any entity, live or a tombstone, has `id`.
+fn id_taken(conn: &mut dyn Conn, metadata: &Metadata, id: &str) -> anyhow::Result<bool> {
+    let each: Vec<String> = metadata
+        .entities
+        .iter()
+        .map(|def| format!("SELECT 1 FROM {} WHERE id = $1", entity_table(&def.name)))
+        .collect();
+    let sql = format!("SELECT 1 FROM ({}) t LIMIT 1", each.join(" UNION ALL "));
+    Ok(conn.query_opt(&sql, &[text(id)])?.is_some())
+}
+
 /// Applies `op` as the actor at `now`, after the security checks.
 ///
 /// # Errors
@@ -327,9 +342,23 @@ pub fn apply(
     now: time::OffsetDateTime,
 ) -> anyhow::Result<Outcome> {
     let metadata = &actor.org.metadata;
+    // Before any security check looks a record up by an id of any length.
+    if let Err(e) = op.ids_check(metadata) {
+        return Ok(Outcome::Refused(refusal(e)?));
+    }
     let mut storage = TxStorage::new(conn, metadata, &actor.org.security);
     if let Some(refused) = check(&mut storage, actor, op, if_match)? {
         return Ok(Outcome::Refused(refused));
+    }
+    // Ids are the client's choice and unique across the org: a taken one answers the
+    // same whatever holds it (readable or not, deleted or not, of any entity).
+    for created in op.creates() {
+        if id_taken(storage.conn, metadata, &created.id)? {
+            return Ok(Outcome::Refused(refusal(OpError::AlreadyExists {
+                entity: created.entity,
+                id: created.id,
+            })?));
+        }
     }
     let ctx = ApplyContext {
         user: EntityRef {

@@ -15,12 +15,22 @@
 //! - *Delta*, otherwise: rows whose row version is above the device's high-water mark,
 //!   the records they link to by relationship rules (old and new targets), and the
 //!   user's follow changes — each re-evaluated by id. Costs O(changes), not O(scope).
+//!
+//! **What the user may read of a record can change without the record changing** (a
+//! field secured in the metadata, a field security profile granted or taken away). The
+//! device's state keeps, per profile entity, the fields withheld from the user when it
+//! was last swept ([`withheld_fields`]); when that differs from now, a sweep sends every
+//! record of the entity in scope again — held at the same version or not — so a device,
+//! which replaces a whole record on upsert, drops a value it may no longer read and gets
+//! one it now may. What records the user may read at all (roles, teams, units) is an
+//! admin change like any other: the sweep it starts removes what left scope.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use outpost_domain::Fields;
 use outpost_domain::metadata::EntityDef;
+use outpost_domain::security::Principal;
 use outpost_protocol::admin::ProfileDef;
 use outpost_protocol::{EntityProblem, PullRequest, PullResponse, RecordPayload, RecordRef};
 use serde::{Deserialize, Serialize};
@@ -40,6 +50,10 @@ struct DeviceState {
     hw: i64,
     sweep: Option<Sweep>,
     errors_hw: i64,
+    /// Entity → the fields withheld from the user when the device last swept it. A state
+    /// kept before this existed has none, so every entity is sent again once.
+    #[serde(default)]
+    withheld: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +64,9 @@ struct Sweep {
     hw: i64,
     total: u64,
     sent: u64,
+    /// Entities whose every record in scope is sent, held at this version or not.
+    #[serde(default)]
+    resend: BTreeSet<String>,
 }
 
 /// One line of a page.
@@ -135,11 +152,14 @@ impl<'a> Pager<'a> {
             .join(" ")
     }
 
-    /// The entry for an evaluated row, if the device needs one.
-    fn entry(&self, entity: &str, row: Evaluated) -> Option<Entry> {
+    /// The entry for an evaluated row, if the device needs one; with `resend`, a row in
+    /// scope is sent even when the device holds it as it is.
+    fn entry(&self, entity: &str, row: Evaluated, resend: bool) -> Option<Entry> {
         match row.why {
             Some(why)
-                if row.held != Some(row.version) || row.held_reason.as_deref() != Some(&why) =>
+                if resend
+                    || row.held != Some(row.version)
+                    || row.held_reason.as_deref() != Some(&why) =>
             {
                 let refs = self.refs(entity, &row.fields);
                 Some(Entry {
@@ -235,8 +255,9 @@ impl<'a> Pager<'a> {
                     &order,
                 )?;
                 let ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+                let resend = sweep.resend.contains(&def.name);
                 for row in found {
-                    if let Some(entry) = self.entry(&def.name, row) {
+                    if let Some(entry) = self.entry(&def.name, row, resend) {
                         out.push(entry);
                         sweep.sent += 1;
                     }
@@ -351,7 +372,7 @@ impl<'a> Pager<'a> {
             let def = &entities[i];
             self.related_candidates(def, &row, &mut related);
             touched.insert((def.name.clone(), row.id.clone()));
-            if let Some(entry) = self.entry(&def.name, row) {
+            if let Some(entry) = self.entry(&def.name, row, false) {
                 out.push(entry);
             }
         }
@@ -483,7 +504,7 @@ impl<'a> Pager<'a> {
                 if let Some(into) = related.as_deref_mut() {
                     self.related_candidates(def, &row, into);
                 }
-                if let Some(entry) = self.entry(entity, row) {
+                if let Some(entry) = self.entry(entity, row, false) {
                     out.push(entry);
                 }
             }
@@ -678,8 +699,18 @@ pub fn pull(
         user_id: &caller.user_id,
         conn,
     };
-    if state.scope_key != scope_key {
+    let withheld = withheld_fields(org, &principal, def);
+    let redacted: BTreeSet<String> = withheld
+        .iter()
+        .filter(|(entity, fields)| state.withheld.get(*entity) != Some(*fields))
+        .map(|(entity, _)| entity.clone())
+        .collect();
+    if state.scope_key != scope_key || !redacted.is_empty() {
+        // A sweep cut short still owes its entities their resend.
+        let mut resend = state.sweep.take().map(|s| s.resend).unwrap_or_default();
+        resend.extend(redacted);
         state.scope_key = scope_key;
+        state.withheld = withheld;
         state.sweep = Some(Sweep {
             entity: 0,
             after: String::new(),
@@ -687,6 +718,7 @@ pub fn pull(
             hw: cur,
             total: pager.count_in_scope()?,
             sent: 0,
+            resend,
         });
     }
     let mut entries = Vec::new();
@@ -774,6 +806,28 @@ pub fn pull(
         resolutions,
         unavailable: unavailable(org, def),
     })
+}
+
+/// Per entity of the profile, the fields field security withholds from the user now.
+fn withheld_fields(
+    org: &Org,
+    principal: &Principal,
+    profile: &ProfileDef,
+) -> BTreeMap<String, BTreeSet<String>> {
+    profile
+        .items
+        .iter()
+        .filter_map(|item| org.metadata.entity(&item.entity).ok())
+        .map(|def| {
+            let withheld = principal
+                .secured_fields(def)
+                .into_iter()
+                .filter(|(_, permission)| !permission.read)
+                .map(|(name, _)| name)
+                .collect();
+            (def.name.clone(), withheld)
+        })
+        .collect()
 }
 
 /// The profile's entities the org does not take offline now (C14: red on the device).

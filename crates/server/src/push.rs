@@ -111,6 +111,9 @@ fn error_insert(
     now: time::OffsetDateTime,
 ) -> anyhow::Result<()> {
     let (entity, record) = op.op.target();
+    // A refused op may name a record id no database text can hold (NUL): the error keeps
+    // it readable instead (the operation itself is kept whole, as JSON).
+    let record = record.replace('\0', "\u{fffd}");
     let version = conn.next_version()?;
     conn.execute(
         "INSERT INTO sync_error (id, user_id, device_id, op_id, entity, record_id, code, message,

@@ -336,7 +336,8 @@ pub fn tombstone(conn: &mut dyn Conn, def: &EntityDef, id: &str) -> anyhow::Resu
 }
 
 /// Records that a user follows a record or stopped following it (with a row version, so
-/// the user's devices see the change in their next delta pull).
+/// the user's devices see the change in their next delta pull). Unfollowing what the user
+/// does not follow writes nothing (any id may be unfollowed, so it must not leave a row).
 ///
 /// # Errors
 /// A database error.
@@ -348,6 +349,14 @@ pub fn follow_set(
     following: bool,
 ) -> anyhow::Result<i64> {
     let version = conn.next_version()?;
+    if !following {
+        conn.execute(
+            "UPDATE follow SET following = 0, _version = $1
+             WHERE user_id = $2 AND entity = $3 AND record_id = $4 AND following = 1",
+            &[int_param(version), text(user_id), text(entity), text(id)],
+        )?;
+        return Ok(version);
+    }
     conn.execute(
         "INSERT INTO follow (user_id, entity, record_id, following, _version) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (user_id, entity, record_id) DO UPDATE SET following = excluded.following,

@@ -148,6 +148,15 @@ impl AttributeDef {
         })?;
         match (&self.kind, &value) {
             (_, Value::Null) => {}
+            (AttributeKind::Text { .. } | AttributeKind::Memo { .. }, Value::Text(s))
+                if s.contains('\0') =>
+            {
+                // PostgreSQL's text cannot hold it and SQLite's text functions stop at it.
+                return Err(ValidationError::BadFormat {
+                    field: field(),
+                    expected: "text without the NUL character".to_owned(),
+                });
+            }
             (AttributeKind::Text { max_len } | AttributeKind::Memo { max_len }, Value::Text(s)) => {
                 let max = *max_len as usize;
                 if s.chars().count() > max {

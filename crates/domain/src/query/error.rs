@@ -2,7 +2,7 @@
 //! can branch on (highlight the position, list the fields, offer the expected token).
 
 #[cfg(doc)]
-use super::{MAX_DEPTH, Query};
+use super::{MAX_DEPTH, MAX_LITERAL_LEN, MAX_NODES, MAX_TEXT_LEN, Query};
 
 /// Which system query option an error is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,29 @@ pub enum Problem {
         /// The limit.
         max: usize,
     },
+    /// The option's text is longer than [`MAX_TEXT_LEN`] bytes.
+    #[error("longer than {max} bytes")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// The filter has more than [`MAX_NODES`] conditions and operators.
+    #[error("more than {max} conditions and operators")]
+    TooManyNodes {
+        /// The limit.
+        max: usize,
+    },
+    /// A quoted text is longer than [`MAX_LITERAL_LEN`] bytes.
+    #[error("a text longer than {max} bytes")]
+    LiteralTooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// A quoted text holds the NUL character, which SQL cannot carry as the query does
+    /// (SQLite's `LIKE` stops at it; PostgreSQL's text cannot hold it), so the device and
+    /// the server would answer differently.
+    #[error("a text may not contain the NUL character")]
+    NulInText,
     /// The field is not an attribute of the entity (nor `id`).
     #[error("`{field}` is not a field of `{entity}`")]
     UnknownField {

@@ -3,7 +3,7 @@
 //! text; a character that starts no token becomes [`Tok::Bad`] for the parser to refuse
 //! with what it expected there.
 
-use super::{Part, Problem, QueryError};
+use super::{MAX_LITERAL_LEN, Part, Problem, QueryError};
 
 /// A token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +131,22 @@ impl<'a> Lexer<'a> {
             } else {
                 break;
             }
+        }
+        if let Some(nul) = self.text[start..self.text.len() - rest.len()].find('\0') {
+            return Err(QueryError {
+                part: self.part,
+                at: start + nul,
+                problem: Problem::NulInText,
+            });
+        }
+        if out.len() > MAX_LITERAL_LEN {
+            return Err(QueryError {
+                part: self.part,
+                at: start,
+                problem: Problem::LiteralTooLong {
+                    max: MAX_LITERAL_LEN,
+                },
+            });
         }
         self.pos = self.text.len() - rest.len();
         Ok(Tok::Str(out))

@@ -12,14 +12,15 @@
 //! ```
 //!
 //! `and` and `or` chains become one n-ary node, so only parentheses and `not` deepen the
-//! tree, and both count against [`MAX_DEPTH`].
+//! tree, and both count against [`MAX_DEPTH`]. Every condition and operator counts against
+//! [`MAX_NODES`], and a text longer than [`MAX_TEXT_LEN`] is refused before it is read.
 
 use rust_decimal::Decimal;
 
 use super::lex::{Lexer, Tok, Token, describe, describe_word};
 use super::{
-    CompareOp, DateFunction, FieldName, Filter, Literal, MAX_DAYS, MAX_DEPTH, OwnerShortcut, Part,
-    Problem, QueryError, TextFunction,
+    CompareOp, DateFunction, FieldName, Filter, Literal, MAX_DAYS, MAX_DEPTH, MAX_NODES,
+    MAX_TEXT_LEN, OwnerShortcut, Part, Problem, QueryError, TextFunction,
 };
 use crate::metadata::SortDir;
 use crate::value::{parse_date, parse_datetime};
@@ -40,10 +41,18 @@ struct Parser<'a> {
     tok: Token<'a>,
     part: Part,
     depth: usize,
+    nodes: usize,
 }
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, part: Part) -> Result<Self, QueryError> {
+        if text.len() > MAX_TEXT_LEN {
+            return Err(QueryError {
+                part,
+                at: 0,
+                problem: Problem::TooLong { max: MAX_TEXT_LEN },
+            });
+        }
         let mut lexer = Lexer::new(text, part);
         let tok = lexer.next_token()?;
         Ok(Self {
@@ -51,7 +60,28 @@ impl<'a> Parser<'a> {
             tok,
             part,
             depth: 0,
+            nodes: 0,
         })
+    }
+
+    /// Counts `n` more nodes of the filter against [`MAX_NODES`].
+    fn count(&mut self, n: usize) -> Result<(), QueryError> {
+        self.nodes += n;
+        self.within(self.nodes, Problem::TooManyNodes { max: MAX_NODES })
+    }
+
+    /// `problem` here when `n` is past the bound it names.
+    fn within(&self, n: usize, problem: Problem) -> Result<(), QueryError> {
+        match problem {
+            Problem::TooManyNodes { max } | Problem::TooDeep { max } if n > max => {
+                Err(QueryError {
+                    part: self.part,
+                    at: self.tok.at,
+                    problem,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Moves to the next token and returns the current one.
@@ -100,19 +130,15 @@ impl<'a> Parser<'a> {
 
     fn deeper(&mut self) -> Result<(), QueryError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(QueryError {
-                part: self.part,
-                at: self.tok.at,
-                problem: Problem::TooDeep { max: MAX_DEPTH },
-            });
-        }
-        Ok(())
+        self.within(self.depth, Problem::TooDeep { max: MAX_DEPTH })
     }
 
     fn or(&mut self) -> Result<Filter, QueryError> {
         let mut terms = vec![self.and()?];
         while self.is_word("or") {
+            if terms.len() == 1 {
+                self.count(1)?;
+            }
             self.bump()?;
             terms.push(self.and()?);
         }
@@ -122,6 +148,9 @@ impl<'a> Parser<'a> {
     fn and(&mut self) -> Result<Filter, QueryError> {
         let mut terms = vec![self.unary()?];
         while self.is_word("and") {
+            if terms.len() == 1 {
+                self.count(1)?;
+            }
             self.bump()?;
             terms.push(self.unary()?);
         }
@@ -130,6 +159,7 @@ impl<'a> Parser<'a> {
 
     fn unary(&mut self) -> Result<Filter, QueryError> {
         if self.is_word("not") {
+            self.count(1)?;
             self.deeper()?;
             self.bump()?;
             let inner = self.unary()?;
@@ -151,6 +181,7 @@ impl<'a> Parser<'a> {
                 Ok(inner)
             }
             Tok::Word(w) if field_name(w) => {
+                self.count(1)?;
                 let at = self.tok.at;
                 self.bump()?;
                 let function = match w {

@@ -39,7 +39,24 @@ impl PgDb {
             .build()
             .context("building the PostgreSQL pool")?;
         // Fail now, with the reason, rather than on the first request.
-        drop(pool.get().await.context("connecting to PostgreSQL")?);
+        let client = pool.get().await.context("connecting to PostgreSQL")?;
+        // This server never turns durability down (PostgreSQL's defaults, `fsync = on` and
+        // `synchronous_commit = on`, make a commit durable before it returns); say so when
+        // the database itself was set up without it, since pushes are acknowledged on it.
+        for setting in ["fsync", "synchronous_commit"] {
+            let value: String = client
+                .query_one(&format!("SHOW {setting}"), &[])
+                .await
+                .map_err(|e| described(&e, setting))?
+                .try_get(0)?;
+            if value == "off" {
+                tracing::warn!(
+                    setting,
+                    "PostgreSQL runs with {setting} = off: a push acknowledged just before a crash can be lost"
+                );
+            }
+        }
+        drop(client);
         Ok(Self { pool })
     }
 
@@ -85,11 +102,19 @@ struct PgConn<'t, 'c> {
     handle: &'t Handle,
 }
 
-/// The server's message for a refused statement (tokio-postgres' own text is "db error").
+/// The most parameters one statement may bind (the protocol counts them in 16 bits).
+const MAX_PARAMS: usize = 65_535;
+
+/// The server's message for a refused statement (tokio-postgres' own text is "db error");
+/// [`super::TooComplex`] for a statement over one of PostgreSQL's program limits (SQLSTATE
+/// class 54: too complex, too many arguments, stack depth).
 fn described(e: &tokio_postgres::Error, sql: &str) -> anyhow::Error {
     let detail = e
         .as_db_error()
         .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+    if e.code().is_some_and(|c| c.code().starts_with("54")) {
+        return anyhow::Error::new(super::TooComplex(detail));
+    }
     anyhow::anyhow!("PostgreSQL refused `{sql}`: {detail}")
 }
 
@@ -136,6 +161,18 @@ fn read(row: &tokio_postgres::Row, i: usize) -> anyhow::Result<SqlParam> {
 
 impl PgConn<'_, '_> {
     fn prepared(&self, sql: &str, params: &[SqlParam]) -> anyhow::Result<(Statement, Vec<Bound>)> {
+        if params.len() > MAX_PARAMS {
+            return Err(anyhow::Error::new(super::TooComplex(format!(
+                "{} parameters, more than {MAX_PARAMS}",
+                params.len()
+            ))));
+        }
+        if params
+            .iter()
+            .any(|p| matches!(p, SqlParam::Text(t) if t.contains('\0')))
+        {
+            return Err(anyhow::Error::new(super::NulText));
+        }
         let statement = self
             .handle
             .block_on(self.tx.prepare_cached(sql))

@@ -10,7 +10,8 @@ use outpost_domain::query::column_type;
 use super::{Conn, Dialect, SqlParam, int, string, text};
 
 /// The server's own tables. Append, never edit: `schema_version` counts how many ran.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE setting (key {text} PRIMARY KEY, value {text} NOT NULL);
 CREATE TABLE row_seq (id {int} PRIMARY KEY, value {int} NOT NULL);
 INSERT INTO row_seq (id, value) VALUES (1, 0);
@@ -108,7 +109,28 @@ CREATE TABLE profile (
   modified_on {text} NOT NULL
 );
 CREATE TABLE profile_assignment (principal {text} PRIMARY KEY, profile_id {text} NOT NULL);
-"];
+",
+    // 2: an administrator's wipe order for a lost device (one user's tokens on it): those
+    // tokens answer `device_wipe` whenever they come back. Revocation is per (user, device).
+    r"
+ALTER TABLE auth_token ADD COLUMN wipe {int} NOT NULL DEFAULT 0;
+CREATE INDEX auth_token_user_device ON auth_token (user_id, device_id);
+",
+    // 3: a refresh retried after a lost answer: when a token was first used (a refresh
+    // token to refresh, an access token on a request) and which refresh token bought it.
+    r"
+ALTER TABLE auth_token ADD COLUMN used_at {int};
+ALTER TABLE auth_token ADD COLUMN bought_by {text};
+CREATE INDEX auth_token_bought_by ON auth_token (bought_by);
+",
+    // 4: sign-in failures are counted per (user name, client address) and per address, so
+    // no address can lock out another.
+    r"
+ALTER TABLE login_failure ADD COLUMN address {text} NOT NULL DEFAULT '';
+CREATE INDEX login_failure_at ON login_failure (at);
+CREATE INDEX login_failure_address ON login_failure (address, at);
+",
+];
 
 /// `{int}` and `{text}` for the engine.
 fn typed(sql: &str, dialect: Dialect) -> String {

@@ -1,4 +1,5 @@
-//! The embedded engine: one SQLite connection (WAL) behind a mutex. SQLite has one writer
+//! The embedded engine: one SQLite connection (WAL, `synchronous=FULL`: every commit is
+//! durable before it returns) behind a mutex. SQLite has one writer
 //! anyway, and every transaction is `BEGIN IMMEDIATE`, so it takes the write lock up
 //! front and can never fail to upgrade half-way.
 
@@ -19,13 +20,19 @@ pub(super) struct SqliteDb {
 impl SqliteDb {
     pub(super) fn open(path: Option<&Path>) -> anyhow::Result<Self> {
         let conn = match path {
-            Some(path) => Connection::open(path)
-                .with_context(|| format!("opening the org database {}", path.display()))?,
+            Some(path) => {
+                private_files(path)?;
+                Connection::open(path)
+                    .with_context(|| format!("opening the org database {}", path.display()))?
+            }
             None => Connection::open_in_memory()?,
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "wal")?;
-        conn.pragma_update(None, "synchronous", "normal")?;
+        // FULL: WAL syncs at every commit, so a push answered `applied` (after which the
+        // device drops its op) is on disk even if the machine loses power right after.
+        // NORMAL would only keep the database consistent, losing the last commits.
+        conn.pragma_update(None, "synchronous", "full")?;
         conn.set_prepared_statement_cache_capacity(256);
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -46,6 +53,19 @@ impl SqliteDb {
         tx.commit()?;
         Ok(result)
     }
+}
+
+/// The database file and its journals are the server user's alone (0600). SQLite creates
+/// `-wal` and `-shm` with the main file's mode, so the main file is made 0600 before SQLite
+/// opens it; journals an earlier run left behind are tightened too.
+fn private_files(path: &Path) -> anyhow::Result<()> {
+    crate::private::file_create(path)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut journal = path.as_os_str().to_owned();
+        journal.push(suffix);
+        crate::private::file_tighten(Path::new(&journal))?;
+    }
+    Ok(())
 }
 
 struct SqliteConn<'t, 'c> {
@@ -80,6 +100,23 @@ fn read(value: ValueRef<'_>) -> anyhow::Result<SqlParam> {
     })
 }
 
+/// The engine's error, with the statement; [`super::TooComplex`] when it is SQLite
+/// refusing a statement's size (its parameter, expression-depth and parser limits).
+fn failed(e: rusqlite::Error, doing: &str, sql: &str) -> anyhow::Error {
+    const TOO_COMPLEX: [&str; 5] = [
+        "too many SQL variables",
+        "variable number must be between",
+        "Expression tree is too large",
+        "parser stack overflow",
+        "string or blob too big",
+    ];
+    let message = e.to_string();
+    if TOO_COMPLEX.iter().any(|m| message.contains(m)) {
+        return anyhow::Error::new(super::TooComplex(message));
+    }
+    anyhow::Error::new(e).context(format!("{doing} `{sql}`"))
+}
+
 impl Conn for SqliteConn<'_, '_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
@@ -90,10 +127,10 @@ impl Conn for SqliteConn<'_, '_> {
         let mut stmt = self
             .tx
             .prepare_cached(&sql)
-            .with_context(|| format!("preparing `{sql}`"))?;
+            .map_err(|e| failed(e, "preparing", &sql))?;
         let n = stmt
             .execute(rusqlite::params_from_iter(params.iter().map(value)))
-            .with_context(|| format!("running `{sql}`"))?;
+            .map_err(|e| failed(e, "running", &sql))?;
         Ok(n as u64)
     }
 
@@ -102,11 +139,11 @@ impl Conn for SqliteConn<'_, '_> {
         let mut stmt = self
             .tx
             .prepare_cached(&sql)
-            .with_context(|| format!("preparing `{sql}`"))?;
+            .map_err(|e| failed(e, "preparing", &sql))?;
         let width = stmt.column_count();
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter().map(value)))
-            .with_context(|| format!("running `{sql}`"))?;
+            .map_err(|e| failed(e, "running", &sql))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(

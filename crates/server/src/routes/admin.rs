@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use outpost_protocol::SyncErrorInfo;
 use outpost_protocol::admin::{
     AdminUser, Assignments, DryRun, EntityOffline, OrgSettings, ProfileDef, ProfileInfo,
-    ProfileProblem, PublishRequest, PublishResponse,
+    ProfileProblem, PublishRequest, PublishResponse, RevokeDeviceRequest,
 };
 
 use crate::auth::Admin;
@@ -185,13 +185,16 @@ pub async fn assign(
     ))
 }
 
-/// `POST /api/v1/admin/devices/{id}/revoke`: revokes every token of a device.
+/// `POST /api/v1/admin/devices/{id}/revoke` `{"user", "wipe"?}`: revokes one user's
+/// tokens on a device, with a wipe order for a lost one.
 pub async fn revoke(
     State(s): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
+    ApiJson(body): ApiJson<RevokeDeviceRequest>,
 ) -> Result<StatusCode, ApiError> {
-    s.db.tx(move |c| crate::auth::revoke_device(c, &id)).await?;
+    s.db.tx(move |c| Ok(admin::device_revoke(c, &id, &body)))
+        .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use outpost_protocol::{LoginRequest, LoginResponse, RefreshRequest, UserInfo};
 
 use crate::auth::{
-    ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens, record_failure,
-    retry_after, user_by_username, verify_password,
+    ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens, login_attempt,
+    user_by_username, verify_password,
 };
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientAddress};
 use crate::{ApiError, AppState};
 
 fn org_id(conn: &mut dyn crate::db::Conn) -> anyhow::Result<String> {
@@ -37,6 +37,7 @@ fn response(access: String, refresh: String, user: UserInfo, org_id: String) -> 
 /// `POST /api/v1/auth/login`: checks the password and issues tokens for the device.
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     check_device(&req.device_id)?;
@@ -44,15 +45,14 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     }
     let username = req.username.clone();
+    let now = state.now().unix_timestamp();
     // The attempt counts before the password is checked, so parallel guesses cannot all
-    // slip under the limit; the right password clears the count.
+    // slip under the limits; the right password clears the count (for this address).
+    let from = address.clone();
     let (user, wait) = state
         .db
         .write(move |conn| {
-            let wait = retry_after(conn, &username)?;
-            if wait.is_none() {
-                record_failure(conn, &username)?;
-            }
+            let wait = login_attempt(conn, &username, &from, now)?;
             Ok((user_by_username(conn, &username)?, wait))
         })
         .await?;
@@ -78,7 +78,7 @@ pub async fn login(
     let (access, refresh, org_id) = state
         .db
         .tx(move |conn| {
-            clear_failures(conn, &username)?;
+            clear_failures(conn, &username, &address)?;
             let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
             Ok((access, refresh, org_id(conn)?))
         })
@@ -117,6 +117,7 @@ pub async fn refresh(
             ..
         } => Ok(Json(response(access, refresh, user, org_id))),
         Refreshed::Refused => Err(ApiError::Unauthorized),
+        Refreshed::Wipe => Err(ApiError::DeviceWipe),
     }
 }
 
@@ -124,7 +125,9 @@ pub async fn refresh(
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     state
         .db
-        .tx(move |conn| crate::auth::revoke_user_device(conn, &caller.user_id, &caller.device_id))
+        .tx(move |conn| {
+            crate::auth::revoke_user_device(conn, &caller.user_id, &caller.device_id, false)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

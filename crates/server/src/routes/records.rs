@@ -224,10 +224,8 @@ pub async fn create(
     Path(entity): Path<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
+    // The id is checked with every other id an operation carries (`Operation::ids_check`).
     let id = body.id.unwrap_or_else(new_id);
-    if id.is_empty() || id.len() > 64 {
-        return Err(ApiError::invalid("a record id is 1 to 64 characters"));
-    }
     let op = Operation::Create {
         entity,
         id,

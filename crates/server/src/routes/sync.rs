@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use outpost_domain::value::MAX_ID_LEN;
 use outpost_protocol::{
-    OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
+    FieldError, OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
     ResolveRequest, SyncErrorInfo,
 };
 
@@ -27,6 +28,13 @@ pub async fn pull(
     if req.limit == 0 || req.limit > MAX_PAGE {
         return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
     }
+    if i64::try_from(req.checkpoint).is_err() {
+        return Err(ApiError::invalid(format!(
+            "checkpoint must be at most {}: this server never issued {}",
+            i64::MAX,
+            req.checkpoint
+        )));
+    }
     // The server's own cap wins; the device sees `has_more` and asks again.
     req.limit = req.limit.min(state.pull_page());
     let org = state.org().await?;
@@ -49,15 +57,35 @@ pub async fn push(
             "at most {MAX_PUSH_OPS} operations per push"
         )));
     }
-    if let Some(bad) = req
+    // An op id keys the op's stored outcome, so a bad one refuses the whole push (and is
+    // not echoed back: it may be anything up to the body limit).
+    let bad_op_ids: Vec<FieldError> = req
         .ops
         .iter()
-        .find(|op| op.op_id.is_empty() || op.op_id.len() > 64)
-    {
-        return Err(ApiError::invalid(format!(
-            "op_id `{}` must be 1 to 64 characters",
-            bad.op_id
-        )));
+        .enumerate()
+        .filter_map(|(i, op)| {
+            let code = if op.op_id.is_empty() {
+                "required"
+            } else if op.op_id.chars().count() > MAX_ID_LEN {
+                "too_long"
+            } else if op.op_id.contains('\0') {
+                "bad_format"
+            } else {
+                return None;
+            };
+            Some(FieldError {
+                field: format!("ops[{i}].op_id"),
+                code: code.to_owned(),
+                message: format!("an op id is 1 to {MAX_ID_LEN} characters, without NUL"),
+            })
+        })
+        .collect();
+    if !bad_op_ids.is_empty() {
+        return Err(ApiError::Invalid {
+            code: "invalid",
+            message: format!("op ids are 1 to {MAX_ID_LEN} characters, without NUL"),
+            fields: bad_op_ids,
+        });
     }
     let org = state.org().await?;
     let principal = std::sync::Arc::new(org.principal(&caller.user_id)?);

@@ -16,6 +16,10 @@ crate::contract!(
     expired_tokens_and_rate_limiting,
     every_endpoint_but_health_and_login_needs_a_token,
     metadata_tells_the_device_its_access_and_profile,
+    revoking_a_device_is_one_users_and_a_wipe_order_reaches_it,
+    a_refresh_retried_after_a_lost_answer_keeps_the_session,
+    a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session,
+    nobody_can_lock_an_account_out_from_another_address,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -128,11 +132,107 @@ async fn login_refresh_logout_and_hashed_tokens(backend: Backend) {
         "POST",
         "/api/v1/admin/devices/d3/revoke",
         &admin,
-        None,
+        Some(json!({"user": "fiona"})),
     )
     .await;
-    assert_eq!(lost.status, StatusCode::NO_CONTENT);
+    assert_eq!(lost.status, StatusCode::NO_CONTENT, "{}", lost.body);
     assert_eq!(metadata_status(&h, &d3).await, StatusCode::UNAUTHORIZED);
+}
+
+async fn revoke(h: &crate::Harness, admin: &str, device: &str, body: serde_json::Value) -> Answer {
+    call(
+        &h.app,
+        "POST",
+        &format!("/api/v1/admin/devices/{device}/revoke"),
+        admin,
+        Some(body),
+    )
+    .await
+}
+
+async fn revoking_a_device_is_one_users_and_a_wipe_order_reaches_it(backend: Backend) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    // Device ids are the clients' choice: two users on "the same" device id.
+    let fiona_shared = login(&h.app, "fiona", "shared").await;
+    let admin_shared = login(&h.app, "admin", "shared").await;
+    let fiona_other = login(&h.app, "fiona", "other").await;
+    let fiona_id = crate::user_id(&h, "fiona");
+    for (what, body, status) in [
+        ("no user named", json!({}), StatusCode::BAD_REQUEST),
+        (
+            "an unknown user",
+            json!({"user": "nobody"}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let a = revoke(&h, &admin, "shared", body).await;
+        assert_eq!(a.status, status, "revoking for {what}: {}", a.body);
+    }
+    assert_eq!(
+        metadata_status(&h, &fiona_shared).await,
+        StatusCode::OK,
+        "a refused revocation revokes nothing"
+    );
+    let a = revoke(&h, &admin, "shared", json!({"user": "fiona"})).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let revoked = call(&h.app, "GET", "/api/v1/metadata", &fiona_shared, None).await;
+    assert_refused(
+        &revoked,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "fiona's tokens on the revoked device (a revoke without wipe)",
+    );
+    assert_eq!(
+        metadata_status(&h, &admin_shared).await,
+        StatusCode::OK,
+        "another user's tokens on the same device id keep working"
+    );
+    assert_eq!(
+        metadata_status(&h, &fiona_other).await,
+        StatusCode::OK,
+        "fiona's other device keeps working"
+    );
+
+    // A lost tablet: revoked with a wipe order, by user id this time.
+    let lost = login_full(&h.app, "fiona", "lost").await;
+    let (access, refresh_token) = (
+        crate::str(&lost["access_token"]),
+        crate::str(&lost["refresh_token"]),
+    );
+    let a = revoke(&h, &admin, "lost", json!({"user": fiona_id, "wipe": true})).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    for _ in 0..2 {
+        let on_access = call(
+            &h.app,
+            "GET",
+            "/api/v1/sync/pull?checkpoint=0&limit=1",
+            &access,
+            None,
+        )
+        .await;
+        assert_refused(
+            &on_access,
+            StatusCode::UNAUTHORIZED,
+            "device_wipe",
+            "the lost device presenting its access token is told to wipe (every time)",
+        );
+        let on_refresh = refresh(&h, &refresh_token).await;
+        assert_refused(
+            &on_refresh,
+            StatusCode::UNAUTHORIZED,
+            "device_wipe",
+            "the lost device presenting its refresh token is told to wipe",
+        );
+    }
+    assert_eq!(
+        metadata_status(&h, &fiona_other).await,
+        StatusCode::OK,
+        "the wipe order is for that device only"
+    );
+    // Signed in again (after wiping), the device works: the order was for its old tokens.
+    let again = login(&h.app, "fiona", "lost").await;
+    assert_eq!(metadata_status(&h, &again).await, StatusCode::OK);
 }
 
 async fn expired_tokens_and_rate_limiting(backend: Backend) {
@@ -161,52 +261,23 @@ async fn expired_tokens_and_rate_limiting(backend: Backend) {
         "token_expired",
         "an expired token says so, so the device refreshes instead of signing out",
     );
-    for _ in 0..outpost_server::auth::MAX_FAILURES {
-        let a = try_login(&h.app, "fiona", "guess", "d9").await;
-        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    }
-    let limited = try_login(&h.app, "fiona", PASSWORD, "d9").await;
-    assert_refused(
-        &limited,
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "the right password after too many wrong ones",
-    );
-    let wait: i64 = limited.headers[axum::http::header::RETRY_AFTER]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("seconds");
-    assert!(
-        (1..=outpost_server::auth::FAILURE_WINDOW).contains(&wait),
-        "Retry-After {wait}"
-    );
-    // Another user is not limited by fiona's failures.
-    login(&h.app, "admin", "d9").await;
-    // Guesses sent all at once cannot slip under the limit together.
-    let guesses: Vec<_> = (0..8)
-        .map(|i| {
-            let app = h.app.clone();
-            tokio::spawn(async move {
-                try_login(&app, "admin", &format!("guess {i}"), "d8")
-                    .await
-                    .status
-            })
+    // Guesses sent all at once cannot slip under the limit together: each is counted
+    // before its password is checked (here all at one instant, as a burst is).
+    let now = outpost_server::now().unix_timestamp();
+    let burst =
+        h.db.write(move |c| {
+            (0..8)
+                .map(|_| outpost_server::auth::login_attempt(c, "admin", "192.0.2.1", now))
+                .collect::<anyhow::Result<Vec<Option<i64>>>>()
         })
-        .collect();
-    let mut statuses = Vec::new();
-    for guess in guesses {
-        statuses.push(guess.await.expect("task"));
-    }
-    let wrong = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let limited = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!((wrong, limited), (5, 3), "{statuses:?}");
+        .await
+        .expect("attempts counted");
+    let waits: Vec<bool> = burst.iter().map(Option::is_some).collect();
+    assert_eq!(
+        waits,
+        [false, false, false, false, false, true, true, true],
+        "five tries pass, the rest of the burst waits"
+    );
 }
 
 async fn every_endpoint_but_health_and_login_needs_a_token(backend: Backend) {
@@ -270,5 +341,353 @@ async fn metadata_tells_the_device_its_access_and_profile(backend: Backend) {
     assert_eq!(
         a.body["access"]["secured_fields"]["account"]["creditlimit"]["read"],
         true
+    );
+}
+
+#[tokio::test]
+async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
+    let tmp = tempfile::tempdir().expect("a temp folder");
+    let db = outpost_server::Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens");
+    let options = outpost_server::seed::DemoOptions {
+        seed: crate::SEED,
+        records: 10,
+        password: PASSWORD.to_owned(),
+    };
+    outpost_server::seed::load_demo_if_empty(&db, &options)
+        .await
+        .expect("the demo loads");
+    let org = outpost_domain::demo::demo_org(crate::SEED);
+    let ids: Vec<String> = ["fiona", "admin"]
+        .iter()
+        .map(|u| org.user(u).expect("a demo user").id.clone())
+        .collect();
+    let issued = ids.clone();
+    db.tx(move |c| {
+        for user in &issued {
+            outpost_server::auth::issue_tokens(c, user, "tablet")?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("tokens issued");
+    drop(db);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
+        .args(["--data-dir"])
+        .arg(tmp.path())
+        .args([
+            "admin",
+            "revoke-device",
+            "--user",
+            "fiona",
+            "--wipe",
+            "tablet",
+        ])
+        .output()
+        .expect("the admin command runs");
+    assert!(
+        run.status.success(),
+        "revoke-device succeeds: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let db = outpost_server::Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens again");
+    let states = db
+        .tx(move |c| {
+            let mut out = Vec::new();
+            for user in &ids {
+                let row = c.query_value(
+                    "SELECT sum(revoked) * 10 + sum(wipe) FROM auth_token WHERE user_id = $1",
+                    &[text(user)],
+                )?;
+                out.push(int(&row)?);
+            }
+            Ok(out)
+        })
+        .await
+        .expect("token states read");
+    assert_eq!(
+        states,
+        vec![22, 0],
+        "fiona's two tokens on the tablet are revoked with a wipe order; admin's on the same device id are untouched"
+    );
+}
+
+/// Signs in on `device` and refreshes once: (the first refresh token, the pair it bought
+/// as (access, refresh)).
+async fn refreshed_once(h: &crate::Harness, device: &str) -> (String, (String, String)) {
+    let first = login_full(&h.app, "fiona", device).await;
+    let token = crate::str(&first["refresh_token"]);
+    let bought = refresh(h, &token).await;
+    assert_eq!(
+        bought.status,
+        StatusCode::OK,
+        "the first refresh: {}",
+        bought.body
+    );
+    let pair = (
+        crate::str(&bought.body["access_token"]),
+        crate::str(&bought.body["refresh_token"]),
+    );
+    (token, pair)
+}
+
+async fn a_refresh_retried_after_a_lost_answer_keeps_the_session(backend: Backend) {
+    let h = harness(backend).await;
+    // The answer to the first refresh is lost: the device never sees that pair.
+    let (token, (lost_access, _)) = refreshed_once(&h, "d1").await;
+    let retried = refresh(&h, &token).await;
+    assert_eq!(
+        retried.status,
+        StatusCode::OK,
+        "the same refresh token again, within the grace and with its pair unused, buys a new pair: {}",
+        retried.body
+    );
+    let access = crate::str(&retried.body["access_token"]);
+    assert_eq!(
+        metadata_status(&h, &access).await,
+        StatusCode::OK,
+        "the new pair works"
+    );
+    assert_eq!(
+        metadata_status(&h, &lost_access).await,
+        StatusCode::UNAUTHORIZED,
+        "the pair whose answer was lost is revoked"
+    );
+    let next = refresh(&h, &crate::str(&retried.body["refresh_token"])).await;
+    assert_eq!(
+        next.status,
+        StatusCode::OK,
+        "the session goes on: {}",
+        next.body
+    );
+}
+
+async fn a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    // The pair it bought was used: someone else has the token.
+    let (token, (access, _)) = refreshed_once(&h, "d1").await;
+    assert_eq!(metadata_status(&h, &access).await, StatusCode::OK);
+    let again = refresh(&h, &token).await;
+    assert_refused(
+        &again,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a used refresh token whose pair was used since",
+    );
+    assert_eq!(
+        metadata_status(&h, &access).await,
+        StatusCode::UNAUTHORIZED,
+        "theft: every token of the device is revoked"
+    );
+    // Past the grace, even with the pair unused.
+    let (token, (access, _)) = refreshed_once(&h, "d2").await;
+    let hash = token_hash(&token);
+    let grace = outpost_server::auth::REFRESH_RETRY_GRACE;
+    h.db.tx(move |c| {
+        c.execute(
+            "UPDATE auth_token SET used_at = used_at - $1 WHERE token_hash = $2",
+            &[outpost_server::db::int_param(grace + 1), text(&hash)],
+        )
+    })
+    .await
+    .expect("the first use moved back past the grace");
+    let late = refresh(&h, &token).await;
+    assert_refused(
+        &late,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a used refresh token past the grace",
+    );
+    assert_eq!(
+        metadata_status(&h, &access).await,
+        StatusCode::UNAUTHORIZED,
+        "theft: the unused pair is revoked with the device"
+    );
+}
+
+/// Asks to sign `username` in from the client address `from`.
+async fn login_from(app: &axum::Router, from: &str, username: &str, password: &str) -> Answer {
+    let mut req = request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": username, "password": password, "device_id": "d1"})),
+    );
+    let addr: std::net::SocketAddr = from.parse().expect("a socket address");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    send(app, req).await
+}
+
+const ATTACKER: &str = "203.0.113.7:40000";
+const OFFICE: &str = "198.51.100.20:50000";
+const SPRAYER: &str = "[2001:db8:7:7::1]:443";
+
+/// A router whose sign-in limits read a clock the test moves by hand, and the handle
+/// that moves it (seconds from the start).
+fn frozen(h: &crate::Harness) -> (axum::Router, std::sync::Arc<std::sync::atomic::AtomicI64>) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let start = outpost_server::now();
+    let offset = std::sync::Arc::new(AtomicI64::new(0));
+    let seconds = std::sync::Arc::clone(&offset);
+    let clock: outpost_server::Clock = std::sync::Arc::new(move || {
+        start + time::Duration::seconds(seconds.load(Ordering::SeqCst))
+    });
+    let app = outpost_server::app(outpost_server::AppState::new(h.db.clone()).with_clock(clock));
+    (app, offset)
+}
+
+/// The `Retry-After` of a 429, in seconds.
+#[track_caller]
+fn retry_after(a: &Answer) -> i64 {
+    assert_refused(
+        a,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "a try that must wait",
+    );
+    a.headers[axum::http::header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds")
+}
+
+async fn failures(h: &crate::Harness, username: &str, address: &str) -> i64 {
+    let (username, address) = (username.to_owned(), address.to_owned());
+    h.db.tx(move |c| {
+        int(&c.query_value(
+            "SELECT count(*) FROM login_failure WHERE username = $1 AND address = $2",
+            &[text(&username), text(&address)],
+        )?)
+    })
+    .await
+    .expect("failures counted")
+}
+
+async fn nobody_can_lock_an_account_out_from_another_address(backend: Backend) {
+    use outpost_server::auth::{MAX_ADDRESS_FAILURES, MAX_FAILURES, MAX_GLOBAL_FAILURES};
+    use std::sync::atomic::Ordering;
+    let h = harness(backend).await;
+    let (app, clock) = frozen(&h);
+    for _ in 0..MAX_FAILURES {
+        let a = login_from(&app, ATTACKER, "admin", "guess").await;
+        assert_refused(
+            &a,
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "a wrong guess",
+        );
+    }
+    // The back-off grows with every failure past the allowance: 1 s, 2 s, 4 s.
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        let wait = retry_after(&login_from(&app, ATTACKER, "admin", "guess").await);
+        waits.push(wait);
+        let right = login_from(&app, ATTACKER, "admin", PASSWORD).await;
+        assert_eq!(
+            right.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "from the guessing address even the right password waits"
+        );
+        let office = login_from(&app, OFFICE, "admin", PASSWORD).await;
+        assert_eq!(
+            office.status,
+            StatusCode::OK,
+            "the right password from an address with no failures signs in while another address guesses: {}",
+            office.body
+        );
+        clock.fetch_add(wait, Ordering::SeqCst);
+        let a = login_from(&app, ATTACKER, "admin", "guess").await;
+        assert_refused(
+            &a,
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "a guess after the wait",
+        );
+    }
+    assert_eq!(waits, [1, 2, 4], "the back-off doubles");
+
+    // A success clears only that (user, address).
+    for from in [OFFICE, SPRAYER] {
+        for _ in 0..3 {
+            login_from(&app, from, "fiona", "guess").await;
+        }
+    }
+    let signed_in = login_from(&app, OFFICE, "fiona", PASSWORD).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert_eq!(
+        (
+            failures(&h, "fiona", "198.51.100.20").await,
+            failures(&h, "fiona", "2001:db8:7:7::/64").await
+        ),
+        (0, 3),
+        "fiona's failures from the office are forgotten, those from elsewhere are not"
+    );
+
+    // Spraying: one address trying many user names waits too, whatever the next name.
+    for i in 3..MAX_ADDRESS_FAILURES {
+        let a = login_from(&app, SPRAYER, &format!("user{i}"), "Summer2026!").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    }
+    let another_v6 = "[2001:db8:7:7:ffff::2]:443";
+    let sprayed = login_from(&app, another_v6, "someone-else", "Summer2026!").await;
+    assert_eq!(
+        retry_after(&sprayed),
+        1,
+        "another address of the same IPv6 /64 counts as the same sprayer"
+    );
+    let office = login_from(&app, OFFICE, "someone-else", "x").await;
+    assert_refused(
+        &office,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a clean address is not held back",
+    );
+
+    // The server-wide cap: past it, every address with failures waits the longest, and an
+    // address with none still signs in.
+    let now = clock.load(Ordering::SeqCst) + outpost_server::now().unix_timestamp();
+    h.db.write(move |c| {
+        for chunk in 0..MAX_GLOBAL_FAILURES / 100 {
+            let rows: Vec<String> = (0..100)
+                .map(|i| format!("('u', '10.{chunk}.0.{i}', {now})"))
+                .collect();
+            c.execute(
+                &format!(
+                    "INSERT INTO login_failure (username, address, at) VALUES {}",
+                    rows.join(", ")
+                ),
+                &[],
+            )?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("failures from many addresses");
+    let first = login_from(&app, "192.0.2.55:1", "fiona", "guess").await;
+    assert_refused(
+        &first,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a first failure is only counted",
+    );
+    let second = login_from(&app, "192.0.2.55:1", "fiona", "guess").await;
+    assert_eq!(
+        retry_after(&second),
+        outpost_server::auth::MAX_BACKOFF,
+        "past the server-wide cap an address with a failure waits the longest"
+    );
+    let clean = login_from(&app, "192.0.2.56:1", "fiona", PASSWORD).await;
+    assert_eq!(
+        clean.status,
+        StatusCode::OK,
+        "past the server-wide cap an address with no failure still signs in: {}",
+        clean.body
     );
 }

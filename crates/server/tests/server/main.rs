@@ -9,6 +9,7 @@
 
 mod admin;
 mod auth;
+mod db;
 mod oracle;
 mod pull;
 mod push;
@@ -183,6 +184,20 @@ pub(crate) fn assert_refused(answer: &Answer, status: StatusCode, code: &str, wh
         (status, code.to_owned()),
         "{what}: {}",
         answer.body
+    );
+}
+
+/// Checks that a database failure is answered as the request's fault (400), not the
+/// server's.
+#[track_caller]
+pub(crate) fn assert_bad_request(failure: anyhow::Error, what: &str) {
+    let said = format!("{failure:#}");
+    let answer =
+        axum::response::IntoResponse::into_response(outpost_server::ApiError::from(failure));
+    assert_eq!(
+        answer.status(),
+        StatusCode::BAD_REQUEST,
+        "{what} answers 400: {said}"
     );
 }
 

@@ -19,6 +19,7 @@ crate::contract!(
     follows_bring_records_and_unfollow_takes_them_away,
     entity_filters_and_provisioning_bound_every_device,
     records_age_out_of_a_date_window,
+    field_security_changes_reach_every_record_a_device_holds,
 );
 
 /// Ids of `entity` records owned by `username`, in id order.
@@ -443,5 +444,130 @@ async fn records_age_out_of_a_date_window(backend: Backend) {
         device.held.keys().filter(|(e, _)| e == "account").count(),
         accounts,
         "what has no date window stays"
+    );
+}
+
+/// The accounts `device` holds: id → revenue.
+fn held_revenue(device: &Device) -> std::collections::BTreeMap<String, Option<String>> {
+    device
+        .held
+        .iter()
+        .filter(|((e, _), _)| e == "account")
+        .map(|((_, id), (_, _, fields))| (id.clone(), fields.get("revenue").cloned().flatten()))
+        .collect()
+}
+
+/// The account ids a sync's pages sent.
+fn accounts_sent(pages: &[Value]) -> std::collections::BTreeSet<String> {
+    pages
+        .iter()
+        .flat_map(|p| ids(p, "records"))
+        .filter_map(|id| id.strip_prefix("account:").map(str::to_owned))
+        .collect()
+}
+
+async fn field_security_changes_reach_every_record_a_device_holds(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let before = held_revenue(&device);
+    assert!(
+        before.values().filter(|r| r.is_some()).count() > 1,
+        "fiona holds accounts with their revenue: {before:?}"
+    );
+
+    // The administrator secures account.revenue (no field profile grants it to fiona).
+    let admin = login(&h.app, "admin", "console").await;
+    let mut metadata = call(&h.app, "GET", "/api/v1/metadata", &admin, None)
+        .await
+        .body["metadata"]
+        .clone();
+    let account = metadata["entities"]
+        .as_array_mut()
+        .and_then(|e| e.iter_mut().find(|e| e["name"] == "account"))
+        .expect("account");
+    let revenue = account["attributes"]
+        .as_array_mut()
+        .and_then(|a| a.iter_mut().find(|a| a["name"] == "revenue"))
+        .expect("account.revenue");
+    revenue["secured"] = json!(true);
+    let put = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/metadata",
+        &admin,
+        Some(metadata),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::OK, "securing revenue: {}", put.body);
+
+    let pages = device.sync(&h.app, 1000).await;
+    let held: std::collections::BTreeSet<String> = before.keys().cloned().collect();
+    assert_eq!(
+        accounts_sent(&pages),
+        held,
+        "every account the device holds is sent again ({} of them), not only changed ones",
+        held.len()
+    );
+    let after = held_revenue(&device);
+    assert!(
+        after.values().all(Option::is_none),
+        "no account on the device keeps its revenue once it is secured: {after:?}"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after securing revenue").await;
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(
+        (ids(&page, "records").len(), ids(&page, "removed").len()),
+        (0, 0),
+        "with nothing changed since, the next pull sends nothing: {page}"
+    );
+
+    // A field security profile that lets fiona read revenue: every held account comes
+    // back with it.
+    let fiona_id = user_id(&h, "fiona");
+    h.db.write(move |c| {
+        use outpost_domain::security::{FieldPermission, FieldSecurityProfile, OrgSecurity};
+        use outpost_server::org::{bump_config, key, setting, setting_set};
+        let text = setting(c, key::SECURITY)?.expect("security facts");
+        let mut security: OrgSecurity = serde_json::from_str(&text)?;
+        let readers = FieldSecurityProfile::default().allow(
+            "account",
+            "revenue",
+            FieldPermission {
+                read: true,
+                create: false,
+                update: false,
+            },
+        );
+        security
+            .field_profiles
+            .insert("revenue-readers".to_owned(), readers);
+        security
+            .users
+            .get_mut(&fiona_id)
+            .expect("fiona's security facts")
+            .field_profiles
+            .insert("revenue-readers".to_owned());
+        setting_set(c, key::SECURITY, &serde_json::to_string(&security)?)?;
+        bump_config(c)
+    })
+    .await
+    .expect("fiona joins a field profile");
+    let pages = device.sync(&h.app, 1000).await;
+    assert_eq!(
+        accounts_sent(&pages),
+        held,
+        "a field newly readable is sent for every account the device holds"
+    );
+    assert_eq!(
+        held_revenue(&device),
+        before,
+        "every held account has its revenue back"
+    );
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(
+        (ids(&page, "records").len(), ids(&page, "removed").len()),
+        (0, 0),
+        "and then nothing again: {page}"
     );
 }

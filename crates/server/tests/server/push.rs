@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::oracle::all_records;
 use crate::pull::owned;
 use crate::{
-    Answer, Backend, Device, call, find_by, harness, login, push, put_setting, str, user_id,
+    Answer, Backend, Device, assert_refused, call, find_by, harness, login, push, put_setting, str,
+    user_id,
 };
 
 crate::contract!(
@@ -18,6 +19,7 @@ crate::contract!(
     conflicts_are_per_field_and_detection_can_be_off,
     refused_ops_change_nothing_and_become_sync_errors,
     commands_run_with_server_semantics,
+    every_id_an_operation_carries_is_bounded,
 );
 
 fn update(op_id: &str, id: &str, field: &str, before: Option<&str>, after: &str) -> Value {
@@ -402,5 +404,124 @@ async fn secured_values_never_come_back_in_a_conflict(backend: Backend) {
     assert!(
         all_records(&h).await["account"].contains_key(&id),
         "nothing was deleted"
+    );
+}
+
+/// The field errors of a refusal: (field, code).
+fn field_errors(body: &Value) -> Vec<(String, String)> {
+    body["fields"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|e| (str(&e["field"]), str(&e["code"])))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn every_id_an_operation_carries_is_bounded(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let long = "x".repeat(10_000);
+    let longest = "y".repeat(outpost_domain::value::MAX_ID_LEN);
+    let account = owned(&h, "account", "fiona").await[0].clone();
+    let lead = owned(&h, "lead", "fiona").await[0].clone();
+    let too_long = |field: &str| vec![(field.to_owned(), "too_long".to_owned())];
+
+    let create = |op_id: &str, id: &str| {
+        json!({"op_id": op_id, "base_version": null, "op": {"kind": "create",
+               "entity": "account", "id": id, "fields": {"name": "Long Id Ltd"}}})
+    };
+    let ops = vec![
+        create("i1", &long),
+        create("i2", &longest),
+        update(
+            "i3",
+            &account,
+            "parentaccountid",
+            None,
+            &format!("account:{long}"),
+        ),
+        json!({"op_id": "i4", "base_version": null, "op": {"kind": "lead_qualify",
+               "lead_id": lead, "account_id": long}}),
+        json!({"op_id": "i5", "base_version": null, "op": {"kind": "follow",
+               "entity": "account", "id": long}}),
+    ];
+    let out = push(&h, &fiona, ops).await;
+    assert_eq!(
+        field_errors(&out[0]),
+        too_long("id"),
+        "a pushed create with a 10,000-character id is refused on its id: {}",
+        out[0]
+    );
+    assert_eq!(
+        out[1]["status"], "applied",
+        "an id of exactly the longest length is taken: {}",
+        out[1]
+    );
+    assert_eq!(
+        field_errors(&out[2]),
+        too_long("parentaccountid"),
+        "a lookup to a 10,000-character id is refused on that field: {}",
+        out[2]
+    );
+    assert_eq!(
+        field_errors(&out[3]),
+        too_long("account_id"),
+        "a command creating a record with a 10,000-character id is refused on it: {}",
+        out[3]
+    );
+    assert_eq!(
+        field_errors(&out[4]),
+        too_long("id"),
+        "a follow of a 10,000-character id is refused on its id: {}",
+        out[4]
+    );
+    assert!(
+        out.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .all(|(_, o)| o["status"] == "error" && o["code"] == "invalid"),
+        "every refusal is an op outcome `invalid`, never a failed push: {out:?}"
+    );
+
+    for (uri, body) in [
+        (
+            "/api/v1/operations",
+            json!({"kind": "create", "entity": "account", "id": long, "fields": {"name": "L"}}),
+        ),
+        (
+            "/api/v1/records/account",
+            json!({"id": long, "fields": {"name": "L"}}),
+        ),
+    ] {
+        let a = call(&h.app, "POST", uri, &fiona, Some(body)).await;
+        assert_refused(&a, StatusCode::BAD_REQUEST, "invalid", uri);
+        assert_eq!(
+            field_errors(&a.body),
+            too_long("id"),
+            "POST {uri} names the id as too long"
+        );
+    }
+
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/push",
+        &fiona,
+        Some(json!({"ops": [create(&long, "0190e000-0000-7000-8000-0000000000a1")]})),
+    )
+    .await;
+    assert_refused(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        "a push with a 10,000-character op id",
+    );
+    assert_eq!(field_errors(&a.body), too_long("ops[0].op_id"));
+    assert!(
+        a.body.to_string().len() < 1_000,
+        "the refusal does not echo the op id back: {} bytes",
+        a.body.to_string().len()
     );
 }

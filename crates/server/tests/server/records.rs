@@ -14,6 +14,9 @@ crate::contract!(
     records_api_enforces_security_etags_and_validation,
     bad_input_gets_a_clear_error_and_changes_nothing,
     a_newer_metadata_adds_columns_in_place,
+    oversized_queries_and_checkpoints_are_refused_as_bad_requests,
+    the_nul_character_is_refused_wherever_it_would_reach_sql,
+    whether_an_unreadable_record_exists_is_never_answered,
 );
 
 async fn records_api_enforces_security_etags_and_validation(backend: Backend) {
@@ -382,4 +385,279 @@ async fn a_newer_metadata_adds_columns_in_place(backend: Backend) {
         outpost_server::db::SqlParam::Int(i64::try_from(before["account"].len()).expect("fits"))
     );
     assert_eq!(all_records(&h).await, before, "every record kept its data");
+}
+
+/// A `$filter` as a query string value.
+fn encoded(filter: &str) -> String {
+    filter
+        .replace('%', "%25")
+        .replace('+', "%2B")
+        .replace(' ', "+")
+        .replace('\'', "%27")
+        .replace('&', "%26")
+}
+
+async fn oversized_queries_and_checkpoints_are_refused_as_bad_requests(backend: Backend) {
+    use outpost_domain::query::{MAX_LITERAL_LEN, MAX_NODES, MAX_TEXT_LEN};
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let list = |filter: String| {
+        let app = h.app.clone();
+        let fiona = fiona.clone();
+        async move {
+            let uri = format!("/api/v1/records/account?$filter={}", encoded(&filter));
+            call(&app, "GET", &uri, &fiona, None).await
+        }
+    };
+    let chain = |n: usize| {
+        (0..n)
+            .map(|i| format!("name eq 'n{i}'"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    // An `or` of as many conditions as a filter may hold runs on the engine.
+    let largest = list(chain(MAX_NODES - 1)).await;
+    assert_eq!(
+        largest.status,
+        StatusCode::OK,
+        "a filter at the size bound runs: {}",
+        largest.body
+    );
+    for (what, filter) in [
+        ("an `or` of 1,100 conditions", chain(1_100)),
+        ("one node past the bound", chain(MAX_NODES)),
+        (
+            "a filter text past the length bound",
+            format!("name eq 'a'{}", " ".repeat(MAX_TEXT_LEN)),
+        ),
+        (
+            "a literal past its bound",
+            format!("contains(name,'{}')", "x".repeat(MAX_LITERAL_LEN + 1)),
+        ),
+    ] {
+        let a = list(filter).await;
+        assert_refused(&a, StatusCode::BAD_REQUEST, "bad_query", what);
+    }
+    // Past the query language, a statement the engine itself refuses as too large is
+    // the request's fault too: 400, never 500.
+    let too_many_params = {
+        let placeholders: Vec<String> = (1..=70_000).map(|i| format!("${i}")).collect();
+        format!("SELECT 1 WHERE 1 IN ({})", placeholders.join(", "))
+    };
+    let failure =
+        h.db.tx(move |c| {
+            let params = vec![outpost_server::db::SqlParam::Int(1); 70_000];
+            c.query(&too_many_params, &params).map(|_| ())
+        })
+        .await
+        .expect_err("70,000 parameters are more than either engine binds");
+    crate::assert_bad_request(failure, "a statement the engine refuses for its size");
+    for checkpoint in [u64::MAX, 1 << 63] {
+        let a = call(
+            &h.app,
+            "GET",
+            &format!("/api/v1/sync/pull?checkpoint={checkpoint}&limit=10"),
+            &fiona,
+            None,
+        )
+        .await;
+        assert_refused(
+            &a,
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            &format!("checkpoint {checkpoint}, past any the server issues"),
+        );
+    }
+}
+
+async fn the_nul_character_is_refused_wherever_it_would_reach_sql(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    // SQLite's LIKE stops at NUL (so this matched every row) and PostgreSQL's text cannot
+    // hold it: one answer everywhere is a refusal.
+    let a = call(
+        &h.app,
+        "GET",
+        "/api/v1/records/account?$filter=contains(name,%27%00%27)",
+        &fiona,
+        None,
+    )
+    .await;
+    assert_refused(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        "a filter looking for NUL",
+    );
+    let a = call(
+        &h.app,
+        "POST",
+        "/api/v1/records/account",
+        &fiona,
+        Some(json!({"fields": {"name": "Nul\u{0}Ltd"}})),
+    )
+    .await;
+    assert_refused(&a, StatusCode::BAD_REQUEST, "invalid", "a name holding NUL");
+    assert_eq!(a.body["fields"][0]["field"], "name", "{}", a.body);
+    let out = push(
+        &h,
+        &fiona,
+        vec![
+            json!({"op_id": "n1", "base_version": null, "op": {"kind": "create",
+                    "entity": "account", "id": "a\u{0}b", "fields": {"name": "N"}}}),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (str(&out[0]["code"]), str(&out[0]["fields"][0]["field"])),
+        ("invalid".to_owned(), "id".to_owned()),
+        "an id holding NUL is refused on its id: {}",
+        out[0]
+    );
+    let a = call(&h.app, "GET", "/api/v1/records/account/a%00b", &fiona, None).await;
+    assert!(
+        a.status.is_client_error(),
+        "reading an id holding NUL is the request's fault: {} {}",
+        a.status,
+        a.body
+    );
+    let a = crate::try_login(&h.app, "fiona\u{0}", crate::PASSWORD, "d1").await;
+    assert!(
+        a.status.is_client_error(),
+        "a user name holding NUL is the request's fault: {} {}",
+        a.status,
+        a.body
+    );
+}
+
+/// An answer with `id` written as `<id>`, to compare answers about different ids.
+fn answered(a: &crate::Answer, id: &str) -> (StatusCode, String) {
+    (a.status, a.body.to_string().replace(id, "<id>"))
+}
+
+async fn whether_an_unreadable_record_exists_is_never_answered(backend: Backend) {
+    let h = harness(backend).await;
+    let fiona = login(&h.app, "fiona", "d1").await;
+    let admin = login(&h.app, "admin", "console").await;
+    let hidden = crate::oracle::readable_ids(&h, "fiona", "account", false).await[0].clone();
+    let mine = owned(&h, "account", "fiona").await;
+    let unknown = "0190e000-0000-7000-8000-00000000beef".to_owned();
+    let deleted = mine[1].clone();
+    let gone = call(
+        &h.app,
+        "DELETE",
+        &format!("/api/v1/records/account/{deleted}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    let contact = crate::oracle::readable_ids(&h, "fiona", "contact", false).await[0].clone();
+    let operation = |kind: &str, id: &str| json!({"kind": kind, "entity": "account", "id": id});
+
+    // Unfollow is idempotent whatever the id: it only ever ends the user's own follow.
+    for id in [&hidden, &unknown] {
+        let a = call(
+            &h.app,
+            "POST",
+            "/api/v1/operations",
+            &fiona,
+            Some(operation("unfollow", id)),
+        )
+        .await;
+        assert_eq!(
+            answered(&a, id),
+            (StatusCode::NO_CONTENT, "null".to_owned()),
+            "unfollowing {} answers 204",
+            if *id == hidden {
+                "a record fiona may not read"
+            } else {
+                "an unknown id"
+            }
+        );
+    }
+    // Follow: an unreadable record is an unknown one.
+    let follow = |id: &str| {
+        call(
+            &h.app,
+            "POST",
+            "/api/v1/operations",
+            &fiona,
+            Some(operation("follow", id)),
+        )
+    };
+    let (a, b) = (follow(&hidden).await, follow(&unknown).await);
+    assert_eq!(
+        answered(&a, &hidden),
+        answered(&b, &unknown),
+        "following an unreadable record answers as following an unknown id"
+    );
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    // A taken id is taken: readable or not, live or deleted, in this entity or another.
+    let create = |id: &str| {
+        call(
+            &h.app,
+            "POST",
+            "/api/v1/records/account",
+            &fiona,
+            Some(json!({"id": id, "fields": {"name": "Probe"}})),
+        )
+    };
+    let readable = create(&mine[0]).await;
+    assert_refused(
+        &readable,
+        StatusCode::CONFLICT,
+        "already_exists",
+        "an id fiona reads",
+    );
+    for (what, id) in [
+        ("an account fiona may not read", &hidden),
+        ("a deleted account", &deleted),
+        ("a contact fiona may not read", &contact),
+    ] {
+        let a = create(id).await;
+        assert_eq!(
+            answered(&a, id),
+            answered(&readable, &mine[0]),
+            "creating with the id of {what} answers as with the id of one fiona reads"
+        );
+    }
+    let out = push(
+        &h,
+        &fiona,
+        [&mine[0], &hidden, &deleted, &contact]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                json!({"op_id": format!("t{i}"), "base_version": null, "op": {"kind": "create",
+                       "entity": "account", "id": id, "fields": {"name": "Probe"}}})
+            })
+            .chain([json!({"op_id": "u1", "base_version": null,
+                           "op": operation("unfollow", &hidden)})])
+            .collect(),
+    )
+    .await;
+    let codes: Vec<String> = out
+        .iter()
+        .map(|o| format!("{}{}", str(&o["status"]), str(&o["code"])))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "erroralready_exists",
+            "erroralready_exists",
+            "erroralready_exists",
+            "erroralready_exists",
+            "applied"
+        ],
+        "pushed creates with taken ids are refused alike, and an unfollow applies: {out:?}"
+    );
+    let fresh = create("0190e000-0000-7000-8000-00000000f00d").await;
+    assert_eq!(
+        fresh.status,
+        StatusCode::CREATED,
+        "a fresh id is taken: {}",
+        fresh.body
+    );
 }

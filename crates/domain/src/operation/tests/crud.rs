@@ -420,3 +420,41 @@ fn follows_are_kept_per_user_and_reported() {
     };
     done(&mut s, &unfollow_missing);
 }
+
+#[test]
+fn ids_longer_than_the_bound_are_refused_on_the_device_as_on_the_server() {
+    let long = "x".repeat(crate::value::MAX_ID_LEN + 1);
+    let mut s = MemoryStorage::default();
+    let before = s.clone();
+    let err = refused(&mut s, &create_op("account", &long, &[("name", "Long")]));
+    assert_eq!(
+        err,
+        OpError::Invalid(vec![crate::metadata::ValidationError::TooLong {
+            field: "id".into(),
+            max: crate::value::MAX_ID_LEN,
+        }]),
+        "a create with an id one past the bound is refused on its id"
+    );
+    let err = refused(
+        &mut s,
+        &create_op(
+            "contact",
+            "c1",
+            &[
+                ("lastname", "L"),
+                ("parentcustomerid", &format!("account:{long}")),
+            ],
+        ),
+    );
+    assert_eq!(
+        err.code(),
+        "invalid",
+        "a lookup to an id past the bound is refused: {err:?}"
+    );
+    assert_eq!(s, before, "nothing was written");
+    let longest = "y".repeat(crate::value::MAX_ID_LEN);
+    done(
+        &mut s,
+        &create_op("account", &longest, &[("name", "Longest")]),
+    );
+}

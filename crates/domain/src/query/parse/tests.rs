@@ -320,6 +320,68 @@ fn error_positions_are_byte_offsets_past_multibyte_text() {
 }
 
 #[test]
+fn filters_past_the_size_bounds_are_refused_with_the_bound() {
+    use super::super::{MAX_LITERAL_LEN, MAX_NODES, MAX_TEXT_LEN};
+    let chain = |n: usize| vec!["a eq 1"; n].join(" or ");
+    // An `or` of n conditions is n + 1 nodes.
+    assert!(
+        parse_filter(&chain(MAX_NODES - 1)).is_ok(),
+        "an `or` of {} conditions is within the bound",
+        MAX_NODES - 1
+    );
+    assert_eq!(
+        error(&chain(MAX_NODES)).problem,
+        Problem::TooManyNodes { max: MAX_NODES },
+        "one more condition is refused"
+    );
+    let nots = format!("{}a eq 1", "not (not a eq 1) and ".repeat(200));
+    assert!(
+        matches!(error(&nots).problem, Problem::TooManyNodes { .. }),
+        "`not` and `and` count as nodes too"
+    );
+    let long = format!("a eq 1{}", " ".repeat(MAX_TEXT_LEN));
+    assert_eq!(
+        (error(&long).at, error(&long).problem),
+        (0, Problem::TooLong { max: MAX_TEXT_LEN }),
+        "a text past the length bound is refused before it is read"
+    );
+    let literal = format!(
+        "a eq 'x' or contains(a,'{}')",
+        "y".repeat(MAX_LITERAL_LEN + 1)
+    );
+    assert_eq!(
+        (error(&literal).at, error(&literal).problem),
+        (
+            23,
+            Problem::LiteralTooLong {
+                max: MAX_LITERAL_LEN
+            }
+        ),
+        "a quoted text past its bound is refused where it starts"
+    );
+    assert!(
+        parse_filter(&format!("contains(a,'{}')", "y".repeat(MAX_LITERAL_LEN))).is_ok(),
+        "a quoted text of exactly the bound is taken"
+    );
+}
+
+#[test]
+fn the_nul_character_is_refused_in_any_quoted_text_where_it_stands() {
+    for (text, at) in [
+        ("contains(a,'x\0')", 13),
+        ("a eq '\0'", 6),
+        ("a eq 'ok' or b ne 'n\0'", 20),
+    ] {
+        assert_eq!(
+            (error(text).at, error(text).problem),
+            (at, Problem::NulInText),
+            "`{}` is refused at its NUL",
+            text.escape_debug()
+        );
+    }
+}
+
+#[test]
 fn nesting_deeper_than_the_limit_is_refused_not_overflowed() {
     let deep = format!("{}a eq 1{}", "(".repeat(200), ")".repeat(200));
     assert_eq!(
@@ -341,9 +403,11 @@ fn nesting_deeper_than_the_limit_is_refused_not_overflowed() {
 
 #[test]
 fn long_and_or_chains_stay_flat() {
-    let chain = vec!["a eq 1"; 10_000].join(" and ");
+    // As long as the size bound allows (an `and` of n conditions is n + 1 nodes).
+    let n = super::super::MAX_NODES - 1;
+    let chain = vec!["a eq 1"; n].join(" and ");
     match parse(&chain) {
-        Filter::And(terms) => assert_eq!(terms.len(), 10_000, "one node with every term"),
+        Filter::And(terms) => assert_eq!(terms.len(), n, "one node with every term"),
         other => panic!("a chain of ands should be one And, not {}", shape(&other)),
     }
 }
