@@ -196,3 +196,78 @@ async fn a_record_that_leaves_scope_while_it_is_edited_stays_until_the_edit_is_a
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_field_secured_after_it_reached_a_device_is_forgotten_there_at_its_next_sync()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::signed_in(&server.url()).await?;
+    let with_revenue = |rows: &[outpost_core::api::RecordRow]| {
+        rows.iter()
+            .filter(|r| r.fields.get("revenue").cloned().flatten().is_some())
+            .count()
+    };
+    let before = a.records("account").await?;
+    assert!(
+        with_revenue(&before) > 1,
+        "fiona holds revenues: {}",
+        before.len()
+    );
+
+    // The administrator secures account.revenue; no field profile grants it to fiona.
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", server.url()))
+        .json(&json!({"username": "admin", "password": DEMO_PASSWORD, "device_id": "console"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut metadata: Value = http
+        .get(format!("{}/api/v1/metadata", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json::<Value>()
+        .await?["metadata"]
+        .take();
+    let revenue = metadata["entities"]
+        .as_array_mut()
+        .and_then(|e| e.iter_mut().find(|e| e["name"] == "account"))
+        .and_then(|a| a["attributes"].as_array_mut())
+        .and_then(|a| a.iter_mut().find(|a| a["name"] == "revenue"))
+        .ok_or_else(|| anyhow::anyhow!("no account.revenue"))?;
+    revenue["secured"] = json!(true);
+    let put = http
+        .put(format!("{}/api/v1/admin/metadata", server.url()))
+        .bearer_auth(&token)
+        .json(&metadata)
+        .send()
+        .await?;
+    anyhow::ensure!(put.status().is_success(), "{}", put.text().await?);
+
+    // The next sync finds the metadata update waiting for fiona's yes (C16), but what she
+    // may read applies at once.
+    let waiting = a.client.sync_now().await;
+    assert!(
+        matches!(waiting, Err(CoreError::MetadataPending(_))),
+        "{waiting:?}"
+    );
+    let now = a.records("account").await?;
+    assert_eq!(
+        (with_revenue(&now), now.len()),
+        (0, before.len()),
+        "no account on the device keeps its revenue, and none is lost"
+    );
+    a.client.metadata_accept().await?;
+    assert_eq!(
+        with_revenue(&a.records("account").await?),
+        0,
+        "after the user's yes, the server's pages agree"
+    );
+    Ok(())
+}

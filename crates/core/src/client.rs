@@ -232,14 +232,41 @@ impl Client {
         })
     }
 
-    /// Keeps the privileges, profile and org recovery key that came with a metadata answer.
-    fn access_keep(store: &Store, response: &MetadataResponse) -> Result<(), CoreError> {
+    /// Keeps the privileges, profile and org recovery key that came with a metadata answer,
+    /// and forgets at once the values of fields the user may no longer read (B4: a
+    /// field-security change applies on the device as soon as it learns of it, even while
+    /// the metadata that came with it waits for the user's yes).
+    fn access_keep(store: &mut Store, response: &MetadataResponse) -> Result<(), CoreError> {
         let access = serde_json::to_string(&response.access).map_err(anyhow::Error::from)?;
         let profile = serde_json::to_string(&response.profile).map_err(anyhow::Error::from)?;
         store.state_set(ACCESS, &access)?;
         store.state_set(PROFILE, &profile)?;
         if !response.recovery_key.is_empty() {
             store.state_set(RECOVERY_KEY, &response.recovery_key)?;
+        }
+        let unreadable: std::collections::BTreeMap<String, Vec<String>> = response
+            .access
+            .secured_fields
+            .iter()
+            .map(|(entity, fields)| {
+                let names = fields
+                    .iter()
+                    .filter(|(_, permission)| !permission.read)
+                    .map(|(name, _)| name.clone())
+                    .collect::<Vec<_>>();
+                (entity.clone(), names)
+            })
+            .filter(|(_, names)| !names.is_empty())
+            .collect();
+        if !unreadable.is_empty() {
+            let ctx = apply_context(store, &Access(response.access.clone()))?;
+            let forgotten = store.fields_forget(&ctx, &unreadable)?;
+            if forgotten > 0 {
+                tracing::info!(
+                    forgotten,
+                    "values of fields the user may no longer read are forgotten"
+                );
+            }
         }
         Ok(())
     }

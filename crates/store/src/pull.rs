@@ -90,3 +90,60 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Forgets the values of fields the user may no longer read (B4), in both layers and
+    /// in what search finds, in one transaction: the device learned it from the access
+    /// that came with a metadata answer, which applies at once, even while the new
+    /// metadata itself waits for the user's yes. Changes the user made offline to such a
+    /// field stay in the outbox and on the record (the server judges them). `unreadable`
+    /// is entity → attribute names; names the store has no column for are passed over.
+    /// Answers how many values were forgotten.
+    pub fn fields_forget(
+        &mut self,
+        ctx: &ApplyContext,
+        unreadable: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Result<u64, StoreError> {
+        let metadata = &self.metadata;
+        let tx = self.conn.transaction()?;
+        let mut forgotten = 0;
+        for (entity, attributes) in unreadable {
+            let Ok(def) = metadata.entity(entity) else {
+                continue;
+            };
+            let columns: Vec<&String> = attributes
+                .iter()
+                .filter(|a| def.attribute(a).is_ok())
+                .collect();
+            if columns.is_empty() {
+                continue;
+            }
+            let mut here = 0;
+            for layer in [Layer::Server, Layer::Local] {
+                for column in &columns {
+                    here += tx.execute(
+                        &format!(
+                            "UPDATE \"{}\" SET \"{column}\" = NULL WHERE \"{column}\" IS NOT NULL",
+                            layer.table(entity)
+                        ),
+                        [],
+                    )? as u64;
+                }
+            }
+            if here == 0 {
+                continue;
+            }
+            forgotten += here;
+            records::reindex_in_tx(&tx, def)?;
+            let touched = outbox::touched_ids(&tx, entity)?;
+            rebase_in_tx(
+                &tx,
+                ctx,
+                metadata,
+                touched.into_iter().map(|id| (entity.clone(), id)),
+            )?;
+        }
+        tx.commit()?;
+        Ok(forgotten)
+    }
+}
