@@ -46,6 +46,11 @@ struct Args {
     #[arg(long, env = "OUTPOST_MAX_PULL_PAGE", default_value_t = outpost_server::routes::MAX_PULL_PAGE,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(outpost_server::routes::MAX_PULL_PAGE)))]
     max_pull_page: u32,
+    /// Password checks run at once [default: the machine's cores, at least 2]. Each holds
+    /// 19 MiB while the server runs; more sign-ins wait (up to 32 per check), then are
+    /// answered 503 `busy`.
+    #[arg(long, env = "OUTPOST_PASSWORD_CHECKS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    password_checks: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,10 +327,22 @@ async fn main() -> anyhow::Result<()> {
         listener.local_addr()?
     );
     println!("data folder: {}", data_dir.display());
+    let checks = args.password_checks.map_or_else(
+        outpost_server::password::PasswordChecks::for_this_machine,
+        |n| {
+            let n = usize::from(n);
+            outpost_server::password::PasswordChecks::new(
+                n,
+                n * outpost_server::password::QUEUE_PER_SLOT,
+            )
+        },
+    );
+    let state = AppState::new(db)
+        .with_pull_page(args.max_pull_page)
+        .with_password_checks(checks);
     axum::serve(
         listener,
-        app(AppState::new(db).with_pull_page(args.max_pull_page))
-            .into_make_service_with_connect_info::<SocketAddr>(),
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await

@@ -217,6 +217,11 @@ impl ServerProcess {
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
     }
+
+    /// The process id while it runs (to read its memory from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for ServerProcess {
