@@ -23,6 +23,7 @@ pub mod records;
 pub mod routes;
 pub mod scope;
 pub mod seed;
+pub mod serve;
 
 use std::sync::{Arc, RwLock};
 

@@ -51,6 +51,12 @@ struct Args {
     /// answered 503 `busy`.
     #[arg(long, env = "OUTPOST_PASSWORD_CHECKS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     password_checks: Option<u16>,
+    /// Seconds a client has to send a request's headers (and an idle kept-alive connection
+    /// stays open): a half-sent request is closed after it.
+    #[arg(long, env = "OUTPOST_HEADER_READ_TIMEOUT",
+          default_value_t = outpost_server::serve::HEADER_READ_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,11 +346,12 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::new(db)
         .with_pull_page(args.max_pull_page)
         .with_password_checks(checks);
-    axum::serve(
+    outpost_server::serve::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state),
+        std::time::Duration::from_secs(args.header_read_timeout),
+        shutdown(),
     )
-    .with_graceful_shutdown(shutdown())
     .await
     .context("serving")?;
     Ok(())

@@ -70,3 +70,45 @@ fn concurrent_sign_ins_for_unknown_names_keep_the_servers_memory_bounded() {
         "32 concurrent sign-ins grew the server from {before} KiB to {after} KiB (at most {LIMIT_KIB} KiB more)"
     );
 }
+
+/// Half-sent requests (headers never finished: a slow-loris) are closed by the server
+/// instead of held open for ever, and whole requests are still served.
+#[test]
+fn connections_that_never_finish_their_headers_are_closed() {
+    /// A generous bound on how long the server may take: far above its timeout.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    let server =
+        ServerProcess::start_with(&["--header-read-timeout", "1"]).expect("the server starts");
+    let mut stalled: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.addr()).expect("the server accepts");
+            stream
+                .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .expect("half a request is sent");
+            stream
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for (i, stream) in stalled.iter_mut().enumerate() {
+        let left = WAIT
+            .saturating_sub(started.elapsed())
+            .max(std::time::Duration::from_millis(1));
+        stream.set_read_timeout(Some(left)).expect("a read timeout");
+        let mut rest = Vec::new();
+        match stream.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("half-sent request {i} was still open after {WAIT:?}: {e}"),
+        }
+    }
+    let mut whole = TcpStream::connect(server.addr()).expect("the server accepts");
+    whole
+        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("a whole request is sent");
+    let mut answer = String::new();
+    whole.read_to_string(&mut answer).expect("an answer");
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "a whole request is served: {answer}"
+    );
+}
