@@ -303,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
     let password = args
         .demo_password
         .clone()
-        .unwrap_or_else(|| outpost_server::auth::new_token()[..16].to_owned());
+        .unwrap_or_else(outpost_server::password::demo_password);
     let options = seed::DemoOptions {
         seed: args.seed,
         records: args.records,

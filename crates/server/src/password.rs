@@ -30,6 +30,14 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
 
+/// A random password for the demo org's users when none is given: 128 random bits as 32
+/// lowercase hex digits (one word: a double-click selects it whole).
+pub fn demo_password() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
 /// A hash that no password matches, checked when the user name is unknown so that a
 /// wrong name and a wrong password cost the same.
 pub static UNKNOWN_USER_HASH: std::sync::LazyLock<String> =

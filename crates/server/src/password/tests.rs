@@ -61,3 +61,8 @@ async fn a_full_queue_answers_busy_at_once_and_a_slot_frees_for_the_next() {
     let next = checks.run(|_| 7).await.expect("no failure");
     assert_eq!(next, Ok(7), "the freed slot takes the next check");
 }
+
+#[test]
+fn a_demo_password_carries_at_least_128_random_bits_in_one_word() {
+    outpost_testkit::assert_strong_password(demo_password);
+}
