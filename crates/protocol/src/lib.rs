@@ -32,6 +32,8 @@ pub mod code {
     pub const BAD_CREDENTIALS: &str = "bad_credentials";
     /// 429: too many failed sign-ins (`Retry-After`).
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// 503: too many sign-ins are waiting for a password check (`Retry-After`).
+    pub const BUSY: &str = "busy";
 }
 
 /// `POST /api/v1/auth/login`.

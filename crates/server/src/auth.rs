@@ -1,5 +1,5 @@
-//! Passwords (argon2 PHC strings), opaque bearer tokens (random, stored as SHA-256 only),
-//! refresh-token rotation, per-device revocation and login rate limiting.
+//! Opaque bearer tokens (random, stored as SHA-256 only), refresh-token rotation,
+//! per-device revocation and login rate limiting (passwords: [`crate::password`]).
 //!
 //! - An access token lives [`ACCESS_TTL`]; a refresh token [`REFRESH_TTL`] and buys one
 //!   new pair: using it revokes it. Presenting a refresh token that was already used
@@ -16,8 +16,6 @@
 //!   counts live in the database, so every server process sharing it enforces the same
 //!   limits.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine as _;
@@ -49,34 +47,6 @@ pub const MAX_GLOBAL_FAILURES: i64 = 1_000;
 pub const FAILURE_WINDOW: i64 = 900;
 /// The longest wait between tries, in seconds.
 pub const MAX_BACKOFF: i64 = 300;
-
-/// Hashes a password into a PHC string (Argon2id, a fresh random salt).
-///
-/// # Errors
-/// When hashing fails (it does not with the default parameters).
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-}
-
-/// Whether `password` matches the stored PHC string (constant-time compare).
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A hash that no password matches, verified against when the user name is unknown so that
-/// a wrong name and a wrong password take the same time.
-pub static UNKNOWN_USER_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| hash_password(&new_token()).unwrap_or_default());
 
 /// A new random bearer token (256 bits, base64url).
 pub fn new_token() -> String {

@@ -28,6 +28,9 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: i64,
     },
+    /// Too many sign-ins are waiting for a password check: try again shortly.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -108,6 +111,7 @@ impl ApiError {
             Self::DeviceWipe => (StatusCode::UNAUTHORIZED, code::DEVICE_WIPE),
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, code::BAD_CREDENTIALS),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, code::BUSY),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Stale(_) => (StatusCode::PRECONDITION_FAILED, "stale"),
@@ -135,6 +139,7 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         let retry_after = match &self {
             Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::Busy => Some(1),
             _ => None,
         };
         let fields = match &self {

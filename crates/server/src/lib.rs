@@ -15,6 +15,7 @@ pub mod error;
 mod extract;
 pub mod ops;
 pub mod org;
+pub mod password;
 pub mod private;
 pub mod pull;
 pub mod push;
@@ -22,6 +23,7 @@ pub mod records;
 pub mod routes;
 pub mod scope;
 pub mod seed;
+pub mod serve;
 
 use std::sync::{Arc, RwLock};
 
@@ -62,6 +64,8 @@ pub struct AppState {
     pull_page: u32,
     /// What sign-in limits read the time from ([`now`] unless a test sets one).
     clock: Clock,
+    /// Password checks, a bounded few at a time.
+    password_checks: password::PasswordChecks,
 }
 
 impl AppState {
@@ -72,7 +76,20 @@ impl AppState {
             cache: Arc::new(RwLock::new(None)),
             pull_page: routes::MAX_PULL_PAGE,
             clock: Arc::new(now),
+            password_checks: password::PasswordChecks::for_this_machine(),
         }
+    }
+
+    /// Password checks run through `checks` (a server flag, or a test that counts them).
+    #[must_use]
+    pub fn with_password_checks(mut self, checks: password::PasswordChecks) -> Self {
+        self.password_checks = checks;
+        self
+    }
+
+    /// Where password checks run.
+    pub fn password_checks(&self) -> &password::PasswordChecks {
+        &self.password_checks
     }
 
     /// Sign-in limits read the time from `clock` (tests move it on by hand).

@@ -46,6 +46,17 @@ struct Args {
     #[arg(long, env = "OUTPOST_MAX_PULL_PAGE", default_value_t = outpost_server::routes::MAX_PULL_PAGE,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(outpost_server::routes::MAX_PULL_PAGE)))]
     max_pull_page: u32,
+    /// Password checks run at once [default: the machine's cores, at least 2]. Each holds
+    /// 19 MiB while the server runs; more sign-ins wait (up to 32 per check), then are
+    /// answered 503 `busy`.
+    #[arg(long, env = "OUTPOST_PASSWORD_CHECKS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    password_checks: Option<u16>,
+    /// Seconds a client has to send a request's headers (and an idle kept-alive connection
+    /// stays open): a half-sent request is closed after it.
+    #[arg(long, env = "OUTPOST_HEADER_READ_TIMEOUT",
+          default_value_t = outpost_server::serve::HEADER_READ_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,7 +323,7 @@ async fn main() -> anyhow::Result<()> {
     let password = args
         .demo_password
         .clone()
-        .unwrap_or_else(|| outpost_server::auth::new_token()[..16].to_owned());
+        .unwrap_or_else(outpost_server::password::demo_password);
     let options = seed::DemoOptions {
         seed: args.seed,
         records: args.records,
@@ -342,12 +353,25 @@ async fn main() -> anyhow::Result<()> {
         listener.local_addr()?
     );
     println!("data folder: {}", data_dir.display());
-    axum::serve(
+    let checks = args.password_checks.map_or_else(
+        outpost_server::password::PasswordChecks::for_this_machine,
+        |n| {
+            let n = usize::from(n);
+            outpost_server::password::PasswordChecks::new(
+                n,
+                n * outpost_server::password::QUEUE_PER_SLOT,
+            )
+        },
+    );
+    let state = AppState::new(db)
+        .with_pull_page(args.max_pull_page)
+        .with_password_checks(checks);
+    outpost_server::serve::serve(
         listener,
-        app(AppState::new(db).with_pull_page(args.max_pull_page))
-            .into_make_service_with_connect_info::<SocketAddr>(),
+        app(state),
+        std::time::Duration::from_secs(args.header_read_timeout),
+        shutdown(),
     )
-    .with_graceful_shutdown(shutdown())
     .await
     .context("serving")?;
     Ok(())

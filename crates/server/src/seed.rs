@@ -9,7 +9,7 @@ use outpost_protocol::admin::{ItemData, OrgSettings, ProfileDef, ProfileItem, Re
 use crate::db::{Conn, int, int_param, sync_entity_tables, text};
 use crate::org::{self, bump_config, key, setting_set};
 use crate::records::write_many;
-use crate::{Db, auth, new_id};
+use crate::{Db, new_id};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -114,7 +114,8 @@ pub fn field_service() -> ProfileDef {
 /// A database error, or a generator inconsistency.
 pub async fn load_demo_if_empty(db: &Db, options: &DemoOptions) -> anyhow::Result<bool> {
     let password = options.password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
+    let hash =
+        tokio::task::spawn_blocking(move || crate::password::hash_password(&password)).await??;
     let options = options.clone();
     // Checked inside the writing transaction: server processes starting together on one
     // PostgreSQL take turns, and only the first one loads.

@@ -217,12 +217,38 @@ impl ServerProcess {
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
     }
+
+    /// The process id while it runs (to read its memory from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Checks that `make` draws passwords of at least 128 random bits, each one word of
+/// lowercase hex (4 bits a character; a double-click selects it whole).
+///
+/// # Panics
+/// When it does not: two draws alike, another alphabet, or too short.
+#[track_caller]
+pub fn assert_strong_password(make: impl Fn() -> String) {
+    let (a, b) = (make(), make());
+    assert_ne!(a, b, "each password is drawn afresh");
+    assert!(
+        a.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "one word of lowercase hex, easy to copy: {a}"
+    );
+    assert!(
+        a.len() * 4 >= 128,
+        "{a} carries {} bits, not 128",
+        a.len() * 4
+    );
 }
 
 /// The median of benchmark samples (the upper of the two middle ones for an even count).

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use outpost_protocol::{LoginRequest, LoginResponse, RefreshRequest, UserInfo};
 
 use crate::auth::{
-    ACCESS_TTL, Caller, Refreshed, UNKNOWN_USER_HASH, clear_failures, issue_tokens, login_attempt,
-    user_by_username, verify_password,
+    ACCESS_TTL, Caller, Refreshed, clear_failures, issue_tokens, login_attempt, user_by_username,
 };
 use crate::extract::{ApiJson, ClientAddress};
+use crate::password::{Busy, UNKNOWN_USER_HASH};
 use crate::{ApiError, AppState};
 
 fn org_id(conn: &mut dyn crate::db::Conn) -> anyhow::Result<String> {
@@ -59,17 +59,17 @@ pub async fn login(
     if let Some(retry_after) = wait {
         return Err(ApiError::RateLimited { retry_after });
     }
-    // Verify against a fixed hash when the user is unknown, so both paths cost the same.
-    let password = req.password.clone();
-    let (user, ok) = tokio::task::spawn_blocking(move || {
-        let phc = user
-            .as_ref()
-            .map_or(UNKNOWN_USER_HASH.as_str(), |u| u.password_hash.as_str());
-        let ok = verify_password(&password, phc) && user.is_some();
-        (user, ok)
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("password check failed: {e}"))?;
+    // Verify against a fixed hash when the user is unknown, so both paths cost the same
+    // (and wait for the same bounded slots).
+    let phc = user
+        .as_ref()
+        .map_or_else(|| UNKNOWN_USER_HASH.clone(), |u| u.password_hash.clone());
+    let matches = state
+        .password_checks()
+        .verify(req.password.clone(), phc)
+        .await?
+        .map_err(|Busy| ApiError::Busy)?;
+    let ok = matches && user.is_some();
     let username = req.username.clone();
     let Some(user) = user.filter(|_| ok) else {
         return Err(ApiError::BadCredentials);

@@ -20,6 +20,7 @@ crate::contract!(
     a_refresh_retried_after_a_lost_answer_keeps_the_session,
     a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session,
     nobody_can_lock_an_account_out_from_another_address,
+    password_checks_run_a_bounded_few_at_a_time,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -689,5 +690,84 @@ async fn nobody_can_lock_an_account_out_from_another_address(backend: Backend) {
         StatusCode::OK,
         "past the server-wide cap an address with no failure still signs in: {}",
         clean.body
+    );
+}
+
+async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
+    use outpost_server::password::PasswordChecks;
+    let h = harness(backend).await;
+    let checks = PasswordChecks::new(2, 64);
+    let app = outpost_server::app(
+        outpost_server::AppState::new(h.db.clone()).with_password_checks(checks.clone()),
+    );
+    let tries: Vec<_> = (0..24)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                login_from(
+                    &app,
+                    &format!("10.1.0.{i}:1"),
+                    &format!("nobody-{i}"),
+                    "guess",
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    for t in tries {
+        assert_eq!(
+            t.await.expect("a sign-in task"),
+            StatusCode::UNAUTHORIZED,
+            "an unknown name is checked like a wrong password"
+        );
+    }
+    assert!(
+        (1..=2).contains(&checks.peak()),
+        "24 sign-ins at once ran at most 2 password checks at a time: {}",
+        checks.peak()
+    );
+
+    // With every slot taken and the queue full, a sign-in is answered busy at once.
+    let full = PasswordChecks::new(1, 0);
+    let app = outpost_server::app(
+        outpost_server::AppState::new(h.db.clone()).with_password_checks(full.clone()),
+    );
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::spawn(async move {
+        full.run(move |_| {
+            started.send(()).expect("the test waits");
+            hold.recv().expect("the test releases the slot");
+        })
+        .await
+    });
+    tokio::task::spawn_blocking(move || running.recv().expect("the slot is taken"))
+        .await
+        .expect("waited");
+    let busy = login_from(&app, OFFICE, "fiona", PASSWORD).await;
+    assert_refused(
+        &busy,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "a sign-in past the queue",
+    );
+    assert_eq!(
+        busy.headers[axum::http::header::RETRY_AFTER],
+        "1",
+        "busy says when to try again"
+    );
+    release.send(()).expect("release");
+    holder
+        .await
+        .expect("joined")
+        .expect("ran")
+        .expect("admitted");
+    let signed_in = login_from(&app, OFFICE, "fiona", PASSWORD).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::OK,
+        "then it signs in: {}",
+        signed_in.body
     );
 }

@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 mod db;
 mod oracle;
+mod process;
 mod pull;
 mod push;
 mod records;
