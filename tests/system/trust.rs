@@ -271,3 +271,41 @@ async fn a_field_secured_after_it_reached_a_device_is_forgotten_there_at_its_nex
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_device_reported_lost_deletes_the_users_store_at_its_next_contact_and_keeps_nothing()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::signed_in(&server.url()).await?;
+    let (id, name) = first_account();
+    a.client
+        .record_update(set("account", &id, "name", &format!("{name} (lost)")))
+        .await?;
+    let device_id = a
+        .client
+        .session_status()
+        .await?
+        .device_id
+        .ok_or_else(|| anyhow::anyhow!("no device id"))?;
+    let b = Device::signed_in(&server.url()).await?;
+
+    admin(
+        server.data_dir(),
+        &["revoke-device", "--user", "fiona", "--wipe", &device_id],
+    )?;
+    let wiped = a.client.sync_now().await;
+    assert!(matches!(wiped, Err(CoreError::Wiped)), "{wiped:?}");
+    let status = a.client.session_status().await?;
+    assert!(
+        !status.signed_in && !status.offline_data,
+        "the lost device's store is gone: {status:?}"
+    );
+    assert_eq!(status.recoveries, 0, "and nothing of it is kept");
+    let accounts = std::fs::read_dir(a.dir.path().join("accounts"))?.count();
+    assert_eq!(accounts, 0, "not even its folder");
+    assert!(
+        b.client.sync_now().await.is_ok(),
+        "fiona's other device goes on"
+    );
+    Ok(())
+}

@@ -33,6 +33,7 @@ const SIGNED_OUT = {
   offline_data: false,
   progress: null,
   recoveries: 0,
+  device_id: null,
 };
 
 test.describe('the app shell', () => {

@@ -88,6 +88,9 @@ pub struct SessionStatus {
     /// Sealed recovery files on this device (work a wipe could not send): see
     /// `recovery_list`.
     pub recoveries: u32,
+    /// This device's id for the signed-in user: what an administrator names to revoke it
+    /// (`revoke-device --user U ID`) if it is lost.
+    pub device_id: Option<String>,
 }
 
 /// How a sync under way stands (B6).

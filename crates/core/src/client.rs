@@ -66,6 +66,8 @@ const LAST_SYNC: &str = "last_sync_at";
 const METADATA_PENDING: &str = "metadata_pending";
 /// The user's privileges and field permissions from the last metadata (JSON).
 const ACCESS: &str = "access";
+/// The server's fingerprint of that access (`MetadataResponse::access_key`).
+const ACCESS_KEY: &str = "access_key";
 /// The user's offline profile from the last metadata (JSON).
 const PROFILE: &str = "profile";
 /// The profile's entities the server cannot deliver now, with why (JSON, C14).
@@ -240,6 +242,7 @@ impl Client {
         let access = serde_json::to_string(&response.access).map_err(anyhow::Error::from)?;
         let profile = serde_json::to_string(&response.profile).map_err(anyhow::Error::from)?;
         store.state_set(ACCESS, &access)?;
+        store.state_set(ACCESS_KEY, &response.access_key)?;
         store.state_set(PROFILE, &profile)?;
         if !response.recovery_key.is_empty() {
             store.state_set(RECOVERY_KEY, &response.recovery_key)?;
@@ -399,6 +402,7 @@ impl Client {
                 offline_data: false,
                 progress: None,
                 recoveries: self.recovery_count(),
+                device_id: None,
             });
         };
         let signed_in = store.state_get(TOKEN)?.is_some();
@@ -432,6 +436,7 @@ impl Client {
             offline_data: store.metadata().version > 0,
             progress: self.progress(),
             recoveries: self.recovery_count(),
+            device_id: store.state_get(DEVICE_ID)?,
         })
     }
 

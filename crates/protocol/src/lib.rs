@@ -86,6 +86,9 @@ pub struct MetadataResponse {
     pub access: UserAccess,
     /// The offline profile published for the caller, if any.
     pub profile: Option<DeviceProfile>,
+    /// The fingerprint of `access` that pull pages carry too (`PullResponse::access_key`).
+    #[serde(default)]
+    pub access_key: String,
     /// The org's public recovery key (base64, X25519): work a wipe cannot send is sealed
     /// to it too, so an administrator can recover it ([`recovery`]). Empty from a server
     /// older than it.
@@ -177,6 +180,12 @@ pub struct PullResponse {
     /// `/metadata` again for the new items and intervals.
     #[serde(default)]
     pub profile_id: String,
+    /// A fingerprint of the user's access (privileges, teams, field security, hierarchy),
+    /// as `/metadata` answers it: when it differs from the one the device keeps, the
+    /// device fetches `/metadata` again, so what it offers and shows follows a security
+    /// change at once. Empty from a server older than it.
+    #[serde(default)]
+    pub access_key: String,
     /// The device must drop its server layer (keeping its pending operations) before
     /// applying this page: the server restarted its view of what the device holds.
     #[serde(default)]

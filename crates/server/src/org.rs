@@ -9,7 +9,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use outpost_domain::metadata::Metadata;
 use outpost_domain::query::EvalContext;
-use outpost_domain::security::{OrgSecurity, Principal};
+use outpost_domain::security::{Depth, OrgSecurity, Principal, Privilege};
+use outpost_protocol::UserAccess;
 use outpost_protocol::admin::{EntityOffline, OrgSettings, ProfileDef};
 
 use crate::db::{Conn, int, opt_string, string, text};
@@ -33,6 +34,15 @@ pub mod key {
     pub const RECOVERY_SECRET: &str = "recovery_secret_key";
     /// See [`RECOVERY_SECRET`].
     pub const RECOVERY_PUBLIC: &str = "recovery_public_key";
+}
+
+/// A fingerprint of what a user may do: pull pages carry it, so a device learns that its
+/// cached access is stale (a role, team, field-security or hierarchy change) and fetches
+/// `/metadata` again at once.
+pub fn access_key(access: &UserAccess) -> String {
+    use sha2::Digest as _;
+    let json = serde_json::to_vec(access).unwrap_or_default();
+    hex::encode(&sha2::Sha256::digest(&json)[..16])
 }
 
 /// The org's secret recovery key.
@@ -201,6 +211,40 @@ impl Org {
             profiles,
             assignments,
         })
+    }
+
+    /// What `user_id` may do, as a device caches it (`/metadata`): privileges by entity,
+    /// secured fields, teams, business unit and the manager hierarchy below them.
+    pub fn user_access(
+        &self,
+        principal: &Principal,
+        user_id: &str,
+        now: time::OffsetDateTime,
+    ) -> UserAccess {
+        let mut privileges = BTreeMap::new();
+        let mut secured_fields = BTreeMap::new();
+        for def in &self.metadata.entities {
+            let depths: BTreeMap<Privilege, Depth> = Privilege::ALL
+                .iter()
+                .map(|p| (*p, principal.depth(def, *p)))
+                .filter(|(_, d)| *d != Depth::None)
+                .collect();
+            if !depths.is_empty() {
+                privileges.insert(def.name.clone(), depths);
+            }
+            let secured = principal.secured_fields(def);
+            if !secured.is_empty() {
+                secured_fields.insert(def.name.clone(), secured);
+            }
+        }
+        UserAccess {
+            user_id: user_id.to_owned(),
+            business_unit_id: principal.business_unit().to_owned(),
+            team_ids: principal.teams().iter().cloned().collect(),
+            hierarchy_user_ids: self.eval_context(principal, now).hierarchy_user_ids,
+            privileges,
+            secured_fields,
+        }
     }
 
     /// The user's security principal.

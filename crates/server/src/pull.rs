@@ -800,6 +800,7 @@ pub fn pull(
         metadata_version: org.metadata.version,
         profile_version: profile.version,
         profile_id: profile.id.clone(),
+        access_key: crate::org::access_key(&org.user_access(&principal, &caller.user_id, now)),
         reset,
         wipe: false,
         remaining,

@@ -17,6 +17,7 @@ export function makeStatus(overrides: Partial<SessionStatus> = {}): SessionStatu
     offline_data: true,
     progress: null,
     recoveries: 0,
+    device_id: 'd-demo',
     ...overrides,
   };
 }

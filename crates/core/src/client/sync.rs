@@ -10,8 +10,8 @@ use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
-    Client, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH, UNAVAILABLE,
-    access_of, answered, apply_context, now_rfc3339, profile_of, state_json,
+    ACCESS_KEY, Client, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH,
+    UNAVAILABLE, access_of, answered, apply_context, now_rfc3339, profile_of, state_json,
 };
 use crate::CoreError;
 use crate::api::SyncReport;
@@ -86,8 +86,8 @@ impl Client {
             })
             .into();
         self.progress_set(Some((0, 0)));
-        // The profile the last page was computed for: (id, version).
-        let mut profile_seen: Option<(String, u64)> = None;
+        // The profile and access the last page was computed for.
+        let mut profile_seen: Option<Seen> = None;
         let result = async {
             while let Some(output) = todo.pop_front() {
                 let answer = match output {
@@ -141,7 +141,11 @@ impl Client {
                             .await;
                         if let Ok(page) = &sent {
                             self.unavailable_keep(&page.unavailable)?;
-                            profile_seen = Some((page.profile_id.clone(), page.profile_version));
+                            profile_seen = Some(Seen {
+                                profile_id: page.profile_id.clone(),
+                                profile_version: page.profile_version,
+                                access_key: page.access_key.clone(),
+                            });
                         }
                         Some(answered(sent, Input::Pulled)?)
                     }
@@ -241,24 +245,30 @@ impl Client {
     }
 
     /// After a pull computed for another profile than the one the device keeps (an
-    /// administrator republished it or assigned another one): fetches the caller's
-    /// profile and privileges again and tells background sync the new items, so their
-    /// intervals and availability apply at once. The org metadata itself still waits for
-    /// the user's yes when it is newer (C16).
-    async fn profile_refresh(
-        &self,
-        remote: &Remote,
-        (id, version): (String, u64),
-    ) -> Result<(), CoreError> {
-        let kept = self.with_store(|s| Ok(profile_of(s).map(|p| (p.id, p.version))))?;
-        let unchanged = match &kept {
-            None => version == 0,
+    /// administrator republished it or assigned another one), or for another access (a
+    /// role, team, field-security or hierarchy change): fetches the caller's profile and
+    /// privileges again — a field the user may no longer read is forgotten at once — and
+    /// tells background sync the new items, so their intervals and availability apply at
+    /// once. The org metadata itself still waits for the user's yes when it is newer (C16).
+    async fn profile_refresh(&self, remote: &Remote, seen: Seen) -> Result<(), CoreError> {
+        let (kept, kept_access) = self.with_store(|s| {
+            Ok((
+                profile_of(s).map(|p| (p.id, p.version)),
+                s.state_get(ACCESS_KEY)?,
+            ))
+        })?;
+        let profile_unchanged = match &kept {
+            None => seen.profile_version == 0,
             // A server from before `profile_id` names none: the version alone tells.
             Some((kept_id, kept_version)) => {
-                *kept_version == version && (id.is_empty() || *kept_id == id)
+                *kept_version == seen.profile_version
+                    && (seen.profile_id.is_empty() || *kept_id == seen.profile_id)
             }
         };
-        if unchanged {
+        // A server from before `access_key` names none: nothing to compare.
+        let access_unchanged =
+            seen.access_key.is_empty() || kept_access.as_deref() == Some(seen.access_key.as_str());
+        if profile_unchanged && access_unchanged {
             return Ok(());
         }
         let response = self
@@ -270,10 +280,14 @@ impl Client {
         } else {
             self.with_store(|s| Self::access_keep(s, &response))?;
         }
-        tracing::info!(profile = %id, version, "the offline profile changed");
-        self.signal(outpost_sync::Event::ProfileChanged {
-            items: response.profile.map(|p| p.items).unwrap_or_default(),
-        });
+        if !profile_unchanged {
+            tracing::info!(profile = %seen.profile_id, version = seen.profile_version, "the offline profile changed");
+            self.signal(outpost_sync::Event::ProfileChanged {
+                items: response.profile.map(|p| p.items).unwrap_or_default(),
+            });
+        } else {
+            tracing::info!("the user's access changed");
+        }
         Ok(())
     }
 
@@ -381,6 +395,13 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// What the last pull page was computed for.
+struct Seen {
+    profile_id: String,
+    profile_version: u64,
+    access_key: String,
 }
 
 /// Entity → when a sync last delivered it.

@@ -40,6 +40,12 @@ struct Server {
     lost: bool,
     /// The org's recovery key pair (secret, public).
     recovery: ([u8; 32], [u8; 32]),
+    /// Fields of `account` the user may not read, and the access fingerprint pages and
+    /// metadata carry.
+    unreadable: Vec<String>,
+    access_key: String,
+    /// Pages carry no record (nothing changed on the server).
+    quiet: bool,
 }
 
 type Shared = Arc<Mutex<Server>>;
@@ -138,9 +144,27 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
                     (e.name.clone(), all)
                 })
                 .collect(),
-            secured_fields: Default::default(),
+            secured_fields: [(
+                "account".to_owned(),
+                server
+                    .unreadable
+                    .iter()
+                    .map(|f| {
+                        let none = outpost_domain::security::FieldPermission {
+                            read: false,
+                            create: false,
+                            update: false,
+                        };
+                        (f.clone(), none)
+                    })
+                    .collect(),
+            )]
+            .into_iter()
+            .filter(|(_, fields): &(String, std::collections::BTreeMap<_, _>)| !fields.is_empty())
+            .collect(),
         },
         profile: None,
+        access_key: server.access_key.clone(),
         recovery_key: base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             server.recovery.1,
@@ -187,19 +211,28 @@ async fn pull(
         ("name".to_owned(), Some("Fabrikam".to_owned())),
         ("address1_city".to_owned(), Some("Lyon".to_owned())),
     ]);
+    for field in &server.unreadable {
+        fields.remove(field);
+    }
     if server.metadata.version >= 2 {
         fields.insert("x_region".into(), Some("North".into()));
     }
-    Json(PullResponse {
-        records: vec![RecordPayload {
+    let records = if server.quiet {
+        Vec::new()
+    } else {
+        vec![RecordPayload {
             entity: "account".into(),
             id: "a1".into(),
             row_version: 1,
             fields,
             reason: "profile".into(),
-        }],
+        }]
+    };
+    Json(PullResponse {
+        records,
         checkpoint: 1,
         metadata_version: server.metadata.version,
+        access_key: server.access_key.clone(),
         wipe: server.wipe,
         ..PullResponse::default()
     })
@@ -252,6 +285,9 @@ async fn serve() -> (String, Shared) {
         conflicts: false,
         lost: false,
         recovery: outpost_protocol::recovery::org_keypair(),
+        unreadable: Vec::new(),
+        access_key: "k1".into(),
+        quiet: false,
     }));
     let app = Router::new()
         .route(
@@ -857,4 +893,33 @@ fn plain_http_to_another_machine_is_refused_unless_allowed() {
         "unless allowed"
     );
     assert!(transport_check("ftp://crm.example.com", true).is_err());
+}
+
+#[tokio::test]
+async fn a_change_of_what_the_user_may_read_applies_on_the_device_at_the_next_sync() {
+    let (_url, server, _dir, _keys, client) = session().await;
+    let city = |client: &Client| {
+        client
+            .with_store(|s| Ok(s.record_get("account", "a1")?.fields))
+            .expect("a1")
+            .get("address1_city")
+            .cloned()
+            .flatten()
+    };
+    assert_eq!(city(&client).as_deref(), Some("Lyon"));
+    {
+        // Field security changes on the server; its page resends nothing (as when the
+        // change reaches the pull state later): the access fingerprint alone tells.
+        let mut s = server.lock().expect("lock");
+        s.unreadable = vec!["address1_city".into()];
+        s.access_key = "k2".into();
+        s.quiet = true;
+    }
+    client.sync_now().await.expect("a sync");
+    assert_eq!(
+        city(&client),
+        None,
+        "the device fetched the new access and forgot what the user may no longer read"
+    );
+    assert_eq!(kept(&client, "access_key").as_deref(), Some("k2"));
 }

@@ -1,12 +1,9 @@
 //! The org's metadata with the caller's access and profile: what a device builds its
 //! store from and decides which actions to offer by (B4).
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::State;
-use outpost_domain::security::{Depth, Privilege};
-use outpost_protocol::{DeviceProfile, DeviceProfileItem, MetadataResponse, UserAccess};
+use outpost_protocol::{DeviceProfile, DeviceProfileItem, MetadataResponse};
 
 use crate::auth::Caller;
 use crate::{ApiError, AppState, now};
@@ -18,22 +15,7 @@ pub async fn metadata(
 ) -> Result<Json<MetadataResponse>, ApiError> {
     let org = state.org().await?;
     let principal = org.principal(&caller.user_id)?;
-    let mut privileges = BTreeMap::new();
-    let mut secured_fields = BTreeMap::new();
-    for def in &org.metadata.entities {
-        let depths: BTreeMap<Privilege, Depth> = Privilege::ALL
-            .iter()
-            .map(|p| (*p, principal.depth(def, *p)))
-            .filter(|(_, d)| *d != Depth::None)
-            .collect();
-        if !depths.is_empty() {
-            privileges.insert(def.name.clone(), depths);
-        }
-        let secured = principal.secured_fields(def);
-        if !secured.is_empty() {
-            secured_fields.insert(def.name.clone(), secured);
-        }
-    }
+    let access = org.user_access(&principal, &caller.user_id, now());
     let profile = org.profile_for(&caller.user_id).and_then(|p| {
         p.published.as_ref().map(|def| DeviceProfile {
             id: p.id.clone(),
@@ -51,14 +33,8 @@ pub async fn metadata(
     });
     Ok(Json(MetadataResponse {
         metadata: (*org.metadata).clone(),
-        access: UserAccess {
-            user_id: caller.user_id.clone(),
-            business_unit_id: principal.business_unit().to_owned(),
-            team_ids: principal.teams().iter().cloned().collect(),
-            hierarchy_user_ids: org.eval_context(&principal, now()).hierarchy_user_ids,
-            privileges,
-            secured_fields,
-        },
+        access_key: crate::org::access_key(&access),
+        access,
         profile,
         recovery_key: org.recovery_public_key.clone(),
     }))

@@ -64,7 +64,12 @@ progress: SyncProgress | null,
  * Sealed recovery files on this device (work a wipe could not send): see
  * `recovery_list`.
  */
-recoveries: number, };
+recoveries: number, 
+/**
+ * This device's id for the signed-in user: what an administrator names to revoke it
+ * (`revoke-device --user U ID`) if it is lost.
+ */
+device_id: string | null, };
 export type SignedOutReason = "session_ended" | "wiped";
 export type SignInArgs = { 
 /**
