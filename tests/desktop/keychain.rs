@@ -1,6 +1,6 @@
 //! The database key really lives in the OS keychain.
 
-use outpost_store::{DatabaseKey, KeyStore, OsKeychain, StoreError};
+use outpost_store::{DatabaseKey, KeyStore, OsKeychain};
 
 /// A keychain service of the tests' own, so they never touch a real user's entries.
 fn keychain() -> OsKeychain {
@@ -54,18 +54,32 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         "the session is still there"
     );
     drop(reopened);
-    // Without the key, the database is unreadable, and the error says why.
+    // Without the key, the database is unreadable: the app still opens (whoever uses the
+    // device can sign in), says why, and the file stays.
     keychain().delete(&key_id)?;
-    let err = outpost_core::Client::open(outpost_core::ClientConfig {
-        data_dir: dir,
+    let locked = outpost_core::Client::open(outpost_core::ClientConfig {
+        data_dir: dir.clone(),
         keys: std::sync::Arc::new(keychain()),
         default_server_url: None,
         notifier: None,
-    })
-    .expect_err("no key, no data");
+    })?;
+    let status = locked.session_status().await?;
+    assert_eq!(
+        (
+            status.signed_in,
+            status.offline_data,
+            status.signed_out_reason
+        ),
+        (
+            false,
+            false,
+            Some(outpost_core::api::SignedOutReason::StoreLocked)
+        ),
+        "no key, no data, and the status says why"
+    );
     assert!(
-        matches!(err, outpost_core::CoreError::Store(StoreError::MissingKey)),
-        "got {err:?}"
+        accounts[0].path().join("outpost.db").exists(),
+        "the unreadable store is not deleted"
     );
     Ok(())
 }

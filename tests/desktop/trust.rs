@@ -248,6 +248,21 @@ fn the_bridge_answers_only_its_own_page_holding_the_runs_key() -> anyhow::Result
         body,
     )?;
     assert_eq!(code, 403, "another site's page is refused, key or not");
+    let (code, _) = post(&list, &[json, auth, ("sec-fetch-site", "cross-site")], body)?;
+    assert_eq!(
+        code, 403,
+        "a browser's cross-site request is refused, key or not"
+    );
+    let (code, _) = post(&list, &[json, auth, ("host", "evil.example")], body)?;
+    assert_eq!(
+        code, 403,
+        "a name that is not loopback (DNS rebinding) is refused"
+    );
+    let (code, _) = post(&list, &[("content-type", "text/plain"), auth], body)?;
+    assert_eq!(
+        code, 415,
+        "a command that is not JSON is refused, key or not"
+    );
     let (code, _) = post(&format!("{base}/api/invoke/session_sign_out"), &[auth], "")?;
     assert_eq!(
         code, 415,

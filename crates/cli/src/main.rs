@@ -355,8 +355,16 @@ mod erased {
                         "signed out: the server ended the session; sign in again (offline work is kept)"
                             .to_owned()
                     }
+                    Some(SignedOutReason::Wiped) if self.recoveries > 0 => {
+                        "signed out: the server asked this device to delete its offline data, and it did; what had not reached the server is kept sealed (outpost recovery-list)"
+                            .to_owned()
+                    }
                     Some(SignedOutReason::Wiped) => {
                         "signed out: the server asked this device to delete its offline data, and it did"
+                            .to_owned()
+                    }
+                    Some(SignedOutReason::StoreLocked) => {
+                        "not signed in: the last user's data here cannot be opened (its key is missing from the keychain); it stays on the device"
                             .to_owned()
                     }
                     None => "not signed in".to_owned(),

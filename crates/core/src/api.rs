@@ -270,6 +270,9 @@ pub enum SignedOutReason {
     SessionEnded,
     /// The server asked the device to delete its offline data, and it did.
     Wiped,
+    /// The last user's data on this device cannot be opened: its key is missing from the
+    /// keychain (or does not open it). It stays on the device; signing in goes on.
+    StoreLocked,
 }
 
 impl SignedOutReason {
@@ -278,11 +281,12 @@ impl SignedOutReason {
         match self {
             Self::SessionEnded => "session_ended",
             Self::Wiped => "wiped",
+            Self::StoreLocked => "store_locked",
         }
     }
 
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        [Self::SessionEnded, Self::Wiped]
+        [Self::SessionEnded, Self::Wiped, Self::StoreLocked]
             .into_iter()
             .find(|r| r.as_str() == text)
     }

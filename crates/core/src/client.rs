@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use outpost_domain::{ApplyContext, EntityRef};
 use outpost_protocol::{LoginRequest, LoginResponse, MetadataResponse, RefreshRequest, UserAccess};
-use outpost_store::{KeyStore, Store};
+use outpost_store::{KeyStore, Store, StoreError};
 use outpost_sync::Input;
 
 use crate::CoreError;
@@ -82,6 +82,8 @@ pub struct Client {
     store: Mutex<Option<Store>>,
     // Why the last session ended when no store is left to say it (a wipe).
     wiped: AtomicBool,
+    // The active account's store would not open (its key is missing or wrong).
+    locked: AtomicBool,
     online: AtomicBool,
     // One sync at a time: a second caller waits for the first run to end.
     sync_lock: tokio::sync::Mutex<()>,
@@ -176,6 +178,7 @@ impl Client {
             config,
             store: Mutex::new(None),
             wiped: AtomicBool::new(false),
+            locked: AtomicBool::new(false),
             online: AtomicBool::new(false),
             sync_lock: tokio::sync::Mutex::new(()),
             progress: Mutex::new(None),
@@ -185,8 +188,16 @@ impl Client {
         };
         if let Some(account) = client.accounts().active() {
             // The store keeps the metadata it was made from: this works offline.
-            let store = account.open(&*client.config.keys)?;
-            *client.lock()? = Some(store);
+            match account.open(&*client.config.keys) {
+                Ok(store) => *client.lock()? = Some(store),
+                // A store the keychain cannot open stays on the device (nothing deletes
+                // it) and does not stop the app: whoever uses the device signs in.
+                Err(CoreError::Store(e @ (StoreError::MissingKey | StoreError::WrongKey))) => {
+                    tracing::warn!(error = %e, account = %account.id, "the last user's store cannot be opened; it stays on the device");
+                    client.locked.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(client)
     }
@@ -204,6 +215,28 @@ impl Client {
         guard
             .as_ref()
             .map(|s| Account::of_store(&self.config.data_dir, s))
+    }
+
+    /// The id of the account whose store is open.
+    fn account_id(&self) -> Result<String, CoreError> {
+        self.with_store(|s| Ok(Account::of_store(&self.config.data_dir, s).id))
+    }
+
+    /// Runs `f` on the open store only while it is still `account`'s: what a request
+    /// brought back after an await belongs to the user who asked, never to whoever signed
+    /// in meanwhile.
+    fn with_store_of<T>(
+        &self,
+        account: &str,
+        f: impl FnOnce(&mut Store) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        self.with_store(|s| {
+            if Account::of_store(&self.config.data_dir, s).id == account {
+                f(s)
+            } else {
+                Err(CoreError::NotSignedIn)
+            }
+        })
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Option<Store>>, CoreError> {
@@ -315,10 +348,10 @@ impl Client {
         Ok(())
     }
 
-    /// Ends the session the server no longer accepts: the tokens go, the data and the
-    /// outbox stay for the next sign-in of the same user.
-    fn session_end(&self) -> Result<(), CoreError> {
-        self.with_store(|s| {
+    /// Ends `account`'s session, which the server no longer accepts: the tokens go, the
+    /// data and the outbox stay for the next sign-in of the same user.
+    fn session_end(&self, account: &str) -> Result<(), CoreError> {
+        self.with_store_of(account, |s| {
             s.state_delete(TOKEN)?;
             s.state_delete(REFRESH_TOKEN)?;
             s.state_set(SIGNED_OUT, SignedOutReason::SessionEnded.as_str())?;
@@ -326,27 +359,27 @@ impl Client {
         })
     }
 
-    /// Trades the kept refresh token for a new pair and keeps it. A refused refresh ends
-    /// the session; an unreachable server leaves everything as it was.
-    async fn tokens_refresh(&self, remote: &Remote) -> Result<String, CoreError> {
+    /// Trades `account`'s refresh token for a new pair and keeps it. A refused refresh
+    /// ends the session; an unreachable server leaves everything as it was.
+    async fn tokens_refresh(&self, remote: &Remote, account: &str) -> Result<String, CoreError> {
         let refresh_token = self
-            .with_store(|s| Ok(s.state_get(REFRESH_TOKEN)?))?
+            .with_store_of(account, |s| Ok(s.state_get(REFRESH_TOKEN)?))?
             .filter(|t| !t.is_empty());
         let Some(refresh_token) = refresh_token else {
-            self.session_end()?;
+            self.session_end(account)?;
             return Err(CoreError::Unauthorized);
         };
         match remote.refresh(&RefreshRequest { refresh_token }).await {
             Ok(login) => {
-                self.with_store(|s| Self::tokens_keep(s, &login))?;
+                self.with_store_of(account, |s| Self::tokens_keep(s, &login))?;
                 Ok(login.access_token)
             }
             Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
-                self.session_end()?;
+                self.session_end(account)?;
                 Err(CoreError::Unauthorized)
             }
             Err(CoreError::DeviceWipe) => {
-                self.wipe_lost()?;
+                self.wipe_lost(account)?;
                 Err(CoreError::Wiped)
             }
             Err(e) => Err(e),
@@ -354,27 +387,30 @@ impl Client {
     }
 
     /// Runs `call` with the access token; when the token has expired, refreshes it once
-    /// and runs `call` again. A refused token or refresh ends the session.
+    /// and runs `call` again. A refused token or refresh ends the session. What the
+    /// answers change (tokens, the session's end, a lost device's wipe) applies to the
+    /// account that asked, whoever is signed in by the time they come.
     async fn authed<T, F, Fut>(&self, remote: &Remote, call: F) -> Result<T, CoreError>
     where
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = Result<T, CoreError>>,
     {
+        let account = self.account_id()?;
         let first = call(self.token()?).await;
         let result = match first {
             Err(CoreError::TokenExpired) => {
-                let token = self.tokens_refresh(remote).await?;
+                let token = self.tokens_refresh(remote, &account).await?;
                 call(token).await
             }
             other => other,
         };
         match result {
             Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
-                self.session_end()?;
+                self.session_end(&account)?;
                 Err(CoreError::Unauthorized)
             }
             Err(CoreError::DeviceWipe) => {
-                self.wipe_lost()?;
+                self.wipe_lost(&account)?;
                 Err(CoreError::Wiped)
             }
             other => other,
@@ -392,10 +428,13 @@ impl Client {
                 online: false,
                 pending_ops: 0,
                 last_sync_at: None,
-                signed_out_reason: self
-                    .wiped
-                    .load(Ordering::Relaxed)
-                    .then_some(SignedOutReason::Wiped),
+                signed_out_reason: if self.wiped.load(Ordering::Relaxed) {
+                    Some(SignedOutReason::Wiped)
+                } else {
+                    self.locked
+                        .load(Ordering::Relaxed)
+                        .then_some(SignedOutReason::StoreLocked)
+                },
                 sync_errors: 0,
                 metadata_pending: None,
                 user_id: None,
@@ -546,6 +585,7 @@ impl Client {
             self.accounts()
                 .set_active(Some(&Account::of_store(&self.config.data_dir, store)))?;
             self.wiped.store(false, Ordering::Relaxed);
+            self.locked.store(false, Ordering::Relaxed);
             left
         };
         drop(one_at_a_time);
@@ -587,44 +627,65 @@ impl Client {
         self.with_store(|s| Ok(Unsent::from(s.unsent()?)))
     }
 
-    /// Signs out: the server ends the session (when it can be reached) and the tokens
-    /// go. The offline data stays for the next sign-in of the same user unless `wipe`;
-    /// wiping while anything is unsent needs `discard` to name exactly what will be lost
-    /// (as [`Client::session_unsent`] counts it), so a confirmation given for less never
-    /// deletes more.
+    /// Signs out: the server ends the session (when it can be reached), the tokens go and
+    /// the store closes — the app shows the sign-in screen, and the next person to use the
+    /// device sees nothing of this user's (C22). The data and unsent work stay for this
+    /// user's next sign-in unless `wipe`; wiping while anything is unsent needs `discard`
+    /// to name exactly what will be lost (as [`Client::session_unsent`] counts it), checked
+    /// again at the moment of deleting, so a confirmation given for less never deletes
+    /// more.
     ///
     /// # Errors
     /// [`CoreError::UnsentWork`] (nothing changes) when unsent work would be lost and
     /// `discard` does not name it.
     pub async fn session_sign_out(&self, args: SignOutArgs) -> Result<SessionStatus, CoreError> {
-        let unsent = self.with_store(|s| Ok(Unsent::from(s.unsent()?)))?;
-        if args.wipe && !unsent.is_empty() && args.discard != Some(unsent) {
-            return Err(CoreError::UnsentWork(unsent));
-        }
+        let refuse = |s: &Store| -> Result<(), CoreError> {
+            let unsent = Unsent::from(s.unsent()?);
+            if args.wipe && !unsent.is_empty() && args.discard != Some(unsent) {
+                return Err(CoreError::UnsentWork(unsent));
+            }
+            Ok(())
+        };
+        let account = self.account_id()?;
+        self.with_store(|s| refuse(s))?;
         if let (Ok(remote), Ok(token)) = (self.remote(), self.token())
             && let Err(e) = remote.logout(&token).await
         {
             tracing::warn!(error = %e, "the server did not hear the sign-out; its tokens expire on their own");
         }
-        self.with_store(|s| {
-            s.state_delete(TOKEN)?;
-            s.state_delete(REFRESH_TOKEN)?;
-            s.state_delete(SIGNED_OUT)?;
-            Ok(())
-        })?;
-        self.signal(outpost_sync::Event::SignedOut);
-        if args.wipe {
-            self.account_wipe()?;
+        // No sync runs while the store closes, and what is unsent is counted again in the
+        // same hold of the lock that takes the store away.
+        let one_at_a_time = self.sync_lock.lock().await;
+        let store = {
+            let mut guard = self.lock()?;
+            let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
+            if Account::of_store(&self.config.data_dir, store).id != account {
+                return Err(CoreError::NotSignedIn);
+            }
+            refuse(store)?;
+            store.state_delete(TOKEN)?;
+            store.state_delete(REFRESH_TOKEN)?;
+            store.state_delete(SIGNED_OUT)?;
+            guard.take()
+        };
+        self.accounts().set_active(None)?;
+        if let Some(store) = store {
+            if args.wipe {
+                self.store_wipe(store)?;
+            } else {
+                drop(store);
+            }
         }
+        drop(one_at_a_time);
+        self.signal(outpost_sync::Event::SignedOut);
         self.session_status().await
     }
 
-    /// Deletes the open account's store, key and folder, and opens none.
-    pub(super) fn account_wipe(&self) -> Result<(), CoreError> {
-        let store = self.lock()?.take();
-        if let Some(store) = store {
-            let account = Account::of_store(&self.config.data_dir, &store);
-            account.wipe(store, &*self.config.keys)?;
+    /// Deletes `store` with its key and folder; the app opens no store after.
+    pub(super) fn store_wipe(&self, store: Store) -> Result<(), CoreError> {
+        let account = Account::of_store(&self.config.data_dir, &store);
+        account.wipe(store, &*self.config.keys)?;
+        if self.accounts().active().is_none_or(|a| a == account) {
             self.accounts().set_active(None)?;
         }
         Ok(())

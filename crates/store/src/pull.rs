@@ -130,6 +130,7 @@ impl Store {
                     )? as u64;
                 }
             }
+            here += crate::table::drafts::recent_forget_in_tx(&tx, entity, &columns)?;
             if here == 0 {
                 continue;
             }

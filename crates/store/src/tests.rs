@@ -1031,3 +1031,76 @@ fn unsent_work_leaves_a_store_and_comes_back_into_another_with_its_op_ids() {
         "a second restore adds nothing"
     );
 }
+
+#[test]
+fn a_field_the_user_may_no_longer_read_is_forgotten_everywhere_the_device_kept_it() {
+    // A quick-find column, so search would find it by its value.
+    const PHONE: &str = "telephone1";
+    let (_dir, _keys, mut store) = fresh();
+    assert_eq!(
+        {
+            pull(
+                &mut store,
+                page(
+                    &[("a0", 1, &[("name", "Zero"), (PHONE, "555-0199")])],
+                    &[],
+                    1,
+                ),
+            );
+            store
+                .search(&["account".to_owned()], "555-0199", 10)
+                .expect("search")
+                .len()
+        },
+        1,
+        "search finds a record by it before"
+    );
+    pull(
+        &mut store,
+        page(
+            &[("a1", 1, &[("name", "Old"), (PHONE, "555-0199")])],
+            &[],
+            1,
+        ),
+    );
+    store
+        .recent_put(&crate::RecentRecord {
+            entity: "account".into(),
+            id: "r1".into(),
+            fields: fields(&[("name", "Recent"), (PHONE, "555-0100")]),
+            row_version: 1,
+            used_at: "2026-11-28T10:00:00Z".into(),
+        })
+        .expect("recent");
+    let unreadable =
+        std::collections::BTreeMap::from([("account".to_owned(), vec![PHONE.to_owned()])]);
+    let forgotten = store.fields_forget(&ctx(), &unreadable).expect("forget");
+    assert_eq!(
+        forgotten, 5,
+        "both records' server and local copies, and the recent copy"
+    );
+    assert_eq!(
+        store.record_get("account", "a1").expect("a1").fields[PHONE],
+        None
+    );
+    assert_eq!(
+        store
+            .record_get_server("account", "a1")
+            .expect("read")
+            .map(|(f, _)| f[PHONE].clone()),
+        Some(None)
+    );
+    let recent = store
+        .recent_get("account", "r1")
+        .expect("read")
+        .expect("kept");
+    assert!(!recent.fields.contains_key(PHONE), "{recent:?}");
+    assert_eq!(
+        store
+            .search(&["account".to_owned()], "555-0199", 10)
+            .expect("search")
+            .len(),
+        0,
+        "search no longer finds it"
+    );
+}

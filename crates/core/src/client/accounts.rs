@@ -116,7 +116,8 @@ impl Accounts<'_> {
         }
     }
 
-    fn get(&self, id: &str) -> Option<Account> {
+    /// The account with this id, if its database exists.
+    pub(crate) fn get(&self, id: &str) -> Option<Account> {
         let valid = id == LEGACY
             || (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         let account = if id == LEGACY {
@@ -157,12 +158,7 @@ impl Accounts<'_> {
     pub(crate) fn set_active(&self, account: Option<&Account>) -> Result<(), CoreError> {
         let path = self.root.join(ACTIVE);
         let id = account.map_or("", |a| a.id.as_str());
-        let tmp = self.root.join(format!("{ACTIVE}.tmp"));
-        let _ = std::fs::remove_file(&tmp);
-        write_private(&tmp, id.as_bytes())?;
-        std::fs::rename(&tmp, &path)
-            .map_err(|e| anyhow::anyhow!("keeping the active account: {e}"))?;
-        Ok(())
+        write_private(&path, id.as_bytes())
     }
 
     /// A new, empty account folder.
@@ -230,18 +226,31 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// Writes `bytes` to a new file at `path` only its owner may read (replacing one there).
+/// Writes `bytes` to `path`, a file only its owner may read, whole or not at all: written
+/// beside it, synced, renamed over it, and the folder synced, so a crash leaves either the
+/// old file or the new one, never a torn one (ADR 0009).
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CoreError> {
     use std::io::Write as _;
+    let failed = |e: std::io::Error| anyhow::anyhow!("writing {}: {e}", path.display());
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    let mut file = options.open(&tmp).map_err(failed)?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        .map_err(failed)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(failed)?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(failed)?;
+    }
     Ok(())
 }

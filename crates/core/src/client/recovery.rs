@@ -151,8 +151,9 @@ impl Client {
         Ok((file, body))
     }
 
-    /// The recovery files on this device: whose work, what it holds, and whether it can
-    /// be restored into the store open now.
+    /// The recovery files on this device: when each was kept, whether it can be restored
+    /// into the store open now, and — for the signed-in user's own files only — whose work
+    /// it is and what it holds (another user's name and counts are theirs to see).
     pub async fn recovery_list(&self) -> Result<Vec<RecoveryInfo>, CoreError> {
         let here = self
             .with_store(|s| Ok((s.state_get(ORG_ID)?, s.state_get(USER_ID)?)))
@@ -166,11 +167,12 @@ impl Client {
                     continue;
                 }
             };
-            let restorable = body.is_some()
-                && here.as_ref().is_some_and(|(org, user)| {
-                    org.as_deref() == Some(file.header.org_id.as_str())
-                        && user.as_deref() == Some(file.header.user_id.as_str())
-                });
+            let own = here.as_ref().is_some_and(|(org, user)| {
+                org.as_deref() == Some(file.header.org_id.as_str())
+                    && user.as_deref() == Some(file.header.user_id.as_str())
+            });
+            let restorable = own && body.is_some();
+            let body = body.filter(|_| own);
             list.push(RecoveryInfo {
                 id: file.header.id.clone(),
                 created_on: file.header.created_on.clone(),
@@ -217,6 +219,15 @@ impl Client {
                 return Err(CoreError::Forbidden(
                     "that recovery file holds another user's work; they restore it after signing in".into(),
                 ));
+            }
+            // The server knows the operations under the device that sent them: restored
+            // under another, a resent one could be applied again.
+            let device = s.state_get(DEVICE_ID)?.unwrap_or_default();
+            if !file.header.device_id.is_empty() && file.header.device_id != device {
+                return Err(CoreError::Invalid(format!(
+                    "that recovery file was kept under device {}, not this store's ({device}); an administrator of your org can open it (outpost-server admin recovery-open)",
+                    file.header.device_id
+                )));
             }
             let ctx = apply_context(s, &access_of(s)?)?;
             Ok(Unsent::from(s.unsent_import(&ctx, &body.work)?))

@@ -328,26 +328,53 @@ impl Client {
 
     /// Carries out a wipe the server ordered (offline switched off, the profile taken
     /// away): the run already sent what it could; what remains is sealed into a recovery
-    /// file first (when that fails, nothing is deleted), then the store and its key go.
+    /// file first (when that fails, nothing is deleted), then the store and its key go —
+    /// in one hold of the store's lock, so nothing made in between escapes the seal.
     pub(super) fn wipe_ordered(&self) -> Result<(), CoreError> {
-        {
+        let store = {
             let mut guard = self.lock()?;
             if let Some(store) = guard.as_mut() {
                 self.recovery_keep(store)?;
             }
+            guard.take()
+        };
+        if let Some(store) = store {
+            self.store_wipe(store)?;
         }
-        self.account_wipe()?;
         self.wiped.store(true, Ordering::Relaxed);
         tracing::warn!("the server asked this device to delete its offline data: done");
         Ok(())
     }
 
-    /// Carries out the wipe of a device an administrator reported lost: the user's store
-    /// and key go at once, unsent work with them (whoever holds the device now must not
-    /// read it or send it in the user's name).
-    pub(super) fn wipe_lost(&self) -> Result<(), CoreError> {
-        self.account_wipe()?;
-        self.wiped.store(true, Ordering::Relaxed);
+    /// Carries out the wipe of a device an administrator reported lost, for `account`:
+    /// that user's store and key go at once, unsent work with them (whoever holds the
+    /// device now must not read it or send it in the user's name) — even when another
+    /// user's store is the one open by then.
+    pub(super) fn wipe_lost(&self, account: &str) -> Result<(), CoreError> {
+        let open = {
+            let mut guard = self.lock()?;
+            match guard.as_ref() {
+                Some(s) if super::Account::of_store(&self.config.data_dir, s).id == account => {
+                    guard.take()
+                }
+                _ => None,
+            }
+        };
+        let was_open = open.is_some();
+        let store = match open {
+            Some(store) => Some(store),
+            None => self
+                .accounts()
+                .get(account)
+                .map(|a| a.open(&*self.config.keys))
+                .transpose()?,
+        };
+        if let Some(store) = store {
+            self.store_wipe(store)?;
+        }
+        if was_open {
+            self.wiped.store(true, Ordering::Relaxed);
+        }
         tracing::warn!("this device was reported lost: its offline data is deleted");
         Ok(())
     }

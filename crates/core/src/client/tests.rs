@@ -923,3 +923,63 @@ async fn a_change_of_what_the_user_may_read_applies_on_the_device_at_the_next_sy
     );
     assert_eq!(kept(&client, "access_key").as_deref(), Some("k2"));
 }
+
+#[tokio::test]
+async fn signing_out_closes_the_store_so_the_next_person_sees_nothing_and_the_user_gets_it_back() {
+    let (url, server, dir, keys, client) = session().await;
+    edit(&client, "Fiona's offline name").await;
+    let status = client
+        .session_sign_out(crate::api::SignOutArgs::default())
+        .await
+        .expect("signed out");
+    assert_eq!(
+        (status.signed_in, status.offline_data, status.username),
+        (false, false, None),
+        "nothing of fiona's shows after she signs out"
+    );
+    assert!(
+        matches!(
+            client
+                .record_list(RecordListArgs {
+                    entity: "account".into()
+                })
+                .await,
+            Err(CoreError::NotSignedIn)
+        ),
+        "nor can anything be read or changed without signing in"
+    );
+    drop(client);
+    let client = client_open(&dir, &keys);
+    assert!(
+        !client.session_status().await.expect("status").offline_data,
+        "not after a restart either"
+    );
+    let status = sign_in_as(&client, &url, "fiona").await;
+    assert_eq!(
+        status.pending_ops, 0,
+        "her kept edit went out at her sign-in"
+    );
+    assert_eq!(server.lock().expect("lock").pushed.len(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_device_answer_deletes_the_store_of_the_user_it_was_for_not_the_one_open_now() {
+    let (url, _server, _dir, keys, client) = session().await;
+    let fiona = client.account().expect("fiona's account");
+    sign_in_as(&client, &url, "bob").await;
+    let bob = client.account().expect("bob's account");
+    // As when fiona's request's answer arrives after bob signed in.
+    client.wipe_lost(&fiona.id).expect("wiped");
+    assert!(!fiona.db_path().exists(), "fiona's store is gone");
+    assert!(
+        outpost_store::KeyStore::get(&*keys, &fiona.key_id())
+            .expect("keychain")
+            .is_none(),
+        "with its key"
+    );
+    assert_eq!(client.account(), Some(bob), "bob's store is still open");
+    assert!(
+        client.session_status().await.expect("status").signed_in,
+        "and bob still signed in"
+    );
+}

@@ -93,6 +93,33 @@ fn draft_of(r: &Row<'_>) -> rusqlite::Result<Draft> {
     })
 }
 
+/// Forgets `fields` of the recently used `entity` records (the user may no longer read
+/// them); answers how many values went.
+pub(crate) fn recent_forget_in_tx(
+    conn: &rusqlite::Connection,
+    entity: &str,
+    fields: &[&String],
+) -> Result<u64, StoreError> {
+    let rows: Vec<(String, String)> = conn
+        .prepare_cached("SELECT record_id, fields FROM sync_recent WHERE entity = ?1")?
+        .query_map([entity], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut forgotten = 0;
+    for (id, json) in rows {
+        let mut kept = fields_of(&json)?;
+        let before = kept.len();
+        kept.retain(|name, _| !fields.contains(&name));
+        if kept.len() != before {
+            forgotten += (before - kept.len()) as u64;
+            conn.prepare_cached(
+                "UPDATE sync_recent SET fields = ?3 WHERE entity = ?1 AND record_id = ?2",
+            )?
+            .execute(params![entity, id, json_of(&kept)?])?;
+        }
+    }
+    Ok(forgotten)
+}
+
 const RECENT_COLUMNS: &str = "entity, record_id, fields, row_version, used_at";
 const DRAFT_COLUMNS: &str = "id, entity, fields, created_at, updated_at, error";
 

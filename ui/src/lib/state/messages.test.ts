@@ -13,6 +13,7 @@ describe('messages branch on the error code, not the text', () => {
     expect(signedOutMessage('session_ended')).toMatch(/offline changes are kept/);
     expect(signedOutMessage('wiped')).toBe(WIPED_MESSAGE);
     expect(signedOutMessage('wiped', 1)).toMatch(/sealed recovery file/);
+    expect(signedOutMessage('store_locked')).toMatch(/cannot be opened/);
     expect(signedOutMessage(null)).toBeNull();
     expect(syncErrorMessage(new OutpostError('wiped', 'x'))).toBe(WIPED_MESSAGE);
   });

@@ -26,6 +26,8 @@ export function signedOutMessage(
       return 'Your session has ended. Sign in again — your offline changes are kept.';
     case 'wiped':
       return recoveries > 0 ? `${WIPED_MESSAGE} ${KEPT_MESSAGE}` : WIPED_MESSAGE;
+    case 'store_locked':
+      return 'The data kept on this device for the last user cannot be opened: its key is no longer in the keychain. It stays on the device; sign in to continue.';
     default:
       return null;
   }

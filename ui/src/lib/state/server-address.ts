@@ -12,6 +12,6 @@ export function unencryptedServer(url: string): boolean {
     return false;
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const loopback = host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
   return parsed.protocol === 'http:' && !loopback;
 }
