@@ -309,3 +309,43 @@ async fn a_device_reported_lost_deletes_the_users_store_at_its_next_contact_and_
     );
     Ok(())
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_servers_database_is_its_os_users_alone() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = ServerProcess::start()?;
+    // A sign-in writes, so the journal files exist too.
+    Device::signed_in(&server.url()).await?;
+    let mut checked = 0;
+    for entry in std::fs::read_dir(server.data_dir())? {
+        let path = entry?.path();
+        let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} is {mode:o}: others may read it",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "the database and its journal were checked");
+    if std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        // As the finding was made: another OS user tries to read the password hashes.
+        let db = server.data_dir().join("org.sqlite3");
+        let read = std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--", "cat"])
+            .arg(&db)
+            .output()?;
+        assert!(
+            !read.status.success(),
+            "nobody cannot read {}",
+            db.display()
+        );
+    }
+    Ok(())
+}
