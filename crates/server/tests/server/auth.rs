@@ -21,6 +21,7 @@ crate::contract!(
     a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session,
     nobody_can_lock_an_account_out_from_another_address,
     password_checks_run_a_bounded_few_at_a_time,
+    sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -693,6 +694,43 @@ async fn nobody_can_lock_an_account_out_from_another_address(backend: Backend) {
     );
 }
 
+/// A password check that holds a slot until released.
+struct SlotHeld {
+    release: std::sync::mpsc::Sender<()>,
+    holder: tokio::task::JoinHandle<anyhow::Result<Result<(), outpost_server::password::Busy>>>,
+}
+
+impl SlotHeld {
+    /// Takes a slot of `checks` (waits until its check runs).
+    async fn take(checks: &outpost_server::password::PasswordChecks) -> Self {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let checks = checks.clone();
+        let holder = tokio::spawn(async move {
+            checks
+                .run(move |_| {
+                    started.send(()).expect("the test waits");
+                    hold.recv().expect("the test releases the slot");
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || running.recv().expect("the slot is taken"))
+            .await
+            .expect("waited");
+        Self { release, holder }
+    }
+
+    /// Lets the check end, and waits until it has.
+    async fn release(self) {
+        self.release.send(()).expect("release");
+        self.holder
+            .await
+            .expect("joined")
+            .expect("ran")
+            .expect("admitted");
+    }
+}
+
 async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
     use outpost_server::password::PasswordChecks;
     let h = harness(backend).await;
@@ -733,18 +771,7 @@ async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
     let app = outpost_server::app(
         outpost_server::AppState::new(h.db.clone()).with_password_checks(full.clone()),
     );
-    let (release, hold) = std::sync::mpsc::channel::<()>();
-    let (started, running) = std::sync::mpsc::channel::<()>();
-    let holder = tokio::spawn(async move {
-        full.run(move |_| {
-            started.send(()).expect("the test waits");
-            hold.recv().expect("the test releases the slot");
-        })
-        .await
-    });
-    tokio::task::spawn_blocking(move || running.recv().expect("the slot is taken"))
-        .await
-        .expect("waited");
+    let held = SlotHeld::take(&full).await;
     let busy = login_from(&app, OFFICE, "fiona", PASSWORD).await;
     assert_refused(
         &busy,
@@ -757,17 +784,64 @@ async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
         "1",
         "busy says when to try again"
     );
-    release.send(()).expect("release");
-    holder
-        .await
-        .expect("joined")
-        .expect("ran")
-        .expect("admitted");
+    held.release().await;
     let signed_in = login_from(&app, OFFICE, "fiona", PASSWORD).await;
     assert_eq!(
         signed_in.status,
         StatusCode::OK,
         "then it signs in: {}",
+        signed_in.body
+    );
+}
+
+async fn sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue(
+    backend: Backend,
+) {
+    use outpost_server::password::PasswordChecks;
+    let h = harness(backend).await;
+    let checks = PasswordChecks::new(1, 3);
+    let app = outpost_server::app(
+        outpost_server::AppState::new(h.db.clone()).with_password_checks(checks.clone()),
+    );
+    let held = SlotHeld::take(&checks).await;
+    // Clients that close their connection while their sign-in waits: the server drops
+    // the request. Many more of them than the queue holds.
+    for round in 0..8 {
+        let waiting: Vec<_> = (0..3)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    login_from(&app, &format!("10.3.{round}.{i}:1"), "fiona", "guess").await
+                })
+            })
+            .collect();
+        assert!(
+            crate::eventually(|| checks.admitted() == 4).await,
+            "round {round}: three sign-ins wait behind the running check ({} admitted)",
+            checks.admitted()
+        );
+        for w in &waiting {
+            w.abort();
+        }
+        for w in waiting {
+            assert!(
+                w.await.is_err_and(|e| e.is_cancelled()),
+                "round {round}: a waiting sign-in is dropped"
+            );
+        }
+        assert_eq!(
+            checks.admitted(),
+            1,
+            "round {round}: dropped sign-ins leave the queue"
+        );
+    }
+    held.release().await;
+    assert_eq!(checks.admitted(), 0, "no check is left admitted");
+    let signed_in = login_from(&app, OFFICE, "fiona", PASSWORD).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::OK,
+        "a later sign-in is served, not answered busy: {}",
         signed_in.body
     );
 }

@@ -357,3 +357,15 @@ pub(crate) fn user_id(h: &Harness, username: &str) -> String {
         .id
         .clone()
 }
+
+/// Polls `done` every few milliseconds for at most 30 s (a generous bound on a wait, not
+/// a threshold) until it holds; whether it did.
+pub(crate) async fn eventually(done: impl Fn() -> bool) -> bool {
+    for _ in 0..3_000 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    done()
+}
