@@ -34,6 +34,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 pub use db::Db;
 pub use error::ApiError;
+pub use extract::TrustedProxies;
 use org::Org;
 
 /// The largest request body the server reads (after decompression); bigger is a 413.
@@ -66,6 +67,8 @@ pub struct AppState {
     clock: Clock,
     /// Password checks, a bounded few at a time.
     password_checks: password::PasswordChecks,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -77,7 +80,16 @@ impl AppState {
             pull_page: routes::MAX_PULL_PAGE,
             clock: Arc::new(now),
             password_checks: password::PasswordChecks::for_this_machine(),
+            trusted_proxies: TrustedProxies::default(),
         }
+    }
+
+    /// Requests from `proxies` are counted against the client their `X-Forwarded-For`
+    /// names ([`TrustedProxies`]).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// Password checks run through `checks` (a server flag, or a test that counts them).

@@ -57,6 +57,16 @@ struct Args {
           default_value_t = outpost_server::serve::HEADER_READ_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
+    /// A reverse proxy in front of the server, as an address range (`10.0.0.0/8`) or one
+    /// address; repeatable (the variable: comma-separated). A request whose socket peer is
+    /// in a range counts, for sign-in limits, against the client its `X-Forwarded-For`
+    /// names: the rightmost address there that is not itself in a range. Each such proxy
+    /// must append the address it heard from to `X-Forwarded-For` (nginx:
+    /// `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`). Other peers'
+    /// headers are ignored. Without it, every client behind a proxy shares its address.
+    #[arg(long = "trusted-proxy", env = "OUTPOST_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = outpost_server::TrustedProxies::range)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,7 +375,8 @@ async fn main() -> anyhow::Result<()> {
     );
     let state = AppState::new(db)
         .with_pull_page(args.max_pull_page)
-        .with_password_checks(checks);
+        .with_password_checks(checks)
+        .with_trusted_proxies(args.trusted_proxies.iter().copied().collect());
     outpost_server::serve::serve(
         listener,
         app(state),

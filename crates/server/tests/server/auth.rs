@@ -22,6 +22,7 @@ crate::contract!(
     nobody_can_lock_an_account_out_from_another_address,
     password_checks_run_a_bounded_few_at_a_time,
     sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue,
+    behind_a_trusted_proxy_failures_count_against_the_forwarded_client_address,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -514,6 +515,18 @@ async fn a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_sess
 
 /// Asks to sign `username` in from the client address `from`.
 async fn login_from(app: &axum::Router, from: &str, username: &str, password: &str) -> Answer {
+    login_forwarded(app, from, None, username, password).await
+}
+
+/// Asks to sign `username` in from the socket peer `from`, with an `X-Forwarded-For`
+/// header when `forwarded_for` is given.
+async fn login_forwarded(
+    app: &axum::Router,
+    from: &str,
+    forwarded_for: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Answer {
     let mut req = request(
         "POST",
         "/api/v1/auth/login",
@@ -523,6 +536,10 @@ async fn login_from(app: &axum::Router, from: &str, username: &str, password: &s
     let addr: std::net::SocketAddr = from.parse().expect("a socket address");
     req.extensions_mut()
         .insert(axum::extract::ConnectInfo(addr));
+    if let Some(chain) = forwarded_for {
+        req.headers_mut()
+            .insert("x-forwarded-for", chain.parse().expect("a header value"));
+    }
     send(app, req).await
 }
 
@@ -843,5 +860,84 @@ async fn sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in
         StatusCode::OK,
         "a later sign-in is served, not answered busy: {}",
         signed_in.body
+    );
+}
+
+async fn behind_a_trusted_proxy_failures_count_against_the_forwarded_client_address(
+    backend: Backend,
+) {
+    use outpost_server::auth::MAX_FAILURES;
+    let h = harness(backend).await;
+    let trusted = ["10.0.0.0/8", "192.0.2.9"]
+        .into_iter()
+        .map(outpost_server::TrustedProxies::range)
+        .collect::<Result<_, _>>()
+        .expect("trusted ranges parse");
+    let app = outpost_server::app(
+        outpost_server::AppState::new(h.db.clone()).with_trusted_proxies(trusted),
+    );
+    const PROXY: &str = "10.0.0.5:44000";
+    // The attacker's request crossed two of the org's proxies; the attacker wrote a
+    // fake first entry themselves.
+    let attacker = "198.51.100.20, 203.0.113.7, 10.9.9.9";
+    for _ in 0..MAX_FAILURES {
+        let a = login_forwarded(&app, PROXY, Some(attacker), "admin", "guess").await;
+        assert_refused(
+            &a,
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "a wrong guess through the proxy",
+        );
+    }
+    let held = login_forwarded(&app, PROXY, Some(attacker), "admin", PASSWORD).await;
+    assert_eq!(
+        held.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing client waits, whatever it wrote before its own address: {}",
+        held.body
+    );
+    assert_eq!(
+        (
+            failures(&h, "admin", "203.0.113.7").await,
+            failures(&h, "admin", "10.0.0.5").await,
+            failures(&h, "admin", "198.51.100.20").await,
+        ),
+        (MAX_FAILURES, 0, 0),
+        "the failures count against the rightmost address no trusted proxy owns: not the \
+         proxy's, not the one the client made up"
+    );
+    let office = login_forwarded(
+        &app,
+        "192.0.2.9:1",
+        Some("198.51.100.20"),
+        "admin",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        office.status,
+        StatusCode::OK,
+        "another client behind the same proxies signs in: {}",
+        office.body
+    );
+
+    // A peer that is not a trusted proxy cannot choose its address with the header.
+    let spoofer = "198.51.100.77:5000";
+    for i in 0..MAX_FAILURES {
+        let forged = format!("203.0.113.{}", 100 + i);
+        let a = login_forwarded(&app, spoofer, Some(&forged), "fiona", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    }
+    assert_eq!(
+        failures(&h, "fiona", "198.51.100.77").await,
+        MAX_FAILURES,
+        "an untrusted peer's X-Forwarded-For is ignored: its failures are its own"
+    );
+    let spoofed = login_forwarded(&app, spoofer, Some("203.0.113.200"), "fiona", "guess").await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "and a new forged address does not escape the back-off: {}",
+        spoofed.body
     );
 }

@@ -15,14 +15,20 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("a VmRSS line")
 }
 
-/// One sign-in over a fresh connection; the status code of the answer.
+/// One wrong-password sign-in over a fresh connection; the status code of the answer.
 fn login(server: &ServerProcess, username: &str) -> u16 {
-    let body = format!(r#"{{"username":"{username}","password":"guess","device_id":"d1"}}"#);
+    login_as(server, username, "guess", "")
+}
+
+/// One sign-in over a fresh connection with more header lines (`extra`, each ending in
+/// `\r\n`); the status code of the answer.
+fn login_as(server: &ServerProcess, username: &str, password: &str, extra: &str) -> u16 {
+    let body = format!(r#"{{"username":"{username}","password":"{password}","device_id":"d1"}}"#);
     let mut stream = TcpStream::connect(server.addr()).expect("the server accepts");
     write!(
         stream,
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
         body.len()
     )
     .expect("the request is sent");
@@ -110,5 +116,33 @@ fn connections_that_never_finish_their_headers_are_closed() {
     assert!(
         answer.starts_with("HTTP/1.1 200"),
         "a whole request is served: {answer}"
+    );
+}
+
+/// Behind reverse proxies the server is told to trust (`--trusted-proxy`, here a
+/// comma-separated list), sign-in limits count the client each request was forwarded for:
+/// a guessing client waits, another client behind the same proxy signs in.
+#[test]
+fn behind_a_trusted_proxy_only_the_guessing_client_waits() {
+    let server = ServerProcess::start_with(&["--trusted-proxy", "192.0.2.0/24,127.0.0.1"])
+        .expect("the server starts");
+    let attacker = "X-Forwarded-For: 203.0.113.7\r\n";
+    for i in 0..outpost_server::auth::MAX_FAILURES {
+        assert_eq!(
+            login_as(&server, "admin", "guess", attacker),
+            401,
+            "guess {i} is checked"
+        );
+    }
+    assert_eq!(
+        login_as(&server, "admin", outpost_testkit::DEMO_PASSWORD, attacker),
+        429,
+        "the guessing client waits, even with the right password"
+    );
+    let office = "X-Forwarded-For: 198.51.100.20\r\n";
+    assert_eq!(
+        login_as(&server, "admin", outpost_testkit::DEMO_PASSWORD, office),
+        200,
+        "another client behind the same proxy signs in"
     );
 }
