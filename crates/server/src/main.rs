@@ -57,6 +57,19 @@ struct Args {
           default_value_t = outpost_server::serve::HEADER_READ_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
+    /// Seconds a client has to send a request's body once the server starts reading it,
+    /// plus one second for every KiB it sent (a body arriving at 8 kbit/s or faster is
+    /// never cut): a body trickled slower is not answered and its connection is closed.
+    #[arg(long, env = "OUTPOST_BODY_READ_TIMEOUT",
+          default_value_t = outpost_server::serve::BODY_READ_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_read_timeout: u64,
+    /// Connections open at once; past it the server stops accepting until one closes
+    /// (keep it below the process's open-file limit).
+    #[arg(long, env = "OUTPOST_MAX_CONNECTIONS",
+          default_value_t = outpost_server::serve::MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
     /// A reverse proxy in front of the server, as an address range (`10.0.0.0/8`) or one
     /// address; repeatable (the variable: comma-separated). A request whose socket peer is
     /// in a range counts, for sign-in limits, against the client its `X-Forwarded-For`
@@ -377,14 +390,14 @@ async fn main() -> anyhow::Result<()> {
         .with_pull_page(args.max_pull_page)
         .with_password_checks(checks)
         .with_trusted_proxies(args.trusted_proxies.iter().copied().collect());
-    outpost_server::serve::serve(
-        listener,
-        app(state),
-        std::time::Duration::from_secs(args.header_read_timeout),
-        shutdown(),
-    )
-    .await
-    .context("serving")?;
+    let limits = outpost_server::serve::Limits {
+        header_read: std::time::Duration::from_secs(args.header_read_timeout),
+        body_read: std::time::Duration::from_secs(args.body_read_timeout),
+        max_connections: args.max_connections,
+    };
+    outpost_server::serve::serve(listener, app(state), limits, shutdown())
+        .await
+        .context("serving")?;
     Ok(())
 }
 

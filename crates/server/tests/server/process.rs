@@ -2,6 +2,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use outpost_testkit::ServerProcess;
 
@@ -82,7 +83,7 @@ fn concurrent_sign_ins_for_unknown_names_keep_the_servers_memory_bounded() {
 #[test]
 fn connections_that_never_finish_their_headers_are_closed() {
     /// A generous bound on how long the server may take: far above its timeout.
-    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    const WAIT: Duration = Duration::from_secs(30);
     let server =
         ServerProcess::start_with(&["--header-read-timeout", "1"]).expect("the server starts");
     let mut stalled: Vec<TcpStream> = (0..20)
@@ -98,15 +99,28 @@ fn connections_that_never_finish_their_headers_are_closed() {
     for (i, stream) in stalled.iter_mut().enumerate() {
         let left = WAIT
             .saturating_sub(started.elapsed())
-            .max(std::time::Duration::from_millis(1));
-        stream.set_read_timeout(Some(left)).expect("a read timeout");
-        let mut rest = Vec::new();
-        match stream.read_to_end(&mut rest) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-            Err(e) => panic!("half-sent request {i} was still open after {WAIT:?}: {e}"),
+            .max(Duration::from_millis(1));
+        if let Err(e) = closed_within(stream, left) {
+            panic!("half-sent request {i} was still open after {WAIT:?}: {e}");
         }
     }
+    assert_health_served(&server);
+}
+
+/// What the server sent before it closed `stream`, waiting at most `wait`; an error when
+/// it was still open then. A reset counts as closed.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> std::io::Result<Vec<u8>> {
+    stream.set_read_timeout(Some(wait))?;
+    let mut sent = Vec::new();
+    match stream.read_to_end(&mut sent) {
+        Err(e) if e.kind() != std::io::ErrorKind::ConnectionReset => Err(e),
+        _ => Ok(sent),
+    }
+}
+
+/// A whole `GET /health` on a new connection is answered 200.
+#[track_caller]
+fn assert_health_served(server: &ServerProcess) {
     let mut whole = TcpStream::connect(server.addr()).expect("the server accepts");
     whole
         .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -116,6 +130,113 @@ fn connections_that_never_finish_their_headers_are_closed() {
     assert!(
         answer.starts_with("HTTP/1.1 200"),
         "a whole request is served: {answer}"
+    );
+}
+
+/// A request whose headers arrive whole but whose body trickles in a byte at a time (a
+/// slow-loris on the body) is cut instead of holding its connection for ever; whole
+/// requests are still served.
+#[test]
+fn a_body_trickled_a_byte_at_a_time_is_cut() {
+    /// A generous bound on how long the server may take: far above its timeout.
+    const WAIT: Duration = Duration::from_secs(30);
+    let server =
+        ServerProcess::start_with(&["--body-read-timeout", "1"]).expect("the server starts");
+    let mut stream = TcpStream::connect(server.addr()).expect("the server accepts");
+    stream
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\n\r\n{",
+        )
+        .expect("the headers are sent");
+    let mut trickle = stream.try_clone().expect("a second handle");
+    let trickler = std::thread::spawn(move || {
+        // A byte every 100 ms for at most WAIT (the write fails once the server closes).
+        for _ in 0..WAIT.as_millis() / 100 {
+            if trickle.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let answer = closed_within(&mut stream, WAIT)
+        .unwrap_or_else(|e| panic!("the trickled request was still open after {WAIT:?}: {e}"));
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    trickler.join().expect("the trickling thread");
+    assert!(
+        answer.is_empty(),
+        "a body that never arrives is not answered (as a cut connection, the device retries \
+         it): {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_health_served(&server);
+}
+
+/// A body that arrives slowly but steadily (faster than `BODY_MIN_RATE`: a slow link, not
+/// a trickle) is read to the end even when that takes longer than `--body-read-timeout`.
+#[test]
+fn a_slow_but_steady_body_is_read_past_the_timeout() {
+    let server =
+        ServerProcess::start_with(&["--body-read-timeout", "1"]).expect("the server starts");
+    let body = format!(
+        r#"{{"username":"nobody","password":"guess","device_id":"d1"}}{}"#,
+        " ".repeat(24 * 1024)
+    );
+    let mut stream = TcpStream::connect(server.addr()).expect("the server accepts");
+    write!(
+        stream,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("the headers are sent");
+    // 2 KiB every 250 ms: 8 KiB/s, for about 3 s in all.
+    for chunk in body.as_bytes().chunks(2048) {
+        stream.write_all(chunk).expect("the server reads on");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "the whole body was read and the sign-in checked: {answer}"
+    );
+}
+
+/// Past `--max-connections` the server stops accepting: a further connection waits (its
+/// request unanswered) until an open one closes, and is then served.
+#[test]
+fn connections_past_the_cap_wait_until_one_closes() {
+    /// How long the waiting request is watched for an answer that must not come.
+    const WATCH: Duration = Duration::from_secs(1);
+    /// A generous bound on how long the server may take once a connection closes.
+    const WAIT: Duration = Duration::from_secs(30);
+    let server =
+        ServerProcess::start_with(&["--max-connections", "2", "--header-read-timeout", "3600"])
+            .expect("the server starts");
+    let mut open: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(server.addr()).expect("the server accepts"))
+        .collect();
+    let mut third = TcpStream::connect(server.addr()).expect("the kernel queues it");
+    third
+        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("a whole request is sent");
+    third.set_read_timeout(Some(WATCH)).expect("a read timeout");
+    let mut first = [0u8; 1];
+    let early = third.read(&mut first);
+    assert!(
+        early.as_ref().is_err_and(|e| matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )),
+        "with two connections open and a cap of two, a third is not served: {early:?}"
+    );
+    drop(open.pop());
+    let answer = closed_within(&mut third, WAIT).expect("the third is served and closed");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "once a connection closed, the waiting one is served: {}",
+        String::from_utf8_lossy(&answer)
     );
 }
 
