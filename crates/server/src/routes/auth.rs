@@ -7,6 +7,7 @@ use outpost_protocol::{LoginRequest, LoginResponse, RefreshRequest, UserInfo};
 
 use crate::auth::{
     ACCESS_TTL, Caller, Refreshed, clear_failures, issue_tokens, login_attempt, user_by_username,
+    wipe_ordered,
 };
 use crate::extract::{ApiJson, ClientAddress};
 use crate::password::{Busy, UNKNOWN_USER_HASH};
@@ -34,7 +35,9 @@ fn response(access: String, refresh: String, user: UserInfo, org_id: String) -> 
     }
 }
 
-/// `POST /api/v1/auth/login`: checks the password and issues tokens for the device.
+/// `POST /api/v1/auth/login`: checks the password and issues tokens for the device —
+/// unless the user's session on that device id was revoked with a wipe order
+/// (`device_wipe`).
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -75,14 +78,21 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     };
     let (user_id, device_id) = (user.id.clone(), req.device_id.clone());
-    let (access, refresh, org_id) = state
+    let issued = state
         .db
         .tx(move |conn| {
             clear_failures(conn, &username, &address)?;
+            // A lost device signing in again is told to wipe, not given a way around it.
+            if wipe_ordered(conn, &user_id, &device_id)? {
+                return Ok(None);
+            }
             let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
-            Ok((access, refresh, org_id(conn)?))
+            Ok(Some((access, refresh, org_id(conn)?)))
         })
         .await?;
+    let Some((access, refresh, org_id)) = issued else {
+        return Err(ApiError::DeviceWipe);
+    };
     Ok(Json(response(
         access,
         refresh,

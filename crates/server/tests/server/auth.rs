@@ -233,9 +233,41 @@ async fn revoking_a_device_is_one_users_and_a_wipe_order_reaches_it(backend: Bac
         StatusCode::OK,
         "the wipe order is for that device only"
     );
-    // Signed in again (after wiping), the device works: the order was for its old tokens.
-    let again = login(&h.app, "fiona", "lost").await;
-    assert_eq!(metadata_status(&h, &again).await, StatusCode::OK);
+    // Whoever holds the lost device and the password cannot sign in on it again and so
+    // cancel the order: the sign-in is told to wipe too — after the password is checked,
+    // so a wrong one learns nothing of the order.
+    let guessed = try_login(&h.app, "fiona", "wrong", "lost").await;
+    assert_refused(
+        &guessed,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a wrong password on the lost device",
+    );
+    for _ in 0..2 {
+        let again = try_login(&h.app, "fiona", PASSWORD, "lost").await;
+        assert_refused(
+            &again,
+            StatusCode::UNAUTHORIZED,
+            "device_wipe",
+            "the right password on the lost device id is told to wipe, not given tokens",
+        );
+    }
+    let on_access = call(&h.app, "GET", "/api/v1/metadata", &access, None).await;
+    assert_refused(
+        &on_access,
+        StatusCode::UNAUTHORIZED,
+        "device_wipe",
+        "the order stands after those sign-ins",
+    );
+    // After wiping, the app makes a new store, with a new device id: that signs in.
+    let fresh = login(&h.app, "fiona", "lost-wiped-new-store").await;
+    assert_eq!(metadata_status(&h, &fresh).await, StatusCode::OK);
+    let admin_there = login(&h.app, "admin", "lost").await;
+    assert_eq!(
+        metadata_status(&h, &admin_there).await,
+        StatusCode::OK,
+        "the order is fiona's: another user on the same device id signs in"
+    );
 }
 
 async fn expired_tokens_and_rate_limiting(backend: Backend) {
