@@ -177,6 +177,14 @@ enum AdminCommand {
         #[arg(long)]
         wipe: bool,
     },
+    /// Lists the devices users signed in on (to find a lost one to revoke): each user's
+    /// device id, when it last signed in, pulled and pushed, whether it is still signed
+    /// in and whether it has a wipe order.
+    Devices {
+        /// Only this user's, by user name or id.
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Lists the users.
     Users,
     /// Opens a recovery file a device kept when a wipe could not send a user's work, and
@@ -305,6 +313,9 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                 let request = RevokeDeviceRequest { user, wipe };
                 out(admin::device_revoke(c, &id, &request)
                     .map(|n| serde_json::json!({"revoked": n, "wipe": wipe})))
+            }
+            AdminCommand::Devices { user } => {
+                out(admin::devices(c, user.as_deref(), now().unix_timestamp()))
             }
             AdminCommand::Users => out(admin::users(c)),
             AdminCommand::RecoveryOpen { file } => {

@@ -69,6 +69,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/admin/profiles/{id}/assignments",
             put(admin::assign),
         )
+        .route("/api/v1/admin/devices", get(admin::devices))
         .route("/api/v1/admin/devices/{id}/revoke", post(admin::revoke))
         .route("/api/v1/admin/sync-errors", get(admin::sync_errors))
 }

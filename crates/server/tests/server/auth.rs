@@ -408,23 +408,9 @@ async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
     .await
     .expect("tokens issued");
     drop(db);
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
-        .args(["--data-dir"])
-        .arg(tmp.path())
-        .args([
-            "admin",
-            "revoke-device",
-            "--user",
-            "fiona",
-            "--wipe",
-            "tablet",
-        ])
-        .output()
-        .expect("the admin command runs");
-    assert!(
-        run.status.success(),
-        "revoke-device succeeds: {}",
-        String::from_utf8_lossy(&run.stderr)
+    crate::admin_command(
+        tmp.path(),
+        &["revoke-device", "--user", "fiona", "--wipe", "tablet"],
     );
     let db = outpost_server::Db::open_folder(tmp.path())
         .await
@@ -447,6 +433,20 @@ async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
         states,
         vec![22, 0],
         "fiona's two tokens on the tablet are revoked with a wipe order; admin's on the same device id are untouched"
+    );
+    drop(db);
+    let listed = crate::admin_command(tmp.path(), &["devices", "--user", "fiona"]);
+    assert_eq!(
+        listed.as_array().map(|l| l
+            .iter()
+            .map(|d| (
+                d["device_id"].clone(),
+                d["signed_in"].clone(),
+                d["wipe_ordered"].clone()
+            ))
+            .collect::<Vec<_>>()),
+        Some(vec![(json!("tablet"), json!(false), json!(true))]),
+        "the command lists fiona's one device, revoked with a wipe order: {listed}"
     );
 }
 

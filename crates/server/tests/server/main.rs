@@ -369,3 +369,22 @@ pub(crate) async fn eventually(done: impl Fn() -> bool) -> bool {
     }
     done()
 }
+
+/// Runs `outpost-server --data-dir <data> admin <args>`, which must succeed; its JSON.
+#[track_caller]
+pub(crate) fn admin_command(data: &std::path::Path, args: &[&str]) -> Value {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("the admin command runs");
+    assert!(
+        run.status.success(),
+        "admin {args:?} succeeds: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("admin {args:?} prints JSON: {e}"))
+}
