@@ -13,11 +13,6 @@ use crate::extract::{ApiJson, ClientAddress};
 use crate::password::{Busy, UNKNOWN_USER_HASH};
 use crate::{ApiError, AppState};
 
-fn org_id(conn: &mut dyn crate::db::Conn) -> anyhow::Result<String> {
-    crate::org::setting(conn, crate::org::key::ORG_ID)?
-        .ok_or_else(|| anyhow::anyhow!("the org has no id"))
-}
-
 fn check_device(device_id: &str) -> Result<(), ApiError> {
     if device_id.trim().is_empty() || device_id.len() > 100 {
         return Err(ApiError::invalid("device_id must be 1 to 100 characters"));
@@ -86,13 +81,13 @@ pub async fn login(
             if wipe_ordered(conn, &user_id, &device_id)? {
                 return Ok(None);
             }
-            let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
-            Ok(Some((access, refresh, org_id(conn)?)))
+            Ok(Some(issue_tokens(conn, &user_id, &device_id)?))
         })
         .await?;
-    let Some((access, refresh, org_id)) = issued else {
+    let Some((access, refresh)) = issued else {
         return Err(ApiError::DeviceWipe);
     };
+    let org_id = state.org_id().await?;
     Ok(Json(response(
         access,
         refresh,
@@ -110,14 +105,9 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let (outcome, org_id) = state
+    let outcome = state
         .db
-        .tx(move |conn| {
-            Ok((
-                crate::auth::refresh(conn, &req.refresh_token)?,
-                org_id(conn)?,
-            ))
-        })
+        .tx(move |conn| crate::auth::refresh(conn, &req.refresh_token))
         .await?;
     match outcome {
         Refreshed::Issued {
@@ -125,7 +115,7 @@ pub async fn refresh(
             access,
             refresh,
             ..
-        } => Ok(Json(response(access, refresh, user, org_id))),
+        } => Ok(Json(response(access, refresh, user, state.org_id().await?))),
         Refreshed::Refused => Err(ApiError::Unauthorized),
         Refreshed::Wipe => Err(ApiError::DeviceWipe),
     }

@@ -23,6 +23,7 @@ crate::contract!(
     password_checks_run_a_bounded_few_at_a_time,
     sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue,
     behind_a_trusted_proxy_failures_count_against_the_forwarded_client_address,
+    health_answers_without_the_database,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -971,5 +972,51 @@ async fn behind_a_trusted_proxy_failures_count_against_the_forwarded_client_addr
         StatusCode::TOO_MANY_REQUESTS,
         "and a new forged address does not escape the back-off: {}",
         spoofed.body
+    );
+}
+
+/// A health probe (every few seconds, from every load balancer and device) costs no
+/// database work: it answers even while a transaction holds the settings it would read.
+async fn health_answers_without_the_database(backend: Backend) {
+    /// A generous bound on an answer that needs no database.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    let h = harness(backend).await;
+    let first = send(&h.app, request("GET", "/api/v1/health", None, None)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let org_id = crate::str(&first.body["org_id"]);
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let db = h.db.clone();
+    let holder = tokio::spawn(async move {
+        db.write(move |c| {
+            if backend == Backend::Postgres {
+                c.execute("LOCK TABLE setting IN ACCESS EXCLUSIVE MODE", &[])?;
+            }
+            held.send(()).expect("the test waits");
+            hold.recv().expect("the test releases the database");
+            Ok(())
+        })
+        .await
+    });
+    tokio::task::spawn_blocking(move || holding.recv().expect("the database is held"))
+        .await
+        .expect("waited");
+    let probe = tokio::time::timeout(
+        WAIT,
+        send(&h.app, request("GET", "/api/v1/health", None, None)),
+    )
+    .await;
+    release.send(()).expect("release");
+    holder
+        .await
+        .expect("joined")
+        .expect("the holding transaction");
+    let probe =
+        probe.unwrap_or_else(|_| panic!("health still waited for the database after {WAIT:?}"));
+    assert_eq!(
+        (probe.status, crate::str(&probe.body["org_id"])),
+        (StatusCode::OK, org_id),
+        "health answers ok with the org's id: {}",
+        probe.body
     );
 }
