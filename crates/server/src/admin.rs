@@ -1,11 +1,13 @@
 //! Offline administration (S6–S9, S11): provisioning, per-entity offline settings and
 //! filters, profiles (draft → validate → publish, with a dry run and a per-user budget),
-//! assignment, org settings, the org's users and their devices ([`devices`]). The REST
+//! assignment, org settings, the org's users and their devices ([`devices`]), recovery
+//! files ([`recovery_open`]). The REST
 //! routes and `outpost-server admin …` both call these functions, inside one transaction
 //! each; every change bumps the config version, so every device's scope is recomputed at
 //! its next pull.
 
 mod devices;
+mod recovery;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +26,7 @@ use crate::scope::{Params, ScopePlan, direction};
 use crate::{ApiError, new_id};
 
 pub use devices::{device_revoke, devices};
+pub use recovery::recovery_open;
 
 fn problem(code: &str, entity: &str, message: impl Into<String>) -> ProfileProblem {
     ProfileProblem {

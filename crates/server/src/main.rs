@@ -187,8 +187,9 @@ enum AdminCommand {
     },
     /// Lists the users.
     Users,
-    /// Opens a recovery file a device kept when a wipe could not send a user's work, and
-    /// prints the work it holds (JSON).
+    /// Opens a recovery file of this org that a device kept when a wipe could not send a
+    /// user's work, and prints the work it holds (JSON). The work is what the device
+    /// wrote, not signed by the user: confirm it with them before acting on it.
     RecoveryOpen {
         /// The `.outpost-recovery` file.
         file: PathBuf,
@@ -323,14 +324,7 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("reading {}", file.display()))?;
                 let sealed: outpost_protocol::recovery::RecoveryFile = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not a recovery file", file.display()))?;
-                let body = outpost_protocol::recovery::open_as_org(
-                    &sealed,
-                    &outpost_server::org::recovery_secret(c)?,
-                )?;
-                Ok(serde_json::json!({
-                    "header": sealed.header,
-                    "work": serde_json::from_slice::<serde_json::Value>(&body)?,
-                }))
+                out(admin::recovery_open(c, &sealed))
             }
         })
         .await?;

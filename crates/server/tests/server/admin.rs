@@ -461,3 +461,75 @@ async fn an_administrator_lists_a_users_devices_to_revoke_the_lost_one(backend: 
         "the signed-out tablet is no longer signed in, with no wipe order"
     );
 }
+
+/// An administrator opens a recovery file of this org and is told that its content is the
+/// device's word, not the user's signature; a file naming another org is refused plainly
+/// (even one sealed to this org's key: the header is what it claims, not proof).
+#[tokio::test]
+async fn recovery_open_reads_only_this_orgs_files_and_says_they_are_unsigned() {
+    use outpost_protocol::recovery::{RecoveryHeader, seal};
+    let tmp = tempfile::tempdir().expect("a temp folder");
+    let db = outpost_server::Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens");
+    let (org_id, public) = db
+        .tx(|c| {
+            let setting = |c: &mut dyn outpost_server::db::Conn, key| {
+                outpost_server::org::setting(c, key).map(Option::unwrap_or_default)
+            };
+            Ok((
+                setting(c, outpost_server::org::key::ORG_ID)?,
+                setting(c, outpost_server::org::key::RECOVERY_PUBLIC)?,
+            ))
+        })
+        .await
+        .expect("the org's id and recovery key");
+    drop(db);
+    let public: [u8; 32] = hex::decode(public)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .expect("a 32-byte public key");
+    let file = |org: &str| {
+        let header = RecoveryHeader {
+            id: format!("r-{org}"),
+            org_id: org.to_owned(),
+            user_id: "u1".into(),
+            device_id: "d1".into(),
+            created_on: "2026-12-07T10:00:00Z".into(),
+        };
+        let sealed = seal(
+            header,
+            br#"{"changes":["Parkville"]}"#,
+            &[9u8; 32],
+            Some(&public),
+        )
+        .expect("sealed");
+        let path = tmp.path().join(format!("{org}.outpost-recovery"));
+        std::fs::write(&path, serde_json::to_string(&sealed).expect("JSON")).expect("written");
+        path.to_string_lossy().into_owned()
+    };
+
+    let opened = crate::admin_command(tmp.path(), &["recovery-open", &file(&org_id)]);
+    assert_eq!(
+        opened["work"],
+        json!({"changes": ["Parkville"]}),
+        "the work is read: {opened}"
+    );
+    let said = str(&opened["authenticity"]);
+    assert!(
+        said.contains("not signed") && said.contains("device"),
+        "next to the work it says it is what the device wrote, unsigned by the user: {opened}"
+    );
+
+    let other = crate::admin_command_run(tmp.path(), &["recovery-open", &file("another-org")]);
+    let error = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && other.stdout.is_empty(),
+        "a file naming another org is refused, nothing of it printed: {}",
+        String::from_utf8_lossy(&other.stdout)
+    );
+    assert!(
+        error.contains("another-org") && error.contains(&org_id),
+        "the refusal names both orgs: {error}"
+    );
+}

@@ -370,16 +370,21 @@ pub(crate) async fn eventually(done: impl Fn() -> bool) -> bool {
     done()
 }
 
-/// Runs `outpost-server --data-dir <data> admin <args>`, which must succeed; its JSON.
-#[track_caller]
-pub(crate) fn admin_command(data: &std::path::Path, args: &[&str]) -> Value {
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
+/// Runs `outpost-server --data-dir <data> admin <args>`; what it printed and how it ended.
+pub(crate) fn admin_command_run(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
         .arg("--data-dir")
         .arg(data)
         .arg("admin")
         .args(args)
         .output()
-        .expect("the admin command runs");
+        .expect("the admin command runs")
+}
+
+/// Runs `outpost-server --data-dir <data> admin <args>`, which must succeed; its JSON.
+#[track_caller]
+pub(crate) fn admin_command(data: &std::path::Path, args: &[&str]) -> Value {
+    let run = admin_command_run(data, args);
     assert!(
         run.status.success(),
         "admin {args:?} succeeds: {}",
