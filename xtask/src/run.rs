@@ -26,28 +26,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         .join("outpost-dev");
     let server_dir = home.join("server");
     let client_dir = home.join("client");
+    let password = demo_password_kept(&home)?;
     std::fs::create_dir_all(&server_dir)?;
-    // One demo password per data folder, made once, so the printed credentials stay valid.
-    let pw_file = home.join("demo-password");
-    let password = match std::fs::read_to_string(&pw_file) {
-        Ok(pw) if pw.starts_with("demo-") => {
-            // Made by an older xtask from the clock (about 32 bits): the demo org in this
-            // folder was loaded with it, so it stays until the folder goes.
-            println!(
-                "note: the demo password in {} is a weak one from an older `cargo xtask run`; \
-                 delete {} to start over with a strong one",
-                pw_file.display(),
-                home.display()
-            );
-            pw.trim().to_owned()
-        }
-        Ok(pw) => pw.trim().to_owned(),
-        Err(_) => {
-            let pw = demo_password();
-            std::fs::write(&pw_file, &pw)?;
-            pw
-        }
-    };
     let bin = root.join("target/debug");
     // The server's usual port when it is free, so a device signed in on an earlier run
     // finds it again; any free port otherwise.
@@ -56,13 +36,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     } else {
         "127.0.0.1:0"
     };
-    let mut server = Command::new(bin.join("outpost-server"));
-    server.arg("--data-dir").arg(&server_dir).args([
-        "--listen",
-        listen,
-        "--demo-password",
-        &password,
-    ]);
+    let server = server_command(&bin, &server_dir, listen, &password);
     let (server, url) = Background::start(server, SERVER_LISTENING, READY_WITHIN)?;
     println!(
         "\norg server:   {url}  (data and log: {})",
@@ -135,6 +109,69 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         drop(server);
     }
     Ok(())
+}
+
+/// The demo password of the data folder `home`: made once and kept in
+/// `home/demo-password`, so the printed credentials stay valid across runs. The folder is
+/// made 0700 and the file 0600 (Unix), existing ones too: it signs in as the admin.
+fn demo_password_kept(home: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(home)?;
+    private(home, 0o700)?;
+    let pw_file = home.join("demo-password");
+    if pw_file.exists() {
+        private(&pw_file, 0o600)?;
+    }
+    Ok(match std::fs::read_to_string(&pw_file) {
+        Ok(pw) if pw.starts_with("demo-") => {
+            // Made by an older xtask from the clock (about 32 bits): the demo org in this
+            // folder was loaded with it, so it stays until the folder goes.
+            println!(
+                "note: the demo password in {} is a weak one from an older `cargo xtask run`; \
+                 delete {} to start over with a strong one",
+                pw_file.display(),
+                home.display()
+            );
+            pw.trim().to_owned()
+        }
+        Ok(pw) => pw.trim().to_owned(),
+        Err(_) => {
+            let pw = demo_password();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // Created 0600: never readable by others, not even for a moment.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(&mut options.open(&pw_file)?, pw.as_bytes())?;
+            pw
+        }
+    })
+}
+
+/// Sets `path`'s mode (Unix; elsewhere the folder's ACLs decide).
+#[cfg(unix)]
+fn private(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("making {} private ({mode:o})", path.display()))
+}
+
+#[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)] // the same signature as on Unix
+fn private(_path: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// The org server of `cargo xtask run`, on `listen`, keeping its data in `data`, loading
+/// the demo org with `password` — given in its environment, since every user of the
+/// machine can read a command line (`ps`).
+fn server_command(bin: &Path, data: &Path, listen: &str, password: &str) -> Command {
+    let mut server = Command::new(bin.join("outpost-server"));
+    server
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--listen", listen])
+        .env("OUTPOST_DEMO_PASSWORD", password);
+    server
 }
 
 /// A new demo password: 128 random bits as 32 lowercase hex digits (one word, so a

@@ -211,6 +211,29 @@ pub struct AdminUser {
     pub is_admin: bool,
 }
 
+/// One user's session on one device, as `GET /api/v1/admin/devices` lists them (device
+/// ids are the clients' choice: two users may share one, each listed on their own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminDevice {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's sign-in name.
+    pub username: String,
+    /// The device id (what `POST /admin/devices/{id}/revoke` takes).
+    pub device_id: String,
+    /// When the device last signed in or refreshed its tokens (UTC, RFC 3339).
+    pub last_sign_in_on: Option<String>,
+    /// When it last pulled (none: never).
+    pub last_pull_on: Option<String>,
+    /// When it last pushed an operation (none: never).
+    pub last_push_on: Option<String>,
+    /// It holds a refresh token that is neither used, revoked nor expired: it can still
+    /// sync. False once signed out, revoked or past the refresh token's lifetime.
+    pub signed_in: bool,
+    /// It was revoked as lost: at its next contact it is told to delete the user's data.
+    pub wipe_ordered: bool,
+}
+
 /// `POST /api/v1/admin/devices/{id}/revoke`: revokes one user's tokens on a device (device
 /// ids are the clients' choice, so another user's session on "the same" id is untouched).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,9 +1,13 @@
 //! Offline administration (S6–S9, S11): provisioning, per-entity offline settings and
 //! filters, profiles (draft → validate → publish, with a dry run and a per-user budget),
-//! assignment, org settings and the org's users. The REST routes and
-//! `outpost-server admin …` both call these functions, inside one transaction each; every
-//! change bumps the config version, so every device's scope is recomputed at its next
-//! pull.
+//! assignment, org settings, the org's users and their devices ([`devices`]), recovery
+//! files ([`recovery_open`]). The REST
+//! routes and `outpost-server admin …` both call these functions, inside one transaction
+//! each; every change bumps the config version, so every device's scope is recomputed at
+//! its next pull.
+
+mod devices;
+mod recovery;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +16,7 @@ use outpost_domain::metadata::{AttributeKind, Ownership};
 use outpost_domain::query::parse_filter;
 use outpost_protocol::admin::{
     AdminUser, Assignments, DryRun, DryRunUser, EntityOffline, ItemData, OrgSettings, ProfileDef,
-    ProfileInfo, ProfileProblem, PublishResponse, RevokeDeviceRequest,
+    ProfileInfo, ProfileProblem, PublishResponse,
 };
 
 use crate::db::{Conn, entity_table, int, int_param, string, text};
@@ -20,6 +24,9 @@ use crate::org::{self, Org, bump_config, key, setting_set};
 use crate::records::{column_count, read_row, select_columns};
 use crate::scope::{Params, ScopePlan, direction};
 use crate::{ApiError, new_id};
+
+pub use devices::{device_revoke, devices};
+pub use recovery::recovery_open;
 
 fn problem(code: &str, entity: &str, message: impl Into<String>) -> ProfileProblem {
     ProfileProblem {
@@ -686,25 +693,6 @@ pub fn user_id_of(conn: &mut dyn Conn, name_or_id: &str) -> Result<String, ApiEr
     .map(|row| string(&row[0]))
     .transpose()?
     .ok_or_else(|| ApiError::NotFound(format!("no user {name_or_id}")))
-}
-
-/// Revokes one user's tokens on a device (a lost tablet), with a wipe order when asked;
-/// the number of tokens revoked.
-///
-/// # Errors
-/// An unknown user, or a database error.
-pub fn device_revoke(
-    conn: &mut dyn Conn,
-    device_id: &str,
-    request: &RevokeDeviceRequest,
-) -> Result<u64, ApiError> {
-    let user_id = user_id_of(conn, &request.user)?;
-    Ok(crate::auth::revoke_user_device(
-        conn,
-        &user_id,
-        device_id,
-        request.wipe,
-    )?)
 }
 
 /// The org's users with their roles and teams.

@@ -9,7 +9,9 @@
 //! - Revocation is per (user, device): device ids are the clients' choice. An
 //!   administrator's revocation of a lost device may carry a wipe order: every token the
 //!   device had for the user then answers `device_wipe` (401), so it deletes that user's
-//!   offline data.
+//!   offline data — and so does that user's sign-in on that device id (with the right
+//!   password), which would otherwise issue clean tokens and cancel the order; a wiped
+//!   device signs in again under a new device id.
 //! - Sign-in failures are counted per (user name, client address), per address and
 //!   server-wide, with a back-off that doubles ([`Failures::wait`]); an address with no
 //!   failures is never held back, so no attacker can lock a user out from elsewhere. The
@@ -390,6 +392,22 @@ pub fn revoke_user_device(
         "UPDATE auth_token SET revoked = 1 WHERE user_id = $1 AND device_id = $2 AND revoked = 0"
     };
     conn.execute(sql, &[text(user_id), text(device_id)])
+}
+
+/// Whether an administrator ordered the wipe of one user's device ([`revoke_user_device`]
+/// with `wipe`): the order stands for that (user, device id) — its tokens, and any sign-in
+/// on it, answer [`ApiError::DeviceWipe`].
+///
+/// # Errors
+/// A database error.
+pub fn wipe_ordered(conn: &mut dyn Conn, user_id: &str, device_id: &str) -> anyhow::Result<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM auth_token WHERE user_id = $1 AND device_id = $2 AND wipe <> 0
+             LIMIT 1",
+            &[text(user_id), text(device_id)],
+        )?
+        .is_some())
 }
 
 /// The caller a presented access token stands for.

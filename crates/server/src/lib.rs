@@ -34,6 +34,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 pub use db::Db;
 pub use error::ApiError;
+pub use extract::TrustedProxies;
 use org::Org;
 
 /// The largest request body the server reads (after decompression); bigger is a 413.
@@ -60,12 +61,16 @@ pub struct AppState {
     /// The org database.
     pub db: Db,
     cache: Arc<RwLock<Option<Arc<Org>>>>,
+    /// The org's id, read once: it never changes ([`AppState::org_id`]).
+    org_id: Arc<tokio::sync::OnceCell<String>>,
     /// Most records a pull page carries, whatever the device asks for.
     pull_page: u32,
     /// What sign-in limits read the time from ([`now`] unless a test sets one).
     clock: Clock,
     /// Password checks, a bounded few at a time.
     password_checks: password::PasswordChecks,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -74,10 +79,20 @@ impl AppState {
         Self {
             db,
             cache: Arc::new(RwLock::new(None)),
+            org_id: Arc::new(tokio::sync::OnceCell::new()),
             pull_page: routes::MAX_PULL_PAGE,
             clock: Arc::new(now),
             password_checks: password::PasswordChecks::for_this_machine(),
+            trusted_proxies: TrustedProxies::default(),
         }
+    }
+
+    /// Requests from `proxies` are counted against the client their `X-Forwarded-For`
+    /// names ([`TrustedProxies`]).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// Password checks run through `checks` (a server flag, or a test that counts them).
@@ -116,6 +131,37 @@ impl AppState {
     /// Most records a pull page carries.
     pub fn pull_page(&self) -> u32 {
         self.pull_page
+    }
+
+    /// The org's id (what devices key their data by): made once when the database was
+    /// created and never changed, so it is read once — from the org already loaded, or
+    /// from the settings — and then answered from memory, with no database work.
+    ///
+    /// # Errors
+    /// A database error on the first read, or an org without an id.
+    pub async fn org_id(&self) -> anyhow::Result<String> {
+        self.org_id
+            .get_or_try_init(|| async {
+                let loaded = self
+                    .cache
+                    .read()
+                    .map_err(|_| anyhow::anyhow!("org cache poisoned"))?
+                    .as_ref()
+                    .map(|org| org.id.clone());
+                match loaded {
+                    Some(id) => Ok(id),
+                    None => {
+                        self.db
+                            .tx(|conn| {
+                                org::setting(conn, org::key::ORG_ID)?
+                                    .ok_or_else(|| anyhow::anyhow!("the org has no id"))
+                            })
+                            .await
+                    }
+                }
+            })
+            .await
+            .cloned()
     }
 
     /// The org as of now: the cached value while the config version is unchanged.

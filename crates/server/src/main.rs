@@ -57,6 +57,29 @@ struct Args {
           default_value_t = outpost_server::serve::HEADER_READ_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
+    /// Seconds a client has to send a request's body once the server starts reading it,
+    /// plus one second for every KiB it sent (a body arriving at 8 kbit/s or faster is
+    /// never cut): a body trickled slower is not answered and its connection is closed.
+    #[arg(long, env = "OUTPOST_BODY_READ_TIMEOUT",
+          default_value_t = outpost_server::serve::BODY_READ_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_read_timeout: u64,
+    /// Connections open at once; past it the server stops accepting until one closes
+    /// (keep it below the process's open-file limit).
+    #[arg(long, env = "OUTPOST_MAX_CONNECTIONS",
+          default_value_t = outpost_server::serve::MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// A reverse proxy in front of the server, as an address range (`10.0.0.0/8`) or one
+    /// address; repeatable (the variable: comma-separated). A request whose socket peer is
+    /// in a range counts, for sign-in limits, against the client its `X-Forwarded-For`
+    /// names: the rightmost address there that is not itself in a range. Each such proxy
+    /// must append the address it heard from to `X-Forwarded-For` (nginx:
+    /// `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`). Other peers'
+    /// headers are ignored. Without it, every client behind a proxy shares its address.
+    #[arg(long = "trusted-proxy", env = "OUTPOST_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = outpost_server::TrustedProxies::range)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,10 +177,19 @@ enum AdminCommand {
         #[arg(long)]
         wipe: bool,
     },
+    /// Lists the devices users signed in on (to find a lost one to revoke): each user's
+    /// device id, when it last signed in, pulled and pushed, whether it is still signed
+    /// in and whether it has a wipe order.
+    Devices {
+        /// Only this user's, by user name or id.
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Lists the users.
     Users,
-    /// Opens a recovery file a device kept when a wipe could not send a user's work, and
-    /// prints the work it holds (JSON).
+    /// Opens a recovery file of this org that a device kept when a wipe could not send a
+    /// user's work, and prints the work it holds (JSON). The work is what the device
+    /// wrote, not signed by the user: confirm it with them before acting on it.
     RecoveryOpen {
         /// The `.outpost-recovery` file.
         file: PathBuf,
@@ -283,20 +315,16 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                 out(admin::device_revoke(c, &id, &request)
                     .map(|n| serde_json::json!({"revoked": n, "wipe": wipe})))
             }
+            AdminCommand::Devices { user } => {
+                out(admin::devices(c, user.as_deref(), now().unix_timestamp()))
+            }
             AdminCommand::Users => out(admin::users(c)),
             AdminCommand::RecoveryOpen { file } => {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("reading {}", file.display()))?;
                 let sealed: outpost_protocol::recovery::RecoveryFile = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not a recovery file", file.display()))?;
-                let body = outpost_protocol::recovery::open_as_org(
-                    &sealed,
-                    &outpost_server::org::recovery_secret(c)?,
-                )?;
-                Ok(serde_json::json!({
-                    "header": sealed.header,
-                    "work": serde_json::from_slice::<serde_json::Value>(&body)?,
-                }))
+                out(admin::recovery_open(c, &sealed))
             }
         })
         .await?;
@@ -365,15 +393,16 @@ async fn main() -> anyhow::Result<()> {
     );
     let state = AppState::new(db)
         .with_pull_page(args.max_pull_page)
-        .with_password_checks(checks);
-    outpost_server::serve::serve(
-        listener,
-        app(state),
-        std::time::Duration::from_secs(args.header_read_timeout),
-        shutdown(),
-    )
-    .await
-    .context("serving")?;
+        .with_password_checks(checks)
+        .with_trusted_proxies(args.trusted_proxies.iter().copied().collect());
+    let limits = outpost_server::serve::Limits {
+        header_read: std::time::Duration::from_secs(args.header_read_timeout),
+        body_read: std::time::Duration::from_secs(args.body_read_timeout),
+        max_connections: args.max_connections,
+    };
+    outpost_server::serve::serve(listener, app(state), limits, shutdown())
+        .await
+        .context("serving")?;
     Ok(())
 }
 

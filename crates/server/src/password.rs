@@ -87,9 +87,11 @@ pub struct PasswordChecks {
     slots: Arc<tokio::sync::Semaphore>,
     /// The memory areas of free slots (one is taken with each permit).
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
-    /// Checks waiting or running.
-    admitted: Arc<AtomicUsize>,
-    /// Most checks admitted at once: running ones plus the queue.
+    /// Places for checks waiting or running: running ones plus the queue. A place is a
+    /// permit held by the sign-in's future, so it is given back however that ends —
+    /// answered, or dropped while it waits because its client went away.
+    places: Arc<tokio::sync::Semaphore>,
+    /// Most checks admitted at once.
     max_admitted: usize,
     /// Checks running now, and the most ever seen running at once.
     running: Arc<AtomicUsize>,
@@ -103,7 +105,7 @@ impl PasswordChecks {
         Self {
             slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             memory: Arc::new(Mutex::new(Vec::new())),
-            admitted: Arc::new(AtomicUsize::new(0)),
+            places: Arc::new(tokio::sync::Semaphore::new(slots + queue)),
             max_admitted: slots + queue,
             running: Arc::new(AtomicUsize::new(0)),
             peak: Arc::new(AtomicUsize::new(0)),
@@ -120,6 +122,11 @@ impl PasswordChecks {
         Self::new(slots, slots * QUEUE_PER_SLOT)
     }
 
+    /// Checks admitted now: running, or waiting for a slot.
+    pub fn admitted(&self) -> usize {
+        self.max_admitted - self.places.available_permits()
+    }
+
     /// The most checks that ever ran at once.
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
@@ -127,19 +134,20 @@ impl PasswordChecks {
 
     /// Runs `work` with a slot's memory on the blocking pool once a slot is free.
     ///
+    /// Dropping the future (its client went away) gives its place in the queue back at
+    /// once; a check already running still finishes on the blocking pool, holding its
+    /// slot (so the memory bound holds) until it does.
+    ///
     /// # Errors
     /// [`Busy`] at once when the queue is full; a failed task as `anyhow`.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> anyhow::Result<Result<T, Busy>> {
-        if self.admitted.fetch_add(1, Ordering::SeqCst) >= self.max_admitted {
-            self.admitted.fetch_sub(1, Ordering::SeqCst);
+        let Ok(_place) = Arc::clone(&self.places).try_acquire_owned() else {
             return Ok(Err(Busy));
-        }
-        let result = self.run_admitted(work).await;
-        self.admitted.fetch_sub(1, Ordering::SeqCst);
-        result.map(Ok)
+        };
+        self.run_admitted(work).await.map(Ok)
     }
 
     async fn run_admitted<T: Send + 'static>(

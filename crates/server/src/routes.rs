@@ -69,19 +69,18 @@ pub fn router() -> Router<AppState> {
             "/api/v1/admin/profiles/{id}/assignments",
             put(admin::assign),
         )
+        .route("/api/v1/admin/devices", get(admin::devices))
         .route("/api/v1/admin/devices/{id}/revoke", post(admin::revoke))
         .route("/api/v1/admin/sync-errors", get(admin::sync_errors))
 }
 
 /// `GET /api/v1/health`: the server answers, and says which org it is (devices key their
-/// data by the org id, not by the address they typed).
+/// data by the org id, not by the address they typed). From memory after the first probe:
+/// probes come often and must not queue behind database work.
 async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
-    let org_id = state
-        .db
-        .tx(|conn| crate::org::setting(conn, crate::org::key::ORG_ID))
-        .await?;
+    let org_id = state.org_id().await?;
     Ok(axum::Json(
         serde_json::json!({ "status": "ok", "org_id": org_id }),
     ))

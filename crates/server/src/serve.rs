@@ -1,26 +1,70 @@
-//! Serving the router over TCP: HTTP/1.1 with a header-read timeout, the peer's address
-//! for every request (`ConnectInfo`, which sign-in limits count by), and a graceful stop.
+//! Serving the router over TCP: HTTP/1.1 with time limits on what a client sends, a cap on
+//! open connections, the peer's address for every request (`ConnectInfo`, which sign-in
+//! limits count by), and a graceful stop.
 //!
-//! A connection must finish its request headers within the timeout, counted from when the
-//! server starts reading them (so an idle kept-alive connection closes after it too):
-//! otherwise half-sent requests (a slow-loris) would hold sockets and memory for ever.
+//! Without limits, clients that send slowly (a slow-loris) would hold sockets and memory
+//! for ever:
+//! - a connection must finish its request headers within [`Limits::header_read`], counted
+//!   from when the server starts reading them (so an idle kept-alive connection closes
+//!   after it too);
+//! - a request body must arrive within [`Limits::body_read`] from when the server starts
+//!   reading it, plus one second for every [`BODY_MIN_RATE`] bytes received — a trickle
+//!   is cut, a big body on a slow but honest link is not. A body past its deadline is not
+//!   answered: the connection is closed, which a device takes as *unreachable* and
+//!   retries, as it does when headers time out;
+//! - at most [`Limits::max_connections`] connections are open at once; past it the server
+//!   stops accepting (new ones wait in the kernel's queue) until one closes.
+//!
 //! HTTP/1.1 only: devices and browsers speak it to the org server (TLS, and with it
 //! HTTP/2, is a reverse proxy's business).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
 /// The default time a client has to send its request headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a client has to send a request body (before [`BODY_MIN_RATE`]'s
+/// allowance).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes per second of body that buy one more second to send the rest: a body arriving at
+/// least this fast is never cut (8 kbit/s: slower than any link a device syncs over).
+pub const BODY_MIN_RATE: u64 = 1024;
+/// The default cap on open connections.
+pub const MAX_CONNECTIONS: u32 = 4096;
+
+/// What a client may hold of the server, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time to send request headers (and to stay idle between requests).
+    pub header_read: Duration,
+    /// Time to send a request body, plus one second per [`BODY_MIN_RATE`] bytes.
+    pub body_read: Duration,
+    /// Connections open at once (at least 1).
+    pub max_connections: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read: HEADER_READ_TIMEOUT,
+            body_read: BODY_READ_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+        }
+    }
+}
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets open connections
 /// finish their requests.
@@ -30,15 +74,22 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(limits.header_read);
     let graceful = GracefulShutdown::new();
+    let cap = usize::try_from(limits.max_connections.max(1)).unwrap_or(usize::MAX);
+    let open = Arc::new(tokio::sync::Semaphore::new(cap));
     tokio::pin!(shutdown);
     loop {
+        // A place for the next connection first: at the cap, stop accepting.
+        let place = tokio::select! {
+            place = Arc::clone(&open).acquire_owned() => place?,
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -51,21 +102,122 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = app
-            .clone()
-            .map_request(move |mut request: hyper::Request<Incoming>| {
+        let app = app.clone();
+        let body_read = limits.body_read;
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let app = app.clone();
+            async move {
+                let late = Arc::new(AtomicBool::new(false));
+                let mut request = request.map(|body| {
+                    axum::body::Body::new(DeadlineBody::new(body, body_read, Arc::clone(&late)))
+                });
                 request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            });
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+                let response = match app.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                // No answer to a body that never arrived: hyper closes the connection.
+                if late.load(Ordering::SeqCst) {
+                    return Err(BodyTooSlow);
+                }
+                Ok(response)
+            }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "a connection ended with an error");
             }
+            drop(place);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// A request body did not arrive in time ([`Limits::body_read`]).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub struct BodyTooSlow;
+
+/// A request body with a deadline: [`Limits::body_read`] from its first read, one second
+/// later for every [`BODY_MIN_RATE`] bytes that arrived. Past it, reading fails with
+/// [`BodyTooSlow`] and `late` is set.
+struct DeadlineBody<B> {
+    body: B,
+    allowed: Duration,
+    received: u64,
+    started: Option<Instant>,
+    deadline: Option<Pin<Box<Sleep>>>,
+    late: Arc<AtomicBool>,
+}
+
+impl<B> DeadlineBody<B> {
+    fn new(body: B, allowed: Duration, late: Arc<AtomicBool>) -> Self {
+        Self {
+            body,
+            allowed,
+            received: 0,
+            started: None,
+            deadline: None,
+            late,
+        }
+    }
+
+    /// When the body must have arrived, counting from `started`.
+    fn due(&self, started: Instant) -> Instant {
+        started + self.allowed + Duration::from_secs(self.received / BODY_MIN_RATE)
+    }
+}
+
+impl<B> hyper::body::Body for DeadlineBody<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        let started = *this.started.get_or_insert_with(Instant::now);
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received = this
+                        .received
+                        .saturating_add(u64::try_from(data.len()).unwrap_or(u64::MAX));
+                    let due = this.due(started);
+                    if let Some(deadline) = this.deadline.as_mut() {
+                        deadline.as_mut().reset(due);
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(other) => Poll::Ready(other.map(|r| r.map_err(Into::into))),
+            Poll::Pending => {
+                let due = this.due(started);
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    this.late.store(true, Ordering::SeqCst);
+                    return Poll::Ready(Some(Err(BodyTooSlow.into())));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -52,6 +52,21 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// A TCP connection to `to` from the loopback address `from` (any of 127.0.0.0/8 on
+/// Linux): a client at an address of its own, as a server's per-address limits count it.
+///
+/// # Errors
+/// When the socket cannot be bound or connected.
+pub fn connect_from(
+    from: std::net::Ipv4Addr,
+    to: SocketAddr,
+) -> std::io::Result<std::net::TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((from, 0)).into())?;
+    socket.connect(&to.into())?;
+    Ok(socket.into())
+}
+
 /// Starts `command` and waits (at most `within`) for a stdout line starting with `prefix`;
 /// returns the child and the rest of that line. Stdout keeps being drained afterwards.
 pub fn spawn_until_line(

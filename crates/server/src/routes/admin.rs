@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use outpost_protocol::SyncErrorInfo;
 use outpost_protocol::admin::{
-    AdminUser, Assignments, DryRun, EntityOffline, OrgSettings, ProfileDef, ProfileInfo,
-    ProfileProblem, PublishRequest, PublishResponse, RevokeDeviceRequest,
+    AdminDevice, AdminUser, Assignments, DryRun, EntityOffline, OrgSettings, ProfileDef,
+    ProfileInfo, ProfileProblem, PublishRequest, PublishResponse, RevokeDeviceRequest,
 };
 
 use crate::auth::Admin;
@@ -181,6 +181,30 @@ pub async fn assign(
 ) -> Result<Json<ProfileInfo>, ApiError> {
     Ok(Json(
         s.db.write(move |c| Ok(admin::assign(c, &id, &to)))
+            .await??,
+    ))
+}
+
+/// Query of `GET /api/v1/admin/devices`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesQuery {
+    /// Only this user's devices (user name or id).
+    user: Option<String>,
+}
+
+/// `GET /api/v1/admin/devices[?user=U]`: every user's (or one user's) devices, with when
+/// each last signed in, pulled and pushed, and whether it is signed in or has a wipe
+/// order — what an administrator looks through to revoke a lost one.
+pub async fn devices(
+    State(s): State<AppState>,
+    _: Admin,
+    query: Result<Query<DevicesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AdminDevice>>, ApiError> {
+    let Query(q) = query?;
+    let now = now().unix_timestamp();
+    Ok(Json(
+        s.db.tx(move |c| Ok(admin::devices(c, q.user.as_deref(), now)))
             .await??,
     ))
 }

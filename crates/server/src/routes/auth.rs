@@ -7,15 +7,11 @@ use outpost_protocol::{LoginRequest, LoginResponse, RefreshRequest, UserInfo};
 
 use crate::auth::{
     ACCESS_TTL, Caller, Refreshed, clear_failures, issue_tokens, login_attempt, user_by_username,
+    wipe_ordered,
 };
 use crate::extract::{ApiJson, ClientAddress};
 use crate::password::{Busy, UNKNOWN_USER_HASH};
 use crate::{ApiError, AppState};
-
-fn org_id(conn: &mut dyn crate::db::Conn) -> anyhow::Result<String> {
-    crate::org::setting(conn, crate::org::key::ORG_ID)?
-        .ok_or_else(|| anyhow::anyhow!("the org has no id"))
-}
 
 fn check_device(device_id: &str) -> Result<(), ApiError> {
     if device_id.trim().is_empty() || device_id.len() > 100 {
@@ -34,7 +30,9 @@ fn response(access: String, refresh: String, user: UserInfo, org_id: String) -> 
     }
 }
 
-/// `POST /api/v1/auth/login`: checks the password and issues tokens for the device.
+/// `POST /api/v1/auth/login`: checks the password and issues tokens for the device —
+/// unless the user's session on that device id was revoked with a wipe order
+/// (`device_wipe`).
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -75,14 +73,21 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     };
     let (user_id, device_id) = (user.id.clone(), req.device_id.clone());
-    let (access, refresh, org_id) = state
+    let issued = state
         .db
         .tx(move |conn| {
             clear_failures(conn, &username, &address)?;
-            let (access, refresh) = issue_tokens(conn, &user_id, &device_id)?;
-            Ok((access, refresh, org_id(conn)?))
+            // A lost device signing in again is told to wipe, not given a way around it.
+            if wipe_ordered(conn, &user_id, &device_id)? {
+                return Ok(None);
+            }
+            Ok(Some(issue_tokens(conn, &user_id, &device_id)?))
         })
         .await?;
+    let Some((access, refresh)) = issued else {
+        return Err(ApiError::DeviceWipe);
+    };
+    let org_id = state.org_id().await?;
     Ok(Json(response(
         access,
         refresh,
@@ -100,14 +105,9 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let (outcome, org_id) = state
+    let outcome = state
         .db
-        .tx(move |conn| {
-            Ok((
-                crate::auth::refresh(conn, &req.refresh_token)?,
-                org_id(conn)?,
-            ))
-        })
+        .tx(move |conn| crate::auth::refresh(conn, &req.refresh_token))
         .await?;
     match outcome {
         Refreshed::Issued {
@@ -115,7 +115,7 @@ pub async fn refresh(
             access,
             refresh,
             ..
-        } => Ok(Json(response(access, refresh, user, org_id))),
+        } => Ok(Json(response(access, refresh, user, state.org_id().await?))),
         Refreshed::Refused => Err(ApiError::Unauthorized),
         Refreshed::Wipe => Err(ApiError::DeviceWipe),
     }

@@ -13,7 +13,8 @@ use crate::{
 crate::contract!(
     admin_api_is_for_administrators,
     profiles_validate_publish_assign_and_dry_run,
-    metadata_presentation_changes_bump_the_version_and_data_changes_are_refused
+    metadata_presentation_changes_bump_the_version_and_data_changes_are_refused,
+    an_administrator_lists_a_users_devices_to_revoke_the_lost_one,
 );
 
 async fn metadata_presentation_changes_bump_the_version_and_data_changes_are_refused(
@@ -336,4 +337,199 @@ async fn profiles_validate_publish_assign_and_dry_run(backend: Backend) {
     assert_eq!(page["profile_version"], 2);
     device.sync(&h.app, 1000).await;
     assert_holds_scope(&h, "fiona", &device, "after publishing again").await;
+}
+
+async fn devices(h: &crate::Harness, token: &str, query: &str) -> Answer {
+    call(
+        &h.app,
+        "GET",
+        &format!("/api/v1/admin/devices{query}"),
+        token,
+        None,
+    )
+    .await
+}
+
+/// The listed device of `user` with `device_id`, as (pulled, pushed, signed in, wipe
+/// ordered).
+#[track_caller]
+fn device_state(list: &Value, user: &str, device_id: &str) -> (bool, bool, bool, bool) {
+    let d = list
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .find(|d| d["username"] == user && d["device_id"] == device_id)
+        .unwrap_or_else(|| panic!("{user}'s {device_id} is listed: {list}"));
+    (
+        d["last_pull_on"].is_string(),
+        d["last_push_on"].is_string(),
+        d["signed_in"] == true,
+        d["wipe_ordered"] == true,
+    )
+}
+
+async fn an_administrator_lists_a_users_devices_to_revoke_the_lost_one(backend: Backend) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let mut tablet = Device::new(&h.app, "fiona", "tablet").await;
+    tablet.pull_page(&h.app, 10).await;
+    let op = json!({"op_id": "op-1", "base_version": null, "op": {"kind": "update",
+        "entity": "account", "id": "no-such-account", "changes": {"name": "x"},
+        "before": {"name": null}}});
+    crate::push(&h, &tablet.token, vec![op]).await;
+    let phone = login(&h.app, "fiona", "phone").await;
+
+    let fiona = devices(&h, &admin, "?user=fiona").await;
+    assert_eq!(fiona.status, StatusCode::OK, "{}", fiona.body);
+    let listed: Vec<(String, String)> = fiona
+        .body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| (str(&d["user_id"]), str(&d["device_id"])))
+        .collect();
+    let fiona_id = user_id(&h, "fiona");
+    assert_eq!(
+        listed,
+        [
+            (fiona_id.clone(), "phone".to_owned()),
+            (fiona_id, "tablet".to_owned())
+        ],
+        "fiona's devices, and only hers, by device id"
+    );
+    assert_eq!(
+        device_state(&fiona.body, "fiona", "tablet"),
+        (true, true, true, false),
+        "the tablet pulled and pushed, and is signed in"
+    );
+    assert_eq!(
+        device_state(&fiona.body, "fiona", "phone"),
+        (false, false, true, false),
+        "the phone only signed in"
+    );
+    let everyone = devices(&h, &admin, "").await;
+    assert_eq!(
+        everyone.body.as_array().map(Vec::len),
+        Some(3),
+        "without a user, every user's devices: {}",
+        everyone.body
+    );
+    device_state(&everyone.body, "admin", "console");
+    let unknown = devices(&h, &admin, "?user=nobody").await;
+    assert_refused(
+        &unknown,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "an unknown user",
+    );
+    let odd = devices(&h, &admin, "?device=x").await;
+    assert_refused(
+        &odd,
+        StatusCode::BAD_REQUEST,
+        "malformed",
+        "an unknown parameter",
+    );
+    let not_admin = devices(&h, &phone, "").await;
+    assert_refused(
+        &not_admin,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a user who is not an administrator",
+    );
+
+    // The phone is lost; the tablet signs out.
+    let revoked = call(
+        &h.app,
+        "POST",
+        "/api/v1/admin/devices/phone/revoke",
+        &admin,
+        Some(json!({"user": "fiona", "wipe": true})),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let out = call(&h.app, "POST", "/api/v1/auth/logout", &tablet.token, None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+    let after = devices(&h, &admin, "?user=fiona").await;
+    assert_eq!(
+        device_state(&after.body, "fiona", "phone"),
+        (false, false, false, true),
+        "the lost phone is no longer signed in and has a wipe order"
+    );
+    assert_eq!(
+        device_state(&after.body, "fiona", "tablet"),
+        (true, true, false, false),
+        "the signed-out tablet is no longer signed in, with no wipe order"
+    );
+}
+
+/// An administrator opens a recovery file of this org and is told that its content is the
+/// device's word, not the user's signature; a file naming another org is refused plainly
+/// (even one sealed to this org's key: the header is what it claims, not proof).
+#[tokio::test]
+async fn recovery_open_reads_only_this_orgs_files_and_says_they_are_unsigned() {
+    use outpost_protocol::recovery::{RecoveryHeader, seal};
+    let tmp = tempfile::tempdir().expect("a temp folder");
+    let db = outpost_server::Db::open_folder(tmp.path())
+        .await
+        .expect("the database opens");
+    let (org_id, public) = db
+        .tx(|c| {
+            let setting = |c: &mut dyn outpost_server::db::Conn, key| {
+                outpost_server::org::setting(c, key).map(Option::unwrap_or_default)
+            };
+            Ok((
+                setting(c, outpost_server::org::key::ORG_ID)?,
+                setting(c, outpost_server::org::key::RECOVERY_PUBLIC)?,
+            ))
+        })
+        .await
+        .expect("the org's id and recovery key");
+    drop(db);
+    let public: [u8; 32] = hex::decode(public)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .expect("a 32-byte public key");
+    let file = |org: &str| {
+        let header = RecoveryHeader {
+            id: format!("r-{org}"),
+            org_id: org.to_owned(),
+            user_id: "u1".into(),
+            device_id: "d1".into(),
+            created_on: "2026-12-07T10:00:00Z".into(),
+        };
+        let sealed = seal(
+            header,
+            br#"{"changes":["Parkville"]}"#,
+            &[9u8; 32],
+            Some(&public),
+        )
+        .expect("sealed");
+        let path = tmp.path().join(format!("{org}.outpost-recovery"));
+        std::fs::write(&path, serde_json::to_string(&sealed).expect("JSON")).expect("written");
+        path.to_string_lossy().into_owned()
+    };
+
+    let opened = crate::admin_command(tmp.path(), &["recovery-open", &file(&org_id)]);
+    assert_eq!(
+        opened["work"],
+        json!({"changes": ["Parkville"]}),
+        "the work is read: {opened}"
+    );
+    let said = str(&opened["authenticity"]);
+    assert!(
+        said.contains("not signed") && said.contains("device"),
+        "next to the work it says it is what the device wrote, unsigned by the user: {opened}"
+    );
+
+    let other = crate::admin_command_run(tmp.path(), &["recovery-open", &file("another-org")]);
+    let error = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && other.stdout.is_empty(),
+        "a file naming another org is refused, nothing of it printed: {}",
+        String::from_utf8_lossy(&other.stdout)
+    );
+    assert!(
+        error.contains("another-org") && error.contains(&org_id),
+        "the refusal names both orgs: {error}"
+    );
 }

@@ -21,6 +21,9 @@ crate::contract!(
     a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_session,
     nobody_can_lock_an_account_out_from_another_address,
     password_checks_run_a_bounded_few_at_a_time,
+    sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue,
+    behind_a_trusted_proxy_failures_count_against_the_forwarded_client_address,
+    health_answers_without_the_database,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -231,9 +234,41 @@ async fn revoking_a_device_is_one_users_and_a_wipe_order_reaches_it(backend: Bac
         StatusCode::OK,
         "the wipe order is for that device only"
     );
-    // Signed in again (after wiping), the device works: the order was for its old tokens.
-    let again = login(&h.app, "fiona", "lost").await;
-    assert_eq!(metadata_status(&h, &again).await, StatusCode::OK);
+    // Whoever holds the lost device and the password cannot sign in on it again and so
+    // cancel the order: the sign-in is told to wipe too — after the password is checked,
+    // so a wrong one learns nothing of the order.
+    let guessed = try_login(&h.app, "fiona", "wrong", "lost").await;
+    assert_refused(
+        &guessed,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "a wrong password on the lost device",
+    );
+    for _ in 0..2 {
+        let again = try_login(&h.app, "fiona", PASSWORD, "lost").await;
+        assert_refused(
+            &again,
+            StatusCode::UNAUTHORIZED,
+            "device_wipe",
+            "the right password on the lost device id is told to wipe, not given tokens",
+        );
+    }
+    let on_access = call(&h.app, "GET", "/api/v1/metadata", &access, None).await;
+    assert_refused(
+        &on_access,
+        StatusCode::UNAUTHORIZED,
+        "device_wipe",
+        "the order stands after those sign-ins",
+    );
+    // After wiping, the app makes a new store, with a new device id: that signs in.
+    let fresh = login(&h.app, "fiona", "lost-wiped-new-store").await;
+    assert_eq!(metadata_status(&h, &fresh).await, StatusCode::OK);
+    let admin_there = login(&h.app, "admin", "lost").await;
+    assert_eq!(
+        metadata_status(&h, &admin_there).await,
+        StatusCode::OK,
+        "the order is fiona's: another user on the same device id signs in"
+    );
 }
 
 async fn expired_tokens_and_rate_limiting(backend: Backend) {
@@ -374,23 +409,9 @@ async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
     .await
     .expect("tokens issued");
     drop(db);
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
-        .args(["--data-dir"])
-        .arg(tmp.path())
-        .args([
-            "admin",
-            "revoke-device",
-            "--user",
-            "fiona",
-            "--wipe",
-            "tablet",
-        ])
-        .output()
-        .expect("the admin command runs");
-    assert!(
-        run.status.success(),
-        "revoke-device succeeds: {}",
-        String::from_utf8_lossy(&run.stderr)
+    crate::admin_command(
+        tmp.path(),
+        &["revoke-device", "--user", "fiona", "--wipe", "tablet"],
     );
     let db = outpost_server::Db::open_folder(tmp.path())
         .await
@@ -413,6 +434,20 @@ async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
         states,
         vec![22, 0],
         "fiona's two tokens on the tablet are revoked with a wipe order; admin's on the same device id are untouched"
+    );
+    drop(db);
+    let listed = crate::admin_command(tmp.path(), &["devices", "--user", "fiona"]);
+    assert_eq!(
+        listed.as_array().map(|l| l
+            .iter()
+            .map(|d| (
+                d["device_id"].clone(),
+                d["signed_in"].clone(),
+                d["wipe_ordered"].clone()
+            ))
+            .collect::<Vec<_>>()),
+        Some(vec![(json!("tablet"), json!(false), json!(true))]),
+        "the command lists fiona's one device, revoked with a wipe order: {listed}"
     );
 }
 
@@ -513,6 +548,18 @@ async fn a_used_refresh_token_past_its_grace_or_its_successors_use_ends_the_sess
 
 /// Asks to sign `username` in from the client address `from`.
 async fn login_from(app: &axum::Router, from: &str, username: &str, password: &str) -> Answer {
+    login_forwarded(app, from, None, username, password).await
+}
+
+/// Asks to sign `username` in from the socket peer `from`, with an `X-Forwarded-For`
+/// header when `forwarded_for` is given.
+async fn login_forwarded(
+    app: &axum::Router,
+    from: &str,
+    forwarded_for: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Answer {
     let mut req = request(
         "POST",
         "/api/v1/auth/login",
@@ -522,6 +569,10 @@ async fn login_from(app: &axum::Router, from: &str, username: &str, password: &s
     let addr: std::net::SocketAddr = from.parse().expect("a socket address");
     req.extensions_mut()
         .insert(axum::extract::ConnectInfo(addr));
+    if let Some(chain) = forwarded_for {
+        req.headers_mut()
+            .insert("x-forwarded-for", chain.parse().expect("a header value"));
+    }
     send(app, req).await
 }
 
@@ -693,6 +744,43 @@ async fn nobody_can_lock_an_account_out_from_another_address(backend: Backend) {
     );
 }
 
+/// A password check that holds a slot until released.
+struct SlotHeld {
+    release: std::sync::mpsc::Sender<()>,
+    holder: tokio::task::JoinHandle<anyhow::Result<Result<(), outpost_server::password::Busy>>>,
+}
+
+impl SlotHeld {
+    /// Takes a slot of `checks` (waits until its check runs).
+    async fn take(checks: &outpost_server::password::PasswordChecks) -> Self {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let checks = checks.clone();
+        let holder = tokio::spawn(async move {
+            checks
+                .run(move |_| {
+                    started.send(()).expect("the test waits");
+                    hold.recv().expect("the test releases the slot");
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || running.recv().expect("the slot is taken"))
+            .await
+            .expect("waited");
+        Self { release, holder }
+    }
+
+    /// Lets the check end, and waits until it has.
+    async fn release(self) {
+        self.release.send(()).expect("release");
+        self.holder
+            .await
+            .expect("joined")
+            .expect("ran")
+            .expect("admitted");
+    }
+}
+
 async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
     use outpost_server::password::PasswordChecks;
     let h = harness(backend).await;
@@ -733,18 +821,7 @@ async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
     let app = outpost_server::app(
         outpost_server::AppState::new(h.db.clone()).with_password_checks(full.clone()),
     );
-    let (release, hold) = std::sync::mpsc::channel::<()>();
-    let (started, running) = std::sync::mpsc::channel::<()>();
-    let holder = tokio::spawn(async move {
-        full.run(move |_| {
-            started.send(()).expect("the test waits");
-            hold.recv().expect("the test releases the slot");
-        })
-        .await
-    });
-    tokio::task::spawn_blocking(move || running.recv().expect("the slot is taken"))
-        .await
-        .expect("waited");
+    let held = SlotHeld::take(&full).await;
     let busy = login_from(&app, OFFICE, "fiona", PASSWORD).await;
     assert_refused(
         &busy,
@@ -757,17 +834,189 @@ async fn password_checks_run_a_bounded_few_at_a_time(backend: Backend) {
         "1",
         "busy says when to try again"
     );
-    release.send(()).expect("release");
-    holder
-        .await
-        .expect("joined")
-        .expect("ran")
-        .expect("admitted");
+    held.release().await;
     let signed_in = login_from(&app, OFFICE, "fiona", PASSWORD).await;
     assert_eq!(
         signed_in.status,
         StatusCode::OK,
         "then it signs in: {}",
         signed_in.body
+    );
+}
+
+async fn sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue(
+    backend: Backend,
+) {
+    use outpost_server::password::PasswordChecks;
+    let h = harness(backend).await;
+    let checks = PasswordChecks::new(1, 3);
+    let app = outpost_server::app(
+        outpost_server::AppState::new(h.db.clone()).with_password_checks(checks.clone()),
+    );
+    let held = SlotHeld::take(&checks).await;
+    // Clients that close their connection while their sign-in waits: the server drops
+    // the request. Many more of them than the queue holds.
+    for round in 0..8 {
+        let waiting: Vec<_> = (0..3)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    login_from(&app, &format!("10.3.{round}.{i}:1"), "fiona", "guess").await
+                })
+            })
+            .collect();
+        assert!(
+            crate::eventually(|| checks.admitted() == 4).await,
+            "round {round}: three sign-ins wait behind the running check ({} admitted)",
+            checks.admitted()
+        );
+        for w in &waiting {
+            w.abort();
+        }
+        for w in waiting {
+            assert!(
+                w.await.is_err_and(|e| e.is_cancelled()),
+                "round {round}: a waiting sign-in is dropped"
+            );
+        }
+        assert_eq!(
+            checks.admitted(),
+            1,
+            "round {round}: dropped sign-ins leave the queue"
+        );
+    }
+    held.release().await;
+    assert_eq!(checks.admitted(), 0, "no check is left admitted");
+    let signed_in = login_from(&app, OFFICE, "fiona", PASSWORD).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::OK,
+        "a later sign-in is served, not answered busy: {}",
+        signed_in.body
+    );
+}
+
+async fn behind_a_trusted_proxy_failures_count_against_the_forwarded_client_address(
+    backend: Backend,
+) {
+    use outpost_server::auth::MAX_FAILURES;
+    let h = harness(backend).await;
+    let trusted = ["10.0.0.0/8", "192.0.2.9"]
+        .into_iter()
+        .map(outpost_server::TrustedProxies::range)
+        .collect::<Result<_, _>>()
+        .expect("trusted ranges parse");
+    let app = outpost_server::app(
+        outpost_server::AppState::new(h.db.clone()).with_trusted_proxies(trusted),
+    );
+    const PROXY: &str = "10.0.0.5:44000";
+    // The attacker's request crossed two of the org's proxies; the attacker wrote a
+    // fake first entry themselves.
+    let attacker = "198.51.100.20, 203.0.113.7, 10.9.9.9";
+    for _ in 0..MAX_FAILURES {
+        let a = login_forwarded(&app, PROXY, Some(attacker), "admin", "guess").await;
+        assert_refused(
+            &a,
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "a wrong guess through the proxy",
+        );
+    }
+    let held = login_forwarded(&app, PROXY, Some(attacker), "admin", PASSWORD).await;
+    assert_eq!(
+        held.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing client waits, whatever it wrote before its own address: {}",
+        held.body
+    );
+    assert_eq!(
+        (
+            failures(&h, "admin", "203.0.113.7").await,
+            failures(&h, "admin", "10.0.0.5").await,
+            failures(&h, "admin", "198.51.100.20").await,
+        ),
+        (MAX_FAILURES, 0, 0),
+        "the failures count against the rightmost address no trusted proxy owns: not the \
+         proxy's, not the one the client made up"
+    );
+    let office = login_forwarded(
+        &app,
+        "192.0.2.9:1",
+        Some("198.51.100.20"),
+        "admin",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        office.status,
+        StatusCode::OK,
+        "another client behind the same proxies signs in: {}",
+        office.body
+    );
+
+    // A peer that is not a trusted proxy cannot choose its address with the header.
+    let spoofer = "198.51.100.77:5000";
+    for i in 0..MAX_FAILURES {
+        let forged = format!("203.0.113.{}", 100 + i);
+        let a = login_forwarded(&app, spoofer, Some(&forged), "fiona", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    }
+    assert_eq!(
+        failures(&h, "fiona", "198.51.100.77").await,
+        MAX_FAILURES,
+        "an untrusted peer's X-Forwarded-For is ignored: its failures are its own"
+    );
+    let spoofed = login_forwarded(&app, spoofer, Some("203.0.113.200"), "fiona", "guess").await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "and a new forged address does not escape the back-off: {}",
+        spoofed.body
+    );
+}
+
+/// A health probe (every few seconds, from every load balancer and device) costs no
+/// database work: it answers even while a transaction holds the settings it would read.
+async fn health_answers_without_the_database(backend: Backend) {
+    /// A generous bound on an answer that needs no database.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    let h = harness(backend).await;
+    let first = send(&h.app, request("GET", "/api/v1/health", None, None)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let org_id = crate::str(&first.body["org_id"]);
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let db = h.db.clone();
+    let holder = tokio::spawn(async move {
+        db.write(move |c| {
+            if backend == Backend::Postgres {
+                c.execute("LOCK TABLE setting IN ACCESS EXCLUSIVE MODE", &[])?;
+            }
+            held.send(()).expect("the test waits");
+            hold.recv().expect("the test releases the database");
+            Ok(())
+        })
+        .await
+    });
+    tokio::task::spawn_blocking(move || holding.recv().expect("the database is held"))
+        .await
+        .expect("waited");
+    let probe = tokio::time::timeout(
+        WAIT,
+        send(&h.app, request("GET", "/api/v1/health", None, None)),
+    )
+    .await;
+    release.send(()).expect("release");
+    holder
+        .await
+        .expect("joined")
+        .expect("the holding transaction");
+    let probe =
+        probe.unwrap_or_else(|_| panic!("health still waited for the database after {WAIT:?}"));
+    assert_eq!(
+        (probe.status, crate::str(&probe.body["org_id"])),
+        (StatusCode::OK, org_id),
+        "health answers ok with the org's id: {}",
+        probe.body
     );
 }

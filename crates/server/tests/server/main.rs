@@ -357,3 +357,39 @@ pub(crate) fn user_id(h: &Harness, username: &str) -> String {
         .id
         .clone()
 }
+
+/// Polls `done` every few milliseconds for at most 30 s (a generous bound on a wait, not
+/// a threshold) until it holds; whether it did.
+pub(crate) async fn eventually(done: impl Fn() -> bool) -> bool {
+    for _ in 0..3_000 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    done()
+}
+
+/// Runs `outpost-server --data-dir <data> admin <args>`; what it printed and how it ended.
+pub(crate) fn admin_command_run(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_outpost-server"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("the admin command runs")
+}
+
+/// Runs `outpost-server --data-dir <data> admin <args>`, which must succeed; its JSON.
+#[track_caller]
+pub(crate) fn admin_command(data: &std::path::Path, args: &[&str]) -> Value {
+    let run = admin_command_run(data, args);
+    assert!(
+        run.status.success(),
+        "admin {args:?} succeeds: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("admin {args:?} prints JSON: {e}"))
+}
