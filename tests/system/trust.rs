@@ -349,3 +349,45 @@ async fn the_servers_database_is_its_os_users_alone() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_store_reported_lost_while_signed_out_goes_when_its_user_signs_in_there_again()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::signed_in(&server.url()).await?;
+    let (id, name) = first_account();
+    a.client
+        .record_update(set("account", &id, "name", &format!("{name} (lost)")))
+        .await?;
+    let lost = a
+        .client
+        .session_status()
+        .await?
+        .device_id
+        .ok_or_else(|| anyhow::anyhow!("no device id"))?;
+    a.client
+        .session_sign_out(outpost_core::api::SignOutArgs::default())
+        .await?;
+    admin(
+        server.data_dir(),
+        &["revoke-device", "--user", "fiona", "--wipe", &lost],
+    )?;
+
+    let status = a.sign_in_with(&server.url(), DEMO_PASSWORD, None).await?;
+    assert!(status.signed_in, "fiona signs in on the device again");
+    assert_ne!(
+        status.device_id.as_deref(),
+        Some(lost.as_str()),
+        "as a new device"
+    );
+    assert_eq!(
+        status.pending_ops, 0,
+        "the store reported lost went with its unsent edit, which never reached the server"
+    );
+    assert_eq!(
+        std::fs::read_dir(a.dir.path().join("accounts"))?.count(),
+        1,
+        "only the new store is left"
+    );
+    Ok(())
+}

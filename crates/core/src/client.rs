@@ -514,7 +514,19 @@ impl Client {
             password: args.password.clone(),
             device_id: device_id.to_owned(),
         };
-        let mut login = remote.login(&login_as(&device_id)).await?;
+        let mut login = match remote.login(&login_as(&device_id)).await {
+            Err(CoreError::DeviceWipe) => {
+                // An administrator reported this user's store here lost: it goes, with
+                // whatever was sealed under its device, and the device signs in afresh.
+                if let Some((account, _)) = &named {
+                    self.wipe_lost(&account.id)?;
+                }
+                self.recovery_forget(&reported, &device_id)?;
+                device_id = new_id();
+                remote.login(&login_as(&device_id)).await?
+            }
+            other => other?,
+        };
         let org_id = if login.org_id.is_empty() {
             reported
         } else {
@@ -529,11 +541,21 @@ impl Client {
                 .find(keys, |id| id.is_user(&org_id, &login.user.id))
         {
             // The user's name changed since their store was made: it keeps its device id.
-            if let Some(kept) = id.device_id.filter(|d| *d != device_id) {
-                login = remote.login(&login_as(&kept)).await?;
-                device_id = kept;
+            match id.device_id.filter(|d| *d != device_id) {
+                Some(kept) => match remote.login(&login_as(&kept)).await {
+                    Ok(again) => {
+                        login = again;
+                        device_id = kept;
+                        account = Some(found);
+                    }
+                    Err(CoreError::DeviceWipe) => {
+                        self.wipe_lost(&found.id)?;
+                        self.recovery_forget(&org_id, &kept)?;
+                    }
+                    Err(e) => return Err(e),
+                },
+                None => account = Some(found),
             }
-            account = Some(found);
         }
         if account.is_none()
             && let Some(kept) = self
@@ -541,9 +563,16 @@ impl Client {
                 .filter(|d| *d != device_id)
         {
             // Work a wipe sealed waits for this user: their new store continues the wiped
-            // one's device, which the server knows the operations of.
-            login = remote.login(&login_as(&kept)).await?;
-            device_id = kept;
+            // one's device, which the server knows the operations of — unless that device
+            // was reported lost since, and what was sealed under it goes too.
+            match remote.login(&login_as(&kept)).await {
+                Ok(again) => {
+                    login = again;
+                    device_id = kept;
+                }
+                Err(CoreError::DeviceWipe) => self.recovery_forget(&org_id, &kept)?,
+                Err(e) => return Err(e),
+            }
         }
         self.online.store(true, Ordering::Relaxed);
         // The store's tables come from the org's metadata, so it is fetched before the

@@ -129,6 +129,26 @@ impl Client {
             .map(|f| f.header.device_id)
     }
 
+    /// Deletes the recovery files kept under `device_id` in `org_id`, with their keys: that
+    /// device was reported lost, and nothing of its users' may stay on it.
+    pub(super) fn recovery_forget(&self, org_id: &str, device_id: &str) -> Result<(), CoreError> {
+        for (id, path) in self.recovery_files() {
+            let Ok(text) = std::fs::read(&path) else {
+                continue;
+            };
+            let Ok(file) = serde_json::from_slice::<RecoveryFile>(&text) else {
+                continue;
+            };
+            if file.header.org_id == org_id && file.header.device_id == device_id {
+                std::fs::remove_file(&path)
+                    .map_err(|e| anyhow::anyhow!("removing {}: {e}", path.display()))?;
+                self.config.keys.delete(&self.recovery_key_id(&id))?;
+                tracing::warn!(file = %path.display(), "a recovery file of a device reported lost is deleted");
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a recovery file and, when the keychain has its key, its body.
     fn recovery_read(&self, path: &Path) -> Result<(RecoveryFile, Option<Body>), CoreError> {
         let text =

@@ -10,8 +10,9 @@ use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
-    ACCESS_KEY, Client, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE, PUSH_BATCH,
-    UNAVAILABLE, access_of, answered, apply_context, now_rfc3339, profile_of, state_json,
+    ACCESS_KEY, Client, DEVICE_ID, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, ORG_ID, PULL_PAGE,
+    PUSH_BATCH, UNAVAILABLE, access_of, answered, apply_context, now_rfc3339, profile_of,
+    state_json,
 };
 use crate::CoreError;
 use crate::api::SyncReport;
@@ -370,7 +371,12 @@ impl Client {
                 .transpose()?,
         };
         if let Some(store) = store {
+            let kept_under = (store.state_get(ORG_ID)?, store.state_get(DEVICE_ID)?);
             self.store_wipe(store)?;
+            // Work sealed under this device before (a wipe the server ordered) goes too.
+            if let (Some(org_id), Some(device_id)) = kept_under {
+                self.recovery_forget(&org_id, &device_id)?;
+            }
         }
         if was_open {
             self.wiped.store(true, Ordering::Relaxed);
