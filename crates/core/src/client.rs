@@ -28,7 +28,7 @@ mod records;
 mod recovery;
 mod sync;
 
-use accounts::{Account, Accounts};
+use accounts::{Account, Accounts, Who};
 pub use background::Notifier;
 
 /// Where the client keeps its data and keys.
@@ -502,12 +502,16 @@ impl Client {
             .unwrap_or_else(|| format!("url:{server_url}"));
         // This user's store, as far as the name tells: its device id signs in, so the
         // server knows what the device holds and which operations it already sent.
-        let named = self
-            .accounts()
-            .find(keys, |id| id.is_user_named(&reported, &args.username));
+        let named = self.accounts().find(
+            keys,
+            Who::Named {
+                org_id: &reported,
+                username: &args.username,
+            },
+        );
         let mut device_id = named
             .as_ref()
-            .and_then(|(_, id)| id.device_id.clone())
+            .and_then(|(_, device_id)| device_id.clone())
             .unwrap_or_else(new_id);
         let login_as = |device_id: &str| LoginRequest {
             username: args.username.clone(),
@@ -532,16 +536,20 @@ impl Client {
         } else {
             login.org_id.clone()
         };
+        let this_user = Who::User {
+            org_id: &org_id,
+            user_id: &login.user.id,
+        };
         let mut account = named
-            .filter(|(_, id)| id.is_user(&org_id, &login.user.id))
+            .filter(|(account, _)| accounts::account_is(account, keys, this_user).is_some())
             .map(|(account, _)| account);
-        if account.is_none()
-            && let Some((found, id)) = self
-                .accounts()
-                .find(keys, |id| id.is_user(&org_id, &login.user.id))
-        {
+        let found = match account {
+            Some(_) => None,
+            None => self.accounts().find(keys, this_user),
+        };
+        if let Some((found, kept)) = found {
             // The user's name changed since their store was made: it keeps its device id.
-            match id.device_id.filter(|d| *d != device_id) {
+            match kept.filter(|d| *d != device_id) {
                 Some(kept) => match remote.login(&login_as(&kept)).await {
                     Ok(again) => {
                         login = again;
@@ -611,8 +619,9 @@ impl Client {
             store.state_set(DEVICE_ID, &device_id)?;
             store.state_set(USER_ID, &login.user.id)?;
             store.state_delete(SIGNED_OUT)?;
-            self.accounts()
-                .set_active(Some(&Account::of_store(&self.config.data_dir, store)))?;
+            let open = Account::of_store(&self.config.data_dir, store);
+            open.tags_write(&org_id, &args.username, &login.user.id, &device_id)?;
+            self.accounts().set_active(Some(&open))?;
             self.wiped.store(false, Ordering::Relaxed);
             self.locked.store(false, Ordering::Relaxed);
             left

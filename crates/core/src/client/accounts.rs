@@ -12,8 +12,11 @@
 //! - `recovery/` — sealed exports of work a wipe could not send (see `recovery`).
 //!
 //! Which account a store belongs to is kept inside it (org id, user id, user name, device
-//! id), read with [`outpost_store::Store::peek`]: nothing about the accounts is kept in
-//! plain text.
+//! id). Beside it, `tags` lets sign-in find a user's store without opening anyone's:
+//! salted hashes of (org, user name) and (org, user id), and the store's device id (not a
+//! secret; the hashes only confirm a guess made by someone who can already read the
+//! folder). A store from before tags is read once with [`outpost_store::Store::peek`] and
+//! tagged at its user's next sign-in.
 
 use std::path::{Path, PathBuf};
 
@@ -64,9 +67,40 @@ impl Account {
         Ok(Store::open(&self.db_path(), keys, &self.key_id())?)
     }
 
+    fn tags_path(&self) -> PathBuf {
+        if self.id == LEGACY {
+            self.dir.join("outpost.tags")
+        } else {
+            self.dir.join("tags")
+        }
+    }
+
+    /// Keeps what lets sign-in find this store without opening it.
+    pub(crate) fn tags_write(
+        &self,
+        org_id: &str,
+        username: &str,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<(), CoreError> {
+        let tags = Tags {
+            by_name: tag("name", org_id, username),
+            by_user: tag("user", org_id, user_id),
+            device_id: device_id.to_owned(),
+        };
+        let json = serde_json::to_vec(&tags).map_err(anyhow::Error::from)?;
+        write_private(&self.tags_path(), &json)
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        let text = std::fs::read(self.tags_path()).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
     /// Deletes its store and key, then its folder (the legacy root stays).
     pub(crate) fn wipe(&self, store: Store, keys: &dyn KeyStore) -> Result<(), CoreError> {
         store.wipe(keys, &self.key_id())?;
+        let _ = std::fs::remove_file(self.tags_path());
         if self.id != LEGACY
             && let Err(e) = std::fs::remove_dir(&self.dir)
             && e.kind() != std::io::ErrorKind::NotFound
@@ -75,6 +109,31 @@ impl Account {
         }
         Ok(())
     }
+}
+
+/// What sign-in finds a store by, kept beside it (see the module docs).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Tags {
+    by_name: String,
+    by_user: String,
+    device_id: String,
+}
+
+/// A salted hash of (org, who): `kind` is `name` or `user`.
+fn tag(kind: &str, org_id: &str, who: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(
+        format!("outpost-account/{kind}\0{org_id}\0{who}").as_bytes(),
+    ))
+}
+
+/// Whose store sign-in looks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Who<'a> {
+    /// The user with this name in this org.
+    Named { org_id: &'a str, username: &'a str },
+    /// The user with this id in this org.
+    User { org_id: &'a str, user_id: &'a str },
 }
 
 /// Who an account's store belongs to.
@@ -172,22 +231,44 @@ impl Accounts<'_> {
         Ok(account)
     }
 
-    /// The first account whose identity satisfies `wanted`, with that identity. A store
-    /// the keychain cannot open is passed over (it stays; it is somebody's).
+    /// The first account that is `who`'s, with its device id — found by its tags, without
+    /// opening anyone's store (a store from before tags is read once). A store the
+    /// keychain cannot open is passed over (it stays; it is somebody's).
     pub(crate) fn find(
         &self,
         keys: &dyn KeyStore,
-        wanted: impl Fn(&Identity) -> bool,
-    ) -> Option<(Account, Identity)> {
+        who: Who<'_>,
+    ) -> Option<(Account, Option<String>)> {
         self.all().into_iter().find_map(|account| {
-            let identity = identity(&account, keys)
-                .inspect_err(|e| {
-                    tracing::warn!(error = %e, account = %account.id, "an account's store cannot be read");
-                })
-                .ok()?;
-            wanted(&identity).then_some((account, identity))
+            let device_id = account_is(&account, keys, who)?;
+            Some((account, device_id))
         })
     }
+}
+
+/// Whether `account` is `who`'s: `Some(its device id)` when it is.
+pub(crate) fn account_is(
+    account: &Account,
+    keys: &dyn KeyStore,
+    who: Who<'_>,
+) -> Option<Option<String>> {
+    if let Some(tags) = account.tags() {
+        let matches = match who {
+            Who::Named { org_id, username } => tags.by_name == tag("name", org_id, username),
+            Who::User { org_id, user_id } => tags.by_user == tag("user", org_id, user_id),
+        };
+        return matches.then_some(Some(tags.device_id));
+    }
+    let identity = identity(account, keys)
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, account = %account.id, "an account's store cannot be read");
+        })
+        .ok()?;
+    let matches = match who {
+        Who::Named { org_id, username } => identity.is_user_named(org_id, username),
+        Who::User { org_id, user_id } => identity.is_user(org_id, user_id),
+    };
+    matches.then_some(identity.device_id)
 }
 
 /// Who `account`'s store belongs to, read without opening it as a store.

@@ -983,3 +983,38 @@ async fn a_lost_device_answer_deletes_the_store_of_the_user_it_was_for_not_the_o
         "and bob still signed in"
     );
 }
+
+#[tokio::test]
+async fn another_users_sign_in_finds_stores_by_their_tags_without_opening_any() {
+    let (url, _server, _dir, keys, client) = session().await;
+    let fiona = client.account().expect("fiona's account");
+    sign_in_as(&client, &url, "bob").await;
+    // Fiona's store can no longer be opened at all: finding it must not need to.
+    outpost_store::KeyStore::delete(&*keys, &fiona.key_id()).expect("forget her key");
+    sign_in_as(&client, &url, "carol").await;
+    let found = client.accounts().find(
+        &*keys,
+        super::Who::Named {
+            org_id: "org-1",
+            username: "fiona",
+        },
+    );
+    assert_eq!(
+        found.map(|(account, _)| account),
+        Some(fiona),
+        "fiona's store is known by its tags, unopened"
+    );
+    assert!(
+        client
+            .accounts()
+            .find(
+                &*keys,
+                super::Who::Named {
+                    org_id: "another-org",
+                    username: "fiona",
+                },
+            )
+            .is_none(),
+        "and only in her org"
+    );
+}
