@@ -317,7 +317,7 @@ async fn the_servers_database_is_its_os_users_alone() -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
     // A sign-in writes, so the journal files exist too.
     Device::signed_in(&server.url()).await?;
-    let mut checked = 0;
+    let mut checked = Vec::new();
     for entry in std::fs::read_dir(server.data_dir())? {
         let path = entry?.path();
         let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
@@ -327,9 +327,14 @@ async fn the_servers_database_is_its_os_users_alone() -> anyhow::Result<()> {
             "{} is {mode:o}: others may read it",
             path.display()
         );
-        checked += 1;
+        checked.push(path.file_name().map(|n| n.to_string_lossy().into_owned()));
     }
-    assert!(checked >= 2, "the database and its journal were checked");
+    for name in ["org.sqlite3", "org.sqlite3-wal"] {
+        assert!(
+            checked.contains(&Some(name.to_owned())),
+            "{name} was checked: {checked:?}"
+        );
+    }
     if std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -382,7 +387,12 @@ async fn a_store_reported_lost_while_signed_out_goes_when_its_user_signs_in_ther
     );
     assert_eq!(
         status.pending_ops, 0,
-        "the store reported lost went with its unsent edit, which never reached the server"
+        "the store reported lost went with its unsent edit"
+    );
+    assert_eq!(
+        a.field("account", &id, "name").await?.as_deref(),
+        Some(name.as_str()),
+        "which never reached the server: the fresh store has the server's name"
     );
     assert_eq!(
         std::fs::read_dir(a.dir.path().join("accounts"))?.count(),

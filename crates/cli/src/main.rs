@@ -355,8 +355,12 @@ mod erased {
                         "signed out: the server ended the session; sign in again (offline work is kept)"
                             .to_owned()
                     }
-                    Some(SignedOutReason::Wiped) if self.recoveries > 0 => {
-                        "signed out: the server asked this device to delete its offline data, and it did; what had not reached the server is kept sealed (outpost recovery-list)"
+                    Some(SignedOutReason::WipedSealed) => {
+                        "signed out: the server asked this device to delete its offline data, and it did; what had not reached the server is kept sealed: sign in again, then `outpost recovery-list`"
+                            .to_owned()
+                    }
+                    Some(SignedOutReason::DeviceLost) => {
+                        "signed out: an administrator reported this device lost; your data here is deleted"
                             .to_owned()
                     }
                     Some(SignedOutReason::Wiped) => {

@@ -270,6 +270,12 @@ pub enum SignedOutReason {
     SessionEnded,
     /// The server asked the device to delete its offline data, and it did.
     Wiped,
+    /// The same, and what had not reached the server is kept in a sealed recovery file
+    /// for its user to restore after signing in again.
+    WipedSealed,
+    /// An administrator reported this device lost: the user's data here is deleted,
+    /// nothing kept.
+    DeviceLost,
     /// The last user's data on this device cannot be opened: its key is missing from the
     /// keychain (or does not open it). It stays on the device; signing in goes on.
     StoreLocked,
@@ -281,14 +287,22 @@ impl SignedOutReason {
         match self {
             Self::SessionEnded => "session_ended",
             Self::Wiped => "wiped",
+            Self::WipedSealed => "wiped_sealed",
+            Self::DeviceLost => "device_lost",
             Self::StoreLocked => "store_locked",
         }
     }
 
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        [Self::SessionEnded, Self::Wiped, Self::StoreLocked]
-            .into_iter()
-            .find(|r| r.as_str() == text)
+        [
+            Self::SessionEnded,
+            Self::Wiped,
+            Self::WipedSealed,
+            Self::DeviceLost,
+            Self::StoreLocked,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
     }
 }
 

@@ -59,6 +59,8 @@ const DEVICE_ID: &str = "device_id";
 const USER_ID: &str = "user_id";
 /// The org's id as its server reports it (the store's identity, with the user id).
 const ORG_ID: &str = "org_id";
+/// A fresh id per sign-in: answers to an earlier sign-in's requests are not this one's.
+const SESSION: &str = "session_id";
 /// The org's public recovery key (base64), from the last metadata.
 const RECOVERY_KEY: &str = "org_recovery_key";
 const LAST_SYNC: &str = "last_sync_at";
@@ -80,10 +82,9 @@ const ENTITY_SYNCED: &str = "entities_last_sync";
 pub struct Client {
     config: ClientConfig,
     store: Mutex<Option<Store>>,
-    // Why the last session ended when no store is left to say it (a wipe).
-    wiped: AtomicBool,
-    // The active account's store would not open (its key is missing or wrong).
-    locked: AtomicBool,
+    // Why no store is open, when no store is left to say it: a wipe, a lost device, a
+    // store whose key is gone.
+    gone: Mutex<Option<SignedOutReason>>,
     online: AtomicBool,
     // One sync at a time: a second caller waits for the first run to end.
     sync_lock: tokio::sync::Mutex<()>,
@@ -177,8 +178,7 @@ impl Client {
         let client = Self {
             config,
             store: Mutex::new(None),
-            wiped: AtomicBool::new(false),
-            locked: AtomicBool::new(false),
+            gone: Mutex::new(None),
             online: AtomicBool::new(false),
             sync_lock: tokio::sync::Mutex::new(()),
             progress: Mutex::new(None),
@@ -194,12 +194,19 @@ impl Client {
                 // it) and does not stop the app: whoever uses the device signs in.
                 Err(CoreError::Store(e @ (StoreError::MissingKey | StoreError::WrongKey))) => {
                     tracing::warn!(error = %e, account = %account.id, "the last user's store cannot be opened; it stays on the device");
-                    client.locked.store(true, Ordering::Relaxed);
+                    client.gone_set(Some(SignedOutReason::StoreLocked));
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(client)
+    }
+
+    /// Says why no store is open (`None`: a store is open again).
+    fn gone_set(&self, reason: Option<SignedOutReason>) {
+        if let Ok(mut gone) = self.gone.lock() {
+            *gone = reason;
+        }
     }
 
     fn accounts(&self) -> Accounts<'_> {
@@ -217,21 +224,28 @@ impl Client {
             .map(|s| Account::of_store(&self.config.data_dir, s))
     }
 
-    /// The id of the account whose store is open.
-    fn account_id(&self) -> Result<String, CoreError> {
-        self.with_store(|s| Ok(Account::of_store(&self.config.data_dir, s).id))
+    /// The session whose store is open: its account and sign-in.
+    fn session_ref(&self) -> Result<SessionRef, CoreError> {
+        self.with_store(|s| self.session_of(s))
     }
 
-    /// Runs `f` on the open store only while it is still `account`'s: what a request
-    /// brought back after an await belongs to the user who asked, never to whoever signed
-    /// in meanwhile.
+    fn session_of(&self, store: &Store) -> Result<SessionRef, CoreError> {
+        Ok(SessionRef {
+            account: Account::of_store(&self.config.data_dir, store).id,
+            sign_in: store.state_get(SESSION)?,
+        })
+    }
+
+    /// Runs `f` on the open store only while it is still `session`'s: what a request
+    /// brought back after an await belongs to the user and sign-in that asked, never to
+    /// whoever signed in meanwhile (another user, or the same one again).
     fn with_store_of<T>(
         &self,
-        account: &str,
+        session: &SessionRef,
         f: impl FnOnce(&mut Store) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         self.with_store(|s| {
-            if Account::of_store(&self.config.data_dir, s).id == account {
+            if self.session_of(s)? == *session {
                 f(s)
             } else {
                 Err(CoreError::NotSignedIn)
@@ -350,8 +364,8 @@ impl Client {
 
     /// Ends `account`'s session, which the server no longer accepts: the tokens go, the
     /// data and the outbox stay for the next sign-in of the same user.
-    fn session_end(&self, account: &str) -> Result<(), CoreError> {
-        self.with_store_of(account, |s| {
+    fn session_end(&self, session: &SessionRef) -> Result<(), CoreError> {
+        self.with_store_of(session, |s| {
             s.state_delete(TOKEN)?;
             s.state_delete(REFRESH_TOKEN)?;
             s.state_set(SIGNED_OUT, SignedOutReason::SessionEnded.as_str())?;
@@ -361,25 +375,29 @@ impl Client {
 
     /// Trades `account`'s refresh token for a new pair and keeps it. A refused refresh
     /// ends the session; an unreachable server leaves everything as it was.
-    async fn tokens_refresh(&self, remote: &Remote, account: &str) -> Result<String, CoreError> {
+    async fn tokens_refresh(
+        &self,
+        remote: &Remote,
+        session: &SessionRef,
+    ) -> Result<String, CoreError> {
         let refresh_token = self
-            .with_store_of(account, |s| Ok(s.state_get(REFRESH_TOKEN)?))?
+            .with_store_of(session, |s| Ok(s.state_get(REFRESH_TOKEN)?))?
             .filter(|t| !t.is_empty());
         let Some(refresh_token) = refresh_token else {
-            self.session_end(account)?;
+            self.session_end(session)?;
             return Err(CoreError::Unauthorized);
         };
         match remote.refresh(&RefreshRequest { refresh_token }).await {
             Ok(login) => {
-                self.with_store_of(account, |s| Self::tokens_keep(s, &login))?;
+                self.with_store_of(session, |s| Self::tokens_keep(s, &login))?;
                 Ok(login.access_token)
             }
             Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
-                self.session_end(account)?;
+                self.session_end(session)?;
                 Err(CoreError::Unauthorized)
             }
             Err(CoreError::DeviceWipe) => {
-                self.wipe_lost(account)?;
+                self.wipe_lost(&session.account)?;
                 Err(CoreError::Wiped)
             }
             Err(e) => Err(e),
@@ -395,22 +413,28 @@ impl Client {
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = Result<T, CoreError>>,
     {
-        let account = self.account_id()?;
-        let first = call(self.token()?).await;
+        // The session and its token, read in one hold of the lock.
+        let (session, token) = self.with_store(|s| {
+            Ok((
+                self.session_of(s)?,
+                s.state_get(TOKEN)?.ok_or(CoreError::NotSignedIn)?,
+            ))
+        })?;
+        let first = call(token).await;
         let result = match first {
             Err(CoreError::TokenExpired) => {
-                let token = self.tokens_refresh(remote, &account).await?;
+                let token = self.tokens_refresh(remote, &session).await?;
                 call(token).await
             }
             other => other,
         };
         match result {
             Err(CoreError::Unauthorized | CoreError::TokenExpired) => {
-                self.session_end(&account)?;
+                self.session_end(&session)?;
                 Err(CoreError::Unauthorized)
             }
             Err(CoreError::DeviceWipe) => {
-                self.wipe_lost(&account)?;
+                self.wipe_lost(&session.account)?;
                 Err(CoreError::Wiped)
             }
             other => other,
@@ -428,13 +452,7 @@ impl Client {
                 online: false,
                 pending_ops: 0,
                 last_sync_at: None,
-                signed_out_reason: if self.wiped.load(Ordering::Relaxed) {
-                    Some(SignedOutReason::Wiped)
-                } else {
-                    self.locked
-                        .load(Ordering::Relaxed)
-                        .then_some(SignedOutReason::StoreLocked)
-                },
+                signed_out_reason: self.gone.lock().ok().and_then(|g| *g),
                 sync_errors: 0,
                 metadata_pending: None,
                 user_id: None,
@@ -525,7 +543,7 @@ impl Client {
                 if let Some((account, _)) = &named {
                     self.wipe_lost(&account.id)?;
                 }
-                self.recovery_forget(&reported, &device_id)?;
+                self.recovery_forget(&device_id, None)?;
                 device_id = new_id();
                 remote.login(&login_as(&device_id)).await?
             }
@@ -558,7 +576,7 @@ impl Client {
                     }
                     Err(CoreError::DeviceWipe) => {
                         self.wipe_lost(&found.id)?;
-                        self.recovery_forget(&org_id, &kept)?;
+                        self.recovery_forget(&kept, Some(&login.user.id))?;
                     }
                     Err(e) => return Err(e),
                 },
@@ -578,7 +596,7 @@ impl Client {
                     login = again;
                     device_id = kept;
                 }
-                Err(CoreError::DeviceWipe) => self.recovery_forget(&org_id, &kept)?,
+                Err(CoreError::DeviceWipe) => self.recovery_forget(&kept, Some(&login.user.id))?,
                 Err(e) => return Err(e),
             }
         }
@@ -594,17 +612,31 @@ impl Client {
             let current = guard
                 .as_ref()
                 .map(|s| Account::of_store(&self.config.data_dir, s));
-            let left = match (&account, current) {
-                (Some(wanted), Some(current)) if *wanted == current => None,
-                _ => guard.take().map(Self::session_leave).transpose()?,
-            };
-            if guard.is_none() {
-                let target = match account {
-                    Some(account) => account,
-                    None => self.accounts().create(&new_id())?,
+            let same =
+                matches!((&account, &current), (Some(wanted), Some(current)) if wanted == current);
+            let left = if same {
+                None
+            } else {
+                // The user's store opens before the one open now closes: a store that will
+                // not open (its key is gone) leaves the previous session as it was, and
+                // this user gets a fresh store; the unreadable one stays.
+                let opened = match account.map(|a| (a.open(keys), a)) {
+                    Some((Ok(store), _)) => store,
+                    Some((
+                        Err(CoreError::Store(e @ (StoreError::MissingKey | StoreError::WrongKey))),
+                        unreadable,
+                    )) => {
+                        tracing::warn!(error = %e, account = %unreadable.id, "this user's store cannot be opened; it stays, and a fresh one is made");
+                        self.accounts().create(&new_id())?.open(keys)?
+                    }
+                    Some((Err(e), _)) => return Err(e),
+                    None => self.accounts().create(&new_id())?.open(keys)?,
                 };
-                *guard = Some(target.open(keys)?);
-            }
+                match guard.replace(opened) {
+                    Some(previous) => Some(Self::session_leave(&previous)?),
+                    None => None,
+                }
+            };
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
             Self::access_keep(store, &metadata)?;
             store.state_delete(METADATA_PENDING)?;
@@ -618,12 +650,12 @@ impl Client {
             Self::tokens_keep(store, &login)?;
             store.state_set(DEVICE_ID, &device_id)?;
             store.state_set(USER_ID, &login.user.id)?;
+            store.state_set(SESSION, &new_id())?;
             store.state_delete(SIGNED_OUT)?;
             let open = Account::of_store(&self.config.data_dir, store);
             open.tags_write(&org_id, &args.username, &login.user.id, &device_id)?;
             self.accounts().set_active(Some(&open))?;
-            self.wiped.store(false, Ordering::Relaxed);
-            self.locked.store(false, Ordering::Relaxed);
+            self.gone_set(None);
             left
         };
         drop(one_at_a_time);
@@ -646,9 +678,10 @@ impl Client {
         self.session_status().await
     }
 
-    /// Closes the store of the user who signed in before another: their tokens go (the
-    /// server hears of it after), their data and unsent work stay for their next sign-in.
-    fn session_leave(store: Store) -> Result<Left, CoreError> {
+    /// Ends the session of `store`'s user (who signs out, or leaves the device to another
+    /// user): the tokens go (the server hears of it after, [`Left::logout`]), the data and
+    /// unsent work stay for their next sign-in.
+    fn session_leave(store: &Store) -> Result<Left, CoreError> {
         let left = Left {
             server_url: store.state_get(SERVER_URL)?,
             token: store.state_get(TOKEN)?,
@@ -684,27 +717,21 @@ impl Client {
             }
             Ok(())
         };
-        let account = self.account_id()?;
+        let session = self.session_ref()?;
         self.with_store(|s| refuse(s))?;
-        if let (Ok(remote), Ok(token)) = (self.remote(), self.token())
-            && let Err(e) = remote.logout(&token).await
-        {
-            tracing::warn!(error = %e, "the server did not hear the sign-out; its tokens expire on their own");
-        }
         // No sync runs while the store closes, and what is unsent is counted again in the
-        // same hold of the lock that takes the store away.
+        // same hold of the lock that takes the store away; the server hears of the
+        // sign-out only after (a refusal here changes nothing anywhere).
         let one_at_a_time = self.sync_lock.lock().await;
-        let store = {
+        let (store, left) = {
             let mut guard = self.lock()?;
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
-            if Account::of_store(&self.config.data_dir, store).id != account {
+            if self.session_of(store)? != session {
                 return Err(CoreError::NotSignedIn);
             }
             refuse(store)?;
-            store.state_delete(TOKEN)?;
-            store.state_delete(REFRESH_TOKEN)?;
-            store.state_delete(SIGNED_OUT)?;
-            guard.take()
+            let left = Self::session_leave(store)?;
+            (guard.take(), left)
         };
         self.accounts().set_active(None)?;
         if let Some(store) = store {
@@ -716,18 +743,26 @@ impl Client {
         }
         drop(one_at_a_time);
         self.signal(outpost_sync::Event::SignedOut);
+        left.logout().await;
         self.session_status().await
     }
 
     /// Deletes `store` with its key and folder; the app opens no store after.
     pub(super) fn store_wipe(&self, store: Store) -> Result<(), CoreError> {
         let account = Account::of_store(&self.config.data_dir, &store);
-        account.wipe(store, &*self.config.keys)?;
+        account.wipe(Some(store), &*self.config.keys)?;
         if self.accounts().active().is_none_or(|a| a == account) {
             self.accounts().set_active(None)?;
         }
         Ok(())
     }
+}
+
+/// One sign-in of one account: what a request's answer belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SessionRef {
+    account: String,
+    sign_in: Option<String>,
 }
 
 /// The session of the user who signed in before another, to end on the server.

@@ -17,7 +17,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 
 /// The format this module writes and reads.
-pub const FORMAT: &str = "outpost-recovery/1";
+pub const FORMAT: &str = "outpost-recovery/2";
 
 /// What a recovery file says in the clear: whose work it is and when it was kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,14 +55,15 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return client;
         }
-        let chain: Vec<&str> = headers
+        // Split the raw bytes: a value holding a byte that is not text must not drop the
+        // addresses the trusted proxies appended to it (that entry alone is junk).
+        let chain: Vec<&[u8]> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
+            .flat_map(|value| value.as_bytes().split(|b| *b == b','))
             .collect();
         for hop in chain.into_iter().rev() {
-            let Some(address) = forwarded_address(hop) else {
+            let Some(address) = std::str::from_utf8(hop).ok().and_then(forwarded_address) else {
                 return client;
             };
             client = address;

@@ -66,6 +66,45 @@ impl Default for Limits {
     }
 }
 
+/// Descriptors kept back from connections: the database, its journals, logs, the
+/// listener, and what a request opens.
+const RESERVED_FILES: u64 = 128;
+
+/// Raises this process's open-file limit as far as the system allows, and answers it:
+/// the connection cap must fit under it, or accepting fails before the cap is reached.
+fn open_files_allowed() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) => Some(limit),
+            Err(e) => {
+                tracing::warn!(error = %e, "the open-file limit could not be read or raised");
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The connections open at once: `wanted` (at least 1), kept under the open-file limit
+/// with [`RESERVED_FILES`] to spare.
+fn connection_cap(wanted: u32, open_files: Option<u64>) -> usize {
+    let wanted = u64::from(wanted.max(1));
+    let cap = match open_files {
+        Some(limit) => wanted.min(limit.saturating_sub(RESERVED_FILES).max(1)),
+        None => wanted,
+    };
+    if cap < wanted {
+        tracing::warn!(
+            wanted,
+            cap,
+            "the connection cap is lowered to fit under the open-file limit"
+        );
+    }
+    usize::try_from(cap).unwrap_or(usize::MAX)
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets open connections
 /// finish their requests.
 ///
@@ -81,7 +120,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);
     let graceful = GracefulShutdown::new();
-    let cap = usize::try_from(limits.max_connections.max(1)).unwrap_or(usize::MAX);
+    let cap = connection_cap(limits.max_connections, open_files_allowed());
     let open = Arc::new(tokio::sync::Semaphore::new(cap));
     tokio::pin!(shutdown);
     loop {
@@ -221,3 +260,6 @@ where
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -325,9 +325,18 @@ impl Store {
     pub fn wipe(self, keys: &dyn KeyStore, key_id: &str) -> Result<(), StoreError> {
         let path = self.path.clone();
         drop(self.conn);
+        Self::wipe_unopened(&path, keys, key_id)
+    }
+
+    /// Deletes the database at `path` and forgets its key without opening it: for a store
+    /// whose key is gone or wrong, which must go all the same (a device reported lost).
+    ///
+    /// # Errors
+    /// [`StoreError::Wipe`] when a file cannot be removed (the key is already gone).
+    pub fn wipe_unopened(path: &Path, keys: &dyn KeyStore, key_id: &str) -> Result<(), StoreError> {
         keys.delete(key_id)?;
         for suffix in ["", "-wal", "-shm"] {
-            let mut file = path.clone().into_os_string();
+            let mut file = path.as_os_str().to_owned();
             file.push(suffix);
             match std::fs::remove_file(&file) {
                 Ok(()) => {}

@@ -13,10 +13,10 @@
 //!
 //! Which account a store belongs to is kept inside it (org id, user id, user name, device
 //! id). Beside it, `tags` lets sign-in find a user's store without opening anyone's:
-//! salted hashes of (org, user name) and (org, user id), and the store's device id (not a
-//! secret; the hashes only confirm a guess made by someone who can already read the
-//! folder). A store from before tags is read once with [`outpost_store::Store::peek`] and
-//! tagged at its user's next sign-in.
+//! hashes of (org, user name) and (org, user id), and the store's device id (not a
+//! secret). The org id is public, so the hashes let someone who can read the folder
+//! confirm a guessed user name, nothing more. A store from before tags is read once with
+//! [`outpost_store::Store::peek`] and tagged then.
 
 use std::path::{Path, PathBuf};
 
@@ -92,14 +92,24 @@ impl Account {
         write_private(&self.tags_path(), &json)
     }
 
+    /// The device id its tags keep, if it has tags.
+    pub(crate) fn device_id(&self) -> Option<String> {
+        self.tags().map(|t| t.device_id)
+    }
+
     fn tags(&self) -> Option<Tags> {
         let text = std::fs::read(self.tags_path()).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
-    /// Deletes its store and key, then its folder (the legacy root stays).
-    pub(crate) fn wipe(&self, store: Store, keys: &dyn KeyStore) -> Result<(), CoreError> {
-        store.wipe(keys, &self.key_id())?;
+    /// Deletes its store and key, then its folder (the legacy root stays). `store`: the
+    /// store itself when open; `None` deletes the files without opening them (a store whose
+    /// key is gone or wrong must go all the same).
+    pub(crate) fn wipe(&self, store: Option<Store>, keys: &dyn KeyStore) -> Result<(), CoreError> {
+        match store {
+            Some(store) => store.wipe(keys, &self.key_id())?,
+            None => Store::wipe_unopened(&self.db_path(), keys, &self.key_id())?,
+        }
         let _ = std::fs::remove_file(self.tags_path());
         if self.id != LEGACY
             && let Err(e) = std::fs::remove_dir(&self.dir)
@@ -119,7 +129,7 @@ struct Tags {
     device_id: String,
 }
 
-/// A salted hash of (org, who): `kind` is `name` or `user`.
+/// A hash of (org, who): `kind` is `name` or `user`.
 fn tag(kind: &str, org_id: &str, who: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(
@@ -257,13 +267,32 @@ pub(crate) fn account_is(
             Who::Named { org_id, username } => tags.by_name == tag("name", org_id, username),
             Who::User { org_id, user_id } => tags.by_user == tag("user", org_id, user_id),
         };
-        return matches.then_some(Some(tags.device_id));
+        // A store the keychain has no key for cannot be its user's store any more: it is
+        // passed over (and stays), and its user gets a fresh one.
+        if !matches {
+            return None;
+        }
+        if !matches!(keys.get(&account.key_id()), Ok(Some(_))) {
+            tracing::warn!(account = %account.id, "a store of this user has no key in the keychain; it stays, unread");
+            return None;
+        }
+        return Some(Some(tags.device_id));
     }
     let identity = identity(account, keys)
         .inspect_err(|e| {
             tracing::warn!(error = %e, account = %account.id, "an account's store cannot be read");
         })
         .ok()?;
+    // Read once: tagged now, it is never opened again to be found.
+    if let (Some(org_id), Some(username), Some(user_id), Some(device_id)) = (
+        &identity.org_id,
+        &identity.username,
+        &identity.user_id,
+        &identity.device_id,
+    ) && let Err(e) = account.tags_write(org_id, username, user_id, device_id)
+    {
+        tracing::warn!(error = %e, account = %account.id, "an account could not be tagged");
+    }
     let matches = match who {
         Who::Named { org_id, username } => identity.is_user_named(org_id, username),
         Who::User { org_id, user_id } => identity.is_user(org_id, user_id),

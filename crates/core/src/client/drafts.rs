@@ -134,7 +134,7 @@ impl Client {
         if let Some(record) = local {
             return Ok(row(record));
         }
-        let account = self.account_id()?;
+        let session = self.session_ref()?;
         let fetched = match self.remote() {
             Ok(remote) => {
                 let (entity, id) = (&args.entity, &args.id);
@@ -147,9 +147,9 @@ impl Client {
             Err(e) => Err(e),
         };
         match fetched {
-            Ok(body) => self.recent_keep(&account, &args.entity, body),
+            Ok(body) => self.recent_keep(&session, &args.entity, body),
             Err(CoreError::Unreachable(_) | CoreError::NotSignedIn) => {
-                self.with_store_of(&account, |s| {
+                self.with_store_of(&session, |s| {
                     s.recent_get(&args.entity, &args.id)?
                         .map(recent_row)
                         .ok_or_else(|| {
@@ -164,10 +164,10 @@ impl Client {
         }
     }
 
-    /// Keeps a record the server answered among `account`'s recently used.
+    /// Keeps a record the server answered among `session`'s user's recently used.
     fn recent_keep(
         &self,
-        account: &str,
+        session: &super::SessionRef,
         entity: &str,
         body: RecordBody,
     ) -> Result<RecordRow, CoreError> {
@@ -178,7 +178,7 @@ impl Client {
             row_version: u64::try_from(body.row_version).unwrap_or(0),
             used_at: now_rfc3339(),
         };
-        self.with_store_of(account, |s| {
+        self.with_store_of(session, |s| {
             s.recent_put(&record)?;
             Ok(recent_row(record))
         })
@@ -246,7 +246,7 @@ impl Client {
     /// finds the record already there and counts it as saved. A refusal keeps the draft
     /// with the server's reason; an unreachable server leaves it as it was.
     pub async fn draft_save(&self, args: DraftKey) -> Result<RecordRow, CoreError> {
-        let account = self.account_id()?;
+        let session = self.session_ref()?;
         let draft = self.with_store(|s| draft_of(s, &args.id))?;
         let remote = self.remote()?;
         let body = CreateBody {
@@ -272,13 +272,13 @@ impl Client {
         };
         match saved {
             Ok(body) => {
-                let record = self.recent_keep(&account, entity, body)?;
-                self.with_store_of(&account, |s| Ok(s.draft_delete(id)?))?;
+                let record = self.recent_keep(&session, entity, body)?;
+                self.with_store_of(&session, |s| Ok(s.draft_delete(id)?))?;
                 Ok(record)
             }
             Err(e @ (CoreError::Server { .. } | CoreError::Forbidden(_))) => {
                 let reason = e.to_string();
-                self.with_store_of(&account, |s| {
+                self.with_store_of(&session, |s| {
                     s.draft_put(&Draft {
                         error: Some(reason),
                         ..draft.clone()

@@ -129,9 +129,14 @@ impl Client {
             .map(|f| f.header.device_id)
     }
 
-    /// Deletes the recovery files kept under `device_id` in `org_id`, with their keys: that
-    /// device was reported lost, and nothing of its users' may stay on it.
-    pub(super) fn recovery_forget(&self, org_id: &str, device_id: &str) -> Result<(), CoreError> {
+    /// Deletes the recovery files kept under `device_id` (of `user_id`, when known), with
+    /// their keys: that device was reported lost, and nothing of its user's may stay on it.
+    /// Device ids are random per store, so the device id alone names one user's store.
+    pub(super) fn recovery_forget(
+        &self,
+        device_id: &str,
+        user_id: Option<&str>,
+    ) -> Result<(), CoreError> {
         for (id, path) in self.recovery_files() {
             let Ok(text) = std::fs::read(&path) else {
                 continue;
@@ -139,7 +144,9 @@ impl Client {
             let Ok(file) = serde_json::from_slice::<RecoveryFile>(&text) else {
                 continue;
             };
-            if file.header.org_id == org_id && file.header.device_id == device_id {
+            if file.header.device_id == device_id
+                && user_id.is_none_or(|u| u == file.header.user_id)
+            {
                 std::fs::remove_file(&path)
                     .map_err(|e| anyhow::anyhow!("removing {}: {e}", path.display()))?;
                 self.config.keys.delete(&self.recovery_key_id(&id))?;
@@ -178,6 +185,10 @@ impl Client {
         let here = self
             .with_store(|s| Ok((s.state_get(ORG_ID)?, s.state_get(USER_ID)?)))
             .ok();
+        let here_device = self
+            .with_store(|s| Ok(s.state_get(DEVICE_ID)?))
+            .ok()
+            .flatten();
         let mut list = Vec::new();
         for (_, path) in self.recovery_files() {
             let (file, body) = match self.recovery_read(&path) {
@@ -191,7 +202,10 @@ impl Client {
                 org.as_deref() == Some(file.header.org_id.as_str())
                     && user.as_deref() == Some(file.header.user_id.as_str())
             });
-            let restorable = own && body.is_some();
+            let restorable = own
+                && body.is_some()
+                && (file.header.device_id.is_empty()
+                    || here_device.as_deref() == Some(file.header.device_id.as_str()));
             let body = body.filter(|_| own);
             list.push(RecoveryInfo {
                 id: file.header.id.clone(),

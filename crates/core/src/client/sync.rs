@@ -10,12 +10,12 @@ use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
-    ACCESS_KEY, Client, DEVICE_ID, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, ORG_ID, PULL_PAGE,
-    PUSH_BATCH, UNAVAILABLE, access_of, answered, apply_context, now_rfc3339, profile_of,
+    ACCESS_KEY, Client, DEVICE_ID, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE,
+    PUSH_BATCH, UNAVAILABLE, USER_ID, access_of, answered, apply_context, now_rfc3339, profile_of,
     state_json,
 };
 use crate::CoreError;
-use crate::api::SyncReport;
+use crate::api::{SignedOutReason, SyncReport, Unsent};
 use crate::remote::Remote;
 
 impl Client {
@@ -332,54 +332,65 @@ impl Client {
     /// file first (when that fails, nothing is deleted), then the store and its key go —
     /// in one hold of the store's lock, so nothing made in between escapes the seal.
     pub(super) fn wipe_ordered(&self) -> Result<(), CoreError> {
-        let store = {
+        let (store, kept) = {
             let mut guard = self.lock()?;
-            if let Some(store) = guard.as_mut() {
-                self.recovery_keep(store)?;
-            }
-            guard.take()
+            let kept = match guard.as_mut() {
+                Some(store) => self.recovery_keep(store)?,
+                None => Unsent::default(),
+            };
+            (guard.take(), kept)
         };
         if let Some(store) = store {
             self.store_wipe(store)?;
         }
-        self.wiped.store(true, Ordering::Relaxed);
+        self.gone_set(Some(if kept.is_empty() {
+            SignedOutReason::Wiped
+        } else {
+            SignedOutReason::WipedSealed
+        }));
         tracing::warn!("the server asked this device to delete its offline data: done");
         Ok(())
     }
 
     /// Carries out the wipe of a device an administrator reported lost, for `account`:
-    /// that user's store and key go at once, unsent work with them (whoever holds the
-    /// device now must not read it or send it in the user's name) — even when another
-    /// user's store is the one open by then.
+    /// that user's store and key go at once, unsent work with them, and what was sealed
+    /// under that device before (whoever holds the device now must not read it or send it
+    /// in the user's name) — even when another user's store is the one open by then, and
+    /// even when the store's key is gone. The store's lock is held throughout, so no
+    /// sign-in opens the store while it goes.
     pub(super) fn wipe_lost(&self, account: &str) -> Result<(), CoreError> {
-        let open = {
-            let mut guard = self.lock()?;
-            match guard.as_ref() {
-                Some(s) if super::Account::of_store(&self.config.data_dir, s).id == account => {
-                    guard.take()
-                }
-                _ => None,
-            }
+        let keys = &*self.config.keys;
+        let mut guard = self.lock()?;
+        let open = guard
+            .as_ref()
+            .is_some_and(|s| super::Account::of_store(&self.config.data_dir, s).id == account);
+        let (target, store) = if open {
+            let store = guard.take().ok_or(CoreError::NotSignedIn)?;
+            (
+                super::Account::of_store(&self.config.data_dir, &store),
+                Some(store),
+            )
+        } else {
+            let Some(target) = self.accounts().get(account) else {
+                return Ok(());
+            };
+            let store = target.open(keys).ok();
+            (target, store)
         };
-        let was_open = open.is_some();
-        let store = match open {
-            Some(store) => Some(store),
-            None => self
-                .accounts()
-                .get(account)
-                .map(|a| a.open(&*self.config.keys))
-                .transpose()?,
+        let (device_id, user_id) = match &store {
+            Some(s) => (s.state_get(DEVICE_ID)?, s.state_get(USER_ID)?),
+            None => (target.device_id(), None),
         };
-        if let Some(store) = store {
-            let kept_under = (store.state_get(ORG_ID)?, store.state_get(DEVICE_ID)?);
-            self.store_wipe(store)?;
-            // Work sealed under this device before (a wipe the server ordered) goes too.
-            if let (Some(org_id), Some(device_id)) = kept_under {
-                self.recovery_forget(&org_id, &device_id)?;
-            }
+        target.wipe(store, keys)?;
+        if self.accounts().active().is_none_or(|a| a == target) {
+            self.accounts().set_active(None)?;
         }
-        if was_open {
-            self.wiped.store(true, Ordering::Relaxed);
+        drop(guard);
+        if let Some(device_id) = device_id {
+            self.recovery_forget(&device_id, user_id.as_deref())?;
+        }
+        if open {
+            self.gone_set(Some(SignedOutReason::DeviceLost));
         }
         tracing::warn!("this device was reported lost: its offline data is deleted");
         Ok(())

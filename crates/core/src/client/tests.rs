@@ -46,6 +46,10 @@ struct Server {
     access_key: String,
     /// Pages carry no record (nothing changed on the server).
     quiet: bool,
+    /// Access tokens answered `device_wipe` (their device was reported lost).
+    lost_tokens: HashSet<String>,
+    /// How long `GET /records/…` takes to answer, in milliseconds.
+    record_delay_ms: u64,
 }
 
 type Shared = Arc<Mutex<Server>>;
@@ -72,7 +76,9 @@ fn refusal(server: &Server, headers: &HeaderMap) -> Option<&'static str> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if token == server.access {
+    if server.lost_tokens.contains(token) {
+        Some("device_wipe")
+    } else if token == server.access {
         None
     } else if server.expired.contains(token) {
         Some("token_expired")
@@ -239,6 +245,21 @@ async fn pull(
     .into_response()
 }
 
+async fn record(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let delay = s.lock().expect("lock").record_delay_ms;
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    let server = s.lock().expect("lock");
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
+    }
+    Json(outpost_protocol::RecordBody {
+        id: "online".into(),
+        row_version: 1,
+        fields: Fields::from([("name".to_owned(), Some("Online".to_owned()))]),
+    })
+    .into_response()
+}
+
 async fn push(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -288,6 +309,8 @@ async fn serve() -> (String, Shared) {
         unreadable: Vec::new(),
         access_key: "k1".into(),
         quiet: false,
+        lost_tokens: HashSet::new(),
+        record_delay_ms: 0,
     }));
     let app = Router::new()
         .route(
@@ -303,6 +326,7 @@ async fn serve() -> (String, Shared) {
         .route("/api/v1/metadata", get(metadata))
         .route("/api/v1/sync/pull", get(pull))
         .route("/api/v1/sync/push", post(push))
+        .route("/api/v1/records/{entity}/{id}", get(record))
         .with_state(Arc::clone(&state));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -984,14 +1008,55 @@ async fn a_lost_device_answer_deletes_the_store_of_the_user_it_was_for_not_the_o
     );
 }
 
+/// Keys kept in memory, counting which ids were asked for.
+#[derive(Default)]
+struct CountingKeys {
+    keys: MemoryKeyStore,
+    asked: Mutex<Vec<String>>,
+}
+
+impl outpost_store::KeyStore for CountingKeys {
+    fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<outpost_store::DatabaseKey>, outpost_store::StoreError> {
+        self.asked.lock().expect("lock").push(id.to_owned());
+        self.keys.get(id)
+    }
+    fn set(
+        &self,
+        id: &str,
+        key: &outpost_store::DatabaseKey,
+    ) -> Result<(), outpost_store::StoreError> {
+        self.keys.set(id, key)
+    }
+    fn delete(&self, id: &str) -> Result<(), outpost_store::StoreError> {
+        self.keys.delete(id)
+    }
+}
+
 #[tokio::test]
 async fn another_users_sign_in_finds_stores_by_their_tags_without_opening_any() {
-    let (url, _server, _dir, keys, client) = session().await;
+    let (url, _server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(CountingKeys::default());
+    let client = Client::open(ClientConfig {
+        data_dir: dir.path().to_owned(),
+        keys: Arc::clone(&keys) as Arc<dyn outpost_store::KeyStore>,
+        default_server_url: None,
+        notifier: None,
+    })
+    .expect("opens");
+    sign_in_as(&client, &url, "fiona").await;
     let fiona = client.account().expect("fiona's account");
     sign_in_as(&client, &url, "bob").await;
-    // Fiona's store can no longer be opened at all: finding it must not need to.
-    outpost_store::KeyStore::delete(&*keys, &fiona.key_id()).expect("forget her key");
+    keys.asked.lock().expect("lock").clear();
     sign_in_as(&client, &url, "carol").await;
+    let asked = keys.asked.lock().expect("lock").clone();
+    assert!(
+        !asked.contains(&fiona.key_id()),
+        "carol's sign-in never asked for fiona's key, so never opened her store: {asked:?}"
+    );
     let found = client.accounts().find(
         &*keys,
         super::Who::Named {
@@ -1002,7 +1067,7 @@ async fn another_users_sign_in_finds_stores_by_their_tags_without_opening_any() 
     assert_eq!(
         found.map(|(account, _)| account),
         Some(fiona),
-        "fiona's store is known by its tags, unopened"
+        "fiona's store is known by its tags"
     );
     assert!(
         client
@@ -1016,5 +1081,68 @@ async fn another_users_sign_in_finds_stores_by_their_tags_without_opening_any() 
             )
             .is_none(),
         "and only in her org"
+    );
+}
+
+#[tokio::test]
+async fn a_user_whose_store_lost_its_key_signs_in_to_a_fresh_one_and_the_old_one_stays() {
+    let (url, _server, _dir, keys, client) = session().await;
+    let old = client.account().expect("fiona's account");
+    sign_in_as(&client, &url, "bob").await;
+    outpost_store::KeyStore::delete(&*keys, &old.key_id()).expect("forget her key");
+    let status = sign_in_as(&client, &url, "fiona").await;
+    assert!(status.signed_in, "fiona signs in");
+    let new = client.account().expect("an account");
+    assert_ne!(new, old, "to a fresh store");
+    assert!(old.db_path().exists(), "the unreadable one is not deleted");
+}
+
+#[tokio::test]
+async fn an_answer_that_arrives_after_another_user_signed_in_reaches_only_the_user_who_asked() {
+    let (url, server, _dir, keys, client) = session().await;
+    let client = Arc::new(client);
+    let fiona = client.account().expect("fiona's account");
+    {
+        let mut s = server.lock().expect("lock");
+        let token = s.access.clone();
+        s.lost_tokens.insert(token);
+        s.record_delay_ms = 1_500;
+    }
+    // Fiona opens a record online; its answer (her device was reported lost) comes late.
+    let asked = tokio::spawn({
+        let client = Arc::clone(&client);
+        async move {
+            client
+                .recent_open(crate::api::RecordKey {
+                    entity: "account".into(),
+                    id: "online".into(),
+                })
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    sign_in_as(&client, &url, "bob").await;
+    let bob = client.account().expect("bob's account");
+    let answer = asked.await.expect("the request ran");
+    assert!(matches!(answer, Err(CoreError::Wiped)), "{answer:?}");
+    assert!(
+        !fiona.db_path().exists(),
+        "fiona's store went, as her answer said"
+    );
+    assert!(
+        outpost_store::KeyStore::get(&*keys, &fiona.key_id())
+            .expect("keychain")
+            .is_none()
+    );
+    assert_eq!(client.account(), Some(bob), "bob's store is open still");
+    let status = client.session_status().await.expect("status");
+    assert!(status.signed_in, "and bob signed in: {status:?}");
+    assert!(
+        client
+            .recent_list(crate::api::RecentListArgs { entity: None })
+            .await
+            .expect("recent")
+            .is_empty(),
+        "nothing of fiona's reached bob's store"
     );
 }

@@ -103,3 +103,23 @@ fn a_trusted_range_is_a_cidr_or_one_address() {
         "anything else is refused"
     );
 }
+
+#[test]
+fn a_forwarded_chain_holding_bytes_that_are_not_text_keeps_the_addresses_the_proxies_appended() {
+    let proxies: TrustedProxies = std::iter::once("10.0.0.0/8")
+        .map(TrustedProxies::range)
+        .collect::<Result<_, _>>()
+        .expect("ranges parse");
+    let mut headers = HeaderMap::new();
+    headers.append(
+        "x-forwarded-for",
+        axum::http::HeaderValue::from_bytes(b"caf\xe9, 203.0.113.7").expect("a header value"),
+    );
+    assert_eq!(
+        proxies
+            .client("10.0.0.1".parse().expect("an address"), &headers)
+            .to_string(),
+        "203.0.113.7",
+        "the client the proxy appended counts, not the proxy"
+    );
+}

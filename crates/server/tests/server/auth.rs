@@ -906,8 +906,13 @@ async fn behind_a_trusted_proxy_failures_count_against_the_forwarded_client_addr
         .map(outpost_server::TrustedProxies::range)
         .collect::<Result<_, _>>()
         .expect("trusted ranges parse");
+    // A frozen clock: the back-off is still running however slowly the guesses go.
+    let start = outpost_server::now();
+    let clock: outpost_server::Clock = std::sync::Arc::new(move || start);
     let app = outpost_server::app(
-        outpost_server::AppState::new(h.db.clone()).with_trusted_proxies(trusted),
+        outpost_server::AppState::new(h.db.clone())
+            .with_trusted_proxies(trusted)
+            .with_clock(clock),
     );
     const PROXY: &str = "10.0.0.5:44000";
     // The attacker's request crossed two of the org's proxies; the attacker wrote a

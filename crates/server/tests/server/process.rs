@@ -277,6 +277,11 @@ fn behind_a_trusted_proxy_only_the_guessing_client_waits() {
             "guess {i} is checked"
         );
     }
+    // Guess on until the back-off answers (on a slow machine a one-second window may pass
+    // between two guesses; each further failure doubles it), then the right password comes
+    // at once, inside the window.
+    let held_back = (0..12).any(|_| login_as(&server, "admin", "guess", attacker) == 429);
+    assert!(held_back, "the guessing client is held back");
     assert_eq!(
         login_as(&server, "admin", outpost_testkit::DEMO_PASSWORD, attacker),
         429,

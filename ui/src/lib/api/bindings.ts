@@ -70,7 +70,7 @@ recoveries: number,
  * (`revoke-device --user U ID`) if it is lost.
  */
 device_id: string | null, };
-export type SignedOutReason = "session_ended" | "wiped" | "store_locked";
+export type SignedOutReason = "session_ended" | "wiped" | "wiped_sealed" | "device_lost" | "store_locked";
 export type SignInArgs = { 
 /**
  * Server base URL, e.g. `https://crm.example.com`.

@@ -12,7 +12,8 @@ describe('messages branch on the error code, not the text', () => {
   it('a session that ended by itself says why', () => {
     expect(signedOutMessage('session_ended')).toMatch(/offline changes are kept/);
     expect(signedOutMessage('wiped')).toBe(WIPED_MESSAGE);
-    expect(signedOutMessage('wiped', 1)).toMatch(/sealed recovery file/);
+    expect(signedOutMessage('wiped_sealed')).toMatch(/sealed recovery file/);
+    expect(signedOutMessage('device_lost')).toMatch(/reported this device lost/);
     expect(signedOutMessage('store_locked')).toMatch(/cannot be opened/);
     expect(signedOutMessage(null)).toBeNull();
     expect(syncErrorMessage(new OutpostError('wiped', 'x'))).toBe(WIPED_MESSAGE);

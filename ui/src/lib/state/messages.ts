@@ -13,19 +13,17 @@ export const WIPED_MESSAGE =
 export const KEPT_MESSAGE =
   'What had not reached the server is kept in a sealed recovery file: sign in again to restore it.';
 
-/**
- * Why the last session ended by itself, for the sign-in screen; null when it did not.
- * `recoveries`: sealed recovery files on the device (work a wipe could not send).
- */
-export function signedOutMessage(
-  reason: SignedOutReason | null | undefined,
-  recoveries = 0,
-): string | null {
+/** Why the last session ended by itself, for the sign-in screen; null when it did not. */
+export function signedOutMessage(reason: SignedOutReason | null | undefined): string | null {
   switch (reason) {
     case 'session_ended':
       return 'Your session has ended. Sign in again — your offline changes are kept.';
     case 'wiped':
-      return recoveries > 0 ? `${WIPED_MESSAGE} ${KEPT_MESSAGE}` : WIPED_MESSAGE;
+      return WIPED_MESSAGE;
+    case 'wiped_sealed':
+      return `${WIPED_MESSAGE} ${KEPT_MESSAGE}`;
+    case 'device_lost':
+      return 'An administrator reported this device lost: your data on it is deleted. Sign in again to continue.';
     case 'store_locked':
       return 'The data kept on this device for the last user cannot be opened: its key is no longer in the keychain. It stays on the device; sign in to continue.';
     default:

@@ -34,7 +34,7 @@ export class SessionStore {
   signedOutNotice = $derived(
     this.status?.signed_in === true
       ? null
-      : signedOutMessage(this.status?.signed_out_reason, this.status?.recoveries ?? 0),
+      : signedOutMessage(this.status?.signed_out_reason),
   );
 
   #api: SessionApi;
