@@ -201,6 +201,7 @@ fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
         keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
         default_server_url: std::env::var("OUTPOST_SERVER_URL").ok(),
         notifier: Some(notification::desktop()),
+        env: Default::default(),
     })
     .map_err(|e| anyhow::anyhow!("opening the local database: {e}"))
 }

@@ -125,6 +125,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
         keys: Arc::new(MemoryKeyStore::default()),
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })?);
     peak_rss_reset();
     let started = Instant::now();

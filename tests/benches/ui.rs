@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         keys: Arc::new(MemoryKeyStore::default()),
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })?);
     let started = Instant::now();
     client

@@ -48,6 +48,7 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         keys: std::sync::Arc::new(keychain()),
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })?;
     assert!(
         reopened.session_status().await?.signed_in,
@@ -62,6 +63,7 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         keys: std::sync::Arc::new(keychain()),
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })?;
     let status = locked.session_status().await?;
     assert_eq!(

@@ -87,6 +87,7 @@ impl Device {
             keys,
             default_server_url: None,
             notifier: None,
+            env: Default::default(),
         })?;
         Ok(Self {
             client: Arc::new(client),

@@ -151,6 +151,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             keys: Arc::new(OsKeychain::new(KEYCHAIN_SERVICE)),
             default_server_url,
             notifier: None,
+            env: Default::default(),
         })
         .map_err(ApiError::from)?,
     );

@@ -42,6 +42,24 @@ pub struct ClientConfig {
     pub default_server_url: Option<String>,
     /// Where background sync's notifications go (the desktop, C19); none: only the log.
     pub notifier: Option<Notifier>,
+    /// The clock, ids and network: the real ones by default.
+    pub env: Environment,
+}
+
+/// A clock.
+pub type Clock = Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>;
+
+/// What the client reads the time and new ids from and sends requests through: the real
+/// ones unless a caller plugs in its own (the simulation runs many devices in one process
+/// on one seeded clock, one id sequence and a simulated network).
+#[derive(Clone, Default)]
+pub struct Environment {
+    /// The clock (`None`: the system's).
+    pub clock: Option<Clock>,
+    /// New ids (`None`: UUID v7).
+    pub ids: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    /// How requests reach servers (`None`: HTTP).
+    pub transport: Option<Arc<dyn crate::remote::Transport>>,
 }
 
 /// Most operations one push carries.
@@ -95,6 +113,8 @@ pub struct Client {
     events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<outpost_sync::Event>>>,
     // What the scheduler said last (the footer's state).
     scheduler_status: Mutex<Option<outpost_sync::Status>>,
+    // How requests reach servers.
+    transport: Arc<dyn crate::remote::Transport>,
 }
 
 impl std::fmt::Debug for Client {
@@ -105,14 +125,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The client's one clock.
+/// The client's one real clock.
 #[allow(clippy::disallowed_methods)] // the one real clock (clippy.toml)
-fn now() -> time::OffsetDateTime {
+fn system_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
-}
-
-fn now_rfc3339() -> String {
-    outpost_domain::value::format_datetime(now())
 }
 
 /// The cached access of the signed-in user (none before the first metadata).
@@ -149,21 +165,46 @@ fn profile_of(store: &Store) -> Option<outpost_protocol::DeviceProfile> {
 }
 
 /// Who acts and when, for applying operations to the local layer.
-fn apply_context(store: &Store, access: &Access) -> Result<ApplyContext, CoreError> {
+fn apply_context(
+    store: &Store,
+    access: &Access,
+    now: time::OffsetDateTime,
+) -> Result<ApplyContext, CoreError> {
     Ok(ApplyContext {
         user: EntityRef {
             entity: "systemuser".to_owned(),
             id: store.state_get(USER_ID)?.unwrap_or_default(),
         },
         business_unit_id: access.0.business_unit_id.clone(),
-        now: now(),
+        now,
     })
 }
 
-/// The client's one id source: UUID v7, so ids sort by creation time.
+/// The client's one real id source: UUID v7, so ids sort by creation time.
 #[allow(clippy::disallowed_methods)] // the one real id source (clippy.toml)
-fn new_id() -> String {
+fn system_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+impl Client {
+    /// The time, as the client's clock says.
+    fn now(&self) -> time::OffsetDateTime {
+        self.config.env.clock.as_ref().map_or_else(system_now, |c| c())
+    }
+
+    fn now_rfc3339(&self) -> String {
+        outpost_domain::value::format_datetime(self.now())
+    }
+
+    /// A new id from the client's id source.
+    fn new_id(&self) -> String {
+        self.config.env.ids.as_ref().map_or_else(system_id, |ids| ids())
+    }
+
+    /// A connection to the server at `url`, through the client's transport.
+    fn remote_to(&self, url: &str) -> Result<Remote, CoreError> {
+        Remote::new(url, Arc::clone(&self.transport))
+    }
 }
 
 impl Client {
@@ -175,7 +216,12 @@ impl Client {
     pub fn open(config: ClientConfig) -> Result<Self, CoreError> {
         accounts::private_dir(&config.data_dir)?;
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let transport = match &config.env.transport {
+            Some(t) => Arc::clone(t),
+            None => crate::remote::http()?,
+        };
         let client = Self {
+            transport,
             config,
             store: Mutex::new(None),
             gone: Mutex::new(None),
@@ -277,7 +323,7 @@ impl Client {
     fn remote_any(&self) -> Result<Remote, CoreError> {
         self.with_store(|s| {
             let url = s.state_get(SERVER_URL)?.ok_or(CoreError::NotSignedIn)?;
-            Remote::new(&url)
+            self.remote_to(&url)
         })
     }
 
@@ -285,7 +331,11 @@ impl Client {
     /// and forgets at once the values of fields the user may no longer read (B4: a
     /// field-security change applies on the device as soon as it learns of it, even while
     /// the metadata that came with it waits for the user's yes).
-    fn access_keep(store: &mut Store, response: &MetadataResponse) -> Result<(), CoreError> {
+    fn access_keep(
+        store: &mut Store,
+        response: &MetadataResponse,
+        now: time::OffsetDateTime,
+    ) -> Result<(), CoreError> {
         let access = serde_json::to_string(&response.access).map_err(anyhow::Error::from)?;
         let profile = serde_json::to_string(&response.profile).map_err(anyhow::Error::from)?;
         store.state_set(ACCESS, &access)?;
@@ -309,7 +359,7 @@ impl Client {
             .filter(|(_, names)| !names.is_empty())
             .collect();
         if !unreadable.is_empty() {
-            let ctx = apply_context(store, &Access(response.access.clone()))?;
+            let ctx = apply_context(store, &Access(response.access.clone()), now)?;
             let forgotten = store.fields_forget(&ctx, &unreadable)?;
             if forgotten > 0 {
                 tracing::info!(
@@ -512,7 +562,7 @@ impl Client {
     pub async fn session_sign_in(&self, args: SignInArgs) -> Result<SessionStatus, CoreError> {
         let server_url = args.server_url.trim().trim_end_matches('/').to_owned();
         transport_check(&server_url, args.allow_http == Some(true))?;
-        let remote = Remote::new(&server_url)?;
+        let remote = self.remote_to(&server_url)?;
         let keys = &*self.config.keys;
         let reported = remote
             .org_id()
@@ -530,7 +580,7 @@ impl Client {
         let mut device_id = named
             .as_ref()
             .and_then(|(_, device_id)| device_id.clone())
-            .unwrap_or_else(new_id);
+            .unwrap_or_else(|| self.new_id());
         let login_as = |device_id: &str| LoginRequest {
             username: args.username.clone(),
             password: args.password.clone(),
@@ -544,7 +594,7 @@ impl Client {
                     self.wipe_lost(&account.id)?;
                 }
                 self.recovery_forget(&device_id, None)?;
-                device_id = new_id();
+                device_id = self.new_id();
                 remote.login(&login_as(&device_id)).await?
             }
             other => other?,
@@ -627,10 +677,10 @@ impl Client {
                         unreadable,
                     )) => {
                         tracing::warn!(error = %e, account = %unreadable.id, "this user's store cannot be opened; it stays, and a fresh one is made");
-                        self.accounts().create(&new_id())?.open(keys)?
+                        self.accounts().create(&self.new_id())?.open(keys)?
                     }
                     Some((Err(e), _)) => return Err(e),
-                    None => self.accounts().create(&new_id())?.open(keys)?,
+                    None => self.accounts().create(&self.new_id())?.open(keys)?,
                 };
                 match guard.replace(opened) {
                     Some(previous) => Some(Self::session_leave(&previous)?),
@@ -638,7 +688,7 @@ impl Client {
                 }
             };
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
-            Self::access_keep(store, &metadata)?;
+            Self::access_keep(store, &metadata, self.now())?;
             store.state_delete(METADATA_PENDING)?;
             let change = store.metadata_apply(metadata.metadata)?;
             if change.changed {
@@ -650,7 +700,7 @@ impl Client {
             Self::tokens_keep(store, &login)?;
             store.state_set(DEVICE_ID, &device_id)?;
             store.state_set(USER_ID, &login.user.id)?;
-            store.state_set(SESSION, &new_id())?;
+            store.state_set(SESSION, &self.new_id())?;
             store.state_delete(SIGNED_OUT)?;
             let open = Account::of_store(&self.config.data_dir, store);
             open.tags_write(&org_id, &args.username, &login.user.id, &device_id)?;
@@ -661,7 +711,7 @@ impl Client {
         drop(one_at_a_time);
         if let Some(left) = left {
             self.signal(outpost_sync::Event::SignedOut);
-            left.logout().await;
+            left.logout(self).await;
         }
         let download = args.download != Some(false);
         if download && let Err(e) = self.sync_now().await {
@@ -743,7 +793,7 @@ impl Client {
         }
         drop(one_at_a_time);
         self.signal(outpost_sync::Event::SignedOut);
-        left.logout().await;
+        left.logout(self).await;
         self.session_status().await
     }
 
@@ -772,9 +822,9 @@ struct Left {
 }
 
 impl Left {
-    async fn logout(self) {
+    async fn logout(self, client: &Client) {
         if let (Some(url), Some(token)) = (self.server_url, self.token)
-            && let Ok(remote) = Remote::new(&url)
+            && let Ok(remote) = client.remote_to(&url)
             && let Err(e) = remote.logout(&token).await
         {
             tracing::warn!(error = %e, "the server did not hear the previous user's sign-out; their tokens expire on their own");

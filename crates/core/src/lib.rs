@@ -14,7 +14,8 @@ mod error;
 mod remote;
 
 pub use api::{ApiError, ErrorCode};
-pub use client::{Client, ClientConfig, Notifier};
+pub use client::{Client, ClientConfig, Clock, Environment, Notifier};
+pub use remote::{HttpRequest, HttpResponse, Sent, Transport};
 pub use error::CoreError;
 /// Background sync's timing (probe backoff, push debounce, retry), for the shells.
 pub use outpost_sync::Config as SyncTiming;

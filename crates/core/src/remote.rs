@@ -1,6 +1,14 @@
 //! The org server over HTTP: one method per endpoint, errors sorted into what the sync
 //! engine and the UI act on (unreachable, unauthorized, refused).
+//!
+//! Requests go through a [`Transport`]: HTTP over `reqwest` in the app, or whatever a
+//! caller plugs in through [`crate::ClientConfig::transport`] — the simulation
+//! (`crates/sim`) plugs in the real server's router behind a simulated network. What is
+//! sent and how answers are read stays here, the same for both.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_protocol::{
@@ -8,45 +16,154 @@ use outpost_protocol::{
     PullResponse, PushRequest, PushResponse, RecordBody, RefreshRequest, ResolutionAction,
     ResolveRequest, SyncErrorInfo,
 };
-use reqwest::StatusCode;
 
 use crate::CoreError;
 
-/// A connection to one org server.
+/// One request to the org server, as the client sends it.
 #[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The whole address, with its query.
+    pub url: String,
+    /// The access token, when the endpoint needs one.
+    pub bearer: Option<String>,
+    /// A JSON body.
+    pub body: Option<Vec<u8>>,
+    /// How long the whole exchange may take.
+    pub timeout: Duration,
+}
+
+/// The server's whole answer.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, decompressed.
+    pub body: Vec<u8>,
+}
+
+/// What a transport's future answers: the response, or why none came (the request may or
+/// may not have reached the server — pushes are idempotent by op id for that reason).
+pub type Sent = Pin<Box<dyn Future<Output = Result<HttpResponse, String>> + Send>>;
+
+/// How requests reach the org server.
+pub trait Transport: Send + Sync {
+    /// Sends `request` and answers the server's response, or why none came.
+    fn send(&self, request: HttpRequest) -> Sent;
+}
+
+/// HTTP over the network.
+struct Reqwest(reqwest::Client);
+
+impl Transport for Reqwest {
+    fn send(&self, request: HttpRequest) -> Sent {
+        let http = self.0.clone();
+        Box::pin(async move {
+            let mut builder = match request.method {
+                "POST" => http.post(&request.url),
+                _ => http.get(&request.url),
+            }
+            .timeout(request.timeout);
+            if let Some(token) = &request.bearer {
+                builder = builder.bearer_auth(token);
+            }
+            if let Some(body) = request.body {
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body);
+            }
+            let res = builder.send().await.map_err(|e| describe(&e))?;
+            let status = res.status().as_u16();
+            let body = res.bytes().await.map_err(|e| describe(&e))?;
+            Ok(HttpResponse {
+                status,
+                body: body.to_vec(),
+            })
+        })
+    }
+}
+
+/// The network transport every client uses unless told otherwise.
+pub(crate) fn http() -> Result<Arc<dyn Transport>, CoreError> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+    Ok(Arc::new(Reqwest(http)))
+}
+
+/// How long an ordinary exchange may take.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connection to one org server.
+#[derive(Clone)]
 pub(crate) struct Remote {
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
     base: String,
 }
 
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("base", &self.base).finish()
+    }
+}
+
 impl Remote {
-    pub(crate) fn new(server_url: &str) -> Result<Self, CoreError> {
+    pub(crate) fn new(server_url: &str, transport: Arc<dyn Transport>) -> Result<Self, CoreError> {
         let base = server_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CoreError::Invalid(format!(
                 "the server address must start with http:// or https://, got `{server_url}`"
             )));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
-        Ok(Self { http, base })
+        Ok(Self { transport, base })
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{API_PREFIX}{path}", self.base)
     }
 
+    fn request(&self, method: &'static str, path: &str, token: Option<&str>) -> HttpRequest {
+        HttpRequest {
+            method,
+            url: self.url(path),
+            bearer: token.map(str::to_owned),
+            body: None,
+            timeout: TIMEOUT,
+        }
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> HttpRequest {
+        self.request("GET", path, token)
+    }
+
+    fn post<B: serde::Serialize>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &B,
+    ) -> Result<HttpRequest, CoreError> {
+        let mut request = self.request("POST", path, token);
+        request.body = Some(serde_json::to_vec(body).map_err(anyhow::Error::from)?);
+        Ok(request)
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: HttpRequest,
+    ) -> Result<T, CoreError> {
+        decode(self.transport.send(request).await)
+    }
+
     /// `GET /health` with a short timeout: is the server there?
     pub(crate) async fn probe(&self) -> bool {
-        self.http
-            .get(self.url("/health"))
-            .timeout(Duration::from_secs(3))
-            .send()
+        let mut request = self.get("/health", None);
+        request.timeout = Duration::from_secs(3);
+        self.transport
+            .send(request)
             .await
-            .is_ok_and(|r| r.status().is_success())
+            .is_ok_and(|r| (200..300).contains(&r.status))
     }
 
     /// The org the server says it is (`GET /health`); `None` from a server older than org
@@ -57,43 +174,22 @@ impl Remote {
             #[serde(default)]
             org_id: Option<String>,
         }
-        let health: Health = decode(self.http.get(self.url("/health")).send().await).await?;
+        let health: Health = self.call(self.get("/health", None)).await?;
         Ok(health.org_id.filter(|id| !id.is_empty()))
     }
 
     pub(crate) async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, CoreError> {
-        decode(
-            self.http
-                .post(self.url("/auth/login"))
-                .json(req)
-                .send()
-                .await,
-        )
-        .await
+        self.call(self.post("/auth/login", None, req)?).await
     }
 
     /// Trades the refresh token for a new pair; the old refresh token stops working.
     pub(crate) async fn refresh(&self, req: &RefreshRequest) -> Result<LoginResponse, CoreError> {
-        decode(
-            self.http
-                .post(self.url("/auth/refresh"))
-                .json(req)
-                .send()
-                .await,
-        )
-        .await
+        self.call(self.post("/auth/refresh", None, req)?).await
     }
 
     /// The org's metadata and the caller's access.
     pub(crate) async fn metadata(&self, token: &str) -> Result<MetadataResponse, CoreError> {
-        decode(
-            self.http
-                .get(self.url("/metadata"))
-                .bearer_auth(token)
-                .send()
-                .await,
-        )
-        .await
+        self.call(self.get("/metadata", Some(token))).await
     }
 
     pub(crate) async fn pull(
@@ -101,15 +197,12 @@ impl Remote {
         token: &str,
         req: PullRequest,
     ) -> Result<PullResponse, CoreError> {
-        decode(
-            self.http
-                .get(self.url("/sync/pull"))
-                .bearer_auth(token)
-                .query(&req)
-                .send()
-                .await,
-        )
-        .await
+        let query = serde_urlencoded::to_string(&req).map_err(anyhow::Error::from)?;
+        let mut request = self.get("/sync/pull", Some(token));
+        if !query.is_empty() {
+            request.url = format!("{}?{query}", request.url);
+        }
+        self.call(request).await
     }
 
     pub(crate) async fn push(
@@ -117,15 +210,7 @@ impl Remote {
         token: &str,
         req: &PushRequest,
     ) -> Result<PushResponse, CoreError> {
-        decode(
-            self.http
-                .post(self.url("/sync/push"))
-                .bearer_auth(token)
-                .json(req)
-                .send()
-                .await,
-        )
-        .await
+        self.call(self.post("/sync/push", Some(token), req)?).await
     }
 }
 
@@ -133,17 +218,15 @@ impl Remote {
     /// Ends the session on the server (its tokens stop working).
     pub(crate) async fn logout(&self, token: &str) -> Result<(), CoreError> {
         let res = self
-            .http
-            .post(self.url("/auth/logout"))
-            .bearer_auth(token)
-            .send()
+            .transport
+            .send(self.request("POST", "/auth/logout", Some(token)))
             .await
-            .map_err(|e| CoreError::Unreachable(describe(&e)))?;
-        if res.status().is_success() || res.status() == StatusCode::UNAUTHORIZED {
+            .map_err(CoreError::Unreachable)?;
+        if (200..300).contains(&res.status) || res.status == 401 {
             Ok(())
         } else {
             Err(CoreError::Server {
-                code: res.status().as_u16().to_string(),
+                code: res.status.to_string(),
                 message: "signing out failed".into(),
             })
         }
@@ -156,15 +239,9 @@ impl Remote {
         op_id: &str,
         action: ResolutionAction,
     ) -> Result<SyncErrorInfo, CoreError> {
-        decode(
-            self.http
-                .post(self.url(&format!("/sync/ops/{op_id}/resolve")))
-                .bearer_auth(token)
-                .json(&ResolveRequest { action })
-                .send()
-                .await,
-        )
-        .await
+        let path = format!("/sync/ops/{op_id}/resolve");
+        self.call(self.post(&path, Some(token), &ResolveRequest { action })?)
+            .await
     }
 }
 
@@ -176,14 +253,8 @@ impl Remote {
         entity: &str,
         id: &str,
     ) -> Result<RecordBody, CoreError> {
-        decode(
-            self.http
-                .get(self.url(&format!("/records/{entity}/{id}")))
-                .bearer_auth(token)
-                .send()
-                .await,
-        )
-        .await
+        self.call(self.get(&format!("/records/{entity}/{id}"), Some(token)))
+            .await
     }
 
     /// Creates a record online with the id given (`POST /records/{entity}`).
@@ -193,41 +264,34 @@ impl Remote {
         entity: &str,
         body: &CreateBody,
     ) -> Result<RecordBody, CoreError> {
-        decode(
-            self.http
-                .post(self.url(&format!("/records/{entity}")))
-                .bearer_auth(token)
-                .json(body)
-                .send()
-                .await,
-        )
-        .await
+        self.call(self.post(&format!("/records/{entity}"), Some(token), body)?)
+            .await
     }
 }
 
-async fn decode<T: serde::de::DeserializeOwned>(
-    sent: reqwest::Result<reqwest::Response>,
+fn decode<T: serde::de::DeserializeOwned>(
+    sent: Result<HttpResponse, String>,
 ) -> Result<T, CoreError> {
     // Failing to connect, or losing the connection before a whole answer arrived, both
     // mean "offline": the request may or may not have reached the server, which is why
     // pushes are idempotent by op id.
-    let res = sent.map_err(|e| CoreError::Unreachable(describe(&e)))?;
-    let status = res.status();
-    if status.is_success() {
-        return res.json().await.map_err(|e| {
-            if e.is_decode() {
-                CoreError::Other(anyhow::anyhow!("the server's answer is not valid: {e}"))
-            } else {
-                CoreError::Unreachable(describe(&e))
-            }
+    let res = sent.map_err(CoreError::Unreachable)?;
+    let status = res.status;
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(&res.body).map_err(|e| {
+            CoreError::Other(anyhow::anyhow!("the server's answer is not valid: {e}"))
         });
     }
-    let body: ErrorBody = res.json().await.unwrap_or_else(|_| ErrorBody {
-        code: status.as_u16().to_string(),
-        message: status.canonical_reason().unwrap_or("error").to_owned(),
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("error");
+    let body: ErrorBody = serde_json::from_slice(&res.body).unwrap_or_else(|_| ErrorBody {
+        code: status.to_string(),
+        message: reason.to_owned(),
         fields: Vec::new(),
     });
-    if status == StatusCode::UNAUTHORIZED {
+    if status == 401 {
         // An expired access token is worth one refresh; a lost device deletes its data;
         // anything else ends the session.
         return Err(match body.code.as_str() {
@@ -236,9 +300,9 @@ async fn decode<T: serde::de::DeserializeOwned>(
             _ => CoreError::Unauthorized,
         });
     }
-    if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {
+    if status >= 500 && status != 500 {
         // 502/503/504 come from proxies in front of a server that is down.
-        return Err(CoreError::Unreachable(format!("{status}")));
+        return Err(CoreError::Unreachable(format!("{status} {reason}")));
     }
     Err(CoreError::Server {
         code: body.code,

@@ -25,7 +25,9 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::db::{Conn, int, int_param, string, text};
-use crate::{ApiError, AppState, now};
+use time::OffsetDateTime;
+
+use crate::{ApiError, AppState};
 
 /// How long an access token is valid, in seconds.
 pub const ACCESS_TTL: i64 = 3600;
@@ -62,9 +64,6 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn unix_now() -> i64 {
-    now().unix_timestamp()
-}
 
 /// A user row as sign-in needs it.
 pub struct UserAuth {
@@ -214,8 +213,9 @@ pub fn issue_tokens(
     conn: &mut dyn Conn,
     user_id: &str,
     device_id: &str,
+    now: OffsetDateTime,
 ) -> anyhow::Result<(String, String)> {
-    issue_pair(conn, user_id, device_id, None)
+    issue_pair(conn, user_id, device_id, None, now)
 }
 
 /// [`issue_tokens`], remembering the hash of the refresh token that bought the pair.
@@ -224,10 +224,11 @@ fn issue_pair(
     user_id: &str,
     device_id: &str,
     bought_by: Option<&str>,
+    at: OffsetDateTime,
 ) -> anyhow::Result<(String, String)> {
     let (access, refresh) = (new_token(), new_token());
-    let now = unix_now();
-    let created = outpost_domain::value::format_datetime(crate::now());
+    let now = at.unix_timestamp();
+    let created = outpost_domain::value::format_datetime(at);
     for (token, kind, ttl) in [
         (&access, "access", ACCESS_TTL),
         (&refresh, "refresh", REFRESH_TTL),
@@ -253,8 +254,13 @@ fn issue_pair(
 /// [`REFRESH_RETRY_GRACE`], and the pair it bought is still unused and unrevoked (so its
 /// answer was lost, not copied). The unused pair is then forgotten: it never reached the
 /// device.
-fn retry_in_grace(conn: &mut dyn Conn, hash: &str, used_at: Option<i64>) -> anyhow::Result<bool> {
-    if used_at.is_none_or(|at| unix_now() - at > REFRESH_RETRY_GRACE) {
+fn retry_in_grace(
+    conn: &mut dyn Conn,
+    hash: &str,
+    used_at: Option<i64>,
+    now: i64,
+) -> anyhow::Result<bool> {
+    if used_at.is_none_or(|at| now - at > REFRESH_RETRY_GRACE) {
         return Ok(false);
     }
     let row = conn
@@ -298,7 +304,11 @@ pub enum Refreshed {
 ///
 /// # Errors
 /// A database error.
-pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refreshed> {
+pub fn refresh(
+    conn: &mut dyn Conn,
+    refresh_token: &str,
+    at: OffsetDateTime,
+) -> anyhow::Result<Refreshed> {
     let hash = token_hash(refresh_token);
     let Some(row) = conn.query_opt(
         "SELECT user_id, device_id, expires_at, revoked, wipe, used_at FROM auth_token
@@ -312,7 +322,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
         return Ok(Refreshed::Wipe);
     }
     let (user_id, device_id) = (string(&row[0])?, string(&row[1])?);
-    let now = unix_now();
+    let now = at.unix_timestamp();
     let (expired, used) = (int(&row[2])? <= now, int(&row[3])? != 0);
     if expired && !used {
         return Ok(Refreshed::Refused);
@@ -326,7 +336,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
         crate::db::SqlParam::Int(at) => Some(*at),
         _ => None,
     };
-    if claimed == 0 && !retry_in_grace(conn, &hash, used_at)? {
+    if claimed == 0 && !retry_in_grace(conn, &hash, used_at, now)? {
         tracing::warn!(
             device_id,
             "a used refresh token came back: revoking the device"
@@ -341,7 +351,7 @@ pub fn refresh(conn: &mut dyn Conn, refresh_token: &str) -> anyhow::Result<Refre
     else {
         return Ok(Refreshed::Refused);
     };
-    let (access, refresh) = issue_pair(conn, &user_id, &device_id, Some(&hash))?;
+    let (access, refresh) = issue_pair(conn, &user_id, &device_id, Some(&hash), at)?;
     Ok(Refreshed::Issued {
         user: outpost_protocol::UserInfo {
             id: user_id,
@@ -414,7 +424,12 @@ pub fn wipe_ordered(conn: &mut dyn Conn, user_id: &str, device_id: &str) -> anyh
 ///
 /// # Errors
 /// [`ApiError::Unauthorized`] / [`ApiError::TokenExpired`], or a database error.
-pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiError> {
+pub fn caller_by_token(
+    conn: &mut dyn Conn,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Caller, ApiError> {
+    let now = now.unix_timestamp();
     let hash = token_hash(token);
     let row = conn
         .query_opt(
@@ -431,14 +446,14 @@ pub fn caller_by_token(conn: &mut dyn Conn, token: &str) -> Result<Caller, ApiEr
     if int(&row[4])? != 0 || int(&row[6])? != 0 {
         return Err(ApiError::Unauthorized);
     }
-    if int(&row[2])? <= unix_now() {
+    if int(&row[2])? <= now {
         return Err(ApiError::TokenExpired);
     }
     // Its first use: from now on the refresh that bought it cannot be retried.
     if row[7] == crate::db::SqlParam::Null {
         conn.execute(
             "UPDATE auth_token SET used_at = $1 WHERE token_hash = $2",
-            &[int_param(unix_now()), text(&hash)],
+            &[int_param(now), text(&hash)],
         )?;
     }
     Ok(Caller {
@@ -464,9 +479,10 @@ where
             .ok_or(ApiError::Unauthorized)?
             .to_owned();
         let state = AppState::from_ref(state);
+        let now = state.now();
         state
             .db
-            .tx(move |conn| Ok(caller_by_token(conn, &token)))
+            .tx(move |conn| Ok(caller_by_token(conn, &token, now)))
             .await?
     }
 }

@@ -30,6 +30,7 @@ async fn every_command_reaches_the_core_and_no_arguments_mean_an_empty_object() 
         keys: Arc::new(MemoryKeyStore::default()),
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })
     .expect("a client over a temp dir");
     for name in NAMES {

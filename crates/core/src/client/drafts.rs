@@ -12,7 +12,7 @@ use outpost_protocol::{CreateBody, RecordBody};
 use outpost_store::{Draft, RecentRecord, Store};
 
 use super::records::{blank_is_null, invalid, row};
-use super::{Client, access_of, apply_context, new_id, now_rfc3339};
+use super::{Client, access_of, apply_context};
 use crate::CoreError;
 use crate::api::{
     DraftKey, DraftRow, DraftUpdateArgs, RecentListArgs, RecordCreateArgs, RecordKey, RecordRow,
@@ -69,7 +69,12 @@ fn check_id(id: &str) -> Result<(), CoreError> {
 /// Checks a draft's fields as the server will: the entity is in a drafts module, the user
 /// may create it and set these fields, the domain's create takes them, and every lookup
 /// points at a record the device holds. Answers the fields to keep (blank ones as null).
-fn draft_checked(store: &mut Store, entity: &str, fields: Fields) -> Result<Fields, CoreError> {
+fn draft_checked(
+    store: &mut Store,
+    entity: &str,
+    fields: Fields,
+    (probe_id, now): (String, time::OffsetDateTime),
+) -> Result<Fields, CoreError> {
     let def = store.metadata().entity(entity).map_err(invalid)?.clone();
     if !in_drafts_module(store, entity) {
         return Err(invalid(format!(
@@ -114,10 +119,10 @@ fn draft_checked(store: &mut Store, entity: &str, fields: Fields) -> Result<Fiel
     let fields = blank_is_null(fields);
     let probe = Operation::Create {
         entity: entity.to_owned(),
-        id: new_id(),
+        id: probe_id,
         fields: fields.clone(),
     };
-    store.op_try(&apply_context(store, &access)?, &probe)?;
+    store.op_try(&apply_context(store, &access, now)?, &probe)?;
     Ok(fields)
 }
 
@@ -176,7 +181,7 @@ impl Client {
             id: body.id,
             fields: body.fields,
             row_version: u64::try_from(body.row_version).unwrap_or(0),
-            used_at: now_rfc3339(),
+            used_at: self.now_rfc3339(),
         };
         self.with_store_of(session, |s| {
             s.recent_put(&record)?;
@@ -203,10 +208,10 @@ impl Client {
     /// server by `draft_save`.
     pub async fn draft_create(&self, args: RecordCreateArgs) -> Result<DraftRow, CoreError> {
         self.with_store(|s| {
-            let fields = draft_checked(s, &args.entity, args.fields)?;
-            let at = now_rfc3339();
+            let fields = draft_checked(s, &args.entity, args.fields, (self.new_id(), self.now()))?;
+            let at = self.now_rfc3339();
             let draft = Draft {
-                id: new_id(),
+                id: self.new_id(),
                 entity: args.entity,
                 fields,
                 created_at: at.clone(),
@@ -224,8 +229,8 @@ impl Client {
             let mut draft = draft_of(s, &args.id)?;
             let mut fields = draft.fields.clone();
             fields.extend(args.fields);
-            draft.fields = draft_checked(s, &draft.entity, fields)?;
-            draft.updated_at = now_rfc3339();
+            draft.fields = draft_checked(s, &draft.entity, fields, (self.new_id(), self.now()))?;
+            draft.updated_at = self.now_rfc3339();
             draft.error = None;
             s.draft_put(&draft)?;
             Ok(draft_row(draft))

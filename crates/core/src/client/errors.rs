@@ -7,7 +7,7 @@ use outpost_protocol::OpResult;
 use outpost_store::{Choice, EntryState, Resolve};
 
 use super::records::{blank_is_null, primary_name};
-use super::{Client, access_of, apply_context, new_id};
+use super::{Client, access_of, apply_context};
 use crate::CoreError;
 use crate::api::{
     ConflictField, FieldProblem, SyncErrorAction, SyncErrorResolveArgs, SyncErrorRow,
@@ -185,11 +185,11 @@ impl Client {
                     };
                     Resolve::Resubmit {
                         op,
-                        op_id: new_id(),
+                        op_id: self.new_id(),
                     }
                 }
             };
-            let ctx = apply_context(s, &access_of(s)?)?;
+            let ctx = apply_context(s, &access_of(s)?, self.now())?;
             s.sync_error_resolve(&ctx, &args.op_id, how)?;
             Ok(u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX))
         })

@@ -9,7 +9,7 @@ use outpost_domain::security::Privilege;
 use outpost_domain::{AttributeKind, EntityRef, Fields, Operation};
 use outpost_store::{LocalRecord, Store};
 
-use super::{Client, access_of, apply_context, new_id, now, profile_of};
+use super::{Client, access_of, apply_context, profile_of};
 use crate::CoreError;
 use crate::access::Access;
 use crate::api::{
@@ -36,14 +36,14 @@ pub(super) fn row(r: LocalRecord) -> RecordRow {
 }
 
 /// What the query language's owner shortcuts and date functions resolve against.
-fn eval_context(access: &Access) -> EvalContext {
+fn eval_context(access: &Access, now: time::OffsetDateTime) -> EvalContext {
     let access = &access.0;
     EvalContext {
         user_id: access.user_id.clone(),
         team_ids: access.team_ids.clone(),
         hierarchy_user_ids: access.hierarchy_user_ids.clone(),
         business_unit_id: access.business_unit_id.clone(),
-        now: now(),
+        now,
     }
 }
 
@@ -226,7 +226,7 @@ impl Client {
                 args.search.as_deref(),
                 args.after.as_deref(),
                 args.limit.unwrap_or(PAGE).clamp(1, PAGE_MAX),
-                &eval_context(&access),
+                &eval_context(&access, self.now()),
             )?;
             let lookups: Vec<&str> = def
                 .attributes
@@ -318,7 +318,7 @@ impl Client {
     /// Checks `op` against the cached privileges and field permissions, then applies it
     /// locally and queues it. Answers what it wrote.
     fn op_run(&self, op: Operation) -> Result<outpost_domain::Effects, CoreError> {
-        let op_id = new_id();
+        let op_id = self.new_id();
         self.with_store(|s| {
             let access = access_of(s)?;
             let (entity, id) = op.target();
@@ -360,7 +360,7 @@ impl Client {
                     )));
                 }
             }
-            let ctx = apply_context(s, &access)?;
+            let ctx = apply_context(s, &access, self.now())?;
             let effects = s.op_apply(&ctx, &op_id, op)?;
             let pending = u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX);
             Ok((effects, pending))
@@ -373,7 +373,7 @@ impl Client {
 
     /// Creates a record at once, offline or not, with an id it keeps after sync.
     pub async fn record_create(&self, args: RecordCreateArgs) -> Result<RecordRow, CoreError> {
-        let id = new_id();
+        let id = self.new_id();
         self.op_run(Operation::Create {
             entity: args.entity.clone(),
             id: id.clone(),
@@ -407,7 +407,7 @@ impl Client {
     /// Runs a command or flow move at once (C4, C5); records it creates get ids here that
     /// they keep after sync.
     pub async fn command_run(&self, args: CommandArgs) -> Result<CommandResult, CoreError> {
-        let op = command_op(args);
+        let op = command_op(args, &|| self.new_id());
         let (entity, id) = (op.target().0.to_owned(), op.target().1.to_owned());
         let effects = self.op_run(op)?;
         self.with_store(|s| {
@@ -478,7 +478,7 @@ impl Client {
                 .collect();
             let mut hits = Vec::new();
             if args.text.trim().is_empty() {
-                let ctx = eval_context(&access_of(s)?);
+                let ctx = eval_context(&access_of(s)?, self.now());
                 for target in &targets {
                     let page =
                         s.view_page(target, &by_name(s, target)?, None, None, limit, &ctx)?;
@@ -528,7 +528,7 @@ impl Client {
                 None,
                 None,
                 limit,
-                &eval_context(&access_of(s)?),
+                &eval_context(&access_of(s)?, self.now()),
             )?;
             let select = query.select();
             Ok(page
@@ -622,7 +622,7 @@ pub(super) fn blank_is_null(fields: Fields) -> Fields {
 }
 
 /// The domain operation of a command, with fresh ids for what it creates.
-fn command_op(args: CommandArgs) -> Operation {
+fn command_op(args: CommandArgs, new_id: &dyn Fn() -> String) -> Operation {
     let fresh = |wanted: bool| wanted.then(new_id);
     match args {
         CommandArgs::LeadQualify {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Client, DEVICE_ID, ORG_ID, RECOVERY_KEY, SERVER_URL, USER_ID, USERNAME, access_of,
-    apply_context, new_id, now_rfc3339,
+    apply_context,
 };
 use crate::CoreError;
 use crate::api::{RecoveryInfo, RecoveryRestoreArgs, Unsent};
@@ -56,11 +56,11 @@ impl Client {
         }
         let work = store.unsent_export()?;
         let header = RecoveryHeader {
-            id: new_id(),
+            id: self.new_id(),
             org_id: store.state_get(ORG_ID)?.unwrap_or_default(),
             user_id: store.state_get(USER_ID)?.unwrap_or_default(),
             device_id: store.state_get(DEVICE_ID)?.unwrap_or_default(),
-            created_on: now_rfc3339(),
+            created_on: self.now_rfc3339(),
         };
         let body = serde_json::to_vec(&Body {
             username: store.state_get(USERNAME)?,
@@ -263,7 +263,7 @@ impl Client {
                     file.header.device_id
                 )));
             }
-            let ctx = apply_context(s, &access_of(s)?)?;
+            let ctx = apply_context(s, &access_of(s)?, self.now())?;
             Ok(Unsent::from(s.unsent_import(&ctx, &body.work)?))
         })?;
         std::fs::remove_file(&path)

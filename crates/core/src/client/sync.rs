@@ -11,7 +11,7 @@ use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
     ACCESS_KEY, Client, DEVICE_ID, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE,
-    PUSH_BATCH, UNAVAILABLE, USER_ID, access_of, answered, apply_context, now_rfc3339, profile_of,
+    PUSH_BATCH, UNAVAILABLE, USER_ID, access_of, answered, apply_context, profile_of,
     state_json,
 };
 use crate::CoreError;
@@ -189,7 +189,7 @@ impl Client {
                     Output::StorePage(page) => {
                         self.progress_add(page.records.len() + page.removed.len(), page.remaining);
                         self.with_store(|s| {
-                            let ctx = apply_context(s, &access_of(s)?)?;
+                            let ctx = apply_context(s, &access_of(s)?, self.now())?;
                             Ok(s.pull_page_apply(&ctx, &page)?)
                         })?;
                         None
@@ -203,7 +203,7 @@ impl Client {
                             // profile says; the next sync tries again.
                             tracing::warn!(error = %e, "the new offline profile could not be fetched");
                         }
-                        let finished_at = now_rfc3339();
+                        let finished_at = self.now_rfc3339();
                         self.with_store(|s| {
                             s.state_set(LAST_SYNC, &finished_at)?;
                             entities_synced_keep(s, &finished_at)
@@ -279,7 +279,7 @@ impl Client {
         if newer {
             self.metadata_keep_pending(&response)?;
         } else {
-            self.with_store(|s| Self::access_keep(s, &response))?;
+            self.with_store(|s| Self::access_keep(s, &response, self.now()))?;
         }
         if !profile_unchanged {
             tracing::info!(profile = %seen.profile_id, version = seen.profile_version, "the offline profile changed");
@@ -300,7 +300,7 @@ impl Client {
                 METADATA_PENDING,
                 &serde_json::to_string(&response.metadata).map_err(anyhow::Error::from)?,
             )?;
-            Self::access_keep(s, response)?;
+            Self::access_keep(s, response, self.now())?;
             Ok(())
         })?;
         tracing::info!(

@@ -342,6 +342,7 @@ fn client_open(dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore>) -> Client {
         keys: Arc::clone(keys) as Arc<dyn outpost_store::KeyStore>,
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })
     .expect("the client opens")
 }
@@ -1045,6 +1046,7 @@ async fn another_users_sign_in_finds_stores_by_their_tags_without_opening_any() 
         keys: Arc::clone(&keys) as Arc<dyn outpost_store::KeyStore>,
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
     })
     .expect("opens");
     sign_in_as(&client, &url, "fiona").await;

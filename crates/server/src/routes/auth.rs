@@ -73,6 +73,7 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     };
     let (user_id, device_id) = (user.id.clone(), req.device_id.clone());
+    let now = state.now();
     let issued = state
         .db
         .tx(move |conn| {
@@ -81,7 +82,7 @@ pub async fn login(
             if wipe_ordered(conn, &user_id, &device_id)? {
                 return Ok(None);
             }
-            Ok(Some(issue_tokens(conn, &user_id, &device_id)?))
+            Ok(Some(issue_tokens(conn, &user_id, &device_id, now)?))
         })
         .await?;
     let Some((access, refresh)) = issued else {
@@ -105,9 +106,10 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let now = state.now();
     let outcome = state
         .db
-        .tx(move |conn| crate::auth::refresh(conn, &req.refresh_token))
+        .tx(move |conn| crate::auth::refresh(conn, &req.refresh_token, now))
         .await?;
     match outcome {
         Refreshed::Issued {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use outpost_protocol::{DeviceProfile, DeviceProfileItem, MetadataResponse};
 
 use crate::auth::Caller;
-use crate::{ApiError, AppState, now};
+use crate::{ApiError, AppState};
 
 /// `GET /api/v1/metadata`.
 pub async fn metadata(
@@ -14,8 +14,9 @@ pub async fn metadata(
     caller: Caller,
 ) -> Result<Json<MetadataResponse>, ApiError> {
     let org = state.org().await?;
+    let now = state.now();
     let principal = org.principal(&caller.user_id)?;
-    let access = org.user_access(&principal, &caller.user_id, now());
+    let access = org.user_access(&principal, &caller.user_id, now);
     let profile = org.profile_for(&caller.user_id).and_then(|p| {
         p.published.as_ref().map(|def| DeviceProfile {
             id: p.id.clone(),

@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::ops::{Actor, Refusal, apply_unchecked};
 use crate::records;
-use crate::{ApiError, AppState, new_id, now};
+use crate::{ApiError, AppState, new_id};
 
 /// Query options of a list.
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +131,7 @@ pub async fn list(
 ) -> Result<Json<Vec<RecordBody>>, ApiError> {
     let Query(q) = query?;
     let org = state.org().await?;
+    let now = state.now();
     let def = org
         .metadata
         .entity(&entity)
@@ -149,7 +150,7 @@ pub async fn list(
         .db
         .tx(move |conn| {
             let page = (top, skip);
-            records::list(conn, &org, &principal, &def, &parsed, page, now())
+            records::list(conn, &org, &principal, &def, &parsed, page, now)
         })
         .await?;
     Ok(Json(
@@ -189,6 +190,7 @@ async fn online(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let org = state.org().await?;
+    let now = state.now();
     let deleted = matches!(op, Operation::Delete { .. });
     let outcome = state
         .db
@@ -198,7 +200,7 @@ async fn online(
                 org: &org,
                 principal: &principal,
             };
-            let outcome = apply_unchecked(conn, &actor, &op, expected, now())?;
+            let outcome = apply_unchecked(conn, &actor, &op, expected, now)?;
             let (entity, id) = op.target();
             Ok(match outcome {
                 Ok(()) if deleted => Ok(None),

@@ -10,7 +10,7 @@ use outpost_protocol::{
 
 use crate::auth::Caller;
 use crate::extract::ApiJson;
-use crate::{ApiError, AppState, now};
+use crate::{ApiError, AppState};
 
 /// Most records a page may carry.
 pub const MAX_PAGE: u32 = 5_000;
@@ -38,9 +38,10 @@ pub async fn pull(
     // The server's own cap wins; the device sees `has_more` and asks again.
     req.limit = req.limit.min(state.pull_page());
     let org = state.org().await?;
+    let now = state.now();
     let page = state
         .db
-        .tx(move |conn| crate::pull::pull(conn, &org, &caller, req, now()))
+        .tx(move |conn| crate::pull::pull(conn, &org, &caller, req, now))
         .await?;
     Ok(Json(page))
 }
@@ -88,6 +89,7 @@ pub async fn push(
         });
     }
     let org = state.org().await?;
+    let now = state.now();
     let principal = std::sync::Arc::new(org.principal(&caller.user_id)?);
     let mut outcomes = Vec::with_capacity(req.ops.len());
     for op in req.ops {
@@ -95,7 +97,7 @@ pub async fn push(
         let result = state
             .db
             .write(move |conn| {
-                crate::push::push_one(conn, &org, &principal, &caller, &op, now())
+                crate::push::push_one(conn, &org, &principal, &caller, &op, now)
                     .map(|r| (op.op_id, r))
             })
             .await?;
@@ -139,10 +141,11 @@ pub async fn resolve(
     ApiJson(req): ApiJson<ResolveRequest>,
 ) -> Result<Json<SyncErrorInfo>, ApiError> {
     let org = state.org().await?;
+    let now = state.now();
     let apply = req.action == ResolutionAction::Apply;
     let outcome = state
         .db
-        .write(move |conn| Ok(crate::push::resolve(conn, &org, &caller, &id, apply, now())))
+        .write(move |conn| Ok(crate::push::resolve(conn, &org, &caller, &id, apply, now)))
         .await?;
     Ok(Json(outcome?))
 }
@@ -156,6 +159,7 @@ pub async fn resolve_op(
     ApiJson(req): ApiJson<ResolveRequest>,
 ) -> Result<Json<SyncErrorInfo>, ApiError> {
     let org = state.org().await?;
+    let now = state.now();
     let apply = req.action == ResolutionAction::Apply;
     let outcome = state
         .db
@@ -165,7 +169,7 @@ pub async fn resolve_op(
                     "this device has no sync error for operation {op_id}"
                 ))));
             };
-            Ok(crate::push::resolve(conn, &org, &caller, &id, apply, now()))
+            Ok(crate::push::resolve(conn, &org, &caller, &id, apply, now))
         })
         .await?;
     Ok(Json(outcome?))

@@ -402,7 +402,7 @@ async fn the_admin_command_revokes_one_users_device_with_a_wipe_order() {
     let issued = ids.clone();
     db.tx(move |c| {
         for user in &issued {
-            outpost_server::auth::issue_tokens(c, user, "tablet")?;
+            outpost_server::auth::issue_tokens(c, user, "tablet", outpost_server::now())?;
         }
         Ok(())
     })
