@@ -743,6 +743,24 @@ pub struct SyncErrorRow {
     pub created_on: Option<String>,
 }
 
+/// One operation of the device's change log, as it waits for the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OutboxRow {
+    /// The operation's id (what the server deduplicates on).
+    pub op_id: String,
+    /// Operation kind (`create`, `update`, `lead_qualify`, …).
+    pub kind: String,
+    /// The record it is about.
+    pub entity: String,
+    /// The record it is about.
+    pub id: String,
+    /// `pending`, `parked` (behind a sync error of the same record, B2), `failed` (a sync
+    /// error) or `resolving` (resolved here, the resolution not yet sent).
+    pub state: String,
+    /// The failed operation a parked one waits behind.
+    pub parked_behind: Option<String>,
+}
+
 /// One conflicting field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ConflictField {

@@ -189,7 +189,11 @@ fn system_id() -> String {
 impl Client {
     /// The time, as the client's clock says.
     fn now(&self) -> time::OffsetDateTime {
-        self.config.env.clock.as_ref().map_or_else(system_now, |c| c())
+        self.config
+            .env
+            .clock
+            .as_ref()
+            .map_or_else(system_now, |c| c())
     }
 
     fn now_rfc3339(&self) -> String {
@@ -198,7 +202,11 @@ impl Client {
 
     /// A new id from the client's id source.
     fn new_id(&self) -> String {
-        self.config.env.ids.as_ref().map_or_else(system_id, |ids| ids())
+        self.config
+            .env
+            .ids
+            .as_ref()
+            .map_or_else(system_id, |ids| ids())
     }
 
     /// A connection to the server at `url`, through the client's transport.
@@ -238,7 +246,9 @@ impl Client {
                 Ok(store) => *client.lock()? = Some(store),
                 // A store the keychain cannot open stays on the device (nothing deletes
                 // it) and does not stop the app: whoever uses the device signs in.
-                Err(CoreError::Store(e @ (StoreError::MissingKey | StoreError::WrongKey))) => {
+                Err(CoreError::Store(
+                    e @ (StoreError::MissingKey | StoreError::WrongKey | StoreError::Keychain(_)),
+                )) => {
                     tracing::warn!(error = %e, account = %account.id, "the last user's store cannot be opened; it stays on the device");
                     client.gone_set(Some(SignedOutReason::StoreLocked));
                 }
@@ -662,6 +672,16 @@ impl Client {
             let current = guard
                 .as_ref()
                 .map(|s| Account::of_store(&self.config.data_dir, s));
+            if let Some(open) = &current
+                && Self::mutant_wipes(guard.as_ref(), account.as_ref(), open, &server_url)
+            {
+                // A re-introduced bug (the simulation's mutants): the store open now is
+                // deleted, unsent work and all.
+                open.wipe(guard.take(), keys)?;
+                if account.as_ref() == Some(open) {
+                    account = None;
+                }
+            }
             let same =
                 matches!((&account, &current), (Some(wanted), Some(current)) if wanted == current);
             let left = if same {
@@ -742,6 +762,12 @@ impl Client {
         Ok(left)
     }
 
+    /// Checks the open store's file from end to end (`PRAGMA integrity_check`): what is
+    /// wrong with it, or nothing.
+    pub async fn store_check(&self) -> Result<Vec<String>, CoreError> {
+        self.with_store(|s| Ok(s.integrity_check()?))
+    }
+
     /// What would be lost if this device's offline data were deleted now: changes not
     /// yet sent, sync errors, resolutions waiting to be sent, drafts.
     pub async fn session_unsent(&self) -> Result<Unsent, CoreError> {
@@ -805,6 +831,30 @@ impl Client {
             self.accounts().set_active(None)?;
         }
         Ok(())
+    }
+}
+
+impl Client {
+    /// Whether a re-introduced bug deletes the store open now at this sign-in: another
+    /// user's (`SignInOtherUserWipes`), or the same user's typed with another address
+    /// (`ServerSpellingWipes`). Never without the `mutants` feature.
+    fn mutant_wipes(
+        store: Option<&Store>,
+        wanted: Option<&Account>,
+        open: &Account,
+        server_url: &str,
+    ) -> bool {
+        use outpost_domain::mutant::{Mutant, active};
+        let Some(store) = store else { return false };
+        if !active(Mutant::SignInOtherUserWipes) && !active(Mutant::ServerSpellingWipes) {
+            return false;
+        }
+        let same_user = wanted == Some(open);
+        let spelled = store.state_get(SERVER_URL).ok().flatten();
+        (active(Mutant::SignInOtherUserWipes) && !same_user)
+            || (active(Mutant::ServerSpellingWipes)
+                && same_user
+                && spelled.as_deref() != Some(server_url))
     }
 }
 

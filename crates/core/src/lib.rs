@@ -15,10 +15,10 @@ mod remote;
 
 pub use api::{ApiError, ErrorCode};
 pub use client::{Client, ClientConfig, Clock, Environment, Notifier};
-pub use remote::{HttpRequest, HttpResponse, Sent, Transport};
 pub use error::CoreError;
 /// Background sync's timing (probe backoff, push debounce, retry), for the shells.
 pub use outpost_sync::Config as SyncTiming;
 /// What background sync tells the shells (desktop notifications, C19) and hears from them
 /// (session lock, network, visibility).
 pub use outpost_sync::{Event as SyncSignal, Notification};
+pub use remote::{HttpRequest, HttpResponse, Sent, Transport};

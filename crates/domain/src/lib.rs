@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod metadata;
+pub mod mutant;
 pub mod operation;
 pub mod query;
 pub mod security;

@@ -64,7 +64,6 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-
 /// A user row as sign-in needs it.
 pub struct UserAuth {
     /// User id.

@@ -41,7 +41,15 @@ pub mod key {
 /// `/metadata` again at once.
 pub fn access_key(access: &UserAccess) -> String {
     use sha2::Digest as _;
-    let json = serde_json::to_vec(access).unwrap_or_default();
+    let json = if outpost_domain::mutant::active(outpost_domain::mutant::Mutant::FieldSecurityStale)
+    {
+        // A re-introduced bug (the simulation's mutants): field security is left out.
+        let mut stale = access.clone();
+        stale.secured_fields.clear();
+        serde_json::to_vec(&stale).unwrap_or_default()
+    } else {
+        serde_json::to_vec(access).unwrap_or_default()
+    };
     hex::encode(&sha2::Sha256::digest(&json)[..16])
 }
 

@@ -703,6 +703,10 @@ pub fn pull(
     let redacted: BTreeSet<String> = withheld
         .iter()
         .filter(|(entity, fields)| state.withheld.get(*entity) != Some(*fields))
+        // A re-introduced bug (the simulation's mutants): nothing is resent redacted.
+        .filter(|_| {
+            !outpost_domain::mutant::active(outpost_domain::mutant::Mutant::FieldSecurityStale)
+        })
         .map(|(entity, _)| entity.clone())
         .collect();
     if state.scope_key != scope_key || !redacted.is_empty() {

@@ -45,8 +45,16 @@ pub fn push_one(
     now: time::OffsetDateTime,
 ) -> anyhow::Result<OpResult> {
     let device = caller.device_key();
+    let double = outpost_domain::mutant::active(outpost_domain::mutant::Mutant::DoubleApply);
     if let Some(outcome) = stored_outcome(conn, &device, &op.op_id)? {
-        return Ok(outcome);
+        if !double {
+            return Ok(outcome);
+        }
+        // A re-introduced bug (the simulation's mutants): a resent op is applied again.
+        conn.execute(
+            "DELETE FROM applied_op WHERE device_id = $1 AND op_id = $2",
+            &[text(&device), text(&op.op_id)],
+        )?;
     }
     let check = if org.settings.conflict_detection {
         ConflictCheck::Detect

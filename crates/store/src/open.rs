@@ -358,4 +358,17 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// SQLite's own check of the whole file (`PRAGMA integrity_check`): what it found, or
+    /// nothing when the file is sound.
+    ///
+    /// # Errors
+    /// When the check cannot run.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let found = stmt
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(found.into_iter().filter(|line| line != "ok").collect())
+    }
 }

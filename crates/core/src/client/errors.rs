@@ -28,6 +28,34 @@ fn changes_of(op: &Operation) -> Fields {
 }
 
 impl Client {
+    /// The device's whole change log in order: what waits to be sent, what waits behind a
+    /// sync error, what failed and what is being resolved.
+    pub async fn sync_outbox(&self) -> Result<Vec<crate::api::OutboxRow>, CoreError> {
+        use outpost_store::EntryState;
+        self.with_store(|s| {
+            Ok(s.outbox_entries()?
+                .into_iter()
+                .map(|e| {
+                    let (entity, id) = e.op.target();
+                    let state = match (&e.state, &e.parked_behind) {
+                        (EntryState::Pending, None) => "pending",
+                        (EntryState::Pending, Some(_)) => "parked",
+                        (EntryState::Failed(_), _) => "failed",
+                        (EntryState::Resolving(_), _) => "resolving",
+                    };
+                    crate::api::OutboxRow {
+                        op_id: e.op_id.clone(),
+                        kind: e.op.kind().to_owned(),
+                        entity: entity.to_owned(),
+                        id: id.to_owned(),
+                        state: state.to_owned(),
+                        parked_behind: e.parked_behind.clone(),
+                    }
+                })
+                .collect())
+        })
+    }
+
     /// The operations the server refused, oldest first, with what waits behind each.
     pub async fn sync_errors(&self) -> Result<Vec<SyncErrorRow>, CoreError> {
         self.with_store(|s| {

@@ -11,8 +11,7 @@ use outpost_sync::{Engine, FailReason, Input, Output};
 
 use super::{
     ACCESS_KEY, Client, DEVICE_ID, ENTITY_SYNCED, LAST_SYNC, METADATA_PENDING, PULL_PAGE,
-    PUSH_BATCH, UNAVAILABLE, USER_ID, access_of, answered, apply_context, profile_of,
-    state_json,
+    PUSH_BATCH, UNAVAILABLE, USER_ID, access_of, answered, apply_context, profile_of, state_json,
 };
 use crate::CoreError;
 use crate::api::{SignedOutReason, SyncReport, Unsent};
@@ -335,6 +334,14 @@ impl Client {
         let (store, kept) = {
             let mut guard = self.lock()?;
             let kept = match guard.as_mut() {
+                // A re-introduced bug (the simulation's mutants): nothing is sealed.
+                Some(_)
+                    if outpost_domain::mutant::active(
+                        outpost_domain::mutant::Mutant::WipeDropsUnsent,
+                    ) =>
+                {
+                    Unsent::default()
+                }
                 Some(store) => self.recovery_keep(store)?,
                 None => Unsent::default(),
             };

@@ -1,0 +1,143 @@
+//! `outpost-sim [--seeds N] [--seed S] [--steps K] [--mutant NAME|all]`: runs seeds and
+//! prints one line per failing seed (with its replay command and trace), then one summary
+//! line. `cargo xtask sim` builds and runs it.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use outpost_sim::{Mutant, Options, RunReport, run};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let seeds: u64 = value("--seeds").map_or(Ok(100), |v| v.parse())?;
+    let first: u64 = value("--first").map_or(Ok(1), |v| v.parse())?;
+    let steps: u32 = value("--steps").map_or(Ok(Options::default().steps), |v| v.parse())?;
+    let keychain_loss = args.iter().any(|a| a == "--keychain-loss");
+    let mutants: Vec<Mutant> = match value("--mutant").as_deref() {
+        None => Vec::new(),
+        Some("all") => Mutant::ALL.to_vec(),
+        Some(name) => vec![
+            Mutant::parse(name)
+                .ok_or_else(|| anyhow::anyhow!("no mutant `{name}`: one of {}", names()))?,
+        ],
+    };
+    if let Some(seed) = value("--seed") {
+        let seed: u64 = seed.parse()?;
+        let mutant = mutants.first().copied();
+        let report = run(
+            seed,
+            Options {
+                steps,
+                mutant,
+                keychain_loss,
+            },
+        )?;
+        let all = args.iter().any(|a| a == "--trace");
+        let skip = if all {
+            0
+        } else {
+            report.trace.len().saturating_sub(40)
+        };
+        for line in &report.trace[skip..] {
+            println!("  {line}");
+        }
+        if !report.violations.is_empty() {
+            print_report(&report, mutant);
+        }
+        println!(
+            "faults injected: {:?}; {} user operations",
+            report.faults, report.ops
+        );
+        println!(
+            "sim: seed {seed}, {} violations, trace {}",
+            report.violations.len(),
+            report.trace_hash
+        );
+        std::process::exit(i32::from(!report.violations.is_empty()));
+    }
+    let started = Instant::now();
+    let mut faults: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut failing, mut ops) = (0u64, 0u64);
+    if mutants.is_empty() {
+        for seed in first..first + seeds {
+            let report = run(
+                seed,
+                Options {
+                    steps,
+                    mutant: None,
+                    keychain_loss,
+                },
+            )?;
+            for (k, v) in &report.faults {
+                *faults.entry(k.clone()).or_default() += v;
+            }
+            ops += report.ops;
+            if !report.violations.is_empty() {
+                failing += 1;
+                print_report(&report, None);
+            }
+        }
+        let per_seed = started.elapsed().as_secs_f64() / seeds.max(1) as f64;
+        println!("faults injected: {faults:?}");
+        println!(
+            "sim: {seeds} seeds, {failing} violations; {ops} user operations; {per_seed:.2} s per seed"
+        );
+        std::process::exit(i32::from(failing > 0));
+    }
+    // Each mutant: seeds until one catches it (at most `seeds`).
+    let mut caught = 0;
+    for mutant in &mutants {
+        let mut found = None;
+        for seed in first..first + seeds {
+            let report = run(
+                seed,
+                Options {
+                    steps,
+                    mutant: Some(*mutant),
+                    keychain_loss,
+                },
+            )?;
+            if !report.violations.is_empty() {
+                found = Some((seed - first + 1, report));
+                break;
+            }
+        }
+        match found {
+            Some((tries, report)) => {
+                caught += 1;
+                println!(
+                    "mutant {}: caught at seed {} after {tries} seed(s): {}",
+                    mutant.name(),
+                    report.seed,
+                    report.violations[0]
+                );
+            }
+            None => println!("mutant {}: NOT caught in {seeds} seeds", mutant.name()),
+        }
+    }
+    println!("sim: mutants caught {caught}/{}", mutants.len());
+    std::process::exit(i32::from(caught < mutants.len()));
+}
+
+fn names() -> String {
+    Mutant::ALL.map(Mutant::name).join(", ")
+}
+
+fn print_report(report: &RunReport, mutant: Option<Mutant>) {
+    let with = mutant.map_or(String::new(), |m| format!(" --mutant {}", m.name()));
+    println!(
+        "seed {} failed ({} violations); replay: cargo xtask sim --seed {}{with}",
+        report.seed,
+        report.violations.len(),
+        report.seed
+    );
+    for v in report.violations.iter().take(10) {
+        println!("  violation: {v}");
+    }
+}

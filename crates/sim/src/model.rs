@@ -1,0 +1,438 @@
+//! The independent model: what the simulation itself saw users do, and the checks that run
+//! once every fault has healed. It shares no logic with the domain's `apply`, the store's
+//! outbox or the server's push: it books each operation when the user makes it, reads
+//! the server's ledger (`applied_op`, `sync_error`) and each device's log back, and
+//! decides from those facts alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use outpost_core::api::{OutboxRow, RecordListArgs, RecordRow};
+use outpost_server::db::{entity_table, string};
+
+use crate::net::Delivered;
+use crate::world::World;
+
+/// One operation a user made: its id, where and by whom, and the value it wrote.
+#[derive(Debug, Clone)]
+pub struct OpRecord {
+    pub op_id: String,
+    pub device: usize,
+    pub user: usize,
+    pub what: String,
+    /// (entity, record id, field, value written), when the operation wrote one.
+    pub token: Option<(String, String, String, String)>,
+}
+
+/// What the simulation booked while it ran.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub ops: Vec<OpRecord>,
+    /// Sync errors the user resolved: op id → `keep_mine`, `take_server`, `resubmit`.
+    pub resolutions: BTreeMap<String, String>,
+    /// Operations the user said yes to losing (a sign-out that named them).
+    pub discarded: BTreeSet<String>,
+    /// (device, user) an administrator reported lost: that store goes, nothing kept.
+    pub lost: BTreeSet<(usize, usize)>,
+    /// What each (device, user) holds once the run healed.
+    pub snapshots: BTreeMap<(usize, usize), Snapshot>,
+}
+
+/// One user's store on one device, read back after the run healed.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    pub signed_in: bool,
+    pub outbox: Vec<OutboxRow>,
+    pub records: BTreeMap<String, Vec<RecordRow>>,
+    pub integrity: Vec<String>,
+}
+
+/// The entities and fields the simulation writes and compares.
+pub const COMPARED: &[(&str, &[&str])] = &[
+    ("account", &["name", "telephone1"]),
+    ("contact", &["jobtitle"]),
+];
+
+/// Reads back what (device, user) holds now.
+pub(crate) async fn snapshot(world: &World, d: usize) -> Option<Snapshot> {
+    let client = world.device_client(d)?;
+    let status = client.session_status().await.ok()?;
+    let mut snap = Snapshot {
+        signed_in: status.signed_in,
+        outbox: client.sync_outbox().await.unwrap_or_default(),
+        integrity: client
+            .store_check()
+            .await
+            .unwrap_or_else(|e| vec![format!("the check failed: {e}")]),
+        ..Snapshot::default()
+    };
+    for (entity, _) in COMPARED {
+        let rows = client
+            .record_list(RecordListArgs {
+                entity: (*entity).to_owned(),
+            })
+            .await
+            .unwrap_or_default();
+        snap.records.insert((*entity).to_owned(), rows);
+    }
+    Some(snap)
+}
+
+/// The server's facts: each op id's outcomes (one per row), each record's values.
+struct ServerFacts {
+    outcomes: BTreeMap<String, Vec<String>>,
+    records: BTreeMap<(String, String), BTreeMap<String, Option<String>>>,
+}
+
+async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
+    world
+        .server_db()?
+        .tx(|c| {
+            let mut outcomes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for row in c.query("SELECT op_id, outcome FROM applied_op", &[])? {
+                let outcome: serde_json::Value = serde_json::from_str(&string(&row[1])?)?;
+                outcomes
+                    .entry(string(&row[0])?)
+                    .or_default()
+                    .push(outcome["status"].as_str().unwrap_or("?").to_owned());
+            }
+            let mut records = BTreeMap::new();
+            for (entity, fields) in COMPARED {
+                let sql = format!(
+                    "SELECT id, {} FROM {} WHERE _deleted = 0",
+                    fields.join(", "),
+                    entity_table(entity)
+                );
+                for row in c.query(&sql, &[])? {
+                    let mut values = BTreeMap::new();
+                    for (i, field) in fields.iter().enumerate() {
+                        values.insert((*field).to_owned(), text_of(&row[i + 1]));
+                    }
+                    records.insert(((*entity).to_owned(), string(&row[0])?), values);
+                }
+            }
+            Ok(ServerFacts { outcomes, records })
+        })
+        .await
+}
+
+fn text_of(value: &outpost_server::db::SqlParam) -> Option<String> {
+    use outpost_server::db::SqlParam;
+    match value {
+        SqlParam::Null => None,
+        SqlParam::Text(t) => Some(t.clone()),
+        SqlParam::Int(i) => Some(i.to_string()),
+    }
+}
+
+/// Every invariant, after the run healed: the violations found.
+pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
+    let facts = server_facts(world).await?;
+    let ledger = &world.ledger;
+    let mut violations = Vec::new();
+    // Records a later operation of the same user deleted: what they wrote may go with them.
+    let deleted: BTreeSet<String> = ledger
+        .ops
+        .iter()
+        .filter_map(|o| o.what.strip_prefix("delete account "))
+        .map(str::to_owned)
+        .collect();
+    let delivered = world.delivered();
+    let outcome_of = |op_id: &str| {
+        facts
+            .outcomes
+            .get(op_id)
+            .and_then(|o| o.first())
+            .map(String::as_str)
+    };
+    // Operation-level: exactly once, and a refusal stays in front of its user.
+    for op in &ledger.ops {
+        let outcomes = facts.outcomes.get(&op.op_id).cloned().unwrap_or_default();
+        let held = ledger
+            .snapshots
+            .get(&(op.device, op.user))
+            .and_then(|s| s.outbox.iter().find(|o| o.op_id == op.op_id));
+        let state = held.map(|o| o.state.as_str());
+        let name = format!(
+            "op {} ({} on d{} by u{})",
+            op.op_id, op.what, op.device, op.user
+        );
+        if outcomes.len() > 1 {
+            violations.push(format!(
+                "{name} has {} outcomes on the server",
+                outcomes.len()
+            ));
+        }
+        if ledger.lost.contains(&(op.device, op.user)) || ledger.discarded.contains(&op.op_id) {
+            continue;
+        }
+        match outcomes.first().map(String::as_str) {
+            Some("applied") if state == Some("failed") => violations.push(format!(
+                "{name} is applied on the server and a sync error on the device"
+            )),
+            Some("conflict" | "error")
+                if state.is_none() && !ledger.resolutions.contains_key(&op.op_id) =>
+            {
+                violations.push(format!(
+                    "{name} was refused by the server, and the device no longer holds it as a sync error"
+                ));
+            }
+            _ => {}
+        }
+    }
+    // Value-level, none lost: each user's last write of each field reached the server,
+    // or is still on the device, or the user said yes to losing it.
+    let mut last: BTreeMap<(usize, usize, String, String, String), (String, String)> =
+        BTreeMap::new();
+    for op in &ledger.ops {
+        if let Some((entity, id, field, value)) = &op.token {
+            last.insert(
+                (
+                    op.device,
+                    op.user,
+                    entity.clone(),
+                    id.clone(),
+                    field.clone(),
+                ),
+                (value.clone(), op.op_id.clone()),
+            );
+        }
+    }
+    let record_of_op: BTreeMap<&str, (&str, &str)> = ledger
+        .ops
+        .iter()
+        .filter_map(|o| {
+            o.token
+                .as_ref()
+                .map(|t| (o.op_id.as_str(), (t.0.as_str(), t.1.as_str())))
+        })
+        .collect();
+    for ((d, u, entity, id, field), (value, op_id)) in &last {
+        if ledger.lost.contains(&(*d, *u)) || ledger.discarded.contains(op_id) {
+            continue;
+        }
+        let kept = ledger
+            .snapshots
+            .get(&(*d, *u))
+            .is_some_and(|s| s.outbox.iter().any(|o| o.entity == *entity && o.id == *id));
+        let live = facts.records.contains_key(&(entity.clone(), id.clone()));
+        let user_deleted = deleted.contains(short(id));
+        let gave_up = ledger.resolutions.iter().any(|(op, how)| {
+            how == "take_server"
+                && record_of_op.get(op.as_str()) == Some(&(entity.as_str(), id.as_str()))
+        });
+        let reached = delivered.iter().any(|e| match e {
+            Delivered::Op { device, op, .. } => {
+                *device == *d
+                    && op["entity"] == *entity
+                    && op["id"] == *id
+                    && [&op["changes"][field], &op["fields"][field]]
+                        .iter()
+                        .any(|v| v.as_str() == Some(value.as_str()))
+            }
+            _ => false,
+        });
+        if !(kept
+            || reached
+            || user_deleted
+            || gave_up
+            || (!live && ledger_deleted_by_other(&delivered, entity, id)))
+        {
+            let sent: Vec<String> = delivered
+                .iter()
+                .filter_map(|e| match e {
+                    Delivered::Op { device, op_id, op } if op["id"] == *id => {
+                        Some(format!("d{device} {op_id} {op}"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            violations.push(format!(
+                "lost: u{u}'s change of {entity} {id} {field} to {value} on d{d} never reached the server and is not on the device (op {op_id}; delivered for it: {sent:?})"
+            ));
+        }
+    }
+    // Replay: what reached the server, in order, with the server's own outcome of each —
+    // the server's records must be what those changes make them.
+    let mut expected: BTreeMap<(String, String), BTreeMap<String, Option<String>>> =
+        BTreeMap::new();
+    let mut gone: BTreeSet<(String, String)> = BTreeSet::new();
+    let ops_by_id: BTreeMap<&str, &serde_json::Value> = delivered
+        .iter()
+        .filter_map(|e| match e {
+            Delivered::Op { op_id, op, .. } => Some((op_id.as_str(), op)),
+            _ => None,
+        })
+        .collect();
+    let mut apply =
+        |op: &serde_json::Value, expected: &mut BTreeMap<_, BTreeMap<String, Option<String>>>| {
+            let key = (
+                op["entity"].as_str().unwrap_or_default().to_owned(),
+                op["id"].as_str().unwrap_or_default().to_owned(),
+            );
+            match op["kind"].as_str() {
+                Some("delete") => {
+                    gone.insert(key.clone());
+                    expected.remove(&key);
+                }
+                Some("update" | "create") => {
+                    let changes = if op["kind"] == "update" {
+                        &op["changes"]
+                    } else {
+                        &op["fields"]
+                    };
+                    let fields = COMPARED
+                        .iter()
+                        .find(|(e, _)| *e == key.0)
+                        .map(|(_, f)| *f)
+                        .unwrap_or_default();
+                    for (name, value) in changes.as_object().into_iter().flatten() {
+                        if fields.contains(&name.as_str()) {
+                            expected
+                                .entry(key.clone())
+                                .or_default()
+                                .insert(name.clone(), value.as_str().map(str::to_owned));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        };
+    for event in &delivered {
+        match event {
+            Delivered::Op { op_id, op, .. } if outcome_of(op_id) == Some("applied") => {
+                apply(op, &mut expected);
+            }
+            Delivered::Resolve { op_id, action } if action == "apply" => {
+                if let Some(op) = ops_by_id.get(op_id.as_str()) {
+                    apply(op, &mut expected);
+                }
+            }
+            Delivered::Admin {
+                entity,
+                id,
+                changes,
+            } => {
+                let op = serde_json::json!({"kind": "update", "entity": entity, "id": id, "changes": changes});
+                apply(&op, &mut expected);
+            }
+            _ => {}
+        }
+    }
+    for ((entity, id), fields) in &expected {
+        let Some(server) = facts.records.get(&(entity.clone(), id.clone())) else {
+            violations.push(format!(
+                "server: {entity} {id} is gone, though no applied change deleted it"
+            ));
+            continue;
+        };
+        for (field, value) in fields {
+            let actual = server.get(field).cloned().flatten();
+            if normal(&actual) != normal(value) {
+                violations.push(format!(
+                    "server: {entity} {id} {field} is {actual:?}, but the changes that reached it, in order, make it {value:?}"
+                ));
+            }
+        }
+    }
+    for (entity, id) in &gone {
+        if facts.records.contains_key(&(entity.clone(), id.clone())) {
+            violations.push(format!(
+                "server: {entity} {id} is live, though an applied change deleted it"
+            ));
+        }
+    }
+    for ((d, u), snap) in &ledger.snapshots {
+        let who = format!("d{d} u{u}");
+        if !snap.integrity.is_empty() {
+            violations.push(format!(
+                "{who}: the store fails its integrity check: {:?}",
+                snap.integrity
+            ));
+        }
+        let failed: BTreeMap<&str, &OutboxRow> = snap
+            .outbox
+            .iter()
+            .filter(|o| o.state == "failed" || o.state == "resolving")
+            .map(|o| (o.op_id.as_str(), o))
+            .collect();
+        for parked in snap.outbox.iter().filter(|o| o.state == "parked") {
+            let behind = parked
+                .parked_behind
+                .as_deref()
+                .and_then(|id| failed.get(id));
+            match behind {
+                Some(f) if f.entity == parked.entity && f.id == parked.id => {}
+                Some(f) => violations.push(format!(
+                    "{who}: op {} waits behind {} of another record ({} {})",
+                    parked.op_id, f.op_id, f.entity, f.id
+                )),
+                None => violations.push(format!(
+                    "{who}: op {} is parked behind nothing that failed",
+                    parked.op_id
+                )),
+            }
+        }
+        if !snap.signed_in {
+            continue;
+        }
+        let pending: BTreeSet<(&str, &str)> = snap
+            .outbox
+            .iter()
+            .map(|o| (o.entity.as_str(), o.id.as_str()))
+            .collect();
+        for (entity, fields) in COMPARED {
+            for row in snap.records.get(*entity).into_iter().flatten() {
+                if row.pending || pending.contains(&(*entity, row.id.as_str())) {
+                    continue;
+                }
+                let Some(server) = facts.records.get(&((*entity).to_owned(), row.id.clone()))
+                else {
+                    if row.reason.as_deref() != Some("in_progress") {
+                        violations.push(format!(
+                            "{who}: holds {entity} {} the server deleted",
+                            row.id
+                        ));
+                    }
+                    continue;
+                };
+                let secret = row.fields.get("creditlimit").cloned().flatten();
+                if *entity == "account" && !world.finance.contains(u) && secret.is_some() {
+                    violations.push(format!(
+                        "{who}: holds account {} creditlimit = {secret:?}, a field the user may not read",
+                        row.id
+                    ));
+                }
+                for field in *fields {
+                    let mine = row.fields.get(*field).cloned().flatten();
+                    let theirs = server.get(*field).cloned().flatten();
+                    if normal(&mine) != normal(&theirs) {
+                        violations.push(format!(
+                            "{who}: {entity} {} {field} is {mine:?} on the device, {theirs:?} on the server",
+                            row.id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(violations)
+}
+
+fn short(id: &str) -> &str {
+    &id[id.len().saturating_sub(17)..]
+}
+
+/// Whether an applied delete from anyone removed the record.
+fn ledger_deleted_by_other(delivered: &[Delivered], entity: &str, id: &str) -> bool {
+    delivered.iter().any(|e| {
+        matches!(e, Delivered::Op { op, .. } if op["kind"] == "delete" && op["entity"] == *entity && op["id"] == *id)
+    })
+}
+
+/// Money and numbers compare by value, not by spelling.
+fn normal(value: &Option<String>) -> Option<String> {
+    value.as_ref().map(|v| match v.parse::<f64>() {
+        Ok(n) => format!("{n:.4}"),
+        Err(_) => v.clone(),
+    })
+}

@@ -1,0 +1,1057 @@
+//! The simulated world: the server, the devices and their users, the administrator, and
+//! the steps one seed drives them through.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use anyhow::Context as _;
+use axum::Router;
+use outpost_core::api::{
+    RecordCreateArgs, RecordKey, RecordListArgs, RecordUpdateArgs, RecoveryRestoreArgs, SignInArgs,
+    SignOutArgs, SyncErrorAction, SyncErrorResolveArgs,
+};
+use outpost_core::{Client, ClientConfig, CoreError, Environment, HttpRequest};
+use outpost_domain::Fields;
+use outpost_domain::demo::Job;
+use outpost_server::db::Location;
+use outpost_server::seed::DemoOptions;
+use outpost_server::{AppState, Db};
+use outpost_store::{DatabaseKey, KeyStore, StoreError};
+use rand::Rng as _;
+use sha2::Digest as _;
+
+use crate::model::{Ledger, OpRecord};
+use crate::net::{FaultRates, Net, lock};
+use crate::{Options, Rng, RunReport};
+
+/// The demo org every run starts from (its people and records).
+const ORG_SEED: u64 = 3;
+const RECORDS: u64 = 80;
+const PASSWORD: &str = "simulated-password";
+/// Unix seconds the world's clock starts at (2026-06-01).
+const EPOCH: i64 = 1_780_272_000;
+
+/// The world's clock, in milliseconds; devices read it with their own skew.
+#[derive(Clone)]
+struct Clock(Arc<AtomicI64>);
+
+impl Clock {
+    fn at(&self, skew_ms: i64) -> time::OffsetDateTime {
+        let ms = self.0.load(Ordering::SeqCst) + skew_ms;
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+/// A keychain that can lose an entry or be locked.
+#[derive(Default)]
+struct SimKeys {
+    keys: std::sync::Mutex<BTreeMap<String, String>>,
+    /// Entries "lost" from the keychain, kept aside to put back when the run heals.
+    hidden: std::sync::Mutex<BTreeMap<String, String>>,
+    locked: std::sync::atomic::AtomicBool,
+}
+
+impl KeyStore for SimKeys {
+    fn get(&self, id: &str) -> Result<Option<DatabaseKey>, StoreError> {
+        if self.locked.load(Ordering::SeqCst) {
+            return Err(StoreError::Keychain("the keychain is locked".into()));
+        }
+        lock(&self.keys)
+            .get(id)
+            .map(|hex| DatabaseKey::from_hex(hex))
+            .transpose()
+    }
+
+    fn set(&self, id: &str, key: &DatabaseKey) -> Result<(), StoreError> {
+        if self.locked.load(Ordering::SeqCst) {
+            return Err(StoreError::Keychain("the keychain is locked".into()));
+        }
+        lock(&self.keys).insert(id.to_owned(), key.to_hex());
+        Ok(())
+    }
+
+    fn delete(&self, id: &str) -> Result<(), StoreError> {
+        lock(&self.keys).remove(id);
+        lock(&self.hidden).remove(id);
+        Ok(())
+    }
+}
+
+impl SimKeys {
+    /// Every database key disappears from the keychain (kept aside).
+    fn lose(&self) {
+        let mut keys = lock(&self.keys);
+        let mut hidden = lock(&self.hidden);
+        for (id, key) in std::mem::take(&mut *keys) {
+            if id.starts_with("database:") {
+                hidden.insert(id, key);
+            } else {
+                keys.insert(id, key);
+            }
+        }
+    }
+
+    fn heal(&self) {
+        self.locked.store(false, Ordering::SeqCst);
+        let mut keys = lock(&self.keys);
+        keys.extend(std::mem::take(&mut *lock(&self.hidden)));
+    }
+}
+
+/// A user of the simulation.
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) username: String,
+}
+
+struct Device {
+    dir: PathBuf,
+    keys: Arc<SimKeys>,
+    client: Option<Arc<Client>>,
+    skew_ms: i64,
+    /// Who the sim last signed in here.
+    user: usize,
+    /// Users who ever signed in here.
+    users: BTreeSet<usize>,
+    /// Ids made on this device so far.
+    ids: Arc<AtomicU64>,
+}
+
+pub(crate) struct World {
+    _tmp: tempfile::TempDir,
+    rng: Rng,
+    net: Arc<Net>,
+    clock: Clock,
+    server_path: PathBuf,
+    db: Option<Db>,
+    admin_token: String,
+    pub(crate) users: Vec<User>,
+    devices: Vec<Device>,
+    pub(crate) ledger: Ledger,
+    trace: Vec<String>,
+    spelled: [&'static str; 2],
+    /// Users whose field profile lets them read `account.creditlimit` now.
+    pub(crate) finance: BTreeSet<usize>,
+    provisioned: bool,
+    /// Whether faults are injected (until the run heals).
+    faults: bool,
+    keychain_loss: bool,
+}
+
+pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport> {
+    let mut world = World::new(seed, options).await?;
+    for step in 0..options.steps {
+        world.step(step).await?;
+    }
+    world.heal().await?;
+    let violations = crate::model::check(&mut world).await?;
+    let mut hasher = sha2::Sha256::new();
+    for line in &world.trace {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    let faults = lock(&world.net.faults)
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+    Ok(RunReport {
+        seed,
+        trace_hash: hex::encode(&hasher.finalize()[..8]),
+        trace: world.trace.clone(),
+        violations,
+        faults,
+        ops: world.ledger.ops.len() as u64,
+    })
+}
+
+impl World {
+    async fn new(seed: u64, options: Options) -> anyhow::Result<Self> {
+        let tmp = tempfile::tempdir()?;
+        let rng = Rng::new(seed);
+        let net = Net::new(rng.clone());
+        let clock = Clock(Arc::new(AtomicI64::new(EPOCH * 1000)));
+        let server_path = tmp.path().join("server.db");
+        let org = outpost_domain::demo::demo_org(ORG_SEED);
+        let fiona = org.user("fiona").context("the demo has fiona")?;
+        let team_mate = org
+            .users
+            .iter()
+            .find(|u| u.job == Job::SalesRep && u.manager == fiona.manager && u.id != fiona.id)
+            .context("fiona has a team mate")?;
+        let manager = org
+            .users
+            .iter()
+            .find(|u| Some(&u.id) == fiona.manager.as_ref())
+            .context("fiona has a manager")?;
+        let users = [fiona, team_mate, manager]
+            .into_iter()
+            .map(|u| User {
+                id: u.id.clone(),
+                username: u.username.clone(),
+            })
+            .collect();
+        let mut world = Self {
+            _tmp: tmp,
+            rng,
+            net,
+            clock,
+            server_path,
+            db: None,
+            admin_token: String::new(),
+            users,
+            devices: Vec::new(),
+            ledger: Ledger::default(),
+            trace: Vec::new(),
+            spelled: ["http://127.0.0.1:7000", "http://localhost:7000/"],
+            finance: BTreeSet::new(),
+            provisioned: true,
+            faults: true,
+            keychain_loss: options.keychain_loss,
+        };
+        world.server_start().await?;
+        let db = world.db()?;
+        outpost_server::seed::load_demo_if_empty(
+            &db,
+            &DemoOptions {
+                seed: ORG_SEED,
+                records: RECORDS,
+                password: PASSWORD.to_owned(),
+            },
+        )
+        .await?;
+        world.admin_token = world.sign_in_admin().await?;
+        // Fiona's tablet (shared with her team mate), the team mate's laptop, the
+        // manager's laptop.
+        for (i, user) in [0usize, 1, 2].into_iter().enumerate() {
+            let dir = world._tmp.path().join(format!("device-{i}"));
+            let skew_ms = world.rng.with(|r| r.random_range(-7_200_000..7_200_000));
+            world.devices.push(Device {
+                dir,
+                keys: Arc::new(SimKeys::default()),
+                client: None,
+                skew_ms,
+                user,
+                users: BTreeSet::new(),
+                ids: Arc::new(AtomicU64::new(0)),
+            });
+            world.device_open(i)?;
+            world.sign_in(i, user).await;
+            world.sync(i).await;
+        }
+        Ok(world)
+    }
+
+    fn db(&self) -> anyhow::Result<Db> {
+        self.db.clone().context("the server is down")
+    }
+
+    fn log(&mut self, line: String) {
+        tracing::debug!("{line}");
+        self.trace.push(line);
+    }
+
+    async fn server_start(&mut self) -> anyhow::Result<()> {
+        let db = Db::open(&Location::Sqlite(self.server_path.clone())).await?;
+        let clock = self.clock.clone();
+        let state = AppState::new(db.clone()).with_clock(Arc::new(move || clock.at(0)));
+        self.net.set_router(Some(outpost_server::app(state)));
+        self.db = Some(db);
+        Ok(())
+    }
+
+    fn router(&self) -> anyhow::Result<Router> {
+        let db = self.db()?;
+        let clock = self.clock.clone();
+        Ok(outpost_server::app(
+            AppState::new(db).with_clock(Arc::new(move || clock.at(0))),
+        ))
+    }
+
+    /// A request of the administrator's console, straight to the server (no faults).
+    async fn admin(
+        &mut self,
+        method: &'static str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let answer = self.admin_once(method, path, body.clone()).await?;
+        if answer.0 != 401 {
+            return Ok(answer);
+        }
+        // The console's session expired while the clock ran on: it signs in again.
+        self.admin_token = String::new();
+        self.admin_token = self.sign_in_admin().await?;
+        self.admin_once(method, path, body).await
+    }
+
+    async fn admin_once(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let router = self.router()?;
+        let request = HttpRequest {
+            method,
+            url: format!("http://server{}", path),
+            bearer: (!self.admin_token.is_empty()).then(|| self.admin_token.clone()),
+            body: body.map(|b| b.to_string().into_bytes()),
+            timeout: std::time::Duration::from_secs(60),
+        };
+        let answer = crate::net::call(&router, 199, &request)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let json = serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
+        Ok((answer.status, json))
+    }
+
+    async fn sign_in_admin(&self) -> anyhow::Result<String> {
+        let (status, body) = self
+            .admin_once(
+                "POST",
+                "/api/v1/auth/login",
+                Some(serde_json::json!({
+                    "username": "admin", "password": PASSWORD, "device_id": "console"
+                })),
+            )
+            .await?;
+        anyhow::ensure!(status == 200, "the administrator signs in: {body}");
+        Ok(body["access_token"].as_str().unwrap_or_default().to_owned())
+    }
+
+    fn device_open(&mut self, d: usize) -> anyhow::Result<()> {
+        let device = &self.devices[d];
+        let clock = self.clock.clone();
+        let skew = device.skew_ms;
+        let ids = Arc::clone(&device.ids);
+        let env = Environment {
+            clock: Some(Arc::new(move || clock.at(skew))),
+            ids: Some(Arc::new(move || {
+                let n = ids.fetch_add(1, Ordering::SeqCst);
+                format!("51300000-0000-7000-8{d:03x}-{n:012x}")
+            })),
+            transport: Some(self.net.transport(d)),
+        };
+        let client = Client::open(ClientConfig {
+            data_dir: device.dir.clone(),
+            keys: Arc::clone(&device.keys) as Arc<dyn KeyStore>,
+            default_server_url: None,
+            notifier: None,
+            env,
+        })
+        .map_err(|e| anyhow::anyhow!("device {d} opens: {e}"))?;
+        self.devices[d].client = Some(Arc::new(client));
+        Ok(())
+    }
+
+    fn client(&self, d: usize) -> Option<Arc<Client>> {
+        self.devices[d].client.clone()
+    }
+
+    async fn sign_in(&mut self, d: usize, user: usize) {
+        let Some(client) = self.client(d) else { return };
+        let url = self.spelled[self.rng.with(|r| r.random_range(0..2))];
+        let result = client
+            .session_sign_in(SignInArgs {
+                server_url: url.to_owned(),
+                username: self.users[user].username.clone(),
+                password: PASSWORD.to_owned(),
+                download: Some(false),
+                allow_http: None,
+            })
+            .await;
+        if result.is_ok() {
+            self.devices[d].user = user;
+            self.devices[d].users.insert(user);
+        }
+        let outcome = outcome(&result.map(|_| ()));
+        self.log(format!("d{d} sign in u{user} via {url}: {outcome}"));
+    }
+
+    /// One step of the run, chosen by the seed.
+    async fn step(&mut self, step: u32) -> anyhow::Result<()> {
+        self.clock
+            .advance(self.rng.with(|r| r.random_range(1_000..60_000)));
+        let d = self.rng.with(|r| r.random_range(0..self.devices.len()));
+        let roll = self.rng.with(|r| r.random_range(0..1000));
+        self.log(format!("step {step} d{d} roll {roll}"));
+        match roll {
+            0..300 => self.user_edit(d).await,
+            300..380 => self.user_create(d).await,
+            380..410 => self.user_delete(d).await,
+            410..600 => self.sync(d).await,
+            600..640 => self.sync_together().await,
+            640..690 => self.resolve_errors(d).await,
+            690..740 => self.admin_edit().await?,
+            740..760 => self.admin_reassign().await?,
+            760..780 => self.admin_field_security().await?,
+            780..790 => self.admin_revoke(d, false).await?,
+            790..795 => self.admin_revoke(d, true).await?,
+            795..805 => self.admin_provision().await?,
+            805..840 => {
+                if d == 0 {
+                    let other = if self.devices[0].user == 0 { 1 } else { 0 };
+                    self.sign_in(0, other).await;
+                } else {
+                    let user = self.devices[d].user;
+                    self.sign_in(d, user).await;
+                }
+            }
+            840..855 => self.sign_out(d).await,
+            855..890 => {
+                let cut = !self.net.is_partitioned(d);
+                self.net.partition(d, cut);
+                self.log(format!("d{d} network {}", if cut { "cut" } else { "back" }));
+            }
+            890..910 => {
+                self.net.count("server_restart");
+                self.net.set_router(None);
+                self.db = None;
+                self.server_start().await?;
+                self.log("server restarted".into());
+            }
+            910..940 => self.crash_idle(d)?,
+            940..980 => {
+                let ms = if self.rng.with(|r| r.random_bool(0.1)) {
+                    self.net.count("clock_past_refresh_lifetime");
+                    40 * 24 * 3_600_000
+                } else {
+                    self.net.count("clock_jump");
+                    self.rng.with(|r| r.random_range(60_000..4 * 3_600_000))
+                };
+                self.clock.advance(ms);
+                self.log(format!("clock +{ms} ms"));
+            }
+            _ => self.keychain_fault(d)?,
+        }
+        Ok(())
+    }
+
+    /// The records of `entity` the signed-in user holds, by id.
+    async fn held(&self, d: usize, entity: &str) -> Vec<outpost_core::api::RecordRow> {
+        let Some(client) = self.client(d) else {
+            return Vec::new();
+        };
+        let mut rows = client
+            .record_list(RecordListArgs {
+                entity: entity.to_owned(),
+            })
+            .await
+            .unwrap_or_default();
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        rows
+    }
+
+    async fn outbox_ids(&self, d: usize) -> BTreeSet<String> {
+        let Some(client) = self.client(d) else {
+            return BTreeSet::new();
+        };
+        client
+            .sync_outbox()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| o.op_id)
+            .collect()
+    }
+
+    /// Runs a user's action and books the operations it queued.
+    async fn user_action(
+        &mut self,
+        d: usize,
+        what: String,
+        token: Option<(String, String, String, String)>,
+        action: impl std::future::Future<Output = Result<(), CoreError>>,
+    ) {
+        let before = self.outbox_ids(d).await;
+        let result = action.await;
+        let after = self.outbox_ids(d).await;
+        let user = self.devices[d].user;
+        let new: Vec<String> = after.difference(&before).cloned().collect();
+        for op_id in &new {
+            self.ledger.ops.push(OpRecord {
+                op_id: op_id.clone(),
+                device: d,
+                user,
+                what: what.clone(),
+                token: token.clone(),
+            });
+        }
+        let outcome = outcome(&result);
+        self.log(format!(
+            "d{d} u{user} {what}: {outcome} ({} ops)",
+            new.len()
+        ));
+    }
+
+    fn token(&self) -> String {
+        format!("sim{}", self.ledger.ops.len() + self.trace.len())
+    }
+
+    async fn user_edit(&mut self, d: usize) {
+        let entity = if self.rng.with(|r| r.random_bool(0.7)) {
+            "account"
+        } else {
+            "contact"
+        };
+        // Open records: a closed one refuses every edit.
+        let held: Vec<_> = self
+            .held(d, entity)
+            .await
+            .into_iter()
+            .filter(|r| r.fields.get("statecode").cloned().flatten().as_deref() == Some("0"))
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        let pick = self.rng.with(|r| r.random_range(0..held.len()));
+        let record = &held[pick];
+        let field = if entity == "account" {
+            "telephone1"
+        } else {
+            "jobtitle"
+        };
+        let value = self.token();
+        let Some(client) = self.client(d) else { return };
+        let args = RecordUpdateArgs {
+            entity: entity.to_owned(),
+            id: record.id.clone(),
+            fields: Fields::from([(field.to_owned(), Some(value.clone()))]),
+        };
+        let token = Some((
+            entity.to_owned(),
+            record.id.clone(),
+            field.to_owned(),
+            value,
+        ));
+        let what = format!("edit {entity} {} {field}", short(&record.id));
+        self.user_action(d, what, token, async move {
+            client.record_update(args).await.map(|_| ())
+        })
+        .await;
+    }
+
+    async fn user_create(&mut self, d: usize) {
+        let Some(client) = self.client(d) else { return };
+        let value = self.token();
+        let args = RecordCreateArgs {
+            entity: "account".to_owned(),
+            fields: Fields::from([("name".to_owned(), Some(value.clone()))]),
+        };
+        let created = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let keep = Arc::clone(&created);
+        self.user_action(d, "create account".into(), None, async move {
+            let row = client.record_create(args).await?;
+            *lock(&keep) = Some(row.id);
+            Ok(())
+        })
+        .await;
+        let id = lock(&created).take();
+        if let Some(id) = id
+            && let Some(op) = self.ledger.ops.last_mut()
+            && op.what == "create account"
+        {
+            op.token = Some(("account".into(), id, "name".into(), value));
+        }
+    }
+
+    async fn user_delete(&mut self, d: usize) {
+        let user = self.devices[d].user;
+        // Only what this user made here: deleting is rare and deliberate.
+        let mine: Vec<String> = self
+            .ledger
+            .ops
+            .iter()
+            .filter(|o| o.device == d && o.user == user && o.what == "create account")
+            .filter_map(|o| o.token.as_ref().map(|t| t.1.clone()))
+            .collect();
+        let held: BTreeSet<String> = self
+            .held(d, "account")
+            .await
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let candidates: Vec<&String> = mine.iter().filter(|id| held.contains(*id)).collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let id = candidates[self.rng.with(|r| r.random_range(0..candidates.len()))].clone();
+        let Some(client) = self.client(d) else { return };
+        let what = format!("delete account {}", short(&id));
+        self.user_action(d, what, None, async move {
+            client
+                .record_delete(RecordKey {
+                    entity: "account".into(),
+                    id,
+                })
+                .await
+        })
+        .await;
+    }
+
+    async fn resolve_errors(&mut self, d: usize) {
+        let Some(client) = self.client(d) else { return };
+        let errors = client.sync_errors().await.unwrap_or_default();
+        for error in errors.into_iter().filter(|e| !e.resolving) {
+            let choice = self.rng.with(|r| r.random_range(0..3));
+            let resolution = match choice {
+                0 => SyncErrorAction::KeepMine,
+                1 => SyncErrorAction::TakeServer,
+                _ if error.kind == "update" => SyncErrorAction::Resubmit {
+                    fields: error.changes.clone(),
+                },
+                _ => SyncErrorAction::KeepMine,
+            };
+            let name = match &resolution {
+                SyncErrorAction::KeepMine => "keep_mine",
+                SyncErrorAction::TakeServer => "take_server",
+                SyncErrorAction::Resubmit { .. } => "resubmit",
+            };
+            self.ledger
+                .resolutions
+                .insert(error.op_id.clone(), name.to_owned());
+            let client = Arc::clone(&client);
+            let args = SyncErrorResolveArgs {
+                op_id: error.op_id.clone(),
+                resolution,
+            };
+            let what = format!("resolve {} {name}", short(&error.op_id));
+            // A resubmit is a new operation carrying the user's (edited) change.
+            let token = self
+                .ledger
+                .ops
+                .iter()
+                .find(|o| o.op_id == error.op_id)
+                .and_then(|o| o.token.clone());
+            let token = token.filter(|_| name == "resubmit");
+            self.user_action(d, what, token, async move {
+                client.sync_error_resolve(args).await
+            })
+            .await;
+        }
+    }
+
+    async fn sync(&mut self, d: usize) {
+        let Some(client) = self.client(d) else { return };
+        let crash = self.faults && self.rng.with(|r| r.random_bool(0.12));
+        if crash {
+            let nth = self.rng.with(|r| r.random_range(0..4));
+            let after = self.rng.with(|r| r.random_bool(0.5));
+            self.net.crash_at(d, nth, after);
+        }
+        let result = tokio::select! {
+            biased;
+            r = client.sync_now() => Some(r),
+            () = wait_crash(&self.net, d) => None,
+        };
+        drop(client);
+        self.net.take_crashed(d);
+        match result {
+            Some(result) => {
+                let text = outcome(&result.as_ref().map(|_| ()).map_err(clone_err));
+                self.log(format!("d{d} sync: {text}"));
+                if let Err(CoreError::MetadataPending(_)) = result
+                    && let Some(client) = self.client(d)
+                {
+                    let accepted = client.metadata_accept().await.map(|_| ());
+                    let text = outcome(&accepted);
+                    self.log(format!("d{d} accepts the metadata: {text}"));
+                }
+            }
+            None => {
+                self.log(format!("d{d} crashed mid-sync"));
+                self.devices[d].client = None;
+                if let Err(e) = self.device_open(d) {
+                    self.log(format!("d{d} reopens: {e}"));
+                }
+            }
+        }
+    }
+
+    async fn sync_together(&mut self) {
+        let (Some(a), Some(b)) = (self.client(0), self.client(1)) else {
+            return;
+        };
+        let (ra, rb) = tokio::join!(a.sync_now(), b.sync_now());
+        let (oa, ob) = (outcome(&ra.map(|_| ())), outcome(&rb.map(|_| ())));
+        self.log(format!("d0+d1 sync together: {oa} / {ob}"));
+    }
+
+    fn crash_idle(&mut self, d: usize) -> anyhow::Result<()> {
+        self.net.count("crash_idle");
+        self.devices[d].client = None;
+        self.log(format!("d{d} crashed while idle"));
+        self.device_open(d)
+    }
+
+    fn keychain_fault(&mut self, d: usize) -> anyhow::Result<()> {
+        let keys = Arc::clone(&self.devices[d].keys);
+        if self.rng.with(|r| r.random_bool(0.5)) && self.keychain_loss {
+            self.net.count("keychain_entry_missing");
+            keys.lose();
+            self.log(format!("d{d} keychain loses its database keys"));
+        } else {
+            self.net.count("keychain_locked");
+            keys.locked.store(true, Ordering::SeqCst);
+            self.log(format!("d{d} keychain locked"));
+        }
+        // The app starts again with the keychain as it is now.
+        self.devices[d].client = None;
+        if let Err(e) = self.device_open(d) {
+            self.log(format!("d{d} reopens: {e}"));
+        }
+        Ok(())
+    }
+
+    async fn sign_out(&mut self, d: usize) {
+        let Some(client) = self.client(d) else { return };
+        let wipe = self.rng.with(|r| r.random_bool(0.5));
+        let result = client
+            .session_sign_out(SignOutArgs {
+                wipe,
+                discard: None,
+            })
+            .await;
+        let text = outcome(&result.as_ref().map(|_| ()).map_err(clone_err));
+        self.log(format!("d{d} sign out (wipe {wipe}): {text}"));
+        if wipe
+            && matches!(result, Err(CoreError::UnsentWork(_)))
+            && self.rng.with(|r| r.random_bool(0.3))
+        {
+            // The user reads what would be lost and says yes to exactly that.
+            let unsent = client.session_unsent().await.unwrap_or_default();
+            let before = self.outbox_ids(d).await;
+            let result = client
+                .session_sign_out(SignOutArgs {
+                    wipe: true,
+                    discard: Some(unsent),
+                })
+                .await;
+            if result.is_ok() {
+                self.ledger.discarded.extend(before);
+            }
+            let text = outcome(&result.map(|_| ()));
+            self.log(format!("d{d} sign out, discarding {unsent:?}: {text}"));
+        }
+    }
+
+    /// The administrator changes a field of a record devices hold (conflicts).
+    async fn admin_edit(&mut self) -> anyhow::Result<()> {
+        let Some(id) = self.server_pick_account().await? else {
+            return Ok(());
+        };
+        let value = format!("admin{}", self.trace.len());
+        let op = serde_json::json!({
+            "kind": "update", "entity": "account", "id": id,
+            "changes": {"telephone1": value, "creditlimit": format!("{}.00", self.trace.len())},
+            "before": {}
+        });
+        let changes = op["changes"].clone();
+        let (status, body) = self.admin("POST", "/api/v1/operations", Some(op)).await?;
+        if status == 200 {
+            self.net.note_admin("account", &id, changes);
+        }
+        self.log(format!("admin edits account {}: {status}", short(&id)));
+        if status != 200 {
+            self.log(format!("  {body}"));
+        }
+        Ok(())
+    }
+
+    /// The administrator gives an account to another of the simulated users.
+    async fn admin_reassign(&mut self) -> anyhow::Result<()> {
+        let Some(id) = self.server_pick_account().await? else {
+            return Ok(());
+        };
+        let to = self.rng.with(|r| r.random_range(0..self.users.len()));
+        let op = serde_json::json!({
+            "kind": "assign", "entity": "account", "id": id,
+            "owner": {"entity": "systemuser", "id": self.users[to].id}
+        });
+        let (status, _) = self.admin("POST", "/api/v1/operations", Some(op)).await?;
+        self.log(format!(
+            "admin gives account {} to u{to}: {status}",
+            short(&id)
+        ));
+        Ok(())
+    }
+
+    /// An account owned by one of the simulated users.
+    async fn server_pick_account(&self) -> anyhow::Result<Option<String>> {
+        let owners: Vec<String> = self
+            .users
+            .iter()
+            .map(|u| format!("systemuser:{}", u.id))
+            .collect();
+        let ids = self
+            .db()?
+            .tx(move |c| {
+                let mut ids = Vec::new();
+                let sql = format!(
+                    "SELECT id, ownerid FROM {} WHERE _deleted = 0 ORDER BY id",
+                    outpost_server::db::entity_table("account")
+                );
+                for row in c.query(&sql, &[])? {
+                    let (id, owner) = (
+                        outpost_server::db::string(&row[0])?,
+                        outpost_server::db::string(&row[1]).unwrap_or_default(),
+                    );
+                    if owners
+                        .iter()
+                        .any(|o| owner.ends_with(o.trim_start_matches("systemuser:")))
+                    {
+                        ids.push(id);
+                    }
+                }
+                Ok(ids)
+            })
+            .await?;
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            ids[self.rng.with(|r| r.random_range(0..ids.len()))].clone(),
+        ))
+    }
+
+    /// The administrator grants or takes back the field profile that reads
+    /// `account.creditlimit`, for one of the simulated users.
+    async fn admin_field_security(&mut self) -> anyhow::Result<()> {
+        let u = self.rng.with(|r| r.random_range(0..self.users.len()));
+        let grant = !self.finance.contains(&u);
+        let user_id = self.users[u].id.clone();
+        self.db()?
+            .write(move |c| {
+                use outpost_server::org::{bump_config, key, setting, setting_set};
+                let text = setting(c, key::SECURITY)?.context("security facts")?;
+                let mut security: outpost_domain::security::OrgSecurity =
+                    serde_json::from_str(&text)?;
+                let user = security
+                    .users
+                    .get_mut(&user_id)
+                    .context("the user has security facts")?;
+                if grant {
+                    user.field_profiles
+                        .insert(outpost_domain::demo::FINANCE_PROFILE.to_owned());
+                } else {
+                    user.field_profiles
+                        .remove(outpost_domain::demo::FINANCE_PROFILE);
+                }
+                setting_set(c, key::SECURITY, &serde_json::to_string(&security)?)?;
+                bump_config(c)?;
+                Ok(())
+            })
+            .await?;
+        if grant {
+            self.finance.insert(u);
+        } else {
+            self.finance.remove(&u);
+        }
+        self.log(format!(
+            "admin {} u{u} reading account.creditlimit",
+            if grant { "lets" } else { "stops" }
+        ));
+        Ok(())
+    }
+
+    /// The administrator revokes the device of the user signed in on `d` — reported lost
+    /// (`wipe`) or not.
+    async fn admin_revoke(&mut self, d: usize, lost: bool) -> anyhow::Result<()> {
+        let Some(client) = self.client(d) else {
+            return Ok(());
+        };
+        let Ok(status) = client.session_status().await else {
+            return Ok(());
+        };
+        let (Some(device_id), Some(user_id)) = (status.device_id, status.user_id) else {
+            return Ok(());
+        };
+        let body = serde_json::json!({"user": user_id, "wipe": lost});
+        let (code, answer) = self
+            .admin(
+                "POST",
+                &format!("/api/v1/admin/devices/{device_id}/revoke"),
+                Some(body),
+            )
+            .await?;
+        let u = self.devices[d].user;
+        let done = (200..300).contains(&code);
+        if lost && done {
+            // A lost device's store goes with nothing kept: that is what "lost" means.
+            self.ledger.lost.insert((d, u));
+        }
+        self.net.count(if lost {
+            "device_lost"
+        } else {
+            "device_revoked"
+        });
+        self.log(format!(
+            "admin revokes d{d} of u{u} (lost {lost}): {code} {}",
+            if done {
+                String::new()
+            } else {
+                answer.to_string()
+            }
+        ));
+        Ok(())
+    }
+
+    /// The administrator switches offline off for the whole org (devices are told to
+    /// wipe), or on again.
+    async fn admin_provision(&mut self) -> anyhow::Result<()> {
+        let on = !self.provisioned;
+        let (_, mut settings) = self.admin("GET", "/api/v1/admin/settings", None).await?;
+        settings["provisioned"] = serde_json::json!(on);
+        let (code, body) = self
+            .admin("PUT", "/api/v1/admin/settings", Some(settings))
+            .await?;
+        if code == 200 {
+            self.provisioned = on;
+            self.net
+                .count(if on { "reprovision" } else { "deprovision" });
+        }
+        self.log(format!("admin provisions offline {on}: {code} {body}"));
+        Ok(())
+    }
+
+    /// Every fault heals; every device signs in as its users in turn, restores what was
+    /// sealed, and syncs until nothing is left to send.
+    async fn heal(&mut self) -> anyhow::Result<()> {
+        self.log("heal".into());
+        self.net.set_rates(FaultRates::NONE);
+        self.faults = false;
+        self.net.heal();
+        if self.db.is_none() {
+            self.server_start().await?;
+        }
+        if !self.provisioned {
+            self.admin_provision().await?;
+        }
+        for d in 0..self.devices.len() {
+            self.devices[d].keys.heal();
+            self.devices[d].client = None;
+            self.device_open(d)?;
+        }
+        // Two rounds: what one device sends, the others receive in the second.
+        for round in 0..2 {
+            for d in 0..self.devices.len() {
+                let users: Vec<usize> = {
+                    let device = &self.devices[d];
+                    let mut users: Vec<usize> = device.users.iter().copied().collect();
+                    // The last user last, so they are the one signed in at the end.
+                    users.retain(|u| *u != device.user);
+                    users.push(device.user);
+                    users
+                };
+                for u in users {
+                    self.sign_in(d, u).await;
+                    self.restore(d).await;
+                    for _ in 0..4 {
+                        self.sync(d).await;
+                        let Some(client) = self.client(d) else { break };
+                        let waiting = client
+                            .sync_outbox()
+                            .await
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|o| o.state == "pending" || o.state == "resolving");
+                        if !waiting {
+                            break;
+                        }
+                    }
+                    if round == 1
+                        && let Some(snap) = crate::model::snapshot(self, d).await
+                    {
+                        self.ledger.snapshots.insert((d, u), snap);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts back every recovery file of the signed-in user (their choice, always yes).
+    async fn restore(&mut self, d: usize) {
+        let Some(client) = self.client(d) else { return };
+        for file in client.recovery_list().await.unwrap_or_default() {
+            if !file.restorable {
+                continue;
+            }
+            let result = client
+                .recovery_restore(RecoveryRestoreArgs {
+                    id: file.id.clone(),
+                })
+                .await;
+            let text = outcome(&result.map(|_| ()));
+            self.log(format!("d{d} restores a recovery file: {text}"));
+        }
+    }
+
+    pub(crate) fn device_count(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub(crate) fn device_client(&self, d: usize) -> Option<Arc<Client>> {
+        self.client(d)
+    }
+
+    pub(crate) fn device_dir(&self, d: usize) -> &Path {
+        &self.devices[d].dir
+    }
+
+    pub(crate) fn device_user(&self, d: usize) -> usize {
+        self.devices[d].user
+    }
+
+    pub(crate) fn server_db(&self) -> anyhow::Result<Db> {
+        self.db()
+    }
+
+    pub(crate) fn delivered(&self) -> Vec<crate::net::Delivered> {
+        lock(&self.net.delivered).clone()
+    }
+
+    pub(crate) fn note(&mut self, line: String) {
+        self.log(line);
+    }
+}
+
+async fn wait_crash(net: &Net, d: usize) {
+    // Polled after every step of the sync future (biased select): a crash shows at once.
+    loop {
+        if net.is_crashed(d) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[id.len().saturating_sub(17)..]
+}
+
+fn clone_err(e: &CoreError) -> CoreError {
+    CoreError::Invalid(kind(e))
+}
+
+/// What a result says, without ids or times (the trace must replay exactly).
+fn kind(e: &CoreError) -> String {
+    match e {
+        CoreError::Server { code, .. } => format!("server {code}"),
+        other => format!("{other}"),
+    }
+}
+
+fn outcome(result: &Result<(), CoreError>) -> String {
+    match result {
+        Ok(()) => "ok".into(),
+        Err(e) => kind(e),
+    }
+}
