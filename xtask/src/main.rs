@@ -5,6 +5,7 @@
 //!   no display).
 //! - `test`: the whole suite, exactly what CI runs.
 //! - `codegen [--check]`: TypeScript types from the Rust API types.
+//! - `sim`: the deterministic simulation of devices, server, network and clock.
 //! - `tidy`: conventions checked by code.
 //! - `bench server` / `bench client`: benchmarks, figures written into `docs/BENCHMARKS.md`.
 
@@ -33,9 +34,10 @@ fn main() -> anyhow::Result<()> {
         Some("tidy") => tidy::tidy(&root),
         Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
+        Some("sim") => sim(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K] [--keychain-loss]\n                    the deterministic simulation (crates/sim)"
             );
             bail!("unknown or missing command")
         }
@@ -51,6 +53,24 @@ fn workspace_root() -> anyhow::Result<PathBuf> {
         .parent()
         .context("xtask lives in the workspace")?
         .to_owned())
+}
+
+/// Builds the workspace and runs the simulation with `args` (see `crates/sim/src/main.rs`).
+fn sim(root: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
+    proc::run(
+        &mut proc::cargo(&["build", "--workspace", "--locked", "--bin", "outpost-sim"]),
+        root,
+    )?;
+    let exe = root.join("target/debug/outpost-sim");
+    let status = std::process::Command::new(exe)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("running outpost-sim")?;
+    if !status.success() {
+        bail!("the simulation found violations (or missed a mutant)");
+    }
+    Ok(())
 }
 
 /// Regenerates the TypeScript bindings (or, with `--check`, fails when they drifted). The

@@ -197,7 +197,7 @@ impl Remote {
         token: &str,
         req: PullRequest,
     ) -> Result<PullResponse, CoreError> {
-        let query = serde_urlencoded::to_string(&req).map_err(anyhow::Error::from)?;
+        let query = serde_urlencoded::to_string(req).map_err(anyhow::Error::from)?;
         let mut request = self.get("/sync/pull", Some(token));
         if !query.is_empty() {
             request.url = format!("{}?{query}", request.url);
@@ -300,7 +300,7 @@ fn decode<T: serde::de::DeserializeOwned>(
             _ => CoreError::Unauthorized,
         });
     }
-    if status >= 500 && status != 500 {
+    if status > 500 {
         // 502/503/504 come from proxies in front of a server that is down.
         return Err(CoreError::Unreachable(format!("{status} {reason}")));
     }

@@ -16,6 +16,10 @@
 //! [`outpost_domain::mutant`] re-introduces known bugs; [`run`] with one must find a
 //! violation (`cargo xtask sim --mutant NAME`).
 
+// A test tool, not a library anyone builds on: its public items are documented where it
+// helps the reader of a failing run, not field by field.
+#![allow(missing_docs)]
+
 pub mod model;
 pub mod net;
 mod world;
@@ -87,6 +91,9 @@ impl Default for Options {
 /// # Errors
 /// When the world cannot be set up (a temp dir, the server's database).
 pub fn run(seed: u64, options: Options) -> anyhow::Result<RunReport> {
+    // The mutant switch is process-wide: runs in one process take turns.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = net::lock(&ONE_AT_A_TIME);
     outpost_domain::mutant::set(options.mutant);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

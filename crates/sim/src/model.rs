@@ -8,6 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use outpost_core::api::{OutboxRow, RecordListArgs, RecordRow};
 use outpost_server::db::{entity_table, string};
+use outpost_server::records::{read_row, select_columns};
+
+/// The secured field: only users the administrator lets read it may hold its value.
+const SECRET: &str = "creditlimit";
 
 use crate::net::Delivered;
 use crate::world::World;
@@ -96,32 +100,26 @@ async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
                     .push(outcome["status"].as_str().unwrap_or("?").to_owned());
             }
             let mut records = BTreeMap::new();
+            let org = outpost_server::org::Org::load(c)?;
             for (entity, fields) in COMPARED {
+                let def = org.metadata.entity(entity)?;
                 let sql = format!(
-                    "SELECT id, {} FROM {} WHERE _deleted = 0",
-                    fields.join(", "),
+                    "SELECT {} FROM {} r WHERE r._deleted = 0",
+                    select_columns(def),
                     entity_table(entity)
                 );
                 for row in c.query(&sql, &[])? {
-                    let mut values = BTreeMap::new();
-                    for (i, field) in fields.iter().enumerate() {
-                        values.insert((*field).to_owned(), text_of(&row[i + 1]));
-                    }
-                    records.insert(((*entity).to_owned(), string(&row[0])?), values);
+                    let (id, all, _) = read_row(def, &row, 0)?;
+                    let values = all
+                        .into_iter()
+                        .filter(|(name, _)| fields.contains(&name.as_str()) || name == SECRET)
+                        .collect();
+                    records.insert(((*entity).to_owned(), id), values);
                 }
             }
             Ok(ServerFacts { outcomes, records })
         })
         .await
-}
-
-fn text_of(value: &outpost_server::db::SqlParam) -> Option<String> {
-    use outpost_server::db::SqlParam;
-    match value {
-        SqlParam::Null => None,
-        SqlParam::Text(t) => Some(t.clone()),
-        SqlParam::Int(i) => Some(i.to_string()),
-    }
 }
 
 /// Every invariant, after the run healed: the violations found.
@@ -181,8 +179,9 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
     }
     // Value-level, none lost: each user's last write of each field reached the server,
     // or is still on the device, or the user said yes to losing it.
-    let mut last: BTreeMap<(usize, usize, String, String, String), (String, String)> =
-        BTreeMap::new();
+    // (device, user, entity, id, field) → (value, op id) of the user's last write.
+    type Write = (usize, usize, String, String, String);
+    let mut last: BTreeMap<Write, (String, String)> = BTreeMap::new();
     for op in &ledger.ops {
         if let Some((entity, id, field, value)) = &op.token {
             last.insert(
@@ -395,12 +394,22 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
                     }
                     continue;
                 };
-                let secret = row.fields.get("creditlimit").cloned().flatten();
-                if *entity == "account" && !world.finance.contains(u) && secret.is_some() {
-                    violations.push(format!(
-                        "{who}: holds account {} creditlimit = {secret:?}, a field the user may not read",
-                        row.id
-                    ));
+                if *entity == "account" {
+                    let mine = row.fields.get(SECRET).cloned().flatten();
+                    let theirs = server.get(SECRET).cloned().flatten();
+                    if !world.finance.contains(u) {
+                        if mine.is_some() {
+                            violations.push(format!(
+                                "{who}: holds account {} {SECRET} = {mine:?}, a field the user may not read",
+                                row.id
+                            ));
+                        }
+                    } else if normal(&mine) != normal(&theirs) {
+                        violations.push(format!(
+                            "{who}: account {} {SECRET} is {mine:?} on the device, {theirs:?} on the server, which the user may read",
+                            row.id
+                        ));
+                    }
                 }
                 for field in *fields {
                     let mine = row.fields.get(*field).cloned().flatten();

@@ -2,7 +2,7 @@
 //! the steps one seed drives them through.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -173,7 +173,16 @@ pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport
 
 impl World {
     async fn new(seed: u64, options: Options) -> anyhow::Result<Self> {
-        let tmp = tempfile::tempdir()?;
+        // Memory-backed when the machine has it: every commit is fsynced (ADR 0009), and
+        // the simulation tests logic, not the disk — on a disk, fsyncs are most of a run.
+        let shm = std::path::Path::new("/dev/shm");
+        let tmp = if shm.is_dir() {
+            tempfile::Builder::new()
+                .prefix("outpost-sim")
+                .tempdir_in(shm)?
+        } else {
+            tempfile::tempdir()?
+        };
         let rng = Rng::new(seed);
         let net = Net::new(rng.clone());
         let clock = Clock(Arc::new(AtomicI64::new(EPOCH * 1000)));
@@ -394,8 +403,8 @@ impl World {
             760..780 => self.admin_field_security().await?,
             780..790 => self.admin_revoke(d, false).await?,
             790..795 => self.admin_revoke(d, true).await?,
-            795..805 => self.admin_provision().await?,
-            805..840 => {
+            795..820 => self.admin_provision().await?,
+            820..850 => {
                 if d == 0 {
                     let other = if self.devices[0].user == 0 { 1 } else { 0 };
                     self.sign_in(0, other).await;
@@ -404,8 +413,8 @@ impl World {
                     self.sign_in(d, user).await;
                 }
             }
-            840..855 => self.sign_out(d).await,
-            855..890 => {
+            850..862 => self.sign_out(d).await,
+            862..890 => {
                 let cut = !self.net.is_partitioned(d);
                 self.net.partition(d, cut);
                 self.log(format!("d{d} network {}", if cut { "cut" } else { "back" }));
@@ -939,8 +948,9 @@ impl World {
             self.devices[d].client = None;
             self.device_open(d)?;
         }
-        // Two rounds: what one device sends, the others receive in the second.
-        for round in 0..2 {
+        // Rounds until quiet: what one device sends, the others receive in the next; the
+        // last round reads every store back.
+        for round in 0..3 {
             for d in 0..self.devices.len() {
                 let users: Vec<usize> = {
                     let device = &self.devices[d];
@@ -951,22 +961,8 @@ impl World {
                     users
                 };
                 for u in users {
-                    self.sign_in(d, u).await;
-                    self.restore(d).await;
-                    for _ in 0..4 {
-                        self.sync(d).await;
-                        let Some(client) = self.client(d) else { break };
-                        let waiting = client
-                            .sync_outbox()
-                            .await
-                            .unwrap_or_default()
-                            .iter()
-                            .any(|o| o.state == "pending" || o.state == "resolving");
-                        if !waiting {
-                            break;
-                        }
-                    }
-                    if round == 1
+                    self.heal_user(d, u).await;
+                    if round == 2
                         && let Some(snap) = crate::model::snapshot(self, d).await
                     {
                         self.ledger.snapshots.insert((d, u), snap);
@@ -975,6 +971,50 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Signs `u` in on `d` unless they are still signed in there (signing in again would
+    /// fetch their access afresh and hide a device that never learned of a change), puts
+    /// back what was sealed, and syncs until nothing waits to be sent.
+    async fn heal_user(&mut self, d: usize, u: usize) {
+        let signed_in = match self.client(d) {
+            Some(client) => client.session_status().await.ok().is_some_and(|s| {
+                s.signed_in && s.username.as_deref() == Some(self.users[u].username.as_str())
+            }),
+            None => false,
+        };
+        if !signed_in {
+            self.sign_in(d, u).await;
+        }
+        self.restore(d).await;
+        for _ in 0..4 {
+            let Some(client) = self.client(d) else { return };
+            let result = client.sync_now().await;
+            let text = outcome(&result.as_ref().map(|_| ()).map_err(clone_err));
+            self.log(format!("d{d} heal sync: {text}"));
+            match result {
+                Err(CoreError::MetadataPending(_)) => {
+                    let accepted = client.metadata_accept().await.map(|_| ());
+                    let text = outcome(&accepted);
+                    self.log(format!("d{d} accepts the metadata: {text}"));
+                }
+                // The session ended while the device was away: the user signs in again.
+                Err(CoreError::NotSignedIn | CoreError::Unauthorized | CoreError::Wiped) => {
+                    self.sign_in(d, u).await;
+                    self.restore(d).await;
+                }
+                _ => {}
+            }
+            let waiting = client
+                .sync_outbox()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .any(|o| o.state == "pending" || o.state == "resolving");
+            if !waiting && result.is_ok() {
+                return;
+            }
+        }
     }
 
     /// Puts back every recovery file of the signed-in user (their choice, always yes).
@@ -994,20 +1034,8 @@ impl World {
         }
     }
 
-    pub(crate) fn device_count(&self) -> usize {
-        self.devices.len()
-    }
-
     pub(crate) fn device_client(&self, d: usize) -> Option<Arc<Client>> {
         self.client(d)
-    }
-
-    pub(crate) fn device_dir(&self, d: usize) -> &Path {
-        &self.devices[d].dir
-    }
-
-    pub(crate) fn device_user(&self, d: usize) -> usize {
-        self.devices[d].user
     }
 
     pub(crate) fn server_db(&self) -> anyhow::Result<Db> {
@@ -1016,10 +1044,6 @@ impl World {
 
     pub(crate) fn delivered(&self) -> Vec<crate::net::Delivered> {
         lock(&self.net.delivered).clone()
-    }
-
-    pub(crate) fn note(&mut self, line: String) {
-        self.log(line);
     }
 }
 

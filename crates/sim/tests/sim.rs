@@ -1,0 +1,64 @@
+//! The simulation's own checks, in CI: a seed replays exactly, a bounded set of seeds
+//! holds every invariant, and every mutant is caught within a bounded number of seeds.
+//! `cargo xtask sim` runs the long versions.
+
+use outpost_sim::{Mutant, Options, run};
+
+/// Seeds each check may use (each takes a few seconds in a debug build).
+const SEEDS: u64 = 6;
+const MUTANT_SEEDS: u64 = 12;
+
+#[test]
+fn one_seed_replays_to_the_same_trace() {
+    let first = run(7, Options::default()).expect("the run");
+    let again = run(7, Options::default()).expect("the run again");
+    assert_eq!(first.trace, again.trace, "the same seed, the same trace");
+    assert_eq!(first.trace_hash, again.trace_hash);
+}
+
+#[test]
+fn every_invariant_holds_across_seeds_with_the_full_fault_mix() {
+    for seed in 1..=SEEDS {
+        let report = run(seed, Options::default()).expect("the run");
+        assert!(
+            report.violations.is_empty(),
+            "seed {seed}: {:#?}\nreplay: cargo xtask sim --seed {seed} --trace",
+            report.violations
+        );
+        assert!(report.ops > 0, "seed {seed}: users did something");
+    }
+}
+
+/// Runs seeds with `mutant` on until one finds a violation.
+fn caught(mutant: Mutant) {
+    let options = Options {
+        mutant: Some(mutant),
+        ..Options::default()
+    };
+    let found = (1..=MUTANT_SEEDS)
+        .find(|seed| !run(*seed, options).expect("the run").violations.is_empty());
+    assert!(
+        found.is_some(),
+        "mutant {} survived {MUTANT_SEEDS} seeds",
+        mutant.name()
+    );
+}
+
+macro_rules! mutants {
+    ($($test:ident: $mutant:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                caught(Mutant::$mutant);
+            }
+        )*
+    };
+}
+
+mutants! {
+    mutant_sign_in_other_user_wipes_is_caught: SignInOtherUserWipes,
+    mutant_server_spelling_wipes_is_caught: ServerSpellingWipes,
+    mutant_wipe_drops_unsent_is_caught: WipeDropsUnsent,
+    mutant_field_security_stale_is_caught: FieldSecurityStale,
+    mutant_double_apply_is_caught: DoubleApply,
+}
