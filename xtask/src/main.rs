@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
         Some("sim") => sim(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K] [--keychain-loss]\n                    the deterministic simulation (crates/sim)"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K]\n                    the deterministic simulation (crates/sim)"
             );
             bail!("unknown or missing command")
         }

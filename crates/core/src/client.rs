@@ -243,7 +243,15 @@ impl Client {
         if let Some(account) = client.accounts().active() {
             // The store keeps the metadata it was made from: this works offline.
             match account.open(&*client.config.keys) {
-                Ok(store) => *client.lock()? = Some(store),
+                Ok(mut store) => {
+                    // Another store of this user whose key came back: its work joins.
+                    if let (Some(org_id), Some(user_id)) =
+                        (store.state_get(ORG_ID)?, store.state_get(USER_ID)?)
+                    {
+                        client.adopt_others(&mut store, &account, &org_id, &user_id)?;
+                    }
+                    *client.lock()? = Some(store);
+                }
                 // A store the keychain cannot open stays on the device (nothing deletes
                 // it) and does not stop the app: whoever uses the device signs in.
                 Err(CoreError::Store(
@@ -724,6 +732,7 @@ impl Client {
             store.state_delete(SIGNED_OUT)?;
             let open = Account::of_store(&self.config.data_dir, store);
             open.tags_write(&org_id, &args.username, &login.user.id, &device_id)?;
+            self.adopt_others(store, &open, &org_id, &login.user.id)?;
             self.accounts().set_active(Some(&open))?;
             self.gone_set(None);
             left
@@ -855,6 +864,41 @@ impl Client {
             || (active(Mutant::ServerSpellingWipes)
                 && same_user
                 && spelled.as_deref() != Some(server_url))
+    }
+}
+
+impl Client {
+    /// Moves into `store` (the user's store now open) the unsent work of the user's other
+    /// stores on this device, then deletes them: a user whose key went missing worked in
+    /// a fresh store, and when the old key comes back its changes, sync errors, resolutions
+    /// and drafts join the newer store — kept, in their order, with their op ids (the
+    /// server knows an op by user and op id, whichever device sends it again, so nothing
+    /// that reached it before is applied twice). A store is deleted only once its work is
+    /// in `store`, and only a store with nothing unsent is deleted without moving any.
+    fn adopt_others(
+        &self,
+        store: &mut Store,
+        open: &Account,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<(), CoreError> {
+        let keys = &*self.config.keys;
+        let who = Who::User { org_id, user_id };
+        for other in self.accounts().others_of(keys, who, open) {
+            let mut old = match other.open(keys) {
+                Ok(old) => old,
+                Err(e) => {
+                    tracing::warn!(error = %e, account = %other.id, "another store of this user cannot be opened; it stays");
+                    continue;
+                }
+            };
+            let work = old.unsent_export()?;
+            let ctx = apply_context(store, &access_of(store)?, self.now())?;
+            let added = store.unsent_import(&ctx, &work)?;
+            tracing::info!(account = %other.id, added = %added.describe(), "the unsent work of this user's other store joined the store in use");
+            other.wipe(Some(old), keys)?;
+        }
+        Ok(())
     }
 }
 

@@ -13,24 +13,27 @@ use crate::ops::{self, Actor, Outcome};
 use crate::org::Org;
 use crate::{ApiError, new_id};
 
-/// The outcome stored for a (device, op id), if that op was pushed before.
+/// The outcome stored for a user's op id, if that op was pushed before — from any of the
+/// user's devices: op ids are made unique on the device (UUID v7), and a user's unsent
+/// work may move from one of their stores to another (a store whose key came back, ADR
+/// 0011), so a resend through another device must still be answered, not applied again.
 ///
 /// # Errors
 /// A database error.
 pub fn stored_outcome(
     conn: &mut dyn Conn,
-    device: &str,
+    user_id: &str,
     op_id: &str,
 ) -> anyhow::Result<Option<OpResult>> {
     conn.query_opt(
-        "SELECT outcome FROM applied_op WHERE device_id = $1 AND op_id = $2",
-        &[text(device), text(op_id)],
+        "SELECT outcome FROM applied_op WHERE user_id = $1 AND op_id = $2",
+        &[text(user_id), text(op_id)],
     )?
     .map(|row| Ok(serde_json::from_str(&string(&row[0])?)?))
     .transpose()
 }
 
-/// Applies one pushed operation exactly once per (device, op id): a resent op gets the
+/// Applies one pushed operation exactly once per (user, op id): a resent op gets the
 /// outcome stored the first time and changes nothing. A conflict or an error becomes a
 /// sync error owned by the caller.
 ///
@@ -46,14 +49,14 @@ pub fn push_one(
 ) -> anyhow::Result<OpResult> {
     let device = caller.device_key();
     let double = outpost_domain::mutant::active(outpost_domain::mutant::Mutant::DoubleApply);
-    if let Some(outcome) = stored_outcome(conn, &device, &op.op_id)? {
+    if let Some(outcome) = stored_outcome(conn, &caller.user_id, &op.op_id)? {
         if !double {
             return Ok(outcome);
         }
         // A re-introduced bug (the simulation's mutants): a resent op is applied again.
         conn.execute(
-            "DELETE FROM applied_op WHERE device_id = $1 AND op_id = $2",
-            &[text(&device), text(&op.op_id)],
+            "DELETE FROM applied_op WHERE user_id = $1 AND op_id = $2",
+            &[text(&caller.user_id), text(&op.op_id)],
         )?;
     }
     let check = if org.settings.conflict_detection {
@@ -233,8 +236,8 @@ pub fn error_of_op(
     op_id: &str,
 ) -> anyhow::Result<Option<String>> {
     let row = conn.query_opt(
-        "SELECT id FROM sync_error WHERE user_id = $1 AND device_id = $2 AND op_id = $3 ORDER BY created_on DESC LIMIT 1",
-        &[text(&caller.user_id), text(&caller.device_id), text(op_id)],
+        "SELECT id FROM sync_error WHERE user_id = $1 AND op_id = $2 ORDER BY created_on DESC LIMIT 1",
+        &[text(&caller.user_id), text(op_id)],
     )?;
     row.map(|r| string(&r[0])).transpose()
 }

@@ -69,11 +69,6 @@ pub struct Options {
     pub steps: u32,
     /// The re-introduced bug, if any.
     pub mutant: Option<Mutant>,
-    /// Whether the keychain may lose a store's key. Off by default until the open finding
-    /// it leads to is fixed: a user whose key was lost gets a fresh store, and when the key
-    /// comes back the older store is the one sign-in opens, stranding the newer one's
-    /// pending work (`cargo xtask sim --seed 1 --keychain-loss`).
-    pub keychain_loss: bool,
 }
 
 impl Default for Options {
@@ -81,7 +76,6 @@ impl Default for Options {
         Self {
             steps: 120,
             mutant: None,
-            keychain_loss: false,
         }
     }
 }

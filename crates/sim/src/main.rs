@@ -18,7 +18,6 @@ fn main() -> anyhow::Result<()> {
     let seeds: u64 = value("--seeds").map_or(Ok(100), |v| v.parse())?;
     let first: u64 = value("--first").map_or(Ok(1), |v| v.parse())?;
     let steps: u32 = value("--steps").map_or(Ok(Options::default().steps), |v| v.parse())?;
-    let keychain_loss = args.iter().any(|a| a == "--keychain-loss");
     let mutants: Vec<Mutant> = match value("--mutant").as_deref() {
         None => Vec::new(),
         Some("all") => Mutant::ALL.to_vec(),
@@ -30,14 +29,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(seed) = value("--seed") {
         let seed: u64 = seed.parse()?;
         let mutant = mutants.first().copied();
-        let report = run(
-            seed,
-            Options {
-                steps,
-                mutant,
-                keychain_loss,
-            },
-        )?;
+        let report = run(seed, Options { steps, mutant })?;
         let all = args.iter().any(|a| a == "--trace");
         let skip = if all {
             0
@@ -71,7 +63,6 @@ fn main() -> anyhow::Result<()> {
                 Options {
                     steps,
                     mutant: None,
-                    keychain_loss,
                 },
             )?;
             for (k, v) in &report.faults {
@@ -100,7 +91,6 @@ fn main() -> anyhow::Result<()> {
                 Options {
                     steps,
                     mutant: Some(*mutant),
-                    keychain_loss,
                 },
             )?;
             if !report.violations.is_empty() {

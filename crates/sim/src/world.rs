@@ -28,7 +28,7 @@ use crate::{Options, Rng, RunReport};
 
 /// The demo org every run starts from (its people and records).
 const ORG_SEED: u64 = 3;
-const RECORDS: u64 = 80;
+const RECORDS: u64 = 300;
 const PASSWORD: &str = "simulated-password";
 /// Unix seconds the world's clock starts at (2026-06-01).
 const EPOCH: i64 = 1_780_272_000;
@@ -142,11 +142,10 @@ pub(crate) struct World {
     provisioned: bool,
     /// Whether faults are injected (until the run heals).
     faults: bool,
-    keychain_loss: bool,
 }
 
 pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport> {
-    let mut world = World::new(seed, options).await?;
+    let mut world = World::new(seed).await?;
     for step in 0..options.steps {
         world.step(step).await?;
     }
@@ -172,7 +171,7 @@ pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport
 }
 
 impl World {
-    async fn new(seed: u64, options: Options) -> anyhow::Result<Self> {
+    async fn new(seed: u64) -> anyhow::Result<Self> {
         // Memory-backed when the machine has it: every commit is fsynced (ADR 0009), and
         // the simulation tests logic, not the disk — on a disk, fsyncs are most of a run.
         let shm = std::path::Path::new("/dev/shm");
@@ -222,7 +221,6 @@ impl World {
             finance: BTreeSet::new(),
             provisioned: true,
             faults: true,
-            keychain_loss: options.keychain_loss,
         };
         world.server_start().await?;
         let db = world.db()?;
@@ -236,6 +234,9 @@ impl World {
         )
         .await?;
         world.admin_token = world.sign_in_admin().await?;
+        // Fiona starts able to read the secured field, so taking it back is a transition
+        // every run can meet.
+        world.field_security_set(0, true).await?;
         // Fiona's tablet (shared with her team mate), the team mate's laptop, the
         // manager's laptop.
         for (i, user) in [0usize, 1, 2].into_iter().enumerate() {
@@ -391,43 +392,52 @@ impl World {
         let d = self.rng.with(|r| r.random_range(0..self.devices.len()));
         let roll = self.rng.with(|r| r.random_range(0..1000));
         self.log(format!("step {step} d{d} roll {roll}"));
+        // A user who finds themselves signed out mostly signs in again soon.
+        if let Some(client) = self.client(d)
+            && client.session_status().await.is_ok_and(|s| !s.signed_in)
+            && self.rng.with(|r| r.random_bool(0.5))
+        {
+            let user = self.devices[d].user;
+            self.sign_in(d, user).await;
+        }
         match roll {
-            0..300 => self.user_edit(d).await,
-            300..380 => self.user_create(d).await,
-            380..410 => self.user_delete(d).await,
-            410..600 => self.sync(d).await,
-            600..640 => self.sync_together().await,
-            640..690 => self.resolve_errors(d).await,
-            690..740 => self.admin_edit().await?,
-            740..760 => self.admin_reassign().await?,
-            760..780 => self.admin_field_security().await?,
-            780..790 => self.admin_revoke(d, false).await?,
-            790..795 => self.admin_revoke(d, true).await?,
-            795..820 => self.admin_provision().await?,
-            820..850 => {
-                if d == 0 {
-                    let other = if self.devices[0].user == 0 { 1 } else { 0 };
-                    self.sign_in(0, other).await;
-                } else {
-                    let user = self.devices[d].user;
-                    self.sign_in(d, user).await;
-                }
+            0..280 => self.user_edit(d).await,
+            280..350 => self.user_create(d).await,
+            350..375 => self.user_delete(d).await,
+            375..560 => self.sync(d).await,
+            560..600 => self.sync_together().await,
+            600..650 => self.resolve_errors(d).await,
+            650..710 => self.admin_edit().await?,
+            710..730 => self.admin_reassign().await?,
+            730..770 => self.admin_field_security().await?,
+            770..780 => self.admin_revoke(d, false).await?,
+            780..785 => self.admin_revoke(d, true).await?,
+            785..795 => self.admin_provision().await?,
+            // The shared tablet changes hands, or a user signs in again (the server's
+            // address typed either way).
+            795..840 if d == 0 || self.rng.with(|r| r.random_bool(0.5)) => {
+                let other = if self.devices[0].user == 0 { 1 } else { 0 };
+                self.sign_in(0, other).await;
             }
-            850..862 => self.sign_out(d).await,
-            862..890 => {
+            795..840 => {
+                let user = self.devices[d].user;
+                self.sign_in(d, user).await;
+            }
+            840..852 => self.sign_out(d).await,
+            852..880 => {
                 let cut = !self.net.is_partitioned(d);
                 self.net.partition(d, cut);
                 self.log(format!("d{d} network {}", if cut { "cut" } else { "back" }));
             }
-            890..910 => {
+            880..900 => {
                 self.net.count("server_restart");
                 self.net.set_router(None);
                 self.db = None;
                 self.server_start().await?;
                 self.log("server restarted".into());
             }
-            910..940 => self.crash_idle(d)?,
-            940..980 => {
+            900..930 => self.crash_idle(d)?,
+            930..985 => {
                 let ms = if self.rng.with(|r| r.random_bool(0.1)) {
                     self.net.count("clock_past_refresh_lifetime");
                     40 * 24 * 3_600_000
@@ -702,7 +712,7 @@ impl World {
 
     fn keychain_fault(&mut self, d: usize) -> anyhow::Result<()> {
         let keys = Arc::clone(&self.devices[d].keys);
-        if self.rng.with(|r| r.random_bool(0.5)) && self.keychain_loss {
+        if self.rng.with(|r| r.random_bool(0.5)) {
             self.net.count("keychain_entry_missing");
             keys.lose();
             self.log(format!("d{d} keychain loses its database keys"));
@@ -753,7 +763,20 @@ impl World {
 
     /// The administrator changes a field of a record devices hold (conflicts).
     async fn admin_edit(&mut self) -> anyhow::Result<()> {
-        let Some(id) = self.server_pick_account().await? else {
+        // Mostly a record some device holds: that is where conflicts and field security
+        // bite.
+        let d = self.rng.with(|r| r.random_range(0..self.devices.len()));
+        let held = self.held(d, "account").await;
+        let id = if held.is_empty() || self.rng.with(|r| r.random_bool(0.2)) {
+            self.server_pick_account().await?
+        } else {
+            Some(
+                held[self.rng.with(|r| r.random_range(0..held.len()))]
+                    .id
+                    .clone(),
+            )
+        };
+        let Some(id) = id else {
             return Ok(());
         };
         let value = format!("admin{}", self.trace.len());
@@ -833,8 +856,14 @@ impl World {
     /// The administrator grants or takes back the field profile that reads
     /// `account.creditlimit`, for one of the simulated users.
     async fn admin_field_security(&mut self) -> anyhow::Result<()> {
-        let u = self.rng.with(|r| r.random_range(0..self.users.len()));
+        // The user signed in on some device: a change that must reach a device in use.
+        let d = self.rng.with(|r| r.random_range(0..self.devices.len()));
+        let u = self.devices[d].user;
         let grant = !self.finance.contains(&u);
+        self.field_security_set(u, grant).await
+    }
+
+    async fn field_security_set(&mut self, u: usize, grant: bool) -> anyhow::Result<()> {
         let user_id = self.users[u].id.clone();
         self.db()?
             .write(move |c| {
@@ -965,6 +994,17 @@ impl World {
                     if round == 2
                         && let Some(snap) = crate::model::snapshot(self, d).await
                     {
+                        let accounts = snap.records.get("account").map_or(&[][..], Vec::as_slice);
+                        let secret = accounts
+                            .iter()
+                            .filter(|r| r.fields.get("creditlimit").is_some_and(Option::is_some))
+                            .count();
+                        self.log(format!(
+                            "d{d} u{u} holds {} accounts ({secret} with creditlimit), {} operations in its log; may read creditlimit: {}",
+                            accounts.len(),
+                            snap.outbox.len(),
+                            self.finance.contains(&u)
+                        ));
                         self.ledger.snapshots.insert((d, u), snap);
                     }
                 }

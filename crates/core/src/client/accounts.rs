@@ -241,18 +241,35 @@ impl Accounts<'_> {
         Ok(account)
     }
 
-    /// The first account that is `who`'s, with its device id — found by its tags, without
+    /// The newest account that is `who`'s, with its device id — found by its tags, without
     /// opening anyone's store (a store from before tags is read once). A store the
-    /// keychain cannot open is passed over (it stays; it is somebody's).
+    /// keychain cannot open is passed over (it stays; it is somebody's). Newest, because a
+    /// user can have two: one whose key went missing, and the fresh one they worked in
+    /// since; when the first key comes back, sign-in moves its unsent work into the newer
+    /// ([`Accounts::others_of`]).
     pub(crate) fn find(
         &self,
         keys: &dyn KeyStore,
         who: Who<'_>,
     ) -> Option<(Account, Option<String>)> {
-        self.all().into_iter().find_map(|account| {
+        // Account ids are UUID v7: sorted, the newest is last (the legacy store is first).
+        self.all().into_iter().rev().find_map(|account| {
             let device_id = account_is(&account, keys, who)?;
             Some((account, device_id))
         })
+    }
+
+    /// Every other account that is `who`'s and can be opened, oldest first.
+    pub(crate) fn others_of(
+        &self,
+        keys: &dyn KeyStore,
+        who: Who<'_>,
+        but: &Account,
+    ) -> Vec<Account> {
+        self.all()
+            .into_iter()
+            .filter(|a| a != but && account_is(a, keys, who).is_some())
+            .collect()
     }
 }
 

@@ -1148,3 +1148,45 @@ async fn an_answer_that_arrives_after_another_user_signed_in_reaches_only_the_us
         "nothing of fiona's reached bob's store"
     );
 }
+
+#[tokio::test]
+async fn the_work_of_a_store_whose_key_comes_back_joins_the_store_in_use() {
+    use outpost_store::KeyStore as _;
+    let (url, _server, dir, keys, client) = session().await;
+    let old = client.account().expect("fiona's account");
+    edit(&client, "Made in the old store").await;
+    // The keychain loses her key (it is kept aside here); the app starts again.
+    let key = keys.get(&old.key_id()).expect("keychain").expect("her key");
+    keys.delete(&old.key_id()).expect("forget her key");
+    drop(client);
+    let client = client_open(&dir, &keys);
+    let status = client.session_status().await.expect("status");
+    assert_eq!(
+        status.signed_out_reason,
+        Some(SignedOutReason::StoreLocked),
+        "{status:?}"
+    );
+    assert!(sign_in_as(&client, &url, "fiona").await.signed_in);
+    let new = client.account().expect("a fresh store");
+    assert_ne!(new, old);
+    edit(&client, "Made in the new store").await;
+    // The key comes back; the app starts again.
+    keys.set(&old.key_id(), &key).expect("the key is back");
+    drop(client);
+    let client = client_open(&dir, &keys);
+    assert_eq!(
+        client.account(),
+        Some(new),
+        "the store she worked in last opens"
+    );
+    let outbox = client.sync_outbox().await.expect("the outbox");
+    assert_eq!(
+        outbox.len(),
+        2,
+        "the old store's edit waits beside the new one's: {outbox:?}"
+    );
+    assert!(
+        !old.db_path().exists(),
+        "the old store goes once its work moved"
+    );
+}

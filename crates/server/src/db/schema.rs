@@ -130,6 +130,10 @@ ALTER TABLE login_failure ADD COLUMN address {text} NOT NULL DEFAULT '';
 CREATE INDEX login_failure_at ON login_failure (at);
 CREATE INDEX login_failure_address ON login_failure (address, at);
 ",
+    // 5: a pushed op is known by (user, op id), whichever of the user's devices sends it.
+    r"
+CREATE INDEX applied_op_user ON applied_op (user_id, op_id);
+",
 ];
 
 /// `{int}` and `{text}` for the engine.
