@@ -1,12 +1,14 @@
-//! What the signed-in user may do offline, from the privileges and field permissions the
-//! server sent with its metadata (cached in the encrypted store). The device checks what
-//! it can know — the privilege's depth against the record's owner and business unit, and
-//! field security — so a forbidden action is neither offered nor queued; the server
-//! checks everything again when the change arrives (it knows the business-unit tree and
-//! the manager hierarchy, which the device does not hold).
+//! What the signed-in user may do offline. The server sends the user's own security
+//! principal with its metadata (cached in the encrypted store), and the device decides with
+//! the domain's `Principal` — the very code the server runs before it applies an operation:
+//! privilege depths against the record's owner and business unit (with the unit tree),
+//! the manager hierarchy, and field security. So a forbidden action is neither offered nor
+//! queued, and an allowed one is not refused offline; the server checks again on arrival.
 
 use outpost_domain::Fields;
-use outpost_domain::security::{Depth, Privilege, RecordFacts, TEAM_ENTITY, USER_ENTITY};
+use outpost_domain::metadata::EntityDef;
+use outpost_domain::security::{FieldAction, Principal, Privilege, RecordFacts};
+use outpost_domain::value::EntityRef;
 use outpost_protocol::UserAccess;
 
 use crate::api::Allowed;
@@ -16,50 +18,66 @@ use crate::api::Allowed;
 pub(crate) struct Access(pub(crate) UserAccess);
 
 impl Access {
-    /// The depth of `privilege` on `entity` (none when not granted).
-    pub(crate) fn depth(&self, entity: &str, privilege: Privilege) -> Depth {
-        self.0
-            .privileges
-            .get(entity)
-            .and_then(|p| p.get(&privilege))
-            .copied()
-            .unwrap_or(Depth::None)
+    /// The user's principal: the server's, or — from a server before it sent one — one
+    /// made of the depths and field permissions it did send (no unit below the user's, no
+    /// reports: deeper depths and the hierarchy grant nothing offline then).
+    fn principal(&self) -> Principal {
+        let ignore_hierarchy =
+            outpost_domain::mutant::active(outpost_domain::mutant::Mutant::DeviceIgnoresHierarchy);
+        match &self.0.principal {
+            // A re-introduced bug (the simulation's mutants) takes the fallback: it knows
+            // nothing of the manager hierarchy.
+            Some(principal) if !ignore_hierarchy => principal.clone(),
+            _ => Principal::from_depths(
+                &self.0.user_id,
+                &self.0.business_unit_id,
+                self.0.team_ids.iter().cloned(),
+                self.0.privileges.clone(),
+                self.0.secured_fields.clone(),
+            ),
+        }
     }
 
-    /// Whether the user may use `privilege` on a record with these fields (`None`: a new
-    /// record), as the server's `Principal::can` decides for the depths the device can
-    /// judge: user depth needs the user or one of their teams as owner; business-unit
-    /// depth that, or the user's unit; deeper depths are left to the server.
-    pub(crate) fn can(&self, entity: &str, privilege: Privilege, fields: Option<&Fields>) -> bool {
-        let depth = self.depth(entity, privilege);
-        let Some(fields) = fields else {
-            return depth != Depth::None;
-        };
-        let facts = RecordFacts::from_fields(fields);
-        let owns = match facts.owner.entity.as_str() {
-            USER_ENTITY => facts.owner.id == self.0.user_id,
-            TEAM_ENTITY => self.0.team_ids.contains(&facts.owner.id),
-            // An organization-owned entity has no owner: any depth covers it.
-            _ => !fields.contains_key("ownerid"),
-        };
-        match depth {
-            Depth::None => false,
-            Depth::User => owns,
-            Depth::BusinessUnit => {
-                owns || facts.owning_business_unit.is_empty()
-                    || facts.owning_business_unit == self.0.business_unit_id
-            }
-            Depth::ParentChild | Depth::Organization => true,
+    /// The user's depth for `privilege` on `def`.
+    pub(crate) fn depth(
+        &self,
+        def: &EntityDef,
+        privilege: Privilege,
+    ) -> outpost_domain::security::Depth {
+        self.principal().depth(def, privilege)
+    }
+
+    /// Whether the user may use `privilege` on a record of `def` with these fields
+    /// (`None`: a new record of their own).
+    pub(crate) fn can(
+        &self,
+        def: &EntityDef,
+        privilege: Privilege,
+        fields: Option<&Fields>,
+    ) -> bool {
+        let principal = self.principal();
+        match fields {
+            Some(fields) => principal.can(def, privilege, &RecordFacts::from_fields(fields)),
+            None => principal.can_create(
+                def,
+                &EntityRef {
+                    entity: "systemuser".to_owned(),
+                    id: self.0.user_id.clone(),
+                },
+                principal.business_unit(),
+            ),
         }
     }
 
     /// What the form offers for a record.
-    pub(crate) fn allowed(&self, entity: &str, fields: &Fields) -> Allowed {
+    pub(crate) fn allowed(&self, def: &EntityDef, fields: &Fields) -> Allowed {
+        let principal = self.principal();
+        let facts = RecordFacts::from_fields(fields);
         Allowed {
-            write: self.can(entity, Privilege::Write, Some(fields)),
-            delete: self.can(entity, Privilege::Delete, Some(fields)),
-            assign: self.can(entity, Privilege::Assign, Some(fields)),
-            append_to: self.can(entity, Privilege::AppendTo, Some(fields)),
+            write: principal.can(def, Privilege::Write, &facts),
+            delete: principal.can(def, Privilege::Delete, &facts),
+            assign: principal.can(def, Privilege::Assign, &facts),
+            append_to: principal.can(def, Privilege::AppendTo, &facts),
         }
     }
 
@@ -67,86 +85,65 @@ impl Access {
     /// record; otherwise on an existing one).
     pub(crate) fn fields_refused(
         &self,
-        entity: &str,
+        def: &EntityDef,
         fields: &Fields,
         creating: bool,
     ) -> Vec<String> {
-        let Some(secured) = self.0.secured_fields.get(entity) else {
-            return Vec::new();
+        let action = if creating {
+            FieldAction::Create
+        } else {
+            FieldAction::Update
         };
-        fields
-            .keys()
-            .filter(|name| {
-                secured
-                    .get(*name)
-                    .is_some_and(|p| if creating { !p.create } else { !p.update })
-            })
-            .cloned()
-            .collect()
+        self.principal().fields_denied(def, fields, action)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use outpost_domain::Fields;
-    use outpost_domain::security::{Depth, FieldPermission, Privilege};
+    use outpost_domain::demo::{Job, demo_org, metadata};
+    use outpost_domain::metadata::{EntityDef, Metadata};
+    use outpost_domain::security::Privilege;
     use outpost_protocol::UserAccess;
 
     use super::Access;
 
-    fn access() -> Access {
-        let mut privileges = BTreeMap::new();
-        privileges.insert(
-            "account".to_owned(),
-            BTreeMap::from([
-                (Privilege::Read, Depth::BusinessUnit),
-                (Privilege::Write, Depth::User),
-                (Privilege::Create, Depth::User),
-            ]),
-        );
-        privileges.insert(
-            "contact".to_owned(),
-            BTreeMap::from([
-                (Privilege::Write, Depth::BusinessUnit),
-                (Privilege::Delete, Depth::Organization),
-            ]),
-        );
+    /// The demo org's access of `user`, as the server sends it (with or without the
+    /// principal).
+    fn access_of(metadata: &Metadata, user: &str, principal: bool) -> Access {
+        let org = demo_org(1);
+        let security = org.security(metadata).expect("the demo's security");
+        let p = security.principal(user).expect("a principal");
+        let mut privileges = std::collections::BTreeMap::new();
+        let mut secured_fields = std::collections::BTreeMap::new();
+        for def in &metadata.entities {
+            let depths: std::collections::BTreeMap<_, _> = Privilege::ALL
+                .iter()
+                .map(|x| (*x, p.depth(def, *x)))
+                .filter(|(_, d)| *d != outpost_domain::security::Depth::None)
+                .collect();
+            if !depths.is_empty() {
+                privileges.insert(def.name.clone(), depths);
+            }
+            let secured = p.secured_fields(def);
+            if !secured.is_empty() {
+                secured_fields.insert(def.name.clone(), secured);
+            }
+        }
         Access(UserAccess {
-            user_id: "me".into(),
-            business_unit_id: "bu-1".into(),
-            team_ids: vec!["team-1".into()],
-            hierarchy_user_ids: Vec::new(),
+            user_id: user.to_owned(),
+            business_unit_id: p.business_unit().to_owned(),
+            team_ids: p.teams().iter().cloned().collect(),
+            hierarchy_user_ids: p.reports().keys().cloned().collect(),
             privileges,
-            secured_fields: BTreeMap::from([(
-                "account".to_owned(),
-                BTreeMap::from([
-                    (
-                        "creditlimit".to_owned(),
-                        FieldPermission {
-                            read: true,
-                            create: true,
-                            update: false,
-                        },
-                    ),
-                    (
-                        "secret".to_owned(),
-                        FieldPermission {
-                            read: false,
-                            create: false,
-                            update: false,
-                        },
-                    ),
-                ]),
-            )]),
+            secured_fields,
+            principal: principal.then_some(p),
         })
     }
 
-    /// A record as the store holds it (`owningbusinessunit` is a reference).
-    fn record(owner: &str, unit: &str) -> Fields {
+    fn owned_by(user: &str, unit: &str) -> Fields {
         Fields::from([
-            ("ownerid".to_owned(), Some(owner.to_owned())),
+            ("ownerid".to_owned(), Some(format!("systemuser:{user}"))),
             (
                 "owningbusinessunit".to_owned(),
                 Some(format!("businessunit:{unit}")),
@@ -154,96 +151,100 @@ mod tests {
         ])
     }
 
-    #[test]
-    fn user_depth_needs_the_user_or_their_team_as_owner() {
-        let a = access();
-        assert!(a.can(
-            "account",
-            Privilege::Write,
-            Some(&record("systemuser:me", "bu-1"))
-        ));
-        assert!(a.can(
-            "account",
-            Privilege::Write,
-            Some(&record("team:team-1", "bu-1"))
-        ));
-        assert!(!a.can(
-            "account",
-            Privilege::Write,
-            Some(&record("systemuser:other", "bu-1"))
-        ));
-        assert!(!a.can(
-            "account",
-            Privilege::Write,
-            Some(&record("team:team-2", "bu-1"))
-        ));
+    fn account(metadata: &Metadata) -> &EntityDef {
+        metadata.entity("account").expect("account")
     }
 
     #[test]
-    fn business_unit_depth_needs_the_users_unit_and_deeper_depths_are_left_to_the_server() {
-        let a = access();
-        assert!(a.can(
-            "contact",
-            Privilege::Write,
-            Some(&record("systemuser:other", "bu-1"))
-        ));
-        assert!(!a.can(
-            "contact",
-            Privilege::Write,
-            Some(&record("systemuser:other", "bu-2"))
-        ));
+    fn a_manager_may_edit_a_reports_record_offline_as_the_server_allows() {
+        let metadata = metadata();
+        let org = demo_org(1);
+        // Fiona's manager reports to a regional manager, whose business unit is above
+        // theirs: business-unit depth does not reach the report's record, the hierarchy's
+        // write rule (direct reports) does.
+        let fiona = org.user("fiona").expect("fiona");
+        let report = org
+            .users
+            .iter()
+            .find(|u| Some(&u.id) == fiona.manager.as_ref())
+            .expect("fiona's manager");
+        let regional = report.manager.clone().expect("who they report to");
+        let theirs = owned_by(&report.id, &report.business_unit);
+        let with = access_of(&metadata, &regional, true);
         assert!(
+            with.can(account(&metadata), Privilege::Write, Some(&theirs)),
+            "the hierarchy's write rule holds on the device"
+        );
+        // What devices did before the principal travelled: the hierarchy was ignored.
+        let without = access_of(&metadata, &regional, false);
+        assert!(!without.can(account(&metadata), Privilege::Write, Some(&theirs)));
+    }
+
+    #[test]
+    fn a_rep_may_edit_their_own_records_and_not_a_colleagues() {
+        let metadata = metadata();
+        let org = demo_org(1);
+        let fiona = org.user("fiona").expect("fiona");
+        let colleague = org
+            .users
+            .iter()
+            .find(|u| {
+                u.job == Job::SalesRep && u.id != fiona.id && u.business_unit == fiona.business_unit
+            })
+            .expect("a colleague in her unit");
+        let a = access_of(&metadata, &fiona.id, true);
+        let def = account(&metadata);
+        assert!(a.can(
+            def,
+            Privilege::Write,
+            Some(&owned_by(&fiona.id, &fiona.business_unit))
+        ));
+        assert_eq!(
             a.can(
-                "contact",
+                def,
                 Privilege::Write,
-                Some(&record("systemuser:me", "bu-2"))
+                Some(&owned_by(&colleague.id, &colleague.business_unit))
             ),
-            "what the user owns is within business-unit depth wherever it is"
+            demo_org(1)
+                .security(&metadata)
+                .expect("security")
+                .principal(&fiona.id)
+                .expect("principal")
+                .can(
+                    def,
+                    Privilege::Write,
+                    &outpost_domain::security::RecordFacts::from_fields(&owned_by(
+                        &colleague.id,
+                        &colleague.business_unit
+                    ))
+                ),
+            "the device answers what the server answers"
         );
-        assert!(a.can(
-            "contact",
-            Privilege::Delete,
-            Some(&record("systemuser:x", "bu-9"))
-        ));
-    }
-
-    #[test]
-    fn a_privilege_not_granted_is_refused_and_creating_needs_any_depth() {
-        let a = access();
-        assert!(!a.can(
-            "account",
-            Privilege::Delete,
-            Some(&record("systemuser:me", "bu-1"))
-        ));
-        assert!(
-            !a.can("lead", Privilege::Read, None),
-            "no privilege on the entity at all"
-        );
-        assert!(a.can("account", Privilege::Create, None));
-        assert!(!a.can("contact", Privilege::Create, None));
-        let allowed = a.allowed("account", &record("systemuser:me", "bu-1"));
-        assert!(allowed.write && !allowed.delete && !allowed.assign);
+        assert!(a.can(def, Privilege::Create, None));
+        let allowed = a.allowed(def, &owned_by(&fiona.id, &fiona.business_unit));
+        assert!(allowed.write);
     }
 
     #[test]
     fn secured_fields_are_refused_by_what_the_user_may_do_with_them() {
-        let a = access();
+        let metadata = metadata();
+        let org = demo_org(1);
+        let fiona = org.user("fiona").expect("fiona");
+        let a = access_of(&metadata, &fiona.id, true);
         let change = Fields::from([
             ("creditlimit".to_owned(), Some("5".to_owned())),
             ("name".to_owned(), Some("n".to_owned())),
         ]);
         assert_eq!(
-            a.fields_refused("account", &change, false),
-            vec!["creditlimit".to_owned()]
+            a.fields_refused(account(&metadata), &change, false),
+            vec!["creditlimit".to_owned()],
+            "fiona has no field profile that lets her set the credit limit"
         );
+        let admin = org.user("admin").expect("the admin");
+        let b = access_of(&metadata, &admin.id, true);
         assert!(
-            a.fields_refused("account", &change, true).is_empty(),
-            "may set it on create"
-        );
-        let secret = Fields::from([("secret".to_owned(), Some("s".to_owned()))]);
-        assert_eq!(
-            a.fields_refused("account", &secret, true),
-            vec!["secret".to_owned()]
+            b.fields_refused(account(&metadata), &change, false)
+                .is_empty()
         );
     }
 }

@@ -142,6 +142,7 @@ fn access_of(store: &Store) -> Result<Access, CoreError> {
             hierarchy_user_ids: Vec::new(),
             privileges: std::collections::BTreeMap::new(),
             secured_fields: std::collections::BTreeMap::new(),
+            principal: None,
         },
     };
     Ok(Access(access))

@@ -17,16 +17,23 @@ pub enum Mutant {
     FieldSecurityStale,
     /// A resent operation is applied again instead of answered from its stored outcome.
     DoubleApply,
+    /// A pull's checkpoint passes changes the page did not carry (on PostgreSQL, a change
+    /// committed late with a lower version; here, a page cut short by its size).
+    PullSkipsLateCommit,
+    /// The device ignores the manager hierarchy's write rule.
+    DeviceIgnoresHierarchy,
 }
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 5] = [
+    pub const ALL: [Mutant; 7] = [
         Mutant::SignInOtherUserWipes,
         Mutant::ServerSpellingWipes,
         Mutant::WipeDropsUnsent,
         Mutant::FieldSecurityStale,
         Mutant::DoubleApply,
+        Mutant::PullSkipsLateCommit,
+        Mutant::DeviceIgnoresHierarchy,
     ];
 
     /// Its name on the command line (`cargo xtask sim --mutant NAME`).
@@ -37,6 +44,8 @@ impl Mutant {
             Mutant::WipeDropsUnsent => "wipe_drops_unsent",
             Mutant::FieldSecurityStale => "field_security_stale",
             Mutant::DoubleApply => "double_apply",
+            Mutant::PullSkipsLateCommit => "pull_skips_late_commit",
+            Mutant::DeviceIgnoresHierarchy => "device_ignores_hierarchy",
         }
     }
 

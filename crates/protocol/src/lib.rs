@@ -113,6 +113,11 @@ pub struct UserAccess {
     pub privileges: BTreeMap<String, BTreeMap<Privilege, Depth>>,
     /// Entity → secured attribute → what the user may do with it.
     pub secured_fields: BTreeMap<String, BTreeMap<String, FieldPermission>>,
+    /// The user's whole security principal, as the server decides with it: the device
+    /// checks an action with the same `Principal::can` (depths, business-unit tree,
+    /// manager hierarchy, field security). Absent from servers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<outpost_domain::security::Principal>,
 }
 
 /// The published offline profile that decides what a device holds.

@@ -252,6 +252,7 @@ impl Org {
             hierarchy_user_ids: self.eval_context(principal, now).hierarchy_user_ids,
             privileges,
             secured_fields,
+            principal: Some(principal.clone()),
         }
     }
 

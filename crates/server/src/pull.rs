@@ -412,6 +412,11 @@ impl<'a> Pager<'a> {
                 .collect();
             self.recheck(&entity, &ids, out, None)?;
         }
+        if outpost_domain::mutant::active(outpost_domain::mutant::Mutant::PullSkipsLateCommit) {
+            // A re-introduced bug (the simulation's mutants): the checkpoint moves to the
+            // newest version allocated, past changes this page did not carry.
+            return Ok((cur, false));
+        }
         Ok((new_hw, more))
     }
 

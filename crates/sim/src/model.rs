@@ -37,6 +37,8 @@ pub struct Ledger {
     pub discarded: BTreeSet<String>,
     /// (device, user) an administrator reported lost: that store goes, nothing kept.
     pub lost: BTreeSet<(usize, usize)>,
+    /// Edits a device refused that the org's rules allow (found while the run went on).
+    pub refused_wrongly: Vec<String>,
     /// What each (device, user) holds once the run healed.
     pub snapshots: BTreeMap<(usize, usize), Snapshot>,
 }
@@ -126,7 +128,7 @@ async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
 pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
     let facts = server_facts(world).await?;
     let ledger = &world.ledger;
-    let mut violations = Vec::new();
+    let mut violations = ledger.refused_wrongly.clone();
     // Records a later operation of the same user deleted: what they wrote may go with them.
     let deleted: BTreeSet<String> = ledger
         .ops

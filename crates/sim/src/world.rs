@@ -30,6 +30,8 @@ use crate::{Options, Rng, RunReport};
 const ORG_SEED: u64 = 3;
 const RECORDS: u64 = 300;
 const PASSWORD: &str = "simulated-password";
+/// Most records a pull page carries.
+const PULL_PAGE: u32 = 2;
 /// Unix seconds the world's clock starts at (2026-06-01).
 const EPOCH: i64 = 1_780_272_000;
 
@@ -193,11 +195,18 @@ impl World {
             .iter()
             .find(|u| u.job == Job::SalesRep && u.manager == fiona.manager && u.id != fiona.id)
             .context("fiona has a team mate")?;
-        let manager = org
+        // The regional manager above fiona's manager: the manager hierarchy (not their
+        // business unit) lets them edit their direct report's records.
+        let area_manager = org
             .users
             .iter()
             .find(|u| Some(&u.id) == fiona.manager.as_ref())
             .context("fiona has a manager")?;
+        let manager = org
+            .users
+            .iter()
+            .find(|u| Some(&u.id) == area_manager.manager.as_ref())
+            .context("fiona's manager has a manager")?;
         let users = [fiona, team_mate, manager]
             .into_iter()
             .map(|u| User {
@@ -234,6 +243,7 @@ impl World {
         )
         .await?;
         world.admin_token = world.sign_in_admin().await?;
+        world.manager_profile().await?;
         // Fiona starts able to read the secured field, so taking it back is a transition
         // every run can meet.
         world.field_security_set(0, true).await?;
@@ -270,7 +280,10 @@ impl World {
     async fn server_start(&mut self) -> anyhow::Result<()> {
         let db = Db::open(&Location::Sqlite(self.server_path.clone())).await?;
         let clock = self.clock.clone();
-        let state = AppState::new(db.clone()).with_clock(Arc::new(move || clock.at(0)));
+        // Small pages: a download takes several, and every page boundary is a transition.
+        let state = AppState::new(db.clone())
+            .with_clock(Arc::new(move || clock.at(0)))
+            .with_pull_page(PULL_PAGE);
         self.net.set_router(Some(outpost_server::app(state)));
         self.db = Some(db);
         Ok(())
@@ -320,6 +333,44 @@ impl World {
             .map_err(anyhow::Error::msg)?;
         let json = serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
         Ok((answer.status, json))
+    }
+
+    /// The manager takes every account they may read offline — their reports' too, by
+    /// the manager hierarchy — so the hierarchy's rules meet offline edits.
+    async fn manager_profile(&mut self) -> anyhow::Result<()> {
+        let mut def = outpost_server::seed::field_sales();
+        def.name = "Field Managers".into();
+        for item in &mut def.items {
+            if item.entity == "account" {
+                item.data = outpost_protocol::admin::ItemData::All;
+            }
+        }
+        let (code, info) = self
+            .admin(
+                "POST",
+                "/api/v1/admin/profiles",
+                Some(serde_json::to_value(&def)?),
+            )
+            .await?;
+        anyhow::ensure!(code == 201, "the managers' profile is made: {info}");
+        let id = info["id"].as_str().unwrap_or_default().to_owned();
+        let (code, body) = self
+            .admin(
+                "POST",
+                &format!("/api/v1/admin/profiles/{id}/publish"),
+                Some(serde_json::json!({"force": true})),
+            )
+            .await?;
+        anyhow::ensure!(code == 200, "it is published: {body}");
+        let (code, body) = self
+            .admin(
+                "PUT",
+                &format!("/api/v1/admin/profiles/{id}/assignments"),
+                Some(serde_json::json!({"users": [self.users[2].id]})),
+            )
+            .await?;
+        anyhow::ensure!(code == 200, "the manager gets it: {body}");
+        Ok(())
     }
 
     async fn sign_in_admin(&self) -> anyhow::Result<String> {
@@ -401,7 +452,7 @@ impl World {
             self.sign_in(d, user).await;
         }
         match roll {
-            0..280 => self.user_edit(d).await,
+            0..280 => self.user_edit(d).await?,
             280..350 => self.user_create(d).await,
             350..375 => self.user_delete(d).await,
             375..560 => self.sync(d).await,
@@ -488,7 +539,7 @@ impl World {
         what: String,
         token: Option<(String, String, String, String)>,
         action: impl std::future::Future<Output = Result<(), CoreError>>,
-    ) {
+    ) -> bool {
         let before = self.outbox_ids(d).await;
         let result = action.await;
         let after = self.outbox_ids(d).await;
@@ -503,18 +554,16 @@ impl World {
                 token: token.clone(),
             });
         }
-        let outcome = outcome(&result);
-        self.log(format!(
-            "d{d} u{user} {what}: {outcome} ({} ops)",
-            new.len()
-        ));
+        let text = outcome(&result);
+        self.log(format!("d{d} u{user} {what}: {text} ({} ops)", new.len()));
+        matches!(result, Err(CoreError::Forbidden(_)))
     }
 
     fn token(&self) -> String {
         format!("sim{}", self.ledger.ops.len() + self.trace.len())
     }
 
-    async fn user_edit(&mut self, d: usize) {
+    async fn user_edit(&mut self, d: usize) -> anyhow::Result<()> {
         let entity = if self.rng.with(|r| r.random_bool(0.7)) {
             "account"
         } else {
@@ -528,7 +577,7 @@ impl World {
             .filter(|r| r.fields.get("statecode").cloned().flatten().as_deref() == Some("0"))
             .collect();
         if held.is_empty() {
-            return;
+            return Ok(());
         }
         let pick = self.rng.with(|r| r.random_range(0..held.len()));
         let record = &held[pick];
@@ -538,7 +587,9 @@ impl World {
             "jobtitle"
         };
         let value = self.token();
-        let Some(client) = self.client(d) else { return };
+        let Some(client) = self.client(d) else {
+            return Ok(());
+        };
         let args = RecordUpdateArgs {
             entity: entity.to_owned(),
             id: record.id.clone(),
@@ -551,10 +602,45 @@ impl World {
             value,
         ));
         let what = format!("edit {entity} {} {field}", short(&record.id));
-        self.user_action(d, what, token, async move {
-            client.record_update(args).await.map(|_| ())
-        })
-        .await;
+        let facts = outpost_domain::security::RecordFacts::from_fields(&record.fields);
+        let refused = self
+            .user_action(d, what, token, async move {
+                client.record_update(args).await.map(|_| ())
+            })
+            .await;
+        // The device refuses only what the server would: the org's own rule, with the
+        // record as the device saw it, must say no too.
+        if refused && self.server_allows_write(d, entity, &facts).await? {
+            let user = self.devices[d].user;
+            self.ledger.refused_wrongly.push(format!(
+                "d{d} u{user} was refused an edit of {entity} {} (owner {}) that the org's rules allow",
+                record.id, facts.owner
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the org's security, as the server holds it now, lets the user signed in on
+    /// `d` write a record with these facts.
+    async fn server_allows_write(
+        &self,
+        d: usize,
+        entity: &str,
+        facts: &outpost_domain::security::RecordFacts,
+    ) -> anyhow::Result<bool> {
+        let user_id = self.users[self.devices[d].user].id.clone();
+        let (entity, facts) = (entity.to_owned(), facts.clone());
+        self.db()?
+            .tx(move |c| {
+                let org = outpost_server::org::Org::load(c)?;
+                let def = org.metadata.entity(&entity)?;
+                Ok(org.principal(&user_id)?.can(
+                    def,
+                    outpost_domain::security::Privilege::Write,
+                    &facts,
+                ))
+            })
+            .await
     }
 
     async fn user_create(&mut self, d: usize) {

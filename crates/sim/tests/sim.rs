@@ -61,4 +61,6 @@ mutants! {
     mutant_wipe_drops_unsent_is_caught: WipeDropsUnsent,
     mutant_field_security_stale_is_caught: FieldSecurityStale,
     mutant_double_apply_is_caught: DoubleApply,
+    mutant_pull_skips_late_commit_is_caught: PullSkipsLateCommit,
+    mutant_device_ignores_hierarchy_is_caught: DeviceIgnoresHierarchy,
 }

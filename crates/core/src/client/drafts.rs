@@ -83,12 +83,12 @@ fn draft_checked(
         )));
     }
     let access = access_of(store)?;
-    if !access.can(entity, Privilege::Create, None) {
+    if !access.can(&def, Privilege::Create, None) {
         return Err(CoreError::Forbidden(format!(
             "your security role does not allow creating a {entity}"
         )));
     }
-    let refused = access.fields_refused(entity, &fields, true);
+    let refused = access.fields_refused(&def, &fields, true);
     if !refused.is_empty() {
         return Err(CoreError::Forbidden(format!(
             "you may not set {} on {entity}",

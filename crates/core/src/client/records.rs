@@ -243,8 +243,8 @@ impl Client {
             );
             Ok(ViewPageResult {
                 labels,
-                can_create: access.can(&def.name, Privilege::Create, None),
-                can_write: access.depth(&def.name, Privilege::Write)
+                can_create: access.can(&def, Privilege::Create, None),
+                can_write: access.depth(&def, Privilege::Write)
                     != outpost_domain::security::Depth::None,
                 is_activity: outpost_domain::operation::is_activity(&def),
                 view: view_info(&view),
@@ -278,7 +278,7 @@ impl Client {
                 .into_iter()
                 .filter_map(|(name, value)| Some((name.to_owned(), names.remove(value)?)))
                 .collect();
-            let allowed = access_of(s)?.allowed(&args.entity, &record.fields);
+            let allowed = access_of(s)?.allowed(def, &record.fields);
             let state = def.attribute("statecode").ok();
             let commands = if allowed.write {
                 outpost_domain::operation::offers(def, &record.fields)
@@ -336,14 +336,15 @@ impl Client {
                     id: id.to_owned(),
                 }));
             }
-            if !access.can(entity, privilege, record) {
+            let def = s.metadata().entity(entity).map_err(invalid)?.clone();
+            if !access.can(&def, privilege, record) {
                 return Err(CoreError::Forbidden(format!(
                     "your security role does not allow {} on this {entity}",
                     op.kind()
                 )));
             }
             if let Some(fields) = fields_set {
-                let refused = access.fields_refused(entity, fields, creating);
+                let refused = access.fields_refused(&def, fields, creating);
                 if !refused.is_empty() {
                     return Err(CoreError::Forbidden(format!(
                         "you may not set {} on {entity}",
@@ -352,8 +353,11 @@ impl Client {
                 }
             }
             for created in op.creates() {
-                if created.entity != entity && !access.can(&created.entity, Privilege::Create, None)
-                {
+                let may = match s.metadata().entity(&created.entity) {
+                    Ok(created_def) => access.can(created_def, Privilege::Create, None),
+                    Err(_) => false,
+                };
+                if created.entity != entity && !may {
                     return Err(CoreError::Forbidden(format!(
                         "your security role does not allow creating a {}",
                         created.entity

@@ -168,6 +168,7 @@ async fn metadata(State(s): State<Shared>, headers: HeaderMap) -> Response {
             .into_iter()
             .filter(|(_, fields): &(String, std::collections::BTreeMap<_, _>)| !fields.is_empty())
             .collect(),
+            principal: None,
         },
         profile: None,
         access_key: server.access_key.clone(),

@@ -62,7 +62,10 @@ pub enum FieldAction {
 }
 
 /// One user's security, computed once by [`OrgSecurity::principal`]; cheap to query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The server sends the user's own principal to their device (`UserAccess::principal`),
+/// so the device decides what it offers and queues with this same code — one rule in one
+/// place — and needs no other security facts of the org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     user_id: String,
     business_unit: String,
@@ -83,6 +86,29 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A principal from the facts a device had before servers sent theirs: the user's
+    /// depths, teams, unit and field permissions, with no unit below theirs and no
+    /// reports (so deeper depths and the manager hierarchy grant nothing here).
+    pub fn from_depths(
+        user_id: &str,
+        business_unit: &str,
+        teams: impl IntoIterator<Item = String>,
+        depths: BTreeMap<String, BTreeMap<Privilege, Depth>>,
+        field_permissions: BTreeMap<String, BTreeMap<String, FieldPermission>>,
+    ) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            business_unit: business_unit.to_owned(),
+            business_unit_subtree: BTreeSet::from([business_unit.to_owned()]),
+            teams: teams.into_iter().collect(),
+            depths,
+            report_levels: BTreeMap::new(),
+            report_team_levels: BTreeMap::new(),
+            managers_can_write: false,
+            field_permissions,
+        }
+    }
+
     pub(super) fn compute(org: &OrgSecurity, user_id: &str) -> Result<Self, SecurityError> {
         let user = org
             .users
