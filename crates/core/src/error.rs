@@ -1,5 +1,6 @@
 //! The core's error type and its mapping to the UI's `{code, message}`.
 
+use outpost_protocol::WireCode;
 use outpost_store::StoreError;
 
 use crate::api::{ApiError, ErrorCode};
@@ -41,7 +42,8 @@ pub enum CoreError {
     /// The server answered with an error.
     #[error("the server refused: {code}: {message}")]
     Server {
-        /// The server's code.
+        /// The server's code: a [`WireCode`], or a newer server's code this build does
+        /// not know (or an HTTP status when the answer had no error body).
         code: String,
         /// The server's message.
         message: String,
@@ -55,6 +57,16 @@ pub enum CoreError {
     /// Anything else (a bug).
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl CoreError {
+    /// The server's code, when the server refused with one this build knows.
+    pub fn server_code(&self) -> Option<WireCode> {
+        match self {
+            Self::Server { code, .. } => WireCode::parse(code),
+            _ => None,
+        }
+    }
 }
 
 impl From<CoreError> for ApiError {
