@@ -15,7 +15,7 @@ pub enum ErrorCode {
     Unauthorized,
     /// The server cannot be reached; offline work goes on.
     ServerUnreachable,
-    /// The record does not exist locally.
+    /// The record does not exist (locally, or on the server for an online call).
     NotFound,
     /// The input was refused (with the reason in the message).
     InvalidInput,
@@ -28,7 +28,8 @@ pub enum ErrorCode {
     WrongKey,
     /// The OS keychain failed or has no key for the local database.
     Keychain,
-    /// The server answered with an error.
+    /// The server refused an online call for a reason the kinds above do not name
+    /// (busy, its own failure, a newer server's code): the message is the server's.
     Server,
     /// The server asked this device to delete its offline data: it is deleted and the
     /// user is signed out.
