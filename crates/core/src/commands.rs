@@ -2,7 +2,7 @@
 //! [`Client`] method that runs it and a line of help. From that one table come
 //! [`dispatch`] (which the Tauri shell's one `core` command, the browser bridge and the
 //! CLI all call), [`COMMANDS`] (the CLI's `outpost commands`) and the UI's typed
-//! `Commands` (`ui/src/lib/api/bindings.ts`, by [`typescript`]), so a command added,
+//! `Commands` (`ui/src/lib/api/bindings.ts`, by `typescript`), so a command added,
 //! renamed or retyped here reaches every shell, and the UI fails to type-check until it
 //! follows.
 
@@ -89,7 +89,8 @@ macro_rules! commands {
             $(
                 out.push_str(&format!(
                     "  /** {} */\n  {}: [{}, {}];\n",
-                    $help,
+                    // A help text must not end the comment it is written in.
+                    $help.replace("*/", "*\\/"),
                     stringify!($name),
                     ts_args!(cfg $(, $args)?),
                     <$out>::name(cfg),
