@@ -1,8 +1,9 @@
 //! `outpost-app` is the Tauri shell of the field app. It stays thin (DESIGN §6): it opens
-//! the [`outpost_core::Client`] with the OS keychain, registers one command per core
-//! function (same `noun_verb` names as the browser bridge), starts background sync and
-//! feeds it what only the desktop knows (session lock, network, window visibility), and shows its
-//! notifications on the desktop. Logic belongs in `outpost-core`, never here.
+//! the [`outpost_core::Client`] with the OS keychain, registers one command, `core`, that
+//! runs any core command by name (the same dispatch as the browser bridge), starts
+//! background sync and feeds it what only the desktop knows (session lock, network, window
+//! visibility), and shows its notifications on the desktop. Logic belongs in
+//! `outpost-core`, never here.
 
 mod commands;
 pub mod notification;

@@ -2,7 +2,8 @@
 //! that takes the device offline: a user opens records of a drafts module that are not in
 //! their offline profile online, reads them offline from the recently used, makes drafts offline
 //! (checked as the server checks them, lookups only to records the device holds), and
-//! saves each once when back online — even when the first save's answer was lost.
+//! saves each once when back online — even when the first save's answer was lost; a save
+//! the server refuses keeps the draft, with the server's reason and its kind.
 
 use outpost_core::CoreError;
 use outpost_core::api::{
@@ -150,6 +151,42 @@ async fn drafts_are_made_offline_and_saved_once_online_and_recent_records_read_o
     assert_eq!(
         there.fields.get("parentaccountid").cloned().flatten(),
         Some(parent)
+    );
+
+    // A save the server refuses keeps the draft with the server's reason, and the UI
+    // learns what kind of refusal it is: here a lookup to an account deleted meanwhile
+    // from the user's other device.
+    let doomed = format!("account:{mine}");
+    let pointing = client
+        .draft_create(RecordCreateArgs {
+            entity: "account".into(),
+            fields: fields(&[
+                ("name", "Points at a deleted account"),
+                ("parentaccountid", &doomed),
+            ]),
+        })
+        .await?;
+    other.client.record_delete(key("account", mine)).await?;
+    other.client.sync_now().await?;
+    let refused = client
+        .draft_save(DraftKey {
+            id: pointing.id.clone(),
+        })
+        .await
+        .map_err(ApiError::from);
+    let Err(refused) = refused else {
+        anyhow::bail!("the server refuses a lookup to a deleted account: {refused:?}");
+    };
+    assert_eq!(refused.code, ErrorCode::InvalidInput, "{refused:?}");
+    assert!(
+        refused.message.contains("parentaccountid"),
+        "the server's own words, naming the field: {refused:?}"
+    );
+    let kept = client.draft_list().await?;
+    assert_eq!(
+        kept.iter().map(|d| d.error.clone()).collect::<Vec<_>>(),
+        [Some(refused.message)],
+        "the draft stays, with that reason"
     );
     Ok(())
 }

@@ -3,7 +3,11 @@
 //! - dependencies between the project's crates point only the allowed way;
 //! - every crate root opens with a `//!` doc saying what it is for;
 //! - no `mod.rs` (a module `foo.rs` sits beside its folder `foo/`);
-//! - no parked tests (the ignore and should-panic test attributes).
+//! - no parked tests (the ignore and should-panic test attributes);
+//! - wire error codes are `outpost_protocol::WireCode` variants, never spelled out
+//!   ([`codes`]).
+
+mod codes;
 
 use std::path::{Path, PathBuf};
 
@@ -62,16 +66,20 @@ pub fn tidy(root: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    let wire_codes = codes::declared(&std::fs::read_to_string(root.join(codes::DECLARED_IN))?);
+    if wire_codes.is_empty() {
+        problems.push(format!("{}: no wire codes found", codes::DECLARED_IN));
+    }
     for file in rust_files(root) {
-        let rel = file
-            .strip_prefix(root)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
+        let relative = file.strip_prefix(root).unwrap_or(&file);
+        let rel = relative.display().to_string();
         if file.file_name().is_some_and(|n| n == "mod.rs") {
             problems.push(format!("{rel}: use foo.rs beside foo/, not mod.rs"));
         }
         let text = std::fs::read_to_string(&file)?;
+        if codes::checked(relative) {
+            problems.extend(codes::problems(&rel, &text, &wire_codes));
+        }
         for (i, line) in text.lines().enumerate() {
             let code = line.trim_start();
             // Written in two halves so this file does not trip its own check.

@@ -214,12 +214,12 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             let (name, pairs) = words.split_first().ok_or_else(|| usage("name a command"))?;
             let name = name.replace('-', "_");
             if name == "commands" {
-                for (command, help) in outpost_core::bridge::COMMANDS {
+                for (command, help) in outpost_core::commands::COMMANDS {
                     println!("{:<28} {help}", command.replace('_', "-"));
                 }
                 return Ok(());
             }
-            let value = outpost_core::bridge::dispatch(&client, &name, call_args(pairs)?).await?;
+            let value = outpost_core::commands::dispatch(&client, &name, call_args(pairs)?).await?;
             if json {
                 println!(
                     "{}",

@@ -5,44 +5,63 @@ use outpost_domain::Fields;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// What kind of failure a UI call met; the UI branches on this, never on the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// No one is signed in on this device.
-    NotSignedIn,
-    /// Wrong user name or password, or the session was revoked.
-    Unauthorized,
-    /// The server cannot be reached; offline work goes on.
-    ServerUnreachable,
-    /// The record does not exist locally.
-    NotFound,
-    /// The input was refused (with the reason in the message).
-    InvalidInput,
-    /// The user's privileges do not allow the action (it is not offered either).
-    Forbidden,
-    /// The record's state or the business rules refuse the action (a closed record, a
-    /// flow step to fill first, …); the message says which.
-    Refused,
-    /// The local database does not open with the key in the keychain.
-    WrongKey,
-    /// The OS keychain failed or has no key for the local database.
-    Keychain,
-    /// The server answered with an error.
-    Server,
-    /// The server asked this device to delete its offline data: it is deleted and the
-    /// user is signed out.
-    Wiped,
-    /// A newer org metadata waits for the user's yes (`metadata_accept`); sync waits.
-    MetadataPending,
-    /// The browser bridge refused a command without its run's key: open the address the
-    /// bridge printed.
-    BridgeKey,
-    /// Deleting the offline data would lose work that has not reached the server: the
-    /// message names it, and the call must name it too to go ahead (`discard`).
-    UnsentWork,
-    /// A bug: details are in the log.
-    Internal,
+/// Declares an enum of unit variants with `ALL`, each variant in order: the UI's runtime
+/// list of error codes is generated from it, so it cannot miss one.
+macro_rules! listed {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[doc = $doc:literal])* $variant:ident,)* }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+        }
+    };
+}
+
+listed! {
+    /// What kind of failure a UI call met; the UI branches on this, never on the message.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ErrorCode {
+        /// No one is signed in on this device.
+        NotSignedIn,
+        /// Wrong user name or password, or the session was revoked.
+        Unauthorized,
+        /// The server cannot be reached; offline work goes on.
+        ServerUnreachable,
+        /// The record does not exist (locally, or on the server for an online call).
+        NotFound,
+        /// The input was refused (with the reason in the message).
+        InvalidInput,
+        /// The user's privileges do not allow the action (it is not offered either).
+        Forbidden,
+        /// The record's state or the business rules refuse the action (a closed record, a
+        /// flow step to fill first, …); the message says which.
+        Refused,
+        /// The local database does not open with the key in the keychain.
+        WrongKey,
+        /// The OS keychain failed or has no key for the local database.
+        Keychain,
+        /// The server refused an online call for a reason the kinds above do not name
+        /// (busy, its own failure, a newer server's code): the message is the server's.
+        Server,
+        /// The server asked this device to delete its offline data: it is deleted and the
+        /// user is signed out.
+        Wiped,
+        /// A newer org metadata waits for the user's yes (`metadata_accept`); sync waits.
+        MetadataPending,
+        /// The browser bridge refused a command without its run's key: open the address the
+        /// bridge printed.
+        BridgeKey,
+        /// Deleting the offline data would lose work that has not reached the server: the
+        /// message names it, and the call must name it too to go ahead (`discard`).
+        UnsentWork,
+        /// A bug: details are in the log.
+        Internal,
+    }
 }
 
 /// An error as the UI receives it.
@@ -956,11 +975,13 @@ pub fn typescript_bindings() -> String {
         out.push_str(&decl);
         out.push('\n');
     }
-    out.push_str("/** Every command the core answers (`bridge::COMMANDS`). */\nexport const COMMAND_NAMES = [\n");
-    for (name, _) in crate::bridge::COMMANDS {
-        out.push_str(&format!("  '{name}',\n"));
+    out.push_str("/** Every `ErrorCode`, for telling one from anything else at run time. */\nexport const ERROR_CODES: readonly ErrorCode[] = [\n");
+    for code in ErrorCode::ALL {
+        let text = serde_json::to_value(code).expect("an error code serializes as its name");
+        out.push_str(&format!("  {text},\n"));
     }
-    out.push_str("] as const;\n");
+    out.push_str("];\n");
+    out.push_str(&crate::commands::typescript(&cfg));
     out
 }
 

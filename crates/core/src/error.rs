@@ -1,5 +1,6 @@
 //! The core's error type and its mapping to the UI's `{code, message}`.
 
+use outpost_protocol::WireCode;
 use outpost_store::StoreError;
 
 use crate::api::{ApiError, ErrorCode};
@@ -38,10 +39,11 @@ pub enum CoreError {
     /// The server could not be reached.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
-    /// The server answered with an error.
-    #[error("the server refused: {code}: {message}")]
+    /// The server answered with an error; its message is what a person reads.
+    #[error("{message}")]
     Server {
-        /// The server's code.
+        /// The server's code: a [`WireCode`], or a newer server's code this build does
+        /// not know (or an HTTP status when the answer had no error body).
         code: String,
         /// The server's message.
         message: String,
@@ -57,6 +59,56 @@ pub enum CoreError {
     Other(#[from] anyhow::Error),
 }
 
+impl CoreError {
+    /// The server's code, when the server refused with one this build knows.
+    pub fn server_code(&self) -> Option<WireCode> {
+        match self {
+            Self::Server { code, .. } => WireCode::parse(code),
+            _ => None,
+        }
+    }
+}
+
+/// What a refusal of the server means to the UI. Only refusals of an online call arrive
+/// here: a sync's refusals become sync errors, and sessions' codes are sorted out when
+/// the answer arrives (`remote::decode`).
+fn server_error_code(code: Option<WireCode>) -> ErrorCode {
+    match code {
+        Some(WireCode::Forbidden) => ErrorCode::Forbidden,
+        Some(WireCode::NotFound) => ErrorCode::NotFound,
+        Some(WireCode::Invalid | WireCode::Malformed | WireCode::BadQuery) => {
+            ErrorCode::InvalidInput
+        }
+        Some(
+            WireCode::AlreadyExists
+            | WireCode::InvalidState
+            | WireCode::UnknownFlow
+            | WireCode::Stale
+            | WireCode::AlreadyResolved,
+        ) => ErrorCode::Refused,
+        Some(
+            WireCode::Unauthorized
+            | WireCode::TokenExpired
+            | WireCode::DeviceWipe
+            | WireCode::BadCredentials,
+        ) => ErrorCode::Unauthorized,
+        // Busy, rate limits, the server's own failures, admin-only codes and codes of a
+        // newer server: the server's message says what happened.
+        Some(
+            WireCode::RateLimited
+            | WireCode::Busy
+            | WireCode::BadFilter
+            | WireCode::BadMetadata
+            | WireCode::NameTaken
+            | WireCode::InvalidProfile
+            | WireCode::OverBudget
+            | WireCode::TooLarge
+            | WireCode::Internal,
+        )
+        | None => ErrorCode::Server,
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         let code = match &e {
@@ -65,7 +117,7 @@ impl From<CoreError> for ApiError {
             CoreError::Wiped | CoreError::DeviceWipe => ErrorCode::Wiped,
             CoreError::UnsentWork(_) => ErrorCode::UnsentWork,
             CoreError::Unreachable(_) => ErrorCode::ServerUnreachable,
-            CoreError::Server { .. } => ErrorCode::Server,
+            CoreError::Server { .. } => server_error_code(e.server_code()),
             CoreError::Invalid(_) | CoreError::Store(StoreError::Invalid(_)) => {
                 ErrorCode::InvalidInput
             }

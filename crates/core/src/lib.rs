@@ -10,6 +10,7 @@ mod access;
 pub mod api;
 pub mod bridge;
 mod client;
+pub mod commands;
 mod error;
 mod remote;
 

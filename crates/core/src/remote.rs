@@ -14,7 +14,7 @@ use std::time::Duration;
 use outpost_protocol::{
     API_PREFIX, CreateBody, ErrorBody, LoginRequest, LoginResponse, MetadataResponse, PullRequest,
     PullResponse, PushRequest, PushResponse, RecordBody, RefreshRequest, ResolutionAction,
-    ResolveRequest, SyncErrorInfo,
+    ResolveRequest, SyncErrorInfo, WireCode,
 };
 
 use crate::CoreError;
@@ -294,9 +294,9 @@ fn decode<T: serde::de::DeserializeOwned>(
     if status == 401 {
         // An expired access token is worth one refresh; a lost device deletes its data;
         // anything else ends the session.
-        return Err(match body.code.as_str() {
-            "token_expired" => CoreError::TokenExpired,
-            "device_wipe" => CoreError::DeviceWipe,
+        return Err(match body.wire_code() {
+            Some(WireCode::TokenExpired) => CoreError::TokenExpired,
+            Some(WireCode::DeviceWipe) => CoreError::DeviceWipe,
             _ => CoreError::Unauthorized,
         });
     }

@@ -6,7 +6,10 @@
 //! client or server, no SQL, no async.
 
 pub mod admin;
+mod code;
 pub mod recovery;
+
+pub use code::WireCode;
 
 use std::collections::BTreeMap;
 
@@ -17,24 +20,6 @@ use serde::{Deserialize, Serialize};
 
 /// Every route lives under this prefix; a breaking change bumps it.
 pub const API_PREFIX: &str = "/api/v1";
-
-/// The `code` of an [`ErrorBody`] a client acts on (`docs/PROTOCOL.md` lists them all with
-/// what the device does).
-pub mod code {
-    /// 401: no, unknown or revoked token — sign out, keep offline work.
-    pub const UNAUTHORIZED: &str = "unauthorized";
-    /// 401: the access token is past its lifetime — refresh once and retry.
-    pub const TOKEN_EXPIRED: &str = "token_expired";
-    /// 401: an administrator revoked this user's session on this device as lost — delete
-    /// this user's offline data on the device (store and key), then sign out.
-    pub const DEVICE_WIPE: &str = "device_wipe";
-    /// 401: wrong user name or password at sign-in.
-    pub const BAD_CREDENTIALS: &str = "bad_credentials";
-    /// 429: too many failed sign-ins (`Retry-After`).
-    pub const RATE_LIMITED: &str = "rate_limited";
-    /// 503: too many sign-ins are waiting for a password check (`Retry-After`).
-    pub const BUSY: &str = "busy";
-}
 
 /// `POST /api/v1/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,8 +362,9 @@ pub enum OpResult {
     },
     /// Not applied for another reason.
     Error {
-        /// Machine-readable reason (`not_found`, `already_exists`, `forbidden`,
-        /// `invalid`, `invalid_state`, `unknown_flow`, …).
+        /// Machine-readable reason: a [`WireCode`] (`not_found`, `already_exists`,
+        /// `forbidden`, `invalid`, `invalid_state`, `unknown_flow`), kept as text like
+        /// [`ErrorBody::code`].
         code: String,
         /// What a person reads.
         message: String,
@@ -399,16 +385,44 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    /// A field that field security refuses: its code is the error's own, `forbidden`.
+    pub fn forbidden(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: WireCode::Forbidden.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// The body of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Machine-readable code; clients branch on it, never on the message.
+    /// Machine-readable code; clients branch on it, never on the message. Text rather
+    /// than a [`WireCode`] so that a newer server's code still decodes.
     pub code: String,
     /// What a person reads.
     pub message: String,
     /// For a validation error: each refused field with its code.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+}
+
+impl ErrorBody {
+    /// An error with one of the codes this build knows.
+    pub fn new(code: WireCode, message: impl Into<String>, fields: Vec<FieldError>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            fields,
+        }
+    }
+
+    /// The code, when it is one this build knows.
+    pub fn wire_code(&self) -> Option<WireCode> {
+        WireCode::parse(&self.code)
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use outpost_domain::Metadata;
 use outpost_domain::metadata::{AttributeKind, Ownership};
 use outpost_domain::query::parse_filter;
+use outpost_protocol::WireCode;
 use outpost_protocol::admin::{
     AdminUser, Assignments, DryRun, DryRunUser, EntityOffline, ItemData, OrgSettings, ProfileDef,
     ProfileInfo, ProfileProblem, PublishResponse,
@@ -239,7 +240,7 @@ fn name_check(conn: &mut dyn Conn, def: &ProfileDef, id: &str) -> Result<(), Api
         .is_some()
     {
         return Err(ApiError::Conflict {
-            code: "name_taken",
+            code: WireCode::NameTaken,
             message: format!("a profile is already called {}", def.name),
         });
     }
@@ -438,7 +439,7 @@ pub fn publish(
     let problems = validate(&org, &info.draft);
     if !problems.is_empty() {
         return Err(ApiError::Invalid {
-            code: "invalid_profile",
+            code: WireCode::InvalidProfile,
             message: problems
                 .iter()
                 .map(|p| p.message.clone())
@@ -463,7 +464,7 @@ pub fn publish(
         .collect();
     if !over.is_empty() && !force {
         return Err(ApiError::Conflict {
-            code: "over_budget",
+            code: WireCode::OverBudget,
             message: format!(
                 "{} would get more than {} bytes; publish with force to do it anyway",
                 over.join(", "),
@@ -563,7 +564,7 @@ pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata,
     let org = Org::load(conn)?;
     let current = &org.metadata;
     let invalid = |message: String| ApiError::BadRequest {
-        code: "bad_metadata",
+        code: WireCode::BadMetadata,
         message,
     };
     let shape = |m: &Metadata| -> Vec<(String, Vec<(String, AttributeKind)>)> {
@@ -627,7 +628,7 @@ pub fn entity_set(
         parse_filter(text)
             .and_then(|f| f.check(def))
             .map_err(|e| ApiError::BadRequest {
-                code: "bad_filter",
+                code: WireCode::BadFilter,
                 message: e.to_string(),
             })?;
     }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use outpost_protocol::{ErrorBody, FieldError, code};
+use outpost_protocol::{ErrorBody, FieldError, WireCode};
 
 /// What a request can fail with. The code in the body is what clients branch on.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ pub enum ApiError {
     #[error("{message}")]
     Conflict {
         /// Machine-readable reason.
-        code: &'static str,
+        code: WireCode,
         /// What a person reads.
         message: String,
     },
@@ -52,7 +52,7 @@ pub enum ApiError {
     #[error("{message}")]
     BadRequest {
         /// Machine-readable reason.
-        code: &'static str,
+        code: WireCode,
         /// What a person reads.
         message: String,
     },
@@ -60,7 +60,7 @@ pub enum ApiError {
     #[error("{message}")]
     Invalid {
         /// Machine-readable reason (`invalid`, `forbidden`, …).
-        code: &'static str,
+        code: WireCode,
         /// What a person reads.
         message: String,
         /// Each refused field with its code.
@@ -84,7 +84,7 @@ impl From<anyhow::Error> for ApiError {
             .find_map(|c| c.downcast_ref::<crate::db::TooComplex>())
         {
             return Self::BadRequest {
-                code: "bad_query",
+                code: WireCode::BadQuery,
                 message: too_complex.to_string(),
             };
         }
@@ -99,34 +99,47 @@ impl ApiError {
     /// A 400 with the code `invalid`.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::BadRequest {
-            code: "invalid",
+            code: WireCode::Invalid,
             message: message.into(),
         }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The code this error travels with.
+    pub fn code(&self) -> WireCode {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, code::UNAUTHORIZED),
-            Self::TokenExpired => (StatusCode::UNAUTHORIZED, code::TOKEN_EXPIRED),
-            Self::DeviceWipe => (StatusCode::UNAUTHORIZED, code::DEVICE_WIPE),
-            Self::BadCredentials => (StatusCode::UNAUTHORIZED, code::BAD_CREDENTIALS),
-            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED),
-            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, code::BUSY),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Stale(_) => (StatusCode::PRECONDITION_FAILED, "stale"),
-            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
-            Self::Invalid { code, .. } => (
-                if *code == "forbidden" {
-                    StatusCode::FORBIDDEN
-                } else {
-                    StatusCode::BAD_REQUEST
-                },
-                code,
-            ),
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Unauthorized => WireCode::Unauthorized,
+            Self::TokenExpired => WireCode::TokenExpired,
+            Self::DeviceWipe => WireCode::DeviceWipe,
+            Self::BadCredentials => WireCode::BadCredentials,
+            Self::RateLimited { .. } => WireCode::RateLimited,
+            Self::Busy => WireCode::Busy,
+            Self::Forbidden(_) => WireCode::Forbidden,
+            Self::NotFound(_) => WireCode::NotFound,
+            Self::Stale(_) => WireCode::Stale,
+            Self::Conflict { code, .. }
+            | Self::BadRequest { code, .. }
+            | Self::Invalid { code, .. } => *code,
+            Self::TooLarge => WireCode::TooLarge,
+            Self::Internal(_) => WireCode::Internal,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized | Self::TokenExpired | Self::DeviceWipe | Self::BadCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Stale(_) => StatusCode::PRECONDITION_FAILED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid { code, .. } if *code == WireCode::Forbidden => StatusCode::FORBIDDEN,
+            Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -136,7 +149,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(e) = &self {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
-        let (status, code) = self.status_and_code();
+        let (status, code) = (self.status(), self.code());
         let retry_after = match &self {
             Self::RateLimited { retry_after } => Some(*retry_after),
             Self::Busy => Some(1),
@@ -146,11 +159,7 @@ impl IntoResponse for ApiError {
             Self::Invalid { fields, .. } => fields.clone(),
             _ => Vec::new(),
         };
-        let body = ErrorBody {
-            code: code.to_owned(),
-            message: self.to_string(),
-            fields,
-        };
+        let body = ErrorBody::new(code, self.to_string(), fields);
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
@@ -167,7 +176,7 @@ impl From<JsonRejection> for ApiError {
             return Self::TooLarge;
         }
         Self::BadRequest {
-            code: "malformed",
+            code: WireCode::Malformed,
             message: rejection.body_text(),
         }
     }
@@ -176,7 +185,7 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         Self::BadRequest {
-            code: "malformed",
+            code: WireCode::Malformed,
             message: rejection.body_text(),
         }
     }
@@ -185,7 +194,7 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::BadRequest {
-            code: "malformed",
+            code: WireCode::Malformed,
             message: rejection.body_text(),
         }
     }

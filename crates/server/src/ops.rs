@@ -11,7 +11,7 @@ use outpost_domain::operation::{Applied, ConflictCheck, Effects, FieldConflict};
 use outpost_domain::security::{FieldAction, Principal, Privilege, RecordFacts};
 use outpost_domain::value::EntityRef;
 use outpost_domain::{ApplyContext, Fields, OpError, Operation};
-use outpost_protocol::FieldError;
+use outpost_protocol::{FieldError, WireCode};
 
 use crate::db::{Conn, entity_table, text};
 use crate::org::Org;
@@ -30,7 +30,7 @@ pub struct Actor<'a> {
 pub struct Refusal {
     /// `not_found`, `already_exists`, `forbidden`, `invalid`, `invalid_state`,
     /// `unknown_flow`, `stale`.
-    pub code: &'static str,
+    pub code: WireCode,
     /// What a person reads.
     pub message: String,
     /// Per-field reasons, for `invalid` and field-security `forbidden`.
@@ -38,7 +38,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: WireCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -47,7 +47,10 @@ impl Refusal {
     }
 
     fn not_found(entity: &str, id: &str) -> Self {
-        Self::new("not_found", format!("record not found: {entity} {id}"))
+        Self::new(
+            WireCode::NotFound,
+            format!("record not found: {entity} {id}"),
+        )
     }
 }
 
@@ -111,18 +114,14 @@ fn check_lookups(
 
 fn denied_fields(fields: Vec<String>, action: &str) -> Refusal {
     Refusal {
-        code: "forbidden",
+        code: WireCode::Forbidden,
         message: format!(
             "field security forbids you to {action}: {}",
             fields.join(", ")
         ),
         fields: fields
             .into_iter()
-            .map(|field| FieldError {
-                field,
-                code: "forbidden".to_owned(),
-                message: format!("you may not {action} this field"),
-            })
+            .map(|field| FieldError::forbidden(field, format!("you may not {action} this field")))
             .collect(),
     }
 }
@@ -139,7 +138,7 @@ fn check(
     let (entity, id) = op.target();
     let Ok(def) = actor.org.metadata.entity(entity) else {
         return Ok(Some(Refusal::new(
-            "invalid",
+            WireCode::Invalid,
             format!("unknown entity `{entity}`"),
         )));
     };
@@ -152,7 +151,7 @@ fn check(
             .unwrap_or_else(|| me.clone());
         let Some(owner_bu) = owner_business_unit(&actor.org.security, &owner) else {
             return Ok(Some(Refusal {
-                code: "invalid",
+                code: WireCode::Invalid,
                 message: format!("owner {owner} does not exist"),
                 fields: vec![FieldError {
                     field: "ownerid".to_owned(),
@@ -167,7 +166,7 @@ fn check(
         });
         if !principal.can_create(def, &owner_ref, &owner_bu) {
             return Ok(Some(Refusal::new(
-                "forbidden",
+                WireCode::Forbidden,
                 format!("you may not create {entity} records for this owner"),
             )));
         }
@@ -195,7 +194,7 @@ fn check(
         let needed = op.target_privilege();
         if !principal.can(def, needed, &record) {
             return Ok(Some(Refusal::new(
-                "forbidden",
+                WireCode::Forbidden,
                 format!("you lack the {needed:?} privilege on this {entity}"),
             )));
         }
@@ -203,7 +202,7 @@ fn check(
             && expected != version
         {
             return Ok(Some(Refusal::new(
-                "stale",
+                WireCode::Stale,
                 format!("the record changed: it is at version {version}, not {expected}"),
             )));
         }
@@ -241,7 +240,7 @@ fn check(
                 if owner_business_unit(&actor.org.security, &owner.to_string()).is_none() =>
             {
                 return Ok(Some(Refusal::new(
-                    "invalid",
+                    WireCode::Invalid,
                     format!("owner {owner} does not exist"),
                 )));
             }
@@ -276,7 +275,7 @@ fn check(
         };
         if !principal.can_create(created_def, &me_ref, principal.business_unit()) {
             return Ok(Some(Refusal::new(
-                "forbidden",
+                WireCode::Forbidden,
                 format!(
                     "you may not create the {} this command makes",
                     created.entity
@@ -289,7 +288,7 @@ fn check(
 
 fn invalid(fields: Vec<FieldError>) -> Refusal {
     Refusal {
-        code: "invalid",
+        code: WireCode::Invalid,
         message: fields
             .iter()
             .map(|f| format!("{}: {}", f.field, f.message))
@@ -303,7 +302,7 @@ fn refusal(e: OpError) -> anyhow::Result<Refusal> {
     Ok(match e {
         OpError::Storage(failure) => return Err(anyhow::Error::new(failure)),
         OpError::Invalid(errors) => Refusal {
-            code: "invalid",
+            code: WireCode::Invalid,
             message: OpError::Invalid(errors.clone()).to_string(),
             fields: errors
                 .iter()
@@ -314,7 +313,7 @@ fn refusal(e: OpError) -> anyhow::Result<Refusal> {
                 })
                 .collect(),
         },
-        other => Refusal::new(other.code(), other.to_string()),
+        other => Refusal::new(WireCode::from(&other), other.to_string()),
     })
 }
 

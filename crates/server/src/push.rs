@@ -5,7 +5,7 @@
 use outpost_domain::FieldConflict;
 use outpost_domain::operation::ConflictCheck;
 use outpost_domain::security::Principal;
-use outpost_protocol::{OpResult, PushOp, Resolution, ResolutionAction, SyncErrorInfo};
+use outpost_protocol::{OpResult, PushOp, Resolution, ResolutionAction, SyncErrorInfo, WireCode};
 
 use crate::auth::Caller;
 use crate::db::{Conn, Row, int, int_param, opt_string, string, text};
@@ -71,7 +71,7 @@ pub fn push_one(
         },
         Outcome::Conflict(fields) => OpResult::Conflict { fields },
         Outcome::Refused(r) => OpResult::Error {
-            code: r.code.to_owned(),
+            code: r.code.into(),
             message: r.message,
             fields: r.fields,
         },
@@ -269,7 +269,7 @@ pub fn resolve(
     }
     if error.state != "open" {
         return Err(ApiError::Conflict {
-            code: "already_resolved",
+            code: WireCode::AlreadyResolved,
             message: format!("sync error {id} is already {}", error.state),
         });
     }

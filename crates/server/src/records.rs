@@ -70,7 +70,7 @@ pub fn list_query(
     let parsed = parse_query(text)
         .and_then(|query| query.check(def))
         .map_err(|e| crate::ApiError::BadRequest {
-            code: "bad_query",
+            code: outpost_protocol::WireCode::BadQuery,
             message: e.to_string(),
         })?;
     let named = [
@@ -80,14 +80,15 @@ pub fn list_query(
     let used = hidden_fields_named(principal, def, &named);
     if !used.is_empty() {
         return Err(crate::ApiError::Invalid {
-            code: "forbidden",
+            code: outpost_protocol::WireCode::Forbidden,
             message: format!("you may not filter or sort on {}", used.join(", ")),
             fields: used
                 .into_iter()
-                .map(|field| outpost_protocol::FieldError {
-                    field,
-                    code: "forbidden".to_owned(),
-                    message: "field security hides this field from you".to_owned(),
+                .map(|field| {
+                    outpost_protocol::FieldError::forbidden(
+                        field,
+                        "field security hides this field from you",
+                    )
                 })
                 .collect(),
         });

@@ -8,7 +8,7 @@
 use outpost_domain::metadata::OfflineMode;
 use outpost_domain::security::Privilege;
 use outpost_domain::{AttributeKind, Fields, Operation};
-use outpost_protocol::{CreateBody, RecordBody};
+use outpost_protocol::{CreateBody, RecordBody, WireCode};
 use outpost_store::{Draft, RecentRecord, Store};
 
 use super::records::{blank_is_null, invalid, row};
@@ -266,7 +266,7 @@ impl Client {
             })
             .await;
         let saved = match created {
-            Err(CoreError::Server { code, .. }) if code == "already_exists" => {
+            Err(e) if e.server_code() == Some(WireCode::AlreadyExists) => {
                 self.authed(&remote, |token| {
                     let remote = &remote;
                     async move { remote.record_get(&token, entity, id).await }

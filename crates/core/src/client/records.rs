@@ -516,6 +516,12 @@ impl Client {
         })
     }
 
+    /// Scripting API (C20) `retrieveRecord`: one record's fields, as `record_get` reads
+    /// them.
+    pub async fn script_retrieve(&self, args: RecordKey) -> Result<Fields, CoreError> {
+        Ok(self.record_get(args).await?.record.fields)
+    }
+
     /// Scripting API (C20): the records of an entity matching OData-style options
     /// (`$select`, `$filter`, `$orderby`, `$top`), from the local data.
     pub async fn script_retrieve_multiple(

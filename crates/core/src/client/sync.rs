@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use outpost_protocol::{MetadataResponse, OpResult, PushOp};
+use outpost_protocol::{MetadataResponse, OpResult, PushOp, WireCode};
 use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
@@ -101,8 +101,11 @@ impl Client {
                         Some(match sent {
                             Ok(_) => Input::Resolved(None),
                             // Resolved elsewhere already: the pull says how.
-                            Err(CoreError::Server { code, .. })
-                                if code == "already_resolved" || code == "not_found" =>
+                            Err(e)
+                                if matches!(
+                                    e.server_code(),
+                                    Some(WireCode::AlreadyResolved | WireCode::NotFound)
+                                ) =>
                             {
                                 Input::Resolved(None)
                             }

@@ -20,7 +20,7 @@ use outpost_protocol::{
 use outpost_store::MemoryKeyStore;
 
 use crate::api::{RecordListArgs, RecordUpdateArgs, SignInArgs, SignedOutReason};
-use crate::{Client, ClientConfig, CoreError};
+use crate::{ApiError, Client, ClientConfig, CoreError, ErrorCode};
 
 /// What the stand-in server holds.
 struct Server {
@@ -50,6 +50,8 @@ struct Server {
     lost_tokens: HashSet<String>,
     /// How long `GET /records/…` takes to answer, in milliseconds.
     record_delay_ms: u64,
+    /// How `POST /records/{entity}` refuses a create: the status and the code.
+    create_refusal: (StatusCode, &'static str),
 }
 
 type Shared = Arc<Mutex<Server>>;
@@ -261,6 +263,21 @@ async fn record(State(s): State<Shared>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
+/// Refuses every create as `create_refusal` says, with a message of its own.
+async fn record_create(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let server = s.lock().expect("lock");
+    if let Some(code) = refusal(&server, &headers) {
+        return error(code);
+    }
+    let (status, code) = server.create_refusal;
+    let body = ErrorBody {
+        code: code.into(),
+        message: format!("the stand-in refuses this create ({code})"),
+        fields: Vec::new(),
+    };
+    (status, Json(body)).into_response()
+}
+
 async fn push(
     State(s): State<Shared>,
     headers: HeaderMap,
@@ -312,6 +329,7 @@ async fn serve() -> (String, Shared) {
         quiet: false,
         lost_tokens: HashSet::new(),
         record_delay_ms: 0,
+        create_refusal: (StatusCode::BAD_REQUEST, "invalid"),
     }));
     let app = Router::new()
         .route(
@@ -328,6 +346,7 @@ async fn serve() -> (String, Shared) {
         .route("/api/v1/sync/pull", get(pull))
         .route("/api/v1/sync/push", post(push))
         .route("/api/v1/records/{entity}/{id}", get(record))
+        .route("/api/v1/records/{entity}", post(record_create))
         .with_state(Arc::clone(&state));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -1190,4 +1209,47 @@ async fn the_work_of_a_store_whose_key_comes_back_joins_the_store_in_use() {
         !old.db_path().exists(),
         "the old store goes once its work moved"
     );
+}
+
+#[tokio::test]
+async fn a_refused_online_save_carries_the_servers_reason_to_the_ui() {
+    let (_url, server, _dir, _keys, client) = session().await;
+    let draft = client
+        .draft_create(crate::api::RecordCreateArgs {
+            entity: "account".into(),
+            fields: Fields::from([("name".to_owned(), Some("Drafted".to_owned()))]),
+        })
+        .await
+        .expect("a draft");
+    for (status, code, kind) in [
+        (StatusCode::BAD_REQUEST, "invalid", ErrorCode::InvalidInput),
+        (StatusCode::FORBIDDEN, "forbidden", ErrorCode::Forbidden),
+        (StatusCode::CONFLICT, "invalid_state", ErrorCode::Refused),
+        (StatusCode::NOT_FOUND, "not_found", ErrorCode::NotFound),
+        // A code from a newer server: still its message, as a refusal of the server's.
+        (StatusCode::CONFLICT, "quota_exceeded", ErrorCode::Server),
+    ] {
+        server.lock().expect("lock").create_refusal = (status, code);
+        let refused = client
+            .draft_save(crate::api::DraftKey {
+                id: draft.id.clone(),
+            })
+            .await
+            .expect_err("the stand-in refuses every create");
+        let message = format!("the stand-in refuses this create ({code})");
+        assert_eq!(
+            ApiError::from(refused),
+            ApiError {
+                code: kind,
+                message: message.clone(),
+            },
+            "{code}"
+        );
+        let kept = client.draft_list().await.expect("drafts");
+        assert_eq!(
+            kept.iter().map(|d| d.error.as_deref()).collect::<Vec<_>>(),
+            [Some(message.as_str())],
+            "the draft stays with the server's reason ({code})"
+        );
+    }
 }

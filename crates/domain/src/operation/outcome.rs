@@ -105,21 +105,6 @@ pub enum OpError {
     Storage(#[from] StorageFailure),
 }
 
-impl OpError {
-    /// The machine-readable code (`not_found`, `already_exists`, `invalid`,
-    /// `invalid_state`, `unknown_flow`, `storage`).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotFound { .. } => "not_found",
-            Self::AlreadyExists { .. } => "already_exists",
-            Self::Invalid(_) => "invalid",
-            Self::InvalidState { .. } => "invalid_state",
-            Self::UnknownFlow { .. } => "unknown_flow",
-            Self::Storage(_) => "storage",
-        }
-    }
-}
-
 fn value(fields: &Fields, name: &str) -> Option<String> {
     fields.get(name).cloned().flatten()
 }

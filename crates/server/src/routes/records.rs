@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use outpost_domain::query::QueryText;
 use outpost_domain::security::{Principal, Privilege, RecordFacts};
 use outpost_domain::{Fields, Operation};
-use outpost_protocol::{CreateBody, RecordBody};
+use outpost_protocol::{CreateBody, RecordBody, WireCode};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -65,23 +65,21 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     text.parse::<i64>()
         .map(Some)
         .map_err(|_| ApiError::BadRequest {
-            code: "malformed",
+            code: WireCode::Malformed,
             message: "If-Match must be a row version in quotes, as the ETag gave it".to_owned(),
         })
 }
 
 fn refused(r: Refusal) -> ApiError {
     match r.code {
-        "not_found" => ApiError::NotFound(r.message),
-        "stale" => ApiError::Stale(r.message),
-        "already_exists" => ApiError::Conflict {
-            code: "already_exists",
-            message: r.message,
-        },
-        "invalid_state" | "unknown_flow" => ApiError::Conflict {
-            code: r.code,
-            message: r.message,
-        },
+        WireCode::NotFound => ApiError::NotFound(r.message),
+        WireCode::Stale => ApiError::Stale(r.message),
+        WireCode::AlreadyExists | WireCode::InvalidState | WireCode::UnknownFlow => {
+            ApiError::Conflict {
+                code: r.code,
+                message: r.message,
+            }
+        }
         code => ApiError::Invalid {
             code,
             message: r.message,

@@ -83,7 +83,7 @@ pub async fn push(
         .collect();
     if !bad_op_ids.is_empty() {
         return Err(ApiError::Invalid {
-            code: "invalid",
+            code: outpost_protocol::WireCode::Invalid,
             message: format!("op ids are 1 to {MAX_ID_LEN} characters, without NUL"),
             fields: bad_op_ids,
         });

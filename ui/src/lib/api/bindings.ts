@@ -1211,44 +1211,100 @@ flows: Array<ProcessFlow>,
  * App modules.
  */
 app_modules: Array<AppModule>, };
-/** Every command the core answers (`bridge::COMMANDS`). */
-export const COMMAND_NAMES = [
-  'session_status',
-  'session_sign_in',
-  'session_sign_out',
-  'session_unsent',
-  'recovery_list',
-  'recovery_restore',
-  'app_modules',
-  'metadata_get',
-  'metadata_accept',
-  'view_list',
-  'view_page',
-  'record_list',
-  'record_get',
-  'record_why',
-  'record_create',
-  'record_update',
-  'record_delete',
-  'command_run',
-  'search',
-  'lookup_search',
-  'sync_now',
-  'sync_status',
-  'sync_errors',
-  'sync_error_resolve',
-  'server_probe',
-  'script_is_offline_enabled',
-  'script_create',
-  'script_retrieve',
-  'script_retrieve_multiple',
-  'script_update',
-  'script_delete',
-  'recent_open',
-  'recent_list',
-  'draft_list',
-  'draft_create',
-  'draft_update',
-  'draft_delete',
-  'draft_save',
-] as const;
+/** Every `ErrorCode`, for telling one from anything else at run time. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  "not_signed_in",
+  "unauthorized",
+  "server_unreachable",
+  "not_found",
+  "invalid_input",
+  "forbidden",
+  "refused",
+  "wrong_key",
+  "keychain",
+  "server",
+  "wiped",
+  "metadata_pending",
+  "bridge_key",
+  "unsent_work",
+  "internal",
+];
+/** Every command the core answers (`outpost_core::commands`): its arguments and its answer. */
+export interface Commands {
+  /** who is signed in and how sync stands */
+  session_status: [void, SessionStatus];
+  /** sign in: server_url, username, password */
+  session_sign_in: [SignInArgs, SessionStatus];
+  /** sign out [wipe=true [discard.changes=N discard.sync_errors=N discard.resolutions=N discard.drafts=N]] */
+  session_sign_out: [SignOutArgs, SessionStatus];
+  /** what deleting the offline data would lose: changes, sync errors, resolutions, drafts */
+  session_unsent: [void, Unsent];
+  /** sealed recovery files: work a wipe ordered by the server could not send */
+  recovery_list: [void, Array<RecoveryInfo>];
+  /** put a recovery file's work back into your outbox: id */
+  recovery_restore: [RecoveryRestoreArgs, Unsent];
+  /** the app modules you may open */
+  app_modules: [void, Array<AppModuleInfo>];
+  /** the org metadata the local database is made from */
+  metadata_get: [void, Metadata];
+  /** accept the metadata update that waits, then sync */
+  metadata_accept: [void, SyncReport];
+  /** the system views of an entity: entity */
+  view_list: [RecordListArgs, Array<ViewInfo>];
+  /** a page of a view: entity [view_id] [search] [after] [limit] */
+  view_page: [ViewPageArgs, ViewPageResult];
+  /** every local record of an entity: entity */
+  record_list: [RecordListArgs, Array<RecordRow>];
+  /** one record with its form's extras: entity, id */
+  record_get: [RecordKey, RecordDetail];
+  /** why a record is on this device: entity, id */
+  record_why: [RecordKey, Why];
+  /** create a record: entity, fields.<name>=<value>… */
+  record_create: [RecordCreateArgs, RecordRow];
+  /** change a record: entity, id, fields.<name>=<value>… */
+  record_update: [RecordUpdateArgs, RecordRow];
+  /** delete a record: entity, id */
+  record_delete: [RecordKey, null];
+  /** a command or flow move: command=<lead_qualify|…> and its fields */
+  command_run: [CommandArgs, CommandResult];
+  /** search quick-find columns: text [entities] [limit] */
+  search: [SearchArgs, Array<SearchHitRow>];
+  /** the choices of a lookup: entity, field [text] [limit] */
+  lookup_search: [LookupSearchArgs, Array<SearchHitRow>];
+  /** send offline work and fetch the server's changes */
+  sync_now: [void, SyncReport];
+  /** the footer's status: state, entities, last sync */
+  sync_status: [void, SyncStatus];
+  /** the changes the server refused */
+  sync_errors: [void, Array<SyncErrorRow>];
+  /** resolve one: op_id, resolution.action=keep_mine|take_server|resubmit */
+  sync_error_resolve: [SyncErrorResolveArgs, null];
+  /** is the server reachable now */
+  server_probe: [void, boolean];
+  /** scripting API: entity */
+  script_is_offline_enabled: [RecordListArgs, boolean];
+  /** scripting API: entity, fields.<name>=<value>… */
+  script_create: [RecordCreateArgs, RecordRow];
+  /** scripting API: entity, id */
+  script_retrieve: [RecordKey, { [key in string]: string | null }];
+  /** scripting API: entity, options=?$select=…&$filter=… */
+  script_retrieve_multiple: [ScriptQueryArgs, Array<{ [key in string]: string | null }>];
+  /** scripting API: entity, id, fields.<name>=<value>… */
+  script_update: [RecordUpdateArgs, RecordRow];
+  /** scripting API: entity, id */
+  script_delete: [RecordKey, null];
+  /** drafts modules: open a record (server online, kept for offline): entity, id */
+  recent_open: [RecordKey, RecordRow];
+  /** drafts modules: the recently used records kept offline [entity] */
+  recent_list: [RecentListArgs, Array<RecordRow>];
+  /** drafts modules: the drafts waiting to be saved */
+  draft_list: [void, Array<DraftRow>];
+  /** drafts modules: a new record as a draft: entity, fields.<name>=<value>… */
+  draft_create: [RecordCreateArgs, DraftRow];
+  /** drafts modules: change a draft: id, fields.<name>=<value>… */
+  draft_update: [DraftUpdateArgs, DraftRow];
+  /** drafts modules: delete a draft: id */
+  draft_delete: [DraftKey, null];
+  /** drafts modules: save one draft to the server (online): id */
+  draft_save: [DraftKey, RecordRow];
+}

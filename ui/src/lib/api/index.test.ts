@@ -143,20 +143,23 @@ describe('Tauri transport', () => {
     return { invoke, fetchMock };
   }
 
-  it('invokes commands without args as invoke(cmd)', async () => {
+  it('invokes the one core command of the shell, naming the command', async () => {
     const { invoke, fetchMock } = installTauri(() => Promise.resolve(status));
     await expect(sessionStatus()).resolves.toEqual(status);
     expect(invoke).toHaveBeenCalledTimes(1);
-    expect(invoke.mock.calls[0]?.[0]).toBe('session_status');
-    expect(invoke.mock.calls[0]?.[1]).toEqual({});
+    expect(invoke.mock.calls[0]?.[0]).toBe('core');
+    expect(invoke.mock.calls[0]?.[1]).toEqual({ command: 'session_status' });
     expect(fetchMock).not.toHaveBeenCalled();
   });
 
-  it('wraps args as { args }', async () => {
+  it('passes args beside the name', async () => {
     const { invoke } = installTauri(() => Promise.resolve([]));
     await run('record_list', { entity: 'account' });
-    expect(invoke.mock.calls[0]?.[0]).toBe('record_list');
-    expect(invoke.mock.calls[0]?.[1]).toEqual({ args: { entity: 'account' } });
+    expect(invoke.mock.calls[0]?.[0]).toBe('core');
+    expect(invoke.mock.calls[0]?.[1]).toEqual({
+      command: 'record_list',
+      args: { entity: 'account' },
+    });
   });
 
   it('normalises a rejected {code, message} into an OutpostError', async () => {

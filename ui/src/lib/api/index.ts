@@ -11,62 +11,10 @@
  * (enforced by ESLint).
  */
 import { invoke } from '@tauri-apps/api/core';
-import type {
-  AppModuleInfo,
-  CommandArgs,
-  CommandResult,
-  COMMAND_NAMES,
-  DraftKey,
-  DraftRow,
-  DraftUpdateArgs,
-  ErrorCode,
-  LookupSearchArgs,
-  Metadata,
-  RecentListArgs,
-  RecordCreateArgs,
-  RecordDetail,
-  RecordKey,
-  RecordListArgs,
-  RecordRow,
-  RecordUpdateArgs,
-  RecoveryInfo,
-  RecoveryRestoreArgs,
-  ScriptQueryArgs,
-  SearchArgs,
-  SearchHitRow,
-  SessionStatus,
-  SignInArgs,
-  SignOutArgs,
-  SyncErrorResolveArgs,
-  SyncErrorRow,
-  SyncReport,
-  SyncStatus,
-  Unsent,
-  ViewInfo,
-  ViewPageArgs,
-  ViewPageResult,
-  Why,
-} from './bindings';
+import { ERROR_CODES } from './bindings';
+import type { Commands, ErrorCode, SessionStatus, SignInArgs } from './bindings';
 
 export type * from './bindings';
-
-const ERROR_CODES: readonly ErrorCode[] = [
-  'not_signed_in',
-  'unauthorized',
-  'server_unreachable',
-  'not_found',
-  'invalid_input',
-  'forbidden',
-  'refused',
-  'wrong_key',
-  'keychain',
-  'server',
-  'wiped',
-  'metadata_pending',
-  'bridge_key',
-  'unsent_work',
-  'internal',
-];
 
 /** Error thrown by every API function. */
 export class OutpostError extends Error {
@@ -117,9 +65,13 @@ export function inTauri(): boolean {
   );
 }
 
+/**
+ * The shell has one command, `core`, that runs any core command by name (the same
+ * dispatch as the bridge's), so it needs no list of its own to keep equal to the core's.
+ */
 async function viaTauri<T>(cmd: string, args: object | undefined): Promise<T> {
   try {
-    return args === undefined ? await invoke<T>(cmd) : await invoke<T>(cmd, { args });
+    return await invoke<T>('core', args === undefined ? { command: cmd } : { command: cmd, args });
   } catch (error) {
     throw toOutpostError(error);
   }
@@ -192,58 +144,8 @@ async function viaBridge<T>(cmd: string, args: object | undefined): Promise<T> {
   return body as T;
 }
 
-/**
- * Every command with its arguments and answer. The names are checked against the core's
- * own list (`COMMAND_NAMES`, generated from `bridge::COMMANDS`) below, so a command the
- * core drops or renames fails the type check.
- */
-export interface Commands {
-  session_status: [void, SessionStatus];
-  session_sign_in: [SignInArgs, SessionStatus];
-  session_sign_out: [SignOutArgs, SessionStatus];
-  session_unsent: [void, Unsent];
-  recovery_list: [void, RecoveryInfo[]];
-  recovery_restore: [RecoveryRestoreArgs, Unsent];
-  app_modules: [void, AppModuleInfo[]];
-  metadata_get: [void, Metadata];
-  metadata_accept: [void, SyncReport];
-  view_list: [RecordListArgs, ViewInfo[]];
-  view_page: [ViewPageArgs, ViewPageResult];
-  record_list: [RecordListArgs, RecordRow[]];
-  record_get: [RecordKey, RecordDetail];
-  record_why: [RecordKey, Why];
-  record_create: [RecordCreateArgs, RecordRow];
-  record_update: [RecordUpdateArgs, RecordRow];
-  record_delete: [RecordKey, null];
-  command_run: [CommandArgs, CommandResult];
-  search: [SearchArgs, SearchHitRow[]];
-  lookup_search: [LookupSearchArgs, SearchHitRow[]];
-  sync_now: [void, SyncReport];
-  sync_status: [void, SyncStatus];
-  sync_errors: [void, SyncErrorRow[]];
-  sync_error_resolve: [SyncErrorResolveArgs, null];
-  server_probe: [void, boolean];
-  script_is_offline_enabled: [RecordListArgs, boolean];
-  script_create: [RecordCreateArgs, RecordRow];
-  script_retrieve: [RecordKey, Record<string, string | null>];
-  script_retrieve_multiple: [ScriptQueryArgs, Record<string, string | null>[]];
-  script_update: [RecordUpdateArgs, RecordRow];
-  script_delete: [RecordKey, null];
-  recent_open: [RecordKey, RecordRow];
-  recent_list: [RecentListArgs, RecordRow[]];
-  draft_list: [void, DraftRow[]];
-  draft_create: [RecordCreateArgs, DraftRow];
-  draft_update: [DraftUpdateArgs, DraftRow];
-  draft_delete: [DraftKey, null];
-  draft_save: [DraftKey, RecordRow];
-}
-
+/** A core command's name (`Commands`, generated from `outpost_core::commands`). */
 export type CommandName = keyof Commands;
-type CoreCommand = (typeof COMMAND_NAMES)[number];
-/** Fails to compile when the UI's list and the core's differ (either way). */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const commandsMatchCore: Same<CommandName, CoreCommand> = true;
-void commandsMatchCore;
 
 /** Runs a core command by name, over IPC in the app and over HTTP in a browser. */
 export function run<K extends CommandName>(

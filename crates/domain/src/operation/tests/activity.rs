@@ -71,9 +71,11 @@ fn activity_commands_refuse_records_that_are_not_activities_or_missing() {
         matches!(err, OpError::InvalidState { ref reason, .. } if reason.contains("not an activity")),
         "an account cannot be completed, got {err:?}"
     );
-    assert_eq!(
-        refused(&mut s, &convert("account", "a1", "o1")).code(),
-        "invalid_state",
+    assert!(
+        matches!(
+            refused(&mut s, &convert("account", "a1", "o1")),
+            OpError::InvalidState { .. }
+        ),
         "nor converted"
     );
     assert!(
@@ -136,9 +138,11 @@ fn convert_creates_an_opportunity_for_the_customer_and_completes_the_activity() 
         ],
         "the call points at the opportunity and is Made"
     );
-    assert_eq!(
-        refused(&mut s, &convert("phonecall", "p1", "o8")).code(),
-        "invalid_state",
+    assert!(
+        matches!(
+            refused(&mut s, &convert("phonecall", "p1", "o8")),
+            OpError::InvalidState { .. }
+        ),
         "only once"
     );
 }
