@@ -5,8 +5,11 @@
 //! - no `mod.rs` (a module `foo.rs` sits beside its folder `foo/`);
 //! - no parked tests (the ignore and should-panic test attributes);
 //! - wire error codes are `outpost_protocol::WireCode` variants, never spelled out
-//!   ([`codes`]).
+//!   ([`codes`]);
+//! - one path deletes a store with unsent work, and the shells reach the keychain only
+//!   through the core ([`boundaries`]).
 
+mod boundaries;
 mod codes;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +34,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("crates/server", &["outpost-domain", "outpost-protocol"]),
     ("crates/cli", &["outpost-core", "outpost-store"]),
     ("crates/testkit", &[]),
+    (
+        "crates/sim",
+        &[
+            "outpost-domain",
+            "outpost-protocol",
+            "outpost-store",
+            "outpost-core",
+            "outpost-server",
+        ],
+    ),
     ("src-tauri", &["outpost-core", "outpost-store"]),
     (
         "tests",
@@ -80,6 +93,10 @@ pub fn tidy(root: &Path) -> anyhow::Result<()> {
         if codes::checked(relative) {
             problems.extend(codes::problems(&rel, &text, &wire_codes));
         }
+        problems.extend(boundaries::problems(
+            &relative.to_string_lossy().replace('\\', "/"),
+            &text,
+        ));
         for (i, line) in text.lines().enumerate() {
             let code = line.trim_start();
             // Written in two halves so this file does not trip its own check.

@@ -113,8 +113,6 @@ pub struct Client {
     events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<outpost_sync::Event>>>,
     // What the scheduler said last (the footer's state).
     scheduler_status: Mutex<Option<outpost_sync::Status>>,
-    // How requests reach servers.
-    transport: Arc<dyn crate::remote::Transport>,
 }
 
 impl std::fmt::Debug for Client {
@@ -210,9 +208,15 @@ impl Client {
             .map_or_else(system_id, |ids| ids())
     }
 
-    /// A connection to the server at `url`, through the client's transport.
+    /// A connection to the server at `url`, through the client's transport: by default a
+    /// fresh HTTP client each time (as before transports), so a sync run never reuses a
+    /// pooled connection the network has since lost.
     fn remote_to(&self, url: &str) -> Result<Remote, CoreError> {
-        Remote::new(url, Arc::clone(&self.transport))
+        let transport = match &self.config.env.transport {
+            Some(t) => Arc::clone(t),
+            None => crate::remote::http()?,
+        };
+        Remote::new(url, transport)
     }
 }
 
@@ -225,12 +229,7 @@ impl Client {
     pub fn open(config: ClientConfig) -> Result<Self, CoreError> {
         accounts::private_dir(&config.data_dir)?;
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let transport = match &config.env.transport {
-            Some(t) => Arc::clone(t),
-            None => crate::remote::http()?,
-        };
         let client = Self {
-            transport,
             config,
             store: Mutex::new(None),
             gone: Mutex::new(None),
@@ -686,7 +685,7 @@ impl Client {
             {
                 // A re-introduced bug (the simulation's mutants): the store open now is
                 // deleted, unsent work and all.
-                open.wipe(guard.take(), keys)?;
+                open.wipe(guard.take(), keys, accounts::Deletion::Mutant)?;
                 if account.as_ref() == Some(open) {
                     account = None;
                 }
@@ -822,7 +821,8 @@ impl Client {
         self.accounts().set_active(None)?;
         if let Some(store) = store {
             if args.wipe {
-                self.store_wipe(store)?;
+                let named = args.discard.unwrap_or_default();
+                self.store_wipe(store, accounts::Deletion::UserSaidYes(named))?;
             } else {
                 drop(store);
             }
@@ -834,9 +834,13 @@ impl Client {
     }
 
     /// Deletes `store` with its key and folder; the app opens no store after.
-    pub(super) fn store_wipe(&self, store: Store) -> Result<(), CoreError> {
+    pub(super) fn store_wipe(
+        &self,
+        store: Store,
+        why: accounts::Deletion,
+    ) -> Result<(), CoreError> {
         let account = Account::of_store(&self.config.data_dir, &store);
-        account.wipe(Some(store), &*self.config.keys)?;
+        account.wipe(Some(store), &*self.config.keys, why)?;
         if self.accounts().active().is_none_or(|a| a == account) {
             self.accounts().set_active(None)?;
         }
@@ -897,7 +901,7 @@ impl Client {
             let ctx = apply_context(store, &access_of(store)?, self.now())?;
             let added = store.unsent_import(&ctx, &work)?;
             tracing::info!(account = %other.id, added = %added.describe(), "the unsent work of this user's other store joined the store in use");
-            other.wipe(Some(old), keys)?;
+            other.wipe(Some(old), keys, accounts::Deletion::Moved)?;
         }
         Ok(())
     }

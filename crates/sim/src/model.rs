@@ -86,6 +86,8 @@ pub(crate) async fn snapshot(world: &World, d: usize) -> Option<Snapshot> {
 /// The server's facts: each op id's outcomes (one per row), each record's values.
 struct ServerFacts {
     outcomes: BTreeMap<String, Vec<String>>,
+    /// Op id → the state of its sync error (`open`, `applied`, `discarded`).
+    errors: BTreeMap<String, String>,
     records: BTreeMap<(String, String), BTreeMap<String, Option<String>>>,
 }
 
@@ -100,6 +102,10 @@ async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
                     .entry(string(&row[0])?)
                     .or_default()
                     .push(outcome["status"].as_str().unwrap_or("?").to_owned());
+            }
+            let mut errors = BTreeMap::new();
+            for row in c.query("SELECT op_id, state FROM sync_error", &[])? {
+                errors.insert(string(&row[0])?, string(&row[1])?);
             }
             let mut records = BTreeMap::new();
             let org = outpost_server::org::Org::load(c)?;
@@ -119,7 +125,11 @@ async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
                     records.insert(((*entity).to_owned(), id), values);
                 }
             }
-            Ok(ServerFacts { outcomes, records })
+            Ok(ServerFacts {
+                outcomes,
+                errors,
+                records,
+            })
         })
         .await
 }
@@ -303,7 +313,12 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
             Delivered::Op { op_id, op, .. } if outcome_of(op_id) == Some("applied") => {
                 apply(op, &mut expected);
             }
-            Delivered::Resolve { op_id, action } if action == "apply" => {
+            // A resolution that applies the change counts once the server did apply it
+            // (applying again can be refused; the error then stays open).
+            Delivered::Resolve { op_id, action }
+                if action == "apply"
+                    && facts.errors.get(op_id).map(String::as_str) == Some("applied") =>
+            {
                 if let Some(op) = ops_by_id.get(op_id.as_str()) {
                     apply(op, &mut expected);
                 }

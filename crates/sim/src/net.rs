@@ -61,6 +61,33 @@ pub struct Net {
     /// server sees it or `after` it answered.
     crash: Mutex<BTreeMap<usize, (u32, bool)>>,
     crashed: Mutex<BTreeSet<usize>>,
+    /// Devices syncing together take turns here ([`Turnstile`]).
+    together: Mutex<Option<Turnstile>>,
+}
+
+/// Devices syncing at the same time reach the server in an order decided by their
+/// simulated delays alone: a request waits until every device of the group is waiting
+/// (or done), then the one with the smallest delay goes. No real time decides anything,
+/// so a seed replays exactly however busy the machine is.
+#[derive(Default)]
+struct Turnstile {
+    participants: BTreeSet<usize>,
+    finished: BTreeSet<usize>,
+    waiting: BTreeMap<(u64, usize), tokio::sync::oneshot::Sender<()>>,
+    running: bool,
+}
+
+impl Turnstile {
+    fn release(&mut self) {
+        let active = self.participants.len() - self.finished.len();
+        if self.running || self.waiting.is_empty() || self.waiting.len() < active {
+            return;
+        }
+        if let Some((_, go)) = self.waiting.pop_first() {
+            self.running = true;
+            let _ = go.send(());
+        }
+    }
 }
 
 impl Net {
@@ -75,6 +102,7 @@ impl Net {
             delivered: Mutex::new(Vec::new()),
             crash: Mutex::new(BTreeMap::new()),
             crashed: Mutex::new(BTreeSet::new()),
+            together: Mutex::new(None),
         })
     }
 
@@ -123,6 +151,52 @@ impl Net {
         lock(&self.crashed).remove(&device)
     }
 
+    /// `devices` sync at the same time from now until [`Net::apart`].
+    pub fn together(&self, devices: &[usize]) {
+        *lock(&self.together) = Some(Turnstile {
+            participants: devices.iter().copied().collect(),
+            ..Turnstile::default()
+        });
+    }
+
+    /// `device` is done syncing with the group.
+    pub fn done(&self, device: usize) {
+        if let Some(t) = lock(&self.together).as_mut() {
+            t.finished.insert(device);
+            t.release();
+        }
+    }
+
+    pub fn apart(&self) {
+        *lock(&self.together) = None;
+    }
+
+    /// Waits for `device`'s turn when it syncs with a group: `Some(delay)` drawn for it.
+    async fn turn(&self, device: usize, delay: u64) {
+        let wait = {
+            let mut together = lock(&self.together);
+            let Some(t) = together.as_mut() else { return };
+            if !t.participants.contains(&device) {
+                return;
+            }
+            let (go, wait) = tokio::sync::oneshot::channel();
+            t.waiting.insert((delay, device), go);
+            t.release();
+            wait
+        };
+        let _ = wait.await;
+    }
+
+    /// The request of a device syncing with a group has been answered.
+    fn turn_over(&self, device: usize) {
+        if let Some(t) = lock(&self.together).as_mut()
+            && t.participants.contains(&device)
+        {
+            t.running = false;
+            t.release();
+        }
+    }
+
     pub fn transport(self: &Arc<Self>, device: usize) -> Arc<dyn Transport> {
         Arc::new(DeviceNet {
             net: Arc::clone(self),
@@ -157,11 +231,31 @@ impl Net {
             self.count("partitioned_request");
             return Err("the network is cut".into());
         }
+        let mut ms = 0;
         if self.roll(rates.delay) {
             self.count("delay");
-            let ms = self.rng.with(|r| r.random_range(1..800));
+            ms = self.rng.with(|r| r.random_range(1..800));
+        }
+        if lock(&self.together).is_some() {
+            // In a group, the delay orders the requests instead of a timer.
+            self.turn(device, ms).await;
+            let answer = self.deliver(device, request, rates).await;
+            self.turn_over(device);
+            return answer;
+        }
+        if ms > 0 {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
+        self.deliver(device, request, rates).await
+    }
+
+    /// Past the delay: the request's fate at and after the server.
+    async fn deliver(
+        &self,
+        device: usize,
+        request: HttpRequest,
+        rates: FaultRates,
+    ) -> Result<HttpResponse, String> {
         let crash = self.crash_now(device);
         if crash == Some(false) {
             self.count("crash_before_send");

@@ -153,6 +153,11 @@ pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport
     }
     world.heal().await?;
     let violations = crate::model::check(&mut world).await?;
+    if std::env::var_os("OUTPOST_SIM_KEEP").is_some() {
+        // For a look at a failing seed's files: the folder stays.
+        eprintln!("kept: {}", world._tmp.path().display());
+        std::mem::forget(std::mem::replace(&mut world._tmp, tempfile::tempdir()?));
+    }
     let mut hasher = sha2::Sha256::new();
     for line in &world.trace {
         hasher.update(line.as_bytes());
@@ -784,7 +789,18 @@ impl World {
         let (Some(a), Some(b)) = (self.client(0), self.client(1)) else {
             return;
         };
-        let (ra, rb) = tokio::join!(a.sync_now(), b.sync_now());
+        let net = Arc::clone(&self.net);
+        net.together(&[0, 1]);
+        let one = |client: Arc<Client>, d: usize| {
+            let net = Arc::clone(&net);
+            async move {
+                let result = client.sync_now().await;
+                net.done(d);
+                result
+            }
+        };
+        let (ra, rb) = tokio::join!(one(a, 0), one(b, 1));
+        net.apart();
         let (oa, ob) = (outcome(&ra.map(|_| ())), outcome(&rb.map(|_| ())));
         self.log(format!("d0+d1 sync together: {oa} / {ob}"));
     }

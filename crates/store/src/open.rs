@@ -322,7 +322,7 @@ impl Store {
     }
 
     /// Deletes the database files and forgets the key: nothing readable is left.
-    pub fn wipe(self, keys: &dyn KeyStore, key_id: &str) -> Result<(), StoreError> {
+    pub fn destroy(self, keys: &dyn KeyStore, key_id: &str) -> Result<(), StoreError> {
         let path = self.path.clone();
         drop(self.conn);
         Self::wipe_unopened(&path, keys, key_id)

@@ -303,7 +303,7 @@ fn a_pull_rebases_pending_changes_instead_of_overwriting_them() {
 #[test]
 fn wiping_removes_the_file_and_the_key() {
     let (dir, keys, store) = fresh();
-    store.wipe(&keys, "k").expect("wipe");
+    store.destroy(&keys, "k").expect("destroy");
     assert_wiped(&dir, &keys);
 }
 
@@ -647,7 +647,7 @@ fn a_wipe_page_is_never_stored() {
         "nothing of it was stored"
     );
     assert_eq!(store.checkpoint().expect("checkpoint"), 1);
-    store.wipe(&keys, "k").expect("wipe");
+    store.destroy(&keys, "k").expect("destroy");
     assert_wiped(&dir, &keys);
 }
 

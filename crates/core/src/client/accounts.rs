@@ -105,9 +105,26 @@ impl Account {
     /// Deletes its store and key, then its folder (the legacy root stays). `store`: the
     /// store itself when open; `None` deletes the files without opening them (a store whose
     /// key is gone or wrong must go all the same).
-    pub(crate) fn wipe(&self, store: Option<Store>, keys: &dyn KeyStore) -> Result<(), CoreError> {
+    ///
+    /// The one path that deletes a user's store, with whatever it holds that has not
+    /// reached the server (`xtask tidy` lets nothing else call the store's own wipe), and
+    /// only for one of the reasons of [`Deletion`]. With the store open, a yes must name
+    /// exactly what is unsent now; otherwise nothing is deleted.
+    pub(crate) fn wipe(
+        &self,
+        store: Option<Store>,
+        keys: &dyn KeyStore,
+        why: Deletion,
+    ) -> Result<(), CoreError> {
+        if let (Deletion::UserSaidYes(named), Some(store)) = (&why, &store) {
+            let unsent = crate::api::Unsent::from(store.unsent()?);
+            if !unsent.is_empty() && unsent != *named {
+                return Err(CoreError::UnsentWork(unsent));
+            }
+        }
+        tracing::info!(account = %self.id, reason = ?why, "a store is deleted");
         match store {
-            Some(store) => store.wipe(keys, &self.key_id())?,
+            Some(store) => store.destroy(keys, &self.key_id())?,
             None => Store::wipe_unopened(&self.db_path(), keys, &self.key_id())?,
         }
         let _ = std::fs::remove_file(self.tags_path());
@@ -119,6 +136,22 @@ impl Account {
         }
         Ok(())
     }
+}
+
+/// Why a user's store may be deleted, unsent work and all: there is no other reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deletion {
+    /// The server ordered a wipe, and what could not be sent was sealed in a recovery file
+    /// first (or nothing was unsent).
+    Sealed,
+    /// An administrator reported the device lost: nothing is kept, by design.
+    DeviceLost,
+    /// The user said yes, naming exactly what would be lost.
+    UserSaidYes(crate::api::Unsent),
+    /// Its unsent work moved into another store of the same user first.
+    Moved,
+    /// A re-introduced bug (the simulation's mutants): never otherwise.
+    Mutant,
 }
 
 /// What sign-in finds a store by, kept beside it (see the module docs).

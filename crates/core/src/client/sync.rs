@@ -351,7 +351,14 @@ impl Client {
             (guard.take(), kept)
         };
         if let Some(store) = store {
-            self.store_wipe(store)?;
+            let why = if outpost_domain::mutant::active(
+                outpost_domain::mutant::Mutant::WipeDropsUnsent,
+            ) {
+                super::accounts::Deletion::Mutant
+            } else {
+                super::accounts::Deletion::Sealed
+            };
+            self.store_wipe(store, why)?;
         }
         self.gone_set(Some(if kept.is_empty() {
             SignedOutReason::Wiped
@@ -391,7 +398,7 @@ impl Client {
             Some(s) => (s.state_get(DEVICE_ID)?, s.state_get(USER_ID)?),
             None => (target.device_id(), None),
         };
-        target.wipe(store, keys)?;
+        target.wipe(store, keys, super::accounts::Deletion::DeviceLost)?;
         if self.accounts().active().is_none_or(|a| a == target) {
             self.accounts().set_active(None)?;
         }
