@@ -63,6 +63,11 @@ pub struct Net {
     crashed: Mutex<BTreeSet<usize>>,
     /// Devices syncing together take turns here ([`Turnstile`]).
     together: Mutex<Option<Turnstile>>,
+    /// Each pushed op's answer the first time the server gave one: a resend must get the
+    /// same (exactly once, seen on the wire).
+    answers: Mutex<BTreeMap<String, String>>,
+    /// What the network saw break while the run went on.
+    pub violations: Mutex<Vec<String>>,
 }
 
 /// Devices syncing at the same time reach the server in an order decided by their
@@ -103,6 +108,8 @@ impl Net {
             crash: Mutex::new(BTreeMap::new()),
             crashed: Mutex::new(BTreeSet::new()),
             together: Mutex::new(None),
+            answers: Mutex::new(BTreeMap::new()),
+            violations: Mutex::new(Vec::new()),
         })
     }
 
@@ -272,9 +279,11 @@ impl Net {
         };
         self.note_delivery(device, &request);
         let mut answer = call(&router, device, &request).await?;
+        self.note_answer(&request, &answer);
         if self.roll(rates.duplicate) {
             self.count("duplicate");
             answer = call(&router, device, &request).await?;
+            self.note_answer(&request, &answer);
         }
         if crash == Some(true) {
             self.count("crash_after_server");
@@ -322,6 +331,32 @@ impl Net {
                 op_id,
                 action: json["action"].as_str().unwrap_or_default().to_owned(),
             });
+        }
+    }
+
+    /// Checks a push's answer against the first answer for each of its ops.
+    fn note_answer(&self, request: &HttpRequest, answer: &HttpResponse) {
+        if !request.url.ends_with("/sync/push") || answer.status != 200 {
+            return;
+        }
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(&answer.body) else {
+            return;
+        };
+        let mut answers = lock(&self.answers);
+        for outcome in json["outcomes"].as_array().into_iter().flatten() {
+            let Some(id) = outcome["op_id"].as_str() else {
+                continue;
+            };
+            let result = outcome["result"].to_string();
+            match answers.get(id) {
+                Some(first) if *first != result => lock(&self.violations).push(format!(
+                    "op {id} was answered {first} and, sent again, {result}: not exactly once"
+                )),
+                Some(_) => {}
+                None => {
+                    answers.insert(id.to_owned(), result);
+                }
+            }
         }
     }
 

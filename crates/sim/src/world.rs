@@ -1184,6 +1184,10 @@ impl World {
         self.db()
     }
 
+    pub(crate) fn net_violations(&self) -> &std::sync::Mutex<Vec<String>> {
+        &self.net.violations
+    }
+
     pub(crate) fn delivered(&self) -> Vec<crate::net::Delivered> {
         lock(&self.net.delivered).clone()
     }

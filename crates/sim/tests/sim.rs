@@ -6,7 +6,7 @@ use outpost_sim::{Mutant, Options, run};
 
 /// Seeds each check may use (each takes a few seconds in a debug build).
 const SEEDS: u64 = 6;
-const MUTANT_SEEDS: u64 = 12;
+const MUTANT_SEEDS: u64 = 20;
 
 #[test]
 fn one_seed_replays_to_the_same_trace() {

@@ -230,7 +230,13 @@ impl Store {
             metadata: table::metadata::empty(),
             path: path.to_owned(),
         };
-        let tx = store.conn.transaction()?;
+        // Immediate: it may write, and another process (the app, the CLI, a bridge) may
+        // hold the same store; a deferred transaction that read first could not take the
+        // write lock after another's commit (a stale snapshot fails at once, the busy
+        // timeout unheeded), while an immediate one waits for it.
+        let tx = store
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         outbox_upgrade_in_tx(&tx)?;
         for sql in INTERNAL_TABLES {
             tx.execute_batch(sql)?;
