@@ -139,7 +139,7 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
     let facts = server_facts(world).await?;
     let ledger = &world.ledger;
     let mut violations = ledger.refused_wrongly.clone();
-    violations.extend(crate::net::lock(&world.net_violations()).iter().cloned());
+    violations.extend(crate::net::lock(world.net_violations()).iter().cloned());
     // Records a later operation of the same user deleted: what they wrote may go with them.
     let deleted: BTreeSet<String> = ledger
         .ops
