@@ -1164,6 +1164,10 @@ impl World {
         let Some(client) = self.client(d) else { return };
         for file in client.recovery_list().await.unwrap_or_default() {
             if !file.restorable {
+                let unsent = file.unsent;
+                self.log(format!(
+                    "d{d} keeps a recovery file it cannot restore: {unsent:?}"
+                ));
                 continue;
             }
             let result = client

@@ -64,3 +64,13 @@ mutants! {
     mutant_pull_skips_late_commit_is_caught: PullSkipsLateCommit,
     mutant_device_ignores_hierarchy_is_caught: DeviceIgnoresHierarchy,
 }
+
+/// Found by the simulation: a user signed in again after a server-ordered wipe into an
+/// older store of theirs (its keychain entry had come back), with another device id than
+/// the sealed file's, and could not restore it. A user's recovery file now restores into
+/// any of their stores (the server knows ops by user and op id).
+#[test]
+fn seed_27_work_sealed_under_another_device_id_is_restored() {
+    let report = run(27, Options::default()).expect("the run");
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+}

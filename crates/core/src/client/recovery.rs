@@ -185,10 +185,6 @@ impl Client {
         let here = self
             .with_store(|s| Ok((s.state_get(ORG_ID)?, s.state_get(USER_ID)?)))
             .ok();
-        let here_device = self
-            .with_store(|s| Ok(s.state_get(DEVICE_ID)?))
-            .ok()
-            .flatten();
         let mut list = Vec::new();
         for (_, path) in self.recovery_files() {
             let (file, body) = match self.recovery_read(&path) {
@@ -202,10 +198,10 @@ impl Client {
                 org.as_deref() == Some(file.header.org_id.as_str())
                     && user.as_deref() == Some(file.header.user_id.as_str())
             });
-            let restorable = own
-                && body.is_some()
-                && (file.header.device_id.is_empty()
-                    || here_device.as_deref() == Some(file.header.device_id.as_str()));
+            // Any store of the same user restores it: the server knows an op by user and op
+            // id, whichever of the user's devices sends it (ADR 0012), so work sealed under
+            // another device id is never applied twice.
+            let restorable = own && body.is_some();
             let body = body.filter(|_| own);
             list.push(RecoveryInfo {
                 id: file.header.id.clone(),
@@ -253,15 +249,6 @@ impl Client {
                 return Err(CoreError::Forbidden(
                     "that recovery file holds another user's work; they restore it after signing in".into(),
                 ));
-            }
-            // The server knows the operations under the device that sent them: restored
-            // under another, a resent one could be applied again.
-            let device = s.state_get(DEVICE_ID)?.unwrap_or_default();
-            if !file.header.device_id.is_empty() && file.header.device_id != device {
-                return Err(CoreError::Invalid(format!(
-                    "that recovery file was kept under device {}, not this store's ({device}); an administrator of your org can open it (outpost-server admin recovery-open)",
-                    file.header.device_id
-                )));
             }
             let ctx = apply_context(s, &access_of(s)?, self.now())?;
             Ok(Unsent::from(s.unsent_import(&ctx, &body.work)?))
