@@ -5,8 +5,9 @@
 //! remains — parked changes, sync errors, resolutions, drafts — is sealed into
 //! `recovery/<id>.outpost-recovery` (`outpost_protocol::recovery`: its key in the keychain
 //! for the user, and sealed to the org's recovery key for an administrator) before the
-//! store goes. Signed in again as the same user of the same org, the user restores it:
-//! the changes join the outbox again with their op ids, so none is applied twice.
+//! store goes. Signed in again as the same user of the same org, the user restores it into
+//! whichever of their stores is open: the changes join the outbox again with their op ids,
+//! and the server knows an op by user and op id, so none is applied twice.
 
 use std::path::{Path, PathBuf};
 
