@@ -562,6 +562,23 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
 pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata, ApiError> {
     let org = Org::load(conn)?;
     let current = &org.metadata;
+    metadata_check(current, &next)?;
+    next.version = current.version + 1;
+    setting_set(
+        conn,
+        key::METADATA,
+        &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
+    )?;
+    bump_config(conn)?;
+    Ok(next)
+}
+
+/// Whether `next` may replace `current` ([`metadata_set`] without the write): the same
+/// entities, attributes and attribute types, every name resolving, every view checking.
+///
+/// # Errors
+/// The first of those that fails, as `bad_metadata`.
+pub fn metadata_check(current: &Metadata, next: &Metadata) -> Result<(), ApiError> {
     let invalid = |message: String| ApiError::BadRequest {
         code: "bad_metadata",
         message,
@@ -580,7 +597,7 @@ pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata,
             })
             .collect()
     };
-    if shape(current) != shape(&next) {
+    if shape(current) != shape(next) {
         return Err(invalid(
             "entities, attributes and attribute types cannot change here; only labels, forms, views, quick find, flows, the sitemap and app modules".to_owned(),
         ));
@@ -599,14 +616,7 @@ pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata,
                 .map_err(|e| invalid(format!("view {} of {}: {e}", view.id, def.name)))?;
         }
     }
-    next.version = current.version + 1;
-    setting_set(
-        conn,
-        key::METADATA,
-        &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
-    )?;
-    bump_config(conn)?;
-    Ok(next)
+    Ok(())
 }
 
 /// Sets an entity's offline settings; the filter must check against the entity.
