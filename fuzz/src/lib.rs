@@ -168,7 +168,7 @@ impl<T: Clone> Renewed<T> {
 
     /// The value, built by `make` the first time and after every `every` uses.
     pub fn get(&mut self, make: impl FnOnce() -> T) -> T {
-        if self.uses % self.every.max(1) == 0 {
+        if self.uses.is_multiple_of(self.every.max(1)) {
             self.value = None;
         }
         self.uses = self.uses.wrapping_add(1);

@@ -122,21 +122,10 @@ fn parse_args(args: &[String]) -> anyhow::Result<(Option<String>, u64)> {
 /// Installs cargo-fuzz into the project's tools folder unless one is on the PATH already;
 /// returns that folder.
 fn ensure_cargo_fuzz(root: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let tools = root.join(".tools");
-    if !proc::has("cargo-fuzz") && !tools.join("bin/cargo-fuzz").exists() {
-        proc::run(
-            &mut proc::cargo(&[
-                "install",
-                "--quiet",
-                "--locked",
-                "--root",
-                ".tools",
-                "cargo-fuzz",
-            ]),
-            root,
-        )?;
+    if proc::has("cargo-fuzz") {
+        return Ok(root.join(".tools/bin"));
     }
-    Ok(tools.join("bin"))
+    crate::deps::cargo_tool(root, "cargo-fuzz", None)
 }
 
 /// `cargo fuzz ARGS` with `path` as PATH (where cargo-fuzz was installed). Its builds go
@@ -289,7 +278,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
