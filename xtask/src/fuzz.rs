@@ -178,14 +178,12 @@ fn run_target(
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let started = Instant::now();
     // A crash ends the run with a failure; the figures are read all the same.
-    let output = proc::run_tee(&mut cargo_fuzz(&args, path), dir)
-        .or_else(|e| {
-            let found = findings(&artifacts).len() > before.len();
-            if found { Ok(format!("{e:#}")) } else { Err(e) }
-        })
-        .with_context(|| format!("fuzzing {target}"))?;
+    let (status, output) = proc::run_tee_status(&mut cargo_fuzz(&args, path), dir)?;
     let wall = started.elapsed().as_secs();
-    let crashes = findings(&artifacts).len() - before.len();
+    let crashes = findings(&artifacts).len().saturating_sub(before.len());
+    if !status.success() && crashes == 0 {
+        bail!("fuzzing {target} failed ({status}) without saving a finding");
+    }
     let (executions, seconds) = read_stats(&output)
         .with_context(|| format!("libFuzzer printed no figures for {target}"))?;
     Ok(Figures {
