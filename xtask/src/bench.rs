@@ -61,7 +61,8 @@ pub fn bench(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn today() -> anyhow::Result<String> {
+/// Today's date (UTC), as `yyyy-mm-dd`.
+pub(crate) fn today() -> anyhow::Result<String> {
     let out = std::process::Command::new("date")
         .arg("-u")
         .arg("+%Y-%m-%d")

@@ -86,26 +86,29 @@ pub fn ensure(root: &Path, need: Need) -> anyhow::Result<PathBuf> {
             "on this OS, install Node.js 20+ and the Tauri prerequisites (https://tauri.app/start/prerequisites/)"
         );
     }
-    let tools = root.join(".tools");
-    if need == Need::All && !tools.join("bin/tauri-driver").exists() {
-        proc::run(
-            &mut proc::cargo(&[
-                "install",
-                "--quiet",
-                "--locked",
-                "--root",
-                ".tools",
-                "tauri-driver",
-                "--version",
-                TAURI_DRIVER_VERSION,
-            ]),
-            root,
-        )?;
-    }
+    let tools = if need == Need::All {
+        cargo_tool(root, "tauri-driver", Some(TAURI_DRIVER_VERSION))?
+    } else {
+        root.join(".tools/bin")
+    };
     if !proc::has("npm") {
         bail!("npm is missing: install Node.js 20 or newer");
     }
-    Ok(tools.join("bin"))
+    Ok(tools)
+}
+
+/// Installs the cargo tool `name` (at `version`, else the newest) into the project's tools
+/// folder unless it is there already; returns that folder (`.tools/bin`).
+pub fn cargo_tool(root: &Path, name: &str, version: Option<&str>) -> anyhow::Result<PathBuf> {
+    let bin = root.join(".tools/bin");
+    if !bin.join(name).exists() {
+        let mut args = vec!["install", "--quiet", "--locked", "--root", ".tools", name];
+        if let Some(version) = version {
+            args.extend(["--version", version]);
+        }
+        proc::run(&mut proc::cargo(&args), root)?;
+    }
+    Ok(bin)
 }
 
 fn installed(package: &str) -> bool {

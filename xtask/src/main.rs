@@ -8,9 +8,12 @@
 //! - `sim`: the deterministic simulation of devices, server, network and clock.
 //! - `tidy`: conventions checked by code.
 //! - `bench server` / `bench client`: benchmarks, figures written into `docs/BENCHMARKS.md`.
+//! - `fuzz [TARGET|all] [--time SECONDS]`: the fuzz targets of `fuzz/`, figures written into
+//!   `fuzz/README.md`.
 
 mod bench;
 mod deps;
+mod fuzz;
 mod proc;
 mod run;
 mod test;
@@ -33,11 +36,12 @@ fn main() -> anyhow::Result<()> {
         Some("codegen") => codegen(&root, args.iter().any(|a| a == "--check")),
         Some("tidy") => tidy::tidy(&root),
         Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
         Some("sim") => sim(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K]\n                    the deterministic simulation (crates/sim)"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K]\n                    the deterministic simulation (crates/sim)\n  fuzz [TARGET|all] [--time SECONDS]\n                    run the fuzz targets (60 s each by default); figures into fuzz/README.md"
             );
             bail!("unknown or missing command")
         }

@@ -35,6 +35,19 @@ pub fn run(cmd: &mut Command, dir: &Path) -> anyhow::Result<()> {
 /// Runs `cmd` in `dir`, echoing it and its output (stdout and stderr) as it comes, and
 /// returns that output with colour codes removed, so summaries can be read from it.
 pub fn run_tee(cmd: &mut Command, dir: &Path) -> anyhow::Result<String> {
+    let (status, seen) = run_tee_status(cmd, dir)?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", show(cmd));
+    }
+    Ok(seen)
+}
+
+/// [`run_tee`] that returns the output whatever the exit status, with that status: for a
+/// command whose failure still says something worth reading.
+pub fn run_tee_status(
+    cmd: &mut Command,
+    dir: &Path,
+) -> anyhow::Result<(std::process::ExitStatus, String)> {
     use std::io::{BufRead as _, BufReader, Read, Write as _};
     fn pump<R: Read + Send + 'static>(from: R, to_stderr: bool) -> std::thread::JoinHandle<String> {
         std::thread::spawn(move || {
@@ -64,10 +77,7 @@ pub fn run_tee(cmd: &mut Command, dir: &Path) -> anyhow::Result<String> {
     let status = child.wait()?;
     let mut seen = out.join().unwrap_or_default();
     seen.push_str(&err.join().unwrap_or_default());
-    if !status.success() {
-        bail!("`{}` failed ({status})", show(cmd));
-    }
-    Ok(seen)
+    Ok((status, seen))
 }
 
 /// `text` without ANSI escape sequences (`ESC [ … letter`).

@@ -128,36 +128,28 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
             }
         }
     }
-    // Rule graph: item → the entities its rules bring. A cycle is refused.
-    let edges: BTreeMap<&str, Vec<&str>> = def
-        .items
-        .iter()
-        .map(|i| {
-            (
-                i.entity.as_str(),
-                i.relationships.iter().map(|r| r.entity.as_str()).collect(),
-            )
-        })
-        .collect();
+    // Rule graph: item → the entities its rules bring. A cycle is refused. Only entities
+    // the metadata knows are nodes (an item or rule naming another is refused above), so
+    // the graph is at most the org's entities, each once, whatever the body holds.
+    let known = |e: &str| org.metadata.entity(e).is_ok();
+    let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for i in def.items.iter().filter(|i| known(&i.entity)) {
+        edges.entry(i.entity.as_str()).or_default().extend(
+            i.relationships
+                .iter()
+                .map(|r| r.entity.as_str())
+                .filter(|e| known(e)),
+        );
+    }
     for start in edges.keys() {
-        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, vec![start])];
-        let mut found = None;
-        while let Some((at, path)) = stack.pop() {
-            for next in edges.get(at).into_iter().flatten() {
-                if next == start {
-                    found = Some(path.join(" → ") + " → " + start);
-                } else if !path.contains(next) && path.len() < 32 {
-                    let mut longer = path.clone();
-                    longer.push(next);
-                    stack.push((next, longer));
-                }
-            }
-        }
-        if let Some(cycle) = found {
+        if let Some(cycle) = cycle_through(&edges, start) {
             problems.push(problem(
                 "circular_relationship",
                 start,
-                format!("relationship rules go round in a circle: {cycle}"),
+                format!(
+                    "relationship rules go round in a circle: {}",
+                    cycle.join(" → ")
+                ),
             ));
         }
     }
@@ -178,6 +170,37 @@ pub fn validate(org: &Org, def: &ProfileDef) -> Vec<ProfileProblem> {
         }
     }
     problems
+}
+
+/// The shortest way round from `start` back to itself along `edges` (`[start, …,
+/// start]`), if any. Breadth first, each entity visited once: following every path
+/// instead takes factorial time when rules link many items to each other.
+fn cycle_through<'a>(
+    edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+    start: &'a str,
+) -> Option<Vec<&'a str>> {
+    let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(at) = queue.pop_front() {
+        for &next in edges.get(at).into_iter().flatten() {
+            if next == start {
+                let mut path = vec![start, at];
+                let mut node = at;
+                while let Some(&before) = came_from.get(node) {
+                    path.push(before);
+                    node = before;
+                }
+                // Walked back from `at` to `start`: the way round, backwards.
+                path.reverse();
+                return Some(path);
+            }
+            if !came_from.contains_key(next) {
+                came_from.insert(next, at);
+                queue.push_back(next);
+            }
+        }
+    }
+    None
 }
 
 fn profile_info(org: &Org, id: &str) -> Result<ProfileInfo, ApiError> {
@@ -563,6 +586,23 @@ pub fn entities(conn: &mut dyn Conn) -> Result<Vec<EntityOffline>, ApiError> {
 pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata, ApiError> {
     let org = Org::load(conn)?;
     let current = &org.metadata;
+    metadata_check(current, &next)?;
+    next.version = current.version + 1;
+    setting_set(
+        conn,
+        key::METADATA,
+        &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
+    )?;
+    bump_config(conn)?;
+    Ok(next)
+}
+
+/// Whether `next` may replace `current` ([`metadata_set`] without the write): the same
+/// entities, attributes and attribute types, every name resolving, every view checking.
+///
+/// # Errors
+/// The first of those that fails, as `bad_metadata`.
+pub fn metadata_check(current: &Metadata, next: &Metadata) -> Result<(), ApiError> {
     let invalid = |message: String| ApiError::BadRequest {
         code: WireCode::BadMetadata,
         message,
@@ -581,7 +621,7 @@ pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata,
             })
             .collect()
     };
-    if shape(current) != shape(&next) {
+    if shape(current) != shape(next) {
         return Err(invalid(
             "entities, attributes and attribute types cannot change here; only labels, forms, views, quick find, flows, the sitemap and app modules".to_owned(),
         ));
@@ -600,14 +640,7 @@ pub fn metadata_set(conn: &mut dyn Conn, mut next: Metadata) -> Result<Metadata,
                 .map_err(|e| invalid(format!("view {} of {}: {e}", view.id, def.name)))?;
         }
     }
-    next.version = current.version + 1;
-    setting_set(
-        conn,
-        key::METADATA,
-        &serde_json::to_string(&next).map_err(anyhow::Error::from)?,
-    )?;
-    bump_config(conn)?;
-    Ok(next)
+    Ok(())
 }
 
 /// Sets an entity's offline settings; the filter must check against the entity.
@@ -739,3 +772,6 @@ pub fn security(conn: &mut dyn Conn) -> Result<serde_json::Value, ApiError> {
     let text = org::setting(conn, key::SECURITY)?.unwrap_or_else(|| "{}".to_owned());
     Ok(serde_json::from_str(&text).map_err(anyhow::Error::from)?)
 }
+
+#[cfg(test)]
+mod tests;

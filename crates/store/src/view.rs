@@ -40,10 +40,14 @@ pub struct SearchHit {
 }
 
 /// Turns what a person typed into an FTS5 query: every word must be there, as a prefix
-/// (`acm ber` finds "Acme Berlin"); quotes and operators are taken literally.
+/// (`acm ber` finds "Acme Berlin"); quotes and operators are taken literally. Control
+/// characters part words, as the index's tokenizer parts them: FTS5 reads a quoted word
+/// only up to a NUL, and would refuse the rest as an unterminated string.
 pub(crate) fn match_query(text: &str) -> Option<String> {
     let words: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '/' || c == '.' || c == ',')
+        .split(|c: char| {
+            c.is_whitespace() || c.is_control() || c == '-' || c == '/' || c == '.' || c == ','
+        })
         .filter(|w| !w.is_empty())
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();

@@ -161,6 +161,53 @@ fn search_finds_words_by_prefix_across_entities_and_follows_edits() {
     );
 }
 
+/// Found by the `bridge_args` fuzz target (`fuzz/crashers/bridge_args/`): `view_page`
+/// with `{"entity":"account","search":"me\u0000"}` failed as an internal error, because
+/// FTS5 reads a quoted word only up to a NUL ("unterminated string").
+#[test]
+fn a_search_holding_a_nul_finds_by_the_words_around_it() {
+    let (_dir, _keys, mut store) = demo_store();
+    let account = store.record_list("account").expect("accounts").remove(0);
+    edit(
+        &mut store,
+        &account.id,
+        Fields::from([("name".to_owned(), Some("Zyxwv Quarry".to_owned()))]),
+        "op-1",
+    );
+    let ids = |text: &str| -> Vec<String> {
+        store
+            .search(&["account".into()], text, 50)
+            .expect("a search")
+            .into_iter()
+            .map(|h| h.record.id)
+            .collect()
+    };
+    assert_eq!(ids("me\u{0}"), ids("me"), "a NUL parts words like a space");
+    let hits = store
+        .search(&["account".into()], "zyx\u{0}qua\u{7}", 5)
+        .expect("control characters part words");
+    assert_eq!(
+        hits.iter()
+            .map(|h| h.record.id.as_str())
+            .collect::<Vec<_>>(),
+        [account.id.as_str()]
+    );
+    let query = account_query(&store, None, None);
+    let total = |text: &str| {
+        store
+            .view_page("account", &query, Some(text), None, 7, &eval())
+            .expect("a view searched")
+            .total
+    };
+    assert_eq!(total("me\u{0}"), total("me"), "the view searches the same");
+    assert!(
+        store
+            .search(&["account".into()], "\u{0}", 5)
+            .is_ok_and(|hits| hits.is_empty()),
+        "a NUL alone is no word"
+    );
+}
+
 #[test]
 fn a_qualify_offline_creates_records_that_survive_a_pull_of_the_lead_and_take_server_undoes_it() {
     let (dir, keys, mut store) = demo_store();
