@@ -14,7 +14,7 @@ use outpost_server::records::{read_row, select_columns};
 const SECRET: &str = "creditlimit";
 
 use crate::net::Delivered;
-use crate::world::World;
+use crate::world::{World, short};
 
 /// One operation a user made: its id, where and by whom, and the value it wrote.
 #[derive(Debug, Clone)]
@@ -443,10 +443,6 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(violations)
-}
-
-fn short(id: &str) -> &str {
-    &id[id.len().saturating_sub(17)..]
 }
 
 /// Whether an applied delete from anyone removed the record.

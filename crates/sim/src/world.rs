@@ -765,14 +765,12 @@ impl World {
         self.net.take_crashed(d);
         match result {
             Some(result) => {
-                let text = outcome(&result.as_ref().map(|_| ()).map_err(clone_err));
+                let text = outcome(&result);
                 self.log(format!("d{d} sync: {text}"));
                 if let Err(CoreError::MetadataPending(_)) = result
                     && let Some(client) = self.client(d)
                 {
-                    let accepted = client.metadata_accept().await.map(|_| ());
-                    let text = outcome(&accepted);
-                    self.log(format!("d{d} accepts the metadata: {text}"));
+                    self.accept_metadata(d, &client).await;
                 }
             }
             None => {
@@ -840,7 +838,7 @@ impl World {
                 discard: None,
             })
             .await;
-        let text = outcome(&result.as_ref().map(|_| ()).map_err(clone_err));
+        let text = outcome(&result);
         self.log(format!("d{d} sign out (wipe {wipe}): {text}"));
         if wipe
             && matches!(result, Err(CoreError::UnsentWork(_)))
@@ -1132,14 +1130,10 @@ impl World {
         for _ in 0..4 {
             let Some(client) = self.client(d) else { return };
             let result = client.sync_now().await;
-            let text = outcome(&result.as_ref().map(|_| ()).map_err(clone_err));
+            let text = outcome(&result);
             self.log(format!("d{d} heal sync: {text}"));
             match result {
-                Err(CoreError::MetadataPending(_)) => {
-                    let accepted = client.metadata_accept().await.map(|_| ());
-                    let text = outcome(&accepted);
-                    self.log(format!("d{d} accepts the metadata: {text}"));
-                }
+                Err(CoreError::MetadataPending(_)) => self.accept_metadata(d, &client).await,
                 // The session ended while the device was away: the user signs in again.
                 Err(CoreError::NotSignedIn | CoreError::Unauthorized | CoreError::Wiped) => {
                     self.sign_in(d, u).await;
@@ -1157,6 +1151,12 @@ impl World {
                 return;
             }
         }
+    }
+
+    /// The user says yes to the metadata update that waits.
+    async fn accept_metadata(&mut self, d: usize, client: &Client) {
+        let text = outcome(&client.metadata_accept().await);
+        self.log(format!("d{d} accepts the metadata: {text}"));
     }
 
     /// Puts back every recovery file of the signed-in user (their choice, always yes).
@@ -1207,12 +1207,8 @@ async fn wait_crash(net: &Net, d: usize) {
     }
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     &id[id.len().saturating_sub(17)..]
-}
-
-fn clone_err(e: &CoreError) -> CoreError {
-    CoreError::Invalid(kind(e))
 }
 
 /// What a result says, without ids or times (the trace must replay exactly).
@@ -1223,9 +1219,9 @@ fn kind(e: &CoreError) -> String {
     }
 }
 
-fn outcome(result: &Result<(), CoreError>) -> String {
+fn outcome<T>(result: &Result<T, CoreError>) -> String {
     match result {
-        Ok(()) => "ok".into(),
+        Ok(_) => "ok".into(),
         Err(e) => kind(e),
     }
 }

@@ -334,26 +334,20 @@ impl Client {
     /// file first (when that fails, nothing is deleted), then the store and its key go —
     /// in one hold of the store's lock, so nothing made in between escapes the seal.
     pub(super) fn wipe_ordered(&self) -> Result<(), CoreError> {
+        let drops_unsent =
+            outpost_domain::mutant::active(outpost_domain::mutant::Mutant::WipeDropsUnsent);
         let (store, kept) = {
             let mut guard = self.lock()?;
             let kept = match guard.as_mut() {
                 // A re-introduced bug (the simulation's mutants): nothing is sealed.
-                Some(_)
-                    if outpost_domain::mutant::active(
-                        outpost_domain::mutant::Mutant::WipeDropsUnsent,
-                    ) =>
-                {
-                    Unsent::default()
-                }
+                Some(_) if drops_unsent => Unsent::default(),
                 Some(store) => self.recovery_keep(store)?,
                 None => Unsent::default(),
             };
             (guard.take(), kept)
         };
         if let Some(store) = store {
-            let why = if outpost_domain::mutant::active(
-                outpost_domain::mutant::Mutant::WipeDropsUnsent,
-            ) {
+            let why = if drops_unsent {
                 super::accounts::Deletion::Mutant
             } else {
                 super::accounts::Deletion::Sealed
