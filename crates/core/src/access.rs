@@ -13,29 +13,35 @@ use outpost_protocol::UserAccess;
 
 use crate::api::Allowed;
 
-/// The cached access of one user.
+/// The cached access of one user, with the principal it decides by (made once).
 #[derive(Debug, Clone)]
-pub(crate) struct Access(pub(crate) UserAccess);
+pub(crate) struct Access(pub(crate) UserAccess, Principal);
 
 impl Access {
-    /// The user's principal: the server's, or — from a server before it sent one — one
-    /// made of the depths and field permissions it did send (no unit below the user's, no
-    /// reports: deeper depths and the hierarchy grant nothing offline then).
-    fn principal(&self) -> Principal {
+    /// The access the server sent. The principal is the server's, or — from a server
+    /// before it sent one — one made of the depths and field permissions it did send (no
+    /// unit below the user's, no reports: deeper depths and the hierarchy grant nothing
+    /// offline then).
+    pub(crate) fn new(access: UserAccess) -> Self {
         let ignore_hierarchy =
             outpost_domain::mutant::active(outpost_domain::mutant::Mutant::DeviceIgnoresHierarchy);
-        match &self.0.principal {
+        let principal = match &access.principal {
             // A re-introduced bug (the simulation's mutants) takes the fallback: it knows
             // nothing of the manager hierarchy.
             Some(principal) if !ignore_hierarchy => principal.clone(),
             _ => Principal::from_depths(
-                &self.0.user_id,
-                &self.0.business_unit_id,
-                self.0.team_ids.iter().cloned(),
-                self.0.privileges.clone(),
-                self.0.secured_fields.clone(),
+                &access.user_id,
+                &access.business_unit_id,
+                access.team_ids.iter().cloned(),
+                access.privileges.clone(),
+                access.secured_fields.clone(),
             ),
-        }
+        };
+        Self(access, principal)
+    }
+
+    fn principal(&self) -> &Principal {
+        &self.1
     }
 
     /// The user's depth for `privilege` on `def`.
@@ -130,7 +136,7 @@ mod tests {
                 secured_fields.insert(def.name.clone(), secured);
             }
         }
-        Access(UserAccess {
+        Access::new(UserAccess {
             user_id: user.to_owned(),
             business_unit_id: p.business_unit().to_owned(),
             team_ids: p.teams().iter().cloned().collect(),

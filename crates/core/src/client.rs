@@ -143,7 +143,7 @@ fn access_of(store: &Store) -> Result<Access, CoreError> {
             principal: None,
         },
     };
-    Ok(Access(access))
+    Ok(Access::new(access))
 }
 
 /// A JSON value kept in the encrypted `sync_state` table under `key`; its default when
@@ -377,7 +377,7 @@ impl Client {
             .filter(|(_, names)| !names.is_empty())
             .collect();
         if !unreadable.is_empty() {
-            let ctx = apply_context(store, &Access(response.access.clone()), now)?;
+            let ctx = apply_context(store, &Access::new(response.access.clone()), now)?;
             let forgotten = store.fields_forget(&ctx, &unreadable)?;
             if forgotten > 0 {
                 tracing::info!(
