@@ -195,7 +195,7 @@ impl Remote {
     pub(crate) async fn pull(
         &self,
         token: &str,
-        req: PullRequest,
+        req: &PullRequest,
     ) -> Result<PullResponse, CoreError> {
         let query = serde_urlencoded::to_string(req).map_err(anyhow::Error::from)?;
         let mut request = self.get("/sync/pull", Some(token));

@@ -138,14 +138,29 @@ pub struct UserInfo {
     pub display_name: String,
 }
 
-/// `GET /api/v1/sync/pull?checkpoint=N&limit=M`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET /api/v1/sync/pull?checkpoint=N&limit=M[&resend=E1,E2]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PullRequest {
     /// The checkpoint of the last page the device stored (0 for an initial sync).
     pub checkpoint: u64,
     /// Most records in one page.
     pub limit: u32,
+    /// Entities, comma-separated, whose records in scope the server must send again whole:
+    /// the device forgot values of their fields when an access answer said the user may
+    /// no longer read them (empty: none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resend: String,
+}
+
+impl PullRequest {
+    /// The entity names `resend` lists.
+    pub fn resend_entities(&self) -> impl Iterator<Item = &str> {
+        self.resend
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+    }
 }
 
 /// One page of changes since a checkpoint. Pages are ordered by row version, so storing a

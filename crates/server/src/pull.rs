@@ -705,9 +705,14 @@ pub fn pull(
         conn,
     };
     let withheld = withheld_fields(org, &principal, def);
+    let asked: BTreeSet<&str> = req.resend_entities().collect();
     let redacted: BTreeSet<String> = withheld
         .iter()
-        .filter(|(entity, fields)| state.withheld.get(*entity) != Some(*fields))
+        // What the user may read changed since the device last swept the entity, or the
+        // device forgot values on its own (it saw an access this state never did).
+        .filter(|(entity, fields)| {
+            state.withheld.get(*entity) != Some(*fields) || asked.contains(entity.as_str())
+        })
         // A re-introduced bug (the simulation's mutants): nothing is resent redacted.
         .filter(|_| {
             !outpost_domain::mutant::active(outpost_domain::mutant::Mutant::FieldSecurityStale)

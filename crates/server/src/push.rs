@@ -51,6 +51,9 @@ pub fn push_one(
     let double = outpost_domain::mutant::active(outpost_domain::mutant::Mutant::DoubleApply);
     if let Some(outcome) = stored_outcome(conn, &caller.user_id, &op.op_id)? {
         if !double {
+            if matches!(outcome, OpResult::Applied { .. }) {
+                held_from_push(conn, &device, op)?;
+            }
             return Ok(outcome);
         }
         // A re-introduced bug (the simulation's mutants): a resent op is applied again.
@@ -77,7 +80,7 @@ pub fn push_one(
         },
     };
     match &result {
-        OpResult::Applied { .. } => {}
+        OpResult::Applied { .. } => held_from_push(conn, &device, op)?,
         OpResult::Conflict { fields } => {
             let message = format!(
                 "changed on the server too: {}",
@@ -110,6 +113,23 @@ pub fn push_one(
         ],
     )?;
     Ok(result)
+}
+
+/// Records that `device` holds what `op` created: the device wrote those records itself
+/// before it pushed, so the pull must treat them as held — refreshed when they stay in
+/// scope, removed when they left it before the device pulled them back (else the device
+/// keeps its own copy forever). The version is unknown (`-1`), so the next pull that
+/// looks at such a record sends it whole; a record the device already holds keeps its
+/// row.
+fn held_from_push(conn: &mut dyn Conn, device: &str, op: &PushOp) -> anyhow::Result<()> {
+    for created in op.op.creates() {
+        conn.execute(
+            "INSERT INTO device_record (device_id, entity, record_id, version, reason, refs) \
+             VALUES ($1, $2, $3, -1, '', '') ON CONFLICT (device_id, entity, record_id) DO NOTHING",
+            &[text(device), text(&created.entity), text(&created.id)],
+        )?;
+    }
+    Ok(())
 }
 
 fn error_insert(

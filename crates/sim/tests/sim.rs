@@ -74,3 +74,23 @@ fn seed_27_work_sealed_under_another_device_id_is_restored() {
     let report = run(27, Options::default()).expect("the run");
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
 }
+
+/// Found by the simulation: a record a user made offline was applied by the server and
+/// reassigned away before the device pulled it back; the server did not count it as held
+/// by the device, so the device kept its own copy for good. A pushed create now counts as
+/// held, and the next pull refreshes or removes it.
+#[test]
+fn seed_330_a_record_made_offline_that_left_scope_before_it_came_back_is_removed() {
+    let report = run(330, Options::default()).expect("the run");
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+}
+
+/// Found by the simulation: a user's read of a secured field was taken away and given
+/// back between two pulls of a device that saw the first change in an access answer; the
+/// device forgot the values, the server never knew, and they never came back. The device
+/// now names what it forgot in its next pull request.
+#[test]
+fn seed_356_values_forgotten_on_the_device_come_back_with_the_grant() {
+    let report = run(356, Options::default()).expect("the run");
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+}

@@ -20,7 +20,8 @@ impl Store {
     /// 3. records go to the server layer with their reason, each rebased (its pending
     ///    operations re-applied on top); removed records leave the server layer and are
     ///    rebased (so they leave the device unless something pending recreates them);
-    /// 4. the page's checkpoint is kept.
+    /// 4. the page's checkpoint is kept, and what the request asked to be sent again
+    ///    ([`Store::resend_ask`]) is no longer owed.
     ///
     /// # Errors
     /// [`StoreError::WipeRequested`] for a `wipe` page, which is never stored: the caller
@@ -86,6 +87,7 @@ impl Store {
         }
         release_in_tx(&tx, metadata, answered)?;
         state::checkpoint_set_in_tx(&tx, page.checkpoint)?;
+        state::resend_settle_in_tx(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -135,6 +137,7 @@ impl Store {
                 continue;
             }
             forgotten += here;
+            state::resend_owe_in_tx(&tx, entity)?;
             records::reindex_in_tx(&tx, def)?;
             let touched = outbox::touched_ids(&tx, entity)?;
             rebase_in_tx(

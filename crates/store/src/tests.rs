@@ -1104,3 +1104,54 @@ fn a_field_the_user_may_no_longer_read_is_forgotten_everywhere_the_device_kept_i
         "search no longer finds it"
     );
 }
+
+#[test]
+fn entities_whose_values_were_forgotten_are_asked_again_until_a_page_answers_the_request() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(
+            &[("a0", 1, &[("name", "Zero"), ("telephone1", "555")])],
+            &[],
+            1,
+        ),
+    );
+    assert_eq!(store.resend_ask().expect("ask"), Vec::<String>::new());
+    let unreadable = |attribute: &str| {
+        std::collections::BTreeMap::from([("account".to_owned(), vec![attribute.to_owned()])])
+    };
+    // Nothing held to forget: nothing owed.
+    store
+        .fields_forget(&ctx(), &unreadable("fax"))
+        .expect("forget");
+    assert_eq!(store.resend_ask().expect("ask"), Vec::<String>::new());
+
+    store
+        .fields_forget(&ctx(), &unreadable("telephone1"))
+        .expect("forget");
+    // The request's answer is lost: the next request asks again.
+    assert_eq!(store.resend_ask().expect("ask"), vec!["account".to_owned()]);
+    assert_eq!(store.resend_ask().expect("ask"), vec!["account".to_owned()]);
+    pull(&mut store, page(&[], &[], 2));
+    assert_eq!(
+        store.resend_ask().expect("ask"),
+        Vec::<String>::new(),
+        "the page that answered the request settles it"
+    );
+
+    // Forgotten after the request went: still owed once its page is stored.
+    pull(
+        &mut store,
+        page(
+            &[("a0", 2, &[("name", "Zero"), ("telephone1", "556")])],
+            &[],
+            3,
+        ),
+    );
+    assert_eq!(store.resend_ask().expect("ask"), Vec::<String>::new());
+    store
+        .fields_forget(&ctx(), &unreadable("telephone1"))
+        .expect("forget");
+    pull(&mut store, page(&[], &[], 4));
+    assert_eq!(store.resend_ask().expect("ask"), vec!["account".to_owned()]);
+}

@@ -367,9 +367,12 @@ impl Engine {
 
     fn pull(&mut self) -> Output {
         self.phase = Phase::Pulling;
+        // What the device asks to be sent again is the driver's to add: it is the store's
+        // state at the moment the request goes (`Store::resend_ask`).
         Output::Pull(PullRequest {
             checkpoint: self.checkpoint,
             limit: self.page_size,
+            resend: String::new(),
         })
     }
 

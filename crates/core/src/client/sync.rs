@@ -135,7 +135,9 @@ impl Client {
                             .await;
                         Some(answered(sent, Input::Pushed)?)
                     }
-                    Output::Pull(req) => {
+                    Output::Pull(mut req) => {
+                        req.resend = self.with_store(|s| Ok(s.resend_ask()?))?.join(",");
+                        let req = &req;
                         let sent = self
                             .authed(
                                 remote,

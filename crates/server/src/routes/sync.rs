@@ -15,6 +15,10 @@ use crate::{ApiError, AppState};
 /// Most records a page may carry.
 pub const MAX_PAGE: u32 = 5_000;
 
+/// Longest `resend` list a pull may carry (entity names not in the user's profile are
+/// passed over: the device may know metadata older than the server's).
+pub const MAX_RESEND: usize = 4_096;
+
 /// Most operations one push may carry.
 pub const MAX_PUSH_OPS: usize = 1_000;
 
@@ -33,6 +37,11 @@ pub async fn pull(
             "checkpoint must be at most {}: this server never issued {}",
             i64::MAX,
             req.checkpoint
+        )));
+    }
+    if req.resend.len() > MAX_RESEND {
+        return Err(ApiError::invalid(format!(
+            "resend must be at most {MAX_RESEND} characters of entity names"
         )));
     }
     // The server's own cap wins; the device sees `has_more` and asks again.

@@ -20,6 +20,8 @@ crate::contract!(
     entity_filters_and_provisioning_bound_every_device,
     records_age_out_of_a_date_window,
     field_security_changes_reach_every_record_a_device_holds,
+    a_record_a_device_created_and_that_left_its_scope_before_it_pulled_is_removed,
+    entities_a_device_asks_again_for_are_sent_whole,
 );
 
 /// Ids of `entity` records owned by `username`, in id order.
@@ -421,6 +423,7 @@ async fn records_age_out_of_a_date_window(backend: Backend) {
             let request = outpost_protocol::PullRequest {
                 checkpoint: device.checkpoint,
                 limit: 1000,
+                resend: String::new(),
             };
             let (org, caller) = (org.clone(), caller.clone());
             let page =
@@ -569,5 +572,114 @@ async fn field_security_changes_reach_every_record_a_device_holds(backend: Backe
         (ids(&page, "records").len(), ids(&page, "removed").len()),
         (0, 0),
         "and then nothing again: {page}"
+    );
+}
+
+/// A device holds what it created as soon as the server applies it: when the record leaves
+/// the device's scope before the device pulls it back (reassigned, here), the next pull
+/// removes it — and so for a second device of the user that resends the same operation
+/// (work moved between stores, ADR 0011). Without this the device kept its own copy,
+/// never refreshed and never removed (found by the simulation, seed 330).
+async fn a_record_a_device_created_and_that_left_its_scope_before_it_pulled_is_removed(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    let mut tablet = Device::new(&h.app, "fiona", "tablet").await;
+    tablet.sync(&h.app, 500).await;
+    let mut laptop = Device::new(&h.app, "fiona", "laptop").await;
+    laptop.sync(&h.app, 500).await;
+    let id = "0190e000-0000-7000-8000-0000000c4ea7";
+    let create = json!({"op_id": "c1", "base_version": null, "op": {"kind": "create",
+        "entity": "account", "id": id, "fields": {"name": "Made Offline Ltd"}}});
+    let out = push(&h, &tablet.token, vec![create.clone()]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
+    // The same operation again, from the user's other device: answered, not applied twice.
+    let again = push(&h, &laptop.token, vec![create]).await;
+    assert_eq!(again[0], out[0]);
+    // Each device applied it locally, as a device does before it pushes.
+    for device in [&mut tablet, &mut laptop] {
+        device.held.insert(
+            ("account".to_owned(), id.to_owned()),
+            (0, "local".to_owned(), outpost_domain::Fields::new()),
+        );
+    }
+
+    let admin = login(&h.app, "admin", "console").await;
+    let admin_id = user_id(&h, "admin");
+    let assign = call(
+        &h.app,
+        "POST",
+        "/api/v1/operations",
+        &admin,
+        Some(json!({"kind": "assign", "entity": "account", "id": id,
+                    "owner": {"entity": "systemuser", "id": admin_id}})),
+    )
+    .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.body);
+    for (name, device) in [("tablet", &mut tablet), ("laptop", &mut laptop)] {
+        let pages = device.sync(&h.app, 500).await;
+        let removed: Vec<String> = pages.iter().flat_map(|p| ids(p, "removed")).collect();
+        assert!(
+            removed.contains(&format!("account:{id}")),
+            "{name}: {removed:?}"
+        );
+        assert_holds_scope(&h, "fiona", device, name).await;
+    }
+}
+
+/// A device that forgot field values on its own (an access answer said the user may no
+/// longer read them, and the grant came back before the device pulled again) names the
+/// entities in `resend`: each record of them in scope comes again whole, though the
+/// server's own record of what the user may read never changed (found by the simulation,
+/// seed 356). Names not in the profile are passed over; an overlong list is refused.
+async fn entities_a_device_asks_again_for_are_sent_whole(backend: Backend) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let held: std::collections::BTreeSet<String> = held_revenue(&device).keys().cloned().collect();
+    assert!(held.len() > 1, "fiona holds accounts: {held:?}");
+
+    let ask = |checkpoint: u64, resend: &str| {
+        format!("/api/v1/sync/pull?checkpoint={checkpoint}&limit=1000&resend={resend}")
+    };
+    let page = call(
+        &h.app,
+        "GET",
+        &ask(device.checkpoint, "account,nosuchentity"),
+        &device.token,
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let page = device.apply(page.body);
+    let mut pages = vec![page];
+    pages.extend(device.sync(&h.app, 1000).await);
+    assert_eq!(
+        accounts_sent(&pages),
+        held,
+        "every held account comes again"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after asking again").await;
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(
+        ids(&page, "records").len(),
+        0,
+        "asked once, sent once: {page}"
+    );
+
+    let overlong = "account,".repeat(1000);
+    let refused = call(
+        &h.app,
+        "GET",
+        &ask(device.checkpoint, &overlong),
+        &device.token,
+        None,
+    )
+    .await;
+    assert_refused(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        "an overlong resend",
     );
 }

@@ -33,11 +33,69 @@ impl Store {
     pub fn checkpoint(&self) -> Result<u64, StoreError> {
         checkpoint_in_tx(&self.conn)
     }
+
+    /// The entities whose records the server must send again whole, for the pull request
+    /// about to go: the device forgot values of their fields on its own (the access that
+    /// came with a metadata answer said the user may no longer read them), and the server,
+    /// which may not have seen that access, would otherwise never send them back once
+    /// readable again. They are remembered as asked; the page stored next settles them
+    /// ([`Store::pull_page_apply`]), and what is forgotten after this call waits for the
+    /// next request.
+    pub fn resend_ask(&self) -> Result<Vec<String>, StoreError> {
+        let owed = list_in_tx(&self.conn, RESEND_OWED)?;
+        set_list_in_tx(&self.conn, RESEND_ASKED, &owed)?;
+        Ok(owed)
+    }
 }
 
 const CHECKPOINT: &str = "pull_checkpoint";
 /// Set when the next page must replace the server layer (see `Store::metadata_apply`).
 const RESYNC: &str = "pull_resync";
+/// Entities whose field values the device forgot, not yet asked of the server again.
+const RESEND_OWED: &str = "pull_resend_owed";
+/// The owed entities the last pull request asked for.
+const RESEND_ASKED: &str = "pull_resend_asked";
+
+fn list_in_tx(conn: &Connection, key: &str) -> Result<Vec<String>, StoreError> {
+    Ok(get_in_tx(conn, key)?
+        .map(|v| {
+            v.split(',')
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn set_list_in_tx(conn: &Connection, key: &str, list: &[String]) -> Result<(), StoreError> {
+    set_in_tx(conn, key, &list.join(","))
+}
+
+/// Remembers that the device forgot values of `entity`'s fields (see
+/// [`Store::resend_ask`]).
+pub(crate) fn resend_owe_in_tx(conn: &Connection, entity: &str) -> Result<(), StoreError> {
+    let mut owed = list_in_tx(conn, RESEND_OWED)?;
+    if !owed.iter().any(|e| e == entity) {
+        owed.push(entity.to_owned());
+        set_list_in_tx(conn, RESEND_OWED, &owed)?;
+    }
+    Ok(())
+}
+
+/// The page answering the last request is stored: what that request asked for is no
+/// longer owed (the server took it on with the page).
+pub(crate) fn resend_settle_in_tx(conn: &Connection) -> Result<(), StoreError> {
+    let asked = list_in_tx(conn, RESEND_ASKED)?;
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let owed: Vec<String> = list_in_tx(conn, RESEND_OWED)?
+        .into_iter()
+        .filter(|e| !asked.contains(e))
+        .collect();
+    set_list_in_tx(conn, RESEND_OWED, &owed)?;
+    set_list_in_tx(conn, RESEND_ASKED, &[])
+}
 
 pub(crate) fn set_in_tx(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
