@@ -5,12 +5,17 @@
 //! the manager hierarchy, and field security. So a forbidden action is neither offered nor
 //! queued, and an allowed one is not refused offline; the server checks again on arrival.
 
-use outpost_domain::Fields;
 use outpost_domain::metadata::EntityDef;
-use outpost_domain::security::{FieldAction, Principal, Privilege, RecordFacts};
+use outpost_domain::operation::StorageFailure;
+use outpost_domain::security::{
+    Known, Principal, Privilege, RecordFacts, RefusalKind, SecurityFacts, authorize, parse_ref,
+};
 use outpost_domain::value::EntityRef;
+use outpost_domain::{Fields, Operation};
 use outpost_protocol::UserAccess;
+use outpost_store::{Store, StoreError};
 
+use crate::CoreError;
 use crate::api::Allowed;
 
 /// The cached access of one user, with the principal it decides by (made once).
@@ -87,20 +92,61 @@ impl Access {
         }
     }
 
-    /// The secured fields among `fields` the user may not set (`creating`: on a new
-    /// record; otherwise on an existing one).
-    pub(crate) fn fields_refused(
-        &self,
-        def: &EntityDef,
-        fields: &Fields,
-        creating: bool,
-    ) -> Vec<String> {
-        let action = if creating {
-            FieldAction::Create
-        } else {
-            FieldAction::Update
+    /// The domain's check before an operation is applied — the one the server runs on
+    /// arrival — with what the device holds: `Ok` when the user may go on, else the
+    /// refusal as the error the user sees. What the device does not hold (a lookup target
+    /// outside its scope, another user's business unit) is the server's to judge.
+    pub(crate) fn authorize(&self, store: &Store, op: &Operation) -> Result<(), CoreError> {
+        let refused = authorize(
+            self.principal(),
+            store.metadata(),
+            op,
+            &mut StoreFacts(store),
+        )
+        .map_err(|e| CoreError::Other(anyhow::anyhow!(e.0)))?;
+        let Some(refused) = refused else {
+            return Ok(());
         };
-        self.principal().fields_denied(def, fields, action)
+        Err(match refused.kind {
+            RefusalKind::NotFound => {
+                let (entity, id) = op.target();
+                CoreError::Store(StoreError::NotFound {
+                    entity: entity.to_owned(),
+                    id: id.to_owned(),
+                })
+            }
+            RefusalKind::Forbidden => CoreError::Forbidden(refused.message),
+            RefusalKind::Invalid => CoreError::Invalid(refused.message),
+        })
+    }
+}
+
+/// The device's facts for the domain's check: what its store holds; anything else it
+/// cannot tell.
+struct StoreFacts<'a>(&'a Store);
+
+impl StoreFacts<'_> {
+    fn held(&self, entity: &str, id: &str) -> Result<Option<Fields>, StorageFailure> {
+        match self.0.record_get(entity, id) {
+            Ok(record) => Ok(Some(record.fields)),
+            Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => Ok(None),
+            Err(e) => Err(StorageFailure(e.to_string())),
+        }
+    }
+}
+
+impl SecurityFacts for StoreFacts<'_> {
+    fn record(&mut self, def: &EntityDef, id: &str) -> Result<Known<Fields>, StorageFailure> {
+        Ok(self.held(&def.name, id)?.map_or(Known::Unknown, Known::Is))
+    }
+
+    fn owner_unit(&mut self, owner: &EntityRef) -> Result<Known<String>, StorageFailure> {
+        let unit = self
+            .held(&owner.entity, &owner.id)?
+            .and_then(|fields| fields.get("businessunitid").cloned().flatten())
+            .and_then(|unit| parse_ref(&unit))
+            .map(|unit| unit.id);
+        Ok(unit.map_or(Known::Unknown, Known::Is))
     }
 }
 
@@ -109,7 +155,7 @@ mod tests {
     use outpost_domain::Fields;
     use outpost_domain::demo::{Job, demo_org, metadata};
     use outpost_domain::metadata::{EntityDef, Metadata};
-    use outpost_domain::security::Privilege;
+    use outpost_domain::security::{FieldAction, Privilege};
     use outpost_protocol::UserAccess;
 
     use super::Access;
@@ -242,14 +288,16 @@ mod tests {
             ("name".to_owned(), Some("n".to_owned())),
         ]);
         assert_eq!(
-            a.fields_refused(account(&metadata), &change, false),
+            a.principal()
+                .fields_denied(account(&metadata), &change, FieldAction::Update),
             vec!["creditlimit".to_owned()],
             "fiona has no field profile that lets her set the credit limit"
         );
         let admin = org.user("admin").expect("the admin");
         let b = access_of(&metadata, &admin.id, true);
         assert!(
-            b.fields_refused(account(&metadata), &change, false)
+            b.principal()
+                .fields_denied(account(&metadata), &change, FieldAction::Update)
                 .is_empty()
         );
     }

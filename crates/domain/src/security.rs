@@ -39,12 +39,16 @@
 //!
 //! Not modelled: sharing (record-level grants), access teams, position hierarchy.
 
+mod authorize;
 mod org;
 mod principal;
 mod scope;
 
 use serde::{Deserialize, Serialize};
 
+pub use authorize::{
+    FieldReason, FieldRefusal, Known, RefusalKind, Refused, SecurityFacts, authorize, parse_ref,
+};
 pub use org::{
     BusinessUnitTree, FieldPermission, FieldSecurityProfile, HierarchySettings, OrgSecurity, Role,
     Team, User,

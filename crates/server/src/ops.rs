@@ -6,16 +6,18 @@
 //! A record the user may not read answers as *not found*, never as *forbidden*: whether
 //! it exists is itself something they may not learn.
 
-use outpost_domain::metadata::{AttributeKind, EntityDef, Metadata};
-use outpost_domain::operation::{Applied, ConflictCheck, Effects, FieldConflict};
-use outpost_domain::security::{FieldAction, Principal, Privilege, RecordFacts};
+use outpost_domain::metadata::{EntityDef, Metadata};
+use outpost_domain::operation::{Applied, ConflictCheck, Effects, FieldConflict, StorageFailure};
+use outpost_domain::security::{
+    FieldReason, Known, Principal, RefusalKind, Refused, SecurityFacts, authorize,
+};
 use outpost_domain::value::EntityRef;
 use outpost_domain::{ApplyContext, Fields, OpError, Operation};
 use outpost_protocol::{FieldError, WireCode};
 
 use crate::db::{Conn, entity_table, text};
 use crate::org::Org;
-use crate::records::{TxStorage, owner_business_unit, parse_ref};
+use crate::records::{TxStorage, owner_business_unit};
 
 /// Who acts: a user with their principal, in an org.
 pub struct Actor<'a> {
@@ -45,13 +47,6 @@ impl Refusal {
             fields: Vec::new(),
         }
     }
-
-    fn not_found(entity: &str, id: &str) -> Self {
-        Self::new(
-            WireCode::NotFound,
-            format!("record not found: {entity} {id}"),
-        )
-    }
 }
 
 /// What applying an operation came to.
@@ -70,231 +65,85 @@ pub enum Outcome {
     Refused(Refusal),
 }
 
-/// Checks the lookups among `fields`: each target must exist and be readable, and the
-/// user needs AppendTo on it.
-fn check_lookups(
-    storage: &mut TxStorage<'_>,
-    actor: &Actor<'_>,
-    def: &EntityDef,
-    fields: &Fields,
-) -> anyhow::Result<Vec<FieldError>> {
-    let mut errors = Vec::new();
-    for (name, value) in fields {
-        let Some(value) = value else { continue };
-        let Some(attr) = def.attributes.iter().find(|a| a.name == *name) else {
-            continue;
-        };
-        if !matches!(attr.kind, AttributeKind::Lookup { .. }) {
-            continue;
-        }
-        let Some(target) = parse_ref(value) else {
-            continue; // not a reference: validation reports it with its own code
-        };
-        let Ok(target_def) = actor.org.metadata.entity(&target.entity) else {
-            continue; // validation reports lookup_target
-        };
-        let usable = match storage.current(target_def, &target.id)? {
-            Some((target_fields, _)) => {
-                let f = RecordFacts::from_fields(&target_fields);
-                actor.principal.can(target_def, Privilege::Read, &f)
-                    && actor.principal.can(target_def, Privilege::AppendTo, &f)
-            }
-            None => false,
-        };
-        if !usable {
-            errors.push(FieldError {
-                field: name.clone(),
-                code: "lookup_target".to_owned(),
-                message: format!("{value} does not exist or you may not link to it"),
-            });
-        }
-    }
-    Ok(errors)
+/// The server's facts for the domain's check: its tables, which know every record and
+/// owner.
+struct ServerFacts<'s, 'a> {
+    storage: &'s mut TxStorage<'a>,
+    security: &'s outpost_domain::security::OrgSecurity,
 }
 
-fn denied_fields(fields: Vec<String>, action: &str) -> Refusal {
-    Refusal {
-        code: WireCode::Forbidden,
-        message: format!(
-            "field security forbids you to {action}: {}",
-            fields.join(", ")
-        ),
-        fields: fields
-            .into_iter()
-            .map(|field| FieldError::forbidden(field, format!("you may not {action} this field")))
-            .collect(),
+impl SecurityFacts for ServerFacts<'_, '_> {
+    fn record(&mut self, def: &EntityDef, id: &str) -> Result<Known<Fields>, StorageFailure> {
+        match self.storage.current(def, id) {
+            Ok(Some((fields, _))) => Ok(Known::Is(fields)),
+            Ok(None) => Ok(Known::Missing),
+            Err(e) => Err(StorageFailure(format!("{e:#}"))),
+        }
+    }
+
+    fn owner_unit(&mut self, owner: &EntityRef) -> Result<Known<String>, StorageFailure> {
+        Ok(
+            owner_business_unit(self.security, &owner.to_string())
+                .map_or(Known::Missing, Known::Is),
+        )
     }
 }
 
-/// The security checks of S2/S3/B4 before anything is applied: `Some` refusal, or `None`
-/// when the user may go on. `if_match` is the row version a caller insists on.
+/// The security checks of S2/S3/B4 before anything is applied — the domain's
+/// [`authorize`], which the device runs too — then the row version a caller insists on
+/// (`if_match`): `Some` refusal, or `None` when the user may go on.
 fn check(
     storage: &mut TxStorage<'_>,
     actor: &Actor<'_>,
     op: &Operation,
     if_match: Option<i64>,
 ) -> anyhow::Result<Option<Refusal>> {
-    let principal = actor.principal;
-    let (entity, id) = op.target();
-    let Ok(def) = actor.org.metadata.entity(entity) else {
-        return Ok(Some(Refusal::new(
-            WireCode::Invalid,
-            format!("unknown entity `{entity}`"),
-        )));
+    let metadata = &actor.org.metadata;
+    let mut facts = ServerFacts {
+        storage,
+        security: &actor.org.security,
     };
-    let me = format!("systemuser:{}", principal.user_id());
-    if let Operation::Create { fields, .. } = op {
-        let owner = fields
-            .get("ownerid")
-            .cloned()
-            .flatten()
-            .unwrap_or_else(|| me.clone());
-        let Some(owner_bu) = owner_business_unit(&actor.org.security, &owner) else {
-            return Ok(Some(Refusal {
-                code: WireCode::Invalid,
-                message: format!("owner {owner} does not exist"),
-                fields: vec![FieldError {
-                    field: "ownerid".to_owned(),
-                    code: "lookup_target".to_owned(),
-                    message: format!("{owner} does not exist"),
-                }],
-            }));
-        };
-        let owner_ref = parse_ref(&owner).unwrap_or_else(|| EntityRef {
-            entity: String::new(),
-            id: String::new(),
-        });
-        if !principal.can_create(def, &owner_ref, &owner_bu) {
-            return Ok(Some(Refusal::new(
-                WireCode::Forbidden,
-                format!("you may not create {entity} records for this owner"),
-            )));
-        }
-        let denied = principal.fields_denied(def, fields, FieldAction::Create);
-        if !denied.is_empty() {
-            return Ok(Some(denied_fields(denied, "set")));
-        }
-        let bad = check_lookups(storage, actor, def, fields)?;
-        if !bad.is_empty() {
-            return Ok(Some(invalid(bad)));
-        }
-    } else if let Operation::Unfollow { .. } = op {
-        // Unfollowing only ever ends the user's own follow, so it needs no access to the
-        // record and answers alike whether it exists, is readable or is gone.
-        return Ok(None);
-    } else {
-        let Some((current, version)) = storage.current(def, id)? else {
-            // The domain says not found in its own words (and knows follow semantics).
-            return Ok(None);
-        };
-        let record = RecordFacts::from_fields(&current);
-        if !principal.can(def, Privilege::Read, &record) {
-            return Ok(Some(Refusal::not_found(entity, id)));
-        }
-        let needed = op.target_privilege();
-        if !principal.can(def, needed, &record) {
-            return Ok(Some(Refusal::new(
-                WireCode::Forbidden,
-                format!("you lack the {needed:?} privilege on this {entity}"),
-            )));
-        }
-        if let Some(expected) = if_match
-            && expected != version
-        {
-            return Ok(Some(Refusal::new(
-                WireCode::Stale,
-                format!("the record changed: it is at version {version}, not {expected}"),
-            )));
-        }
-        match op {
-            // A before-image is compared with the server's values, which a conflict
-            // reports: it may name only fields the user may read.
-            Operation::Delete { before, .. } => {
-                let unreadable = principal.fields_denied(def, before, FieldAction::Read);
-                if !unreadable.is_empty() {
-                    return Ok(Some(denied_fields(unreadable, "read")));
-                }
-            }
-            Operation::Update {
-                changes, before, ..
-            } => {
-                let touched: Fields = changes
-                    .iter()
-                    .chain(before)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let unreadable = principal.fields_denied(def, &touched, FieldAction::Read);
-                if !unreadable.is_empty() {
-                    return Ok(Some(denied_fields(unreadable, "read")));
-                }
-                let denied = principal.fields_denied(def, changes, FieldAction::Update);
-                if !denied.is_empty() {
-                    return Ok(Some(denied_fields(denied, "change")));
-                }
-                let bad = check_lookups(storage, actor, def, changes)?;
-                if !bad.is_empty() {
-                    return Ok(Some(invalid(bad)));
-                }
-            }
-            Operation::Assign { owner, .. }
-                if owner_business_unit(&actor.org.security, &owner.to_string()).is_none() =>
-            {
-                return Ok(Some(Refusal::new(
-                    WireCode::Invalid,
-                    format!("owner {owner} does not exist"),
-                )));
-            }
-            // Commands whose new records copy the target's links (qualify: the lead's
-            // existing account and contact; convert: the activity's regarding record):
-            // every link must be one the user may read and link to.
-            Operation::LeadQualify { .. } | Operation::ActivityConvertToOpportunity { .. } => {
-                let copied = ["parentaccountid", "parentcontactid", "regardingobjectid"];
-                let links: Fields = current
-                    .iter()
-                    .filter(|(name, _)| copied.contains(&name.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let bad = check_lookups(storage, actor, def, &links)?;
-                if !bad.is_empty() {
-                    return Ok(Some(invalid(bad)));
-                }
-            }
-            _ => {}
-        }
+    let refused =
+        authorize(actor.principal, metadata, op, &mut facts).map_err(|e| anyhow::anyhow!(e.0))?;
+    if let Some(refused) = refused {
+        return Ok(Some(Refusal::from(refused)));
     }
-    for created in op.creates() {
-        if matches!(op, Operation::Create { .. }) {
-            break;
-        }
-        let Ok(created_def) = actor.org.metadata.entity(&created.entity) else {
-            continue;
-        };
-        let me_ref = EntityRef {
-            entity: "systemuser".to_owned(),
-            id: principal.user_id().to_owned(),
-        };
-        if !principal.can_create(created_def, &me_ref, principal.business_unit()) {
-            return Ok(Some(Refusal::new(
-                WireCode::Forbidden,
-                format!(
-                    "you may not create the {} this command makes",
-                    created.entity
-                ),
-            )));
-        }
+    if let Some(expected) = if_match
+        && let (entity, id) = op.target()
+        && let Ok(def) = metadata.entity(entity)
+        && let Some((_, version)) = facts.storage.current(def, id)?
+        && expected != version
+    {
+        return Ok(Some(Refusal::new(
+            WireCode::Stale,
+            format!("the record changed: it is at version {version}, not {expected}"),
+        )));
     }
     Ok(None)
 }
 
-fn invalid(fields: Vec<FieldError>) -> Refusal {
-    Refusal {
-        code: WireCode::Invalid,
-        message: fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        fields,
+impl From<Refused> for Refusal {
+    fn from(r: Refused) -> Self {
+        Self {
+            code: match r.kind {
+                RefusalKind::NotFound => WireCode::NotFound,
+                RefusalKind::Forbidden => WireCode::Forbidden,
+                RefusalKind::Invalid => WireCode::Invalid,
+            },
+            message: r.message,
+            fields: r
+                .fields
+                .into_iter()
+                .map(|f| match f.reason {
+                    FieldReason::Secured => FieldError::forbidden(f.field, f.message),
+                    FieldReason::LookupTarget => FieldError {
+                        field: f.field,
+                        code: "lookup_target".to_owned(),
+                        message: f.message,
+                    },
+                })
+                .collect(),
+        }
     }
 }
 

@@ -189,14 +189,7 @@ pub fn get(
         .transpose()
 }
 
-/// A canonical reference `entity:id`.
-pub fn parse_ref(text: &str) -> Option<EntityRef> {
-    let (entity, id) = text.split_once(':')?;
-    Some(EntityRef {
-        entity: entity.to_owned(),
-        id: id.to_owned(),
-    })
-}
+pub use outpost_domain::security::parse_ref;
 
 /// The business unit of an owner reference (`systemuser:<id>` or `team:<id>`).
 pub fn owner_business_unit(security: &OrgSecurity, owner: &str) -> Option<String> {

@@ -6,7 +6,6 @@
 //! records the device holds, since nothing else can be checked offline.
 
 use outpost_domain::metadata::OfflineMode;
-use outpost_domain::security::Privilege;
 use outpost_domain::{AttributeKind, Fields, Operation};
 use outpost_protocol::{CreateBody, RecordBody, WireCode};
 use outpost_store::{Draft, RecentRecord, Store};
@@ -83,18 +82,14 @@ fn draft_checked(
         )));
     }
     let access = access_of(store)?;
-    if !access.can(&def, Privilege::Create, None) {
-        return Err(CoreError::Forbidden(format!(
-            "your security role does not allow creating a {entity}"
-        )));
-    }
-    let refused = access.fields_refused(&def, &fields, true);
-    if !refused.is_empty() {
-        return Err(CoreError::Forbidden(format!(
-            "you may not set {} on {entity}",
-            refused.join(", ")
-        )));
-    }
+    let fields = blank_is_null(fields);
+    let probe = Operation::Create {
+        entity: entity.to_owned(),
+        id: probe_id,
+        fields: fields.clone(),
+    };
+    // The security check the server runs when the draft is saved.
+    access.authorize(store, &probe)?;
     for attr in &def.attributes {
         if !matches!(attr.kind, AttributeKind::Lookup { .. }) {
             continue;
@@ -116,12 +111,6 @@ fn draft_checked(
     // The domain's own create decides, on the local layer, and is undone: the server
     // runs the same code when the draft is saved. A record the device does not hold
     // (a recently used one) is not on the local layer, so its lookups are checked above.
-    let fields = blank_is_null(fields);
-    let probe = Operation::Create {
-        entity: entity.to_owned(),
-        id: probe_id,
-        fields: fields.clone(),
-    };
     store.op_try(&apply_context(store, &access, now)?, &probe)?;
     Ok(fields)
 }

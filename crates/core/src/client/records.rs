@@ -322,48 +322,11 @@ impl Client {
         self.with_store(|s| {
             let access = access_of(s)?;
             let (entity, id) = op.target();
-            let current = s.record_get(entity, id).ok().map(|r| r.fields);
-            let privilege = op.target_privilege();
-            let (fields_set, creating) = match &op {
-                Operation::Create { fields, .. } => (Some(fields), true),
-                Operation::Update { changes, .. } => (Some(changes), false),
-                _ => (None, false),
-            };
-            let record = if creating { None } else { current.as_ref() };
-            if !creating && record.is_none() {
-                return Err(CoreError::Store(outpost_store::StoreError::NotFound {
-                    entity: entity.to_owned(),
-                    id: id.to_owned(),
-                }));
+            // What the user works on offline is on the device; a command's target too.
+            if !matches!(op, Operation::Create { .. }) {
+                s.record_get(entity, id)?;
             }
-            let def = s.metadata().entity(entity).map_err(invalid)?.clone();
-            if !access.can(&def, privilege, record) {
-                return Err(CoreError::Forbidden(format!(
-                    "your security role does not allow {} on this {entity}",
-                    op.kind()
-                )));
-            }
-            if let Some(fields) = fields_set {
-                let refused = access.fields_refused(&def, fields, creating);
-                if !refused.is_empty() {
-                    return Err(CoreError::Forbidden(format!(
-                        "you may not set {} on {entity}",
-                        refused.join(", ")
-                    )));
-                }
-            }
-            for created in op.creates() {
-                let may = match s.metadata().entity(&created.entity) {
-                    Ok(created_def) => access.can(created_def, Privilege::Create, None),
-                    Err(_) => false,
-                };
-                if created.entity != entity && !may {
-                    return Err(CoreError::Forbidden(format!(
-                        "your security role does not allow creating a {}",
-                        created.entity
-                    )));
-                }
-            }
+            access.authorize(s, &op)?;
             let ctx = apply_context(s, &access, self.now())?;
             let effects = s.op_apply(&ctx, &op_id, op)?;
             let pending = u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX);
