@@ -123,6 +123,22 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Runs blocking work — SQLCipher calls, the keychain, files — where it cannot stall the
+/// async executor. On a multi-thread runtime (the app's, the CLI's) this worker first hands
+/// its other tasks to another (`block_in_place`), so the status poll, timers and network
+/// I/O go on while a page of thousands of rows is stored or a store's lock is waited for.
+/// A current-thread runtime (the simulation, which must stay deterministic, and unit
+/// tests) and plain threads run it in place: there is no other worker to hand to.
+/// ADR 0013.
+pub(crate) fn off_executor<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// The client's one real clock.
 #[allow(clippy::disallowed_methods)] // the one real clock (clippy.toml)
 fn system_now() -> time::OffsetDateTime {
@@ -250,7 +266,10 @@ impl Client {
                     {
                         client.adopt_others(&mut store, &account, &org_id, &user_id)?;
                     }
-                    *client.lock()? = Some(store);
+                    client.with_guard(|guard| {
+                        *guard = Some(store);
+                        Ok(())
+                    })?;
                 }
                 // A store the keychain cannot open stays on the device (nothing deletes
                 // it) and does not stop the app: whoever uses the device signs in.
@@ -282,10 +301,13 @@ impl Client {
     /// The account whose store is open, if one is.
     #[cfg(test)]
     fn account(&self) -> Option<Account> {
-        let guard = self.lock().ok()?;
-        guard
-            .as_ref()
-            .map(|s| Account::of_store(&self.config.data_dir, s))
+        self.with_guard(|guard| {
+            Ok(guard
+                .as_ref()
+                .map(|s| Account::of_store(&self.config.data_dir, s)))
+        })
+        .ok()
+        .flatten()
     }
 
     /// The session whose store is open: its account and sign-in.
@@ -317,18 +339,27 @@ impl Client {
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Option<Store>>, CoreError> {
+    /// The store's lock, blocking: only [`Client::with_guard`] takes it (`xtask tidy`).
+    fn store_lock(&self) -> Result<std::sync::MutexGuard<'_, Option<Store>>, CoreError> {
         self.store.lock().map_err(|_| {
             CoreError::Other(anyhow::anyhow!("the store lock was poisoned by a panic"))
         })
+    }
+
+    /// Runs `f` with the store's lock held, where its blocking cannot stall the async
+    /// executor ([`off_executor`]): waiting for the lock and every SQLCipher call under it.
+    fn with_guard<T>(
+        &self,
+        f: impl FnOnce(&mut Option<Store>) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        off_executor(|| f(&mut *self.store_lock()?))
     }
 
     fn with_store<T>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
-        let mut guard = self.lock()?;
-        f(guard.as_mut().ok_or(CoreError::NotSignedIn)?)
+        self.with_guard(|guard| f(guard.as_mut().ok_or(CoreError::NotSignedIn)?))
     }
 
     /// The server of the signed-in session.
@@ -511,8 +542,11 @@ impl Client {
 
     /// Who is signed in, where, and how sync stands.
     pub async fn session_status(&self) -> Result<SessionStatus, CoreError> {
-        let guard = self.lock()?;
-        let Some(store) = guard.as_ref() else {
+        self.with_guard(|guard| self.status_of(guard.as_ref()))
+    }
+
+    fn status_of(&self, store: Option<&Store>) -> Result<SessionStatus, CoreError> {
+        let Some(store) = store else {
             return Ok(SessionStatus {
                 signed_in: false,
                 server_url: self.config.default_server_url.clone(),
@@ -675,8 +709,7 @@ impl Client {
         // No sync runs while the open store changes hands: a run under way for the user
         // before would otherwise go on in the next user's store.
         let one_at_a_time = self.sync_lock.lock().await;
-        let left = {
-            let mut guard = self.lock()?;
+        let left = self.with_guard(|guard| {
             let current = guard
                 .as_ref()
                 .map(|s| Account::of_store(&self.config.data_dir, s));
@@ -735,8 +768,8 @@ impl Client {
             self.adopt_others(store, &open, &org_id, &login.user.id)?;
             self.accounts().set_active(Some(&open))?;
             self.gone_set(None);
-            left
-        };
+            Ok(left)
+        })?;
         drop(one_at_a_time);
         if let Some(left) = left {
             self.signal(outpost_sync::Event::SignedOut);
@@ -808,16 +841,15 @@ impl Client {
         // same hold of the lock that takes the store away; the server hears of the
         // sign-out only after (a refusal here changes nothing anywhere).
         let one_at_a_time = self.sync_lock.lock().await;
-        let (store, left) = {
-            let mut guard = self.lock()?;
+        let (store, left) = self.with_guard(|guard| {
             let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
             if self.session_of(store)? != session {
                 return Err(CoreError::NotSignedIn);
             }
             refuse(store)?;
             let left = Self::session_leave(store)?;
-            (guard.take(), left)
-        };
+            Ok((guard.take(), left))
+        })?;
         self.accounts().set_active(None)?;
         if let Some(store) = store {
             if args.wipe {

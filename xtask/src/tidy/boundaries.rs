@@ -7,6 +7,9 @@
 //! - **The shells reach the keychain only through the core.** The Tauri shell and the CLI
 //!   hand an `OsKeychain` to the core and never use the `KeyStore` trait or `keyring`
 //!   themselves.
+//! - **Store work in the core runs off the async executor.** The client's store lock is
+//!   taken by `Client::with_guard` alone (client.rs), which runs what it guards through
+//!   `off_executor` (ADR 0013); nothing else takes it.
 
 use std::path::Path;
 
@@ -19,6 +22,12 @@ const DELETING: &[&str] = &[".destroy(", "wipe_unopened("];
 
 /// The shells.
 const SHELLS: &[&str] = &["src-tauri/", "crates/cli/"];
+
+/// Where the client's store lock may be taken (in `Client::with_guard`).
+const STORE_LOCKED_IN: &str = "crates/core/src/client.rs";
+
+/// Taking the client's store lock.
+const STORE_LOCKING: &[&str] = &["store_lock()", ".store.lock()"];
 
 /// What `rel` (a path from the workspace root, `/`-separated) breaks in `text`.
 pub fn problems(rel: &str, text: &str) -> Vec<String> {
@@ -38,6 +47,12 @@ pub fn problems(rel: &str, text: &str) -> Vec<String> {
                     ));
                 }
             }
+        }
+        if rel != STORE_LOCKED_IN && STORE_LOCKING.iter().any(|c| line.contains(c)) {
+            out.push(format!(
+                "{rel}:{}: the store's lock is taken only by `Client::with_guard`, which keeps its blocking off the async executor",
+                i + 1
+            ));
         }
         if SHELLS.iter().any(|s| rel.starts_with(s))
             && (line.contains("keyring::") || names_keystore_trait(line))
@@ -85,6 +100,17 @@ mod tests {
         assert!(
             problems("crates/core/src/client/tests.rs", call).is_empty(),
             "tests may"
+        );
+    }
+
+    #[test]
+    fn only_with_guard_takes_the_store_lock() {
+        let take = "        let guard = self.store_lock()?;";
+        assert!(problems("crates/core/src/client.rs", take).is_empty());
+        assert_eq!(problems("crates/core/src/client/sync.rs", take).len(), 1);
+        assert_eq!(
+            problems("crates/core/src/client/records.rs", "self.store.lock()").len(),
+            1
         );
     }
 

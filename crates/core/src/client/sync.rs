@@ -338,16 +338,15 @@ impl Client {
     pub(super) fn wipe_ordered(&self) -> Result<(), CoreError> {
         let drops_unsent =
             outpost_domain::mutant::active(outpost_domain::mutant::Mutant::WipeDropsUnsent);
-        let (store, kept) = {
-            let mut guard = self.lock()?;
+        let (store, kept) = self.with_guard(|guard| {
             let kept = match guard.as_mut() {
                 // A re-introduced bug (the simulation's mutants): nothing is sealed.
                 Some(_) if drops_unsent => Unsent::default(),
                 Some(store) => self.recovery_keep(store)?,
                 None => Unsent::default(),
             };
-            (guard.take(), kept)
-        };
+            Ok((guard.take(), kept))
+        })?;
         if let Some(store) = store {
             let why = if drops_unsent {
                 super::accounts::Deletion::Mutant
@@ -373,32 +372,36 @@ impl Client {
     /// sign-in opens the store while it goes.
     pub(super) fn wipe_lost(&self, account: &str) -> Result<(), CoreError> {
         let keys = &*self.config.keys;
-        let mut guard = self.lock()?;
-        let open = guard
-            .as_ref()
-            .is_some_and(|s| super::Account::of_store(&self.config.data_dir, s).id == account);
-        let (target, store) = if open {
-            let store = guard.take().ok_or(CoreError::NotSignedIn)?;
-            (
-                super::Account::of_store(&self.config.data_dir, &store),
-                Some(store),
-            )
-        } else {
-            let Some(target) = self.accounts().get(account) else {
-                return Ok(());
+        let gone = self.with_guard(|guard| {
+            let open = guard
+                .as_ref()
+                .is_some_and(|s| super::Account::of_store(&self.config.data_dir, s).id == account);
+            let (target, store) = if open {
+                let store = guard.take().ok_or(CoreError::NotSignedIn)?;
+                (
+                    super::Account::of_store(&self.config.data_dir, &store),
+                    Some(store),
+                )
+            } else {
+                let Some(target) = self.accounts().get(account) else {
+                    return Ok(None);
+                };
+                let store = target.open(keys).ok();
+                (target, store)
             };
-            let store = target.open(keys).ok();
-            (target, store)
+            let (device_id, user_id) = match &store {
+                Some(s) => (s.state_get(DEVICE_ID)?, s.state_get(USER_ID)?),
+                None => (target.device_id(), None),
+            };
+            target.wipe(store, keys, super::accounts::Deletion::DeviceLost)?;
+            if self.accounts().active().is_none_or(|a| a == target) {
+                self.accounts().set_active(None)?;
+            }
+            Ok(Some((open, device_id, user_id)))
+        })?;
+        let Some((open, device_id, user_id)) = gone else {
+            return Ok(());
         };
-        let (device_id, user_id) = match &store {
-            Some(s) => (s.state_get(DEVICE_ID)?, s.state_get(USER_ID)?),
-            None => (target.device_id(), None),
-        };
-        target.wipe(store, keys, super::accounts::Deletion::DeviceLost)?;
-        if self.accounts().active().is_none_or(|a| a == target) {
-            self.accounts().set_active(None)?;
-        }
-        drop(guard);
         if let Some(device_id) = device_id {
             self.recovery_forget(&device_id, user_id.as_deref())?;
         }

@@ -1253,3 +1253,30 @@ async fn a_refused_online_save_carries_the_servers_reason_to_the_ui() {
         );
     }
 }
+
+/// Store work blocks (SQLCipher, the keychain, the lock), so it must not hold the async
+/// executor: on a runtime with one worker, a task spawned while a store call is under way
+/// still runs — the worker hands its tasks on before it blocks. Before, the call waited
+/// for a task that could never run (here bounded by a 10 s wait; the answer is no then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn store_work_leaves_the_executor_to_the_other_tasks() {
+    let (_url, _server, _dir, _keys, client) = session().await;
+    let client = Arc::new(client);
+    let on_worker = client.clone();
+    let other_task_ran = tokio::spawn(async move {
+        on_worker.with_store(|_| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            tokio::spawn(async move {
+                let _ = tx.send(());
+            });
+            Ok(rx.recv_timeout(std::time::Duration::from_secs(10)).is_ok())
+        })
+    })
+    .await
+    .expect("the task")
+    .expect("the store");
+    assert!(
+        other_task_ran,
+        "a task spawned during store work ran while it went on"
+    );
+}
