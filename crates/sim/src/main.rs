@@ -1,6 +1,7 @@
-//! `outpost-sim [--seeds N] [--seed S] [--steps K] [--mutant NAME|all]`: runs seeds and
-//! prints one line per failing seed (with its replay command and trace), then one summary
-//! line. `cargo xtask sim` builds and runs it.
+//! `outpost-sim [--seeds N] [--first S] [--seed S] [--steps K] [--trace] [--mutant NAME|all]`:
+//! runs seeds and prints, for each failing one, its violations, a one-line replay command
+//! and its shrunk trace (the fewest steps that still fail), then one summary line.
+//! `cargo xtask sim` builds and runs it.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -40,7 +41,7 @@ fn main() -> anyhow::Result<()> {
             println!("  {line}");
         }
         if !report.violations.is_empty() {
-            print_report(&report, mutant);
+            print_report(&report, Options { steps, mutant })?;
         }
         println!(
             "faults injected: {:?}; {} user operations",
@@ -71,7 +72,13 @@ fn main() -> anyhow::Result<()> {
             ops += report.ops;
             if !report.violations.is_empty() {
                 failing += 1;
-                print_report(&report, None);
+                print_report(
+                    &report,
+                    Options {
+                        steps,
+                        mutant: None,
+                    },
+                )?;
             }
         }
         let per_seed = started.elapsed().as_secs_f64() / seeds.max(1) as f64;
@@ -119,8 +126,11 @@ fn names() -> String {
     Mutant::ALL.map(Mutant::name).join(", ")
 }
 
-fn print_report(report: &RunReport, mutant: Option<Mutant>) {
-    let with = mutant.map_or(String::new(), |m| format!(" --mutant {}", m.name()));
+/// Prints a failing seed's violations, its replay command and its shrunk trace.
+fn print_report(report: &RunReport, options: Options) -> anyhow::Result<()> {
+    let with = options
+        .mutant
+        .map_or(String::new(), |m| format!(" --mutant {}", m.name()));
     println!(
         "seed {} failed ({} violations); replay: cargo xtask sim --seed {}{with}",
         report.seed,
@@ -130,4 +140,38 @@ fn print_report(report: &RunReport, mutant: Option<Mutant>) {
     for v in report.violations.iter().take(10) {
         println!("  violation: {v}");
     }
+    let (steps, shrunk) = shrink(report.seed, options)?;
+    println!(
+        "  shrunk to {steps} of {} steps; replay: cargo xtask sim --seed {} --steps {steps} --trace{with}",
+        options.steps, report.seed
+    );
+    for line in &shrunk.trace {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
+/// The fewest steps (a prefix of the same run: the seed draws the same steps in the same
+/// order) after which `seed` still fails, found by bisection, with that run's report.
+fn shrink(seed: u64, options: Options) -> anyhow::Result<(u32, RunReport)> {
+    let fails = |steps: u32| -> anyhow::Result<Option<RunReport>> {
+        let report = run(seed, Options { steps, ..options })?;
+        Ok((!report.violations.is_empty()).then_some(report))
+    };
+    let mut best = match fails(options.steps)? {
+        Some(report) => (options.steps, report),
+        None => anyhow::bail!("seed {seed} did not fail again"),
+    };
+    let (mut passes, mut failing) = (0, options.steps);
+    while failing - passes > 1 {
+        let mid = passes + (failing - passes) / 2;
+        match fails(mid)? {
+            Some(report) => {
+                failing = mid;
+                best = (mid, report);
+            }
+            None => passes = mid,
+        }
+    }
+    Ok(best)
 }
