@@ -42,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "outpost-store",
             "outpost-core",
             "outpost-server",
+            "outpost-testkit",
         ],
     ),
     ("src-tauri", &["outpost-core", "outpost-store"]),

@@ -1,7 +1,8 @@
 //! `outpost-sim`: the reliability test of record (DESIGN §10, issue 14).
 //!
 //! One seed drives one run: a few devices (the real core [`outpost_core::Client`] on real
-//! SQLCipher files), the real server (its router in-process over an SQLite file), and a
+//! SQLCipher files), the real server (its router in-process over an SQLite file, or over a
+//! real PostgreSQL with [`Options::postgres`] — a seed takes the same course on both), and a
 //! simulated network ([`net`]), keychain and clock. Users edit, create, delete, resolve
 //! conflicts, share a tablet, sign out with work pending; administrators edit the same
 //! records, reassign them, change field security, revoke and wipe devices, deprovision;
@@ -69,6 +70,9 @@ pub struct Options {
     pub steps: u32,
     /// The re-introduced bug, if any.
     pub mutant: Option<Mutant>,
+    /// The port of a PostgreSQL server (user `outpost`, trusted on loopback) to keep the
+    /// server's data on, in a database of the run's own; `None`: an SQLite file.
+    pub postgres: Option<u16>,
 }
 
 impl Default for Options {
@@ -76,6 +80,7 @@ impl Default for Options {
         Self {
             steps: 120,
             mutant: None,
+            postgres: None,
         }
     }
 }

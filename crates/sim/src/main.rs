@@ -1,7 +1,9 @@
-//! `outpost-sim [--seeds N] [--first S] [--seed S] [--steps K] [--trace] [--mutant NAME|all]`:
+//! `outpost-sim [--seeds N] [--first S] [--seed S] [--steps K] [--trace] [--mutant NAME|all]
+//! [--postgres]`:
 //! runs seeds and prints, for each failing one, its violations, a one-line replay command
 //! and its shrunk trace (the fewest steps that still fail), then one summary line.
-//! `cargo xtask sim` builds and runs it.
+//! `--postgres` keeps the server's data on a PostgreSQL server it starts (Debian's, as the
+//! server's tests do) instead of SQLite files. `cargo xtask sim` builds and runs it.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -10,6 +12,20 @@ use outpost_sim::{Mutant, Options, RunReport, run};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // A PostgreSQL server for the whole batch, each run in a database of its own; stopped
+    // (and removed) before the process exits.
+    let pg = if args.iter().any(|a| a == "--postgres") {
+        Some(outpost_testkit::PgServer::start()?)
+    } else {
+        None
+    };
+    let failed = batch(&args, pg.as_ref().map(outpost_testkit::PgServer::port))?;
+    drop(pg);
+    std::process::exit(i32::from(failed));
+}
+
+/// Runs what `args` ask; whether anything failed (a violation, a mutant not caught).
+fn batch(args: &[String], postgres: Option<u16>) -> anyhow::Result<bool> {
     let value = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -27,10 +43,23 @@ fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no mutant `{name}`: one of {}", names()))?,
         ],
     };
+    let base = Options {
+        steps,
+        mutant: None,
+        postgres,
+    };
+    let on = if postgres.is_some() {
+        " on PostgreSQL"
+    } else {
+        ""
+    };
     if let Some(seed) = value("--seed") {
         let seed: u64 = seed.parse()?;
-        let mutant = mutants.first().copied();
-        let report = run(seed, Options { steps, mutant })?;
+        let options = Options {
+            mutant: mutants.first().copied(),
+            ..base
+        };
+        let report = run(seed, options)?;
         let all = args.iter().any(|a| a == "--trace");
         let skip = if all {
             0
@@ -41,65 +70,51 @@ fn main() -> anyhow::Result<()> {
             println!("  {line}");
         }
         if !report.violations.is_empty() {
-            print_report(&report, Options { steps, mutant })?;
+            print_report(&report, options)?;
         }
         println!(
             "faults injected: {:?}; {} user operations",
             report.faults, report.ops
         );
         println!(
-            "sim: seed {seed}, {} violations, trace {}",
+            "sim: seed {seed}{on}, {} violations, trace {}",
             report.violations.len(),
             report.trace_hash
         );
-        std::process::exit(i32::from(!report.violations.is_empty()));
+        return Ok(!report.violations.is_empty());
     }
     let started = Instant::now();
     let mut faults: BTreeMap<String, u64> = BTreeMap::new();
     let (mut failing, mut ops) = (0u64, 0u64);
     if mutants.is_empty() {
         for seed in first..first + seeds {
-            let report = run(
-                seed,
-                Options {
-                    steps,
-                    mutant: None,
-                },
-            )?;
+            let report = run(seed, base)?;
             for (k, v) in &report.faults {
                 *faults.entry(k.clone()).or_default() += v;
             }
             ops += report.ops;
             if !report.violations.is_empty() {
                 failing += 1;
-                print_report(
-                    &report,
-                    Options {
-                        steps,
-                        mutant: None,
-                    },
-                )?;
+                print_report(&report, base)?;
             }
         }
         let per_seed = started.elapsed().as_secs_f64() / seeds.max(1) as f64;
         println!("faults injected: {faults:?}");
         println!(
-            "sim: {seeds} seeds, {failing} violations; {ops} user operations; {per_seed:.2} s per seed"
+            "sim: {seeds} seeds{on}, {failing} violations; {ops} user operations; {per_seed:.2} s per seed"
         );
-        std::process::exit(i32::from(failing > 0));
+        return Ok(failing > 0);
     }
     // Each mutant: seeds until one catches it (at most `seeds`).
     let mut caught = 0;
     for mutant in &mutants {
+        let options = Options {
+            mutant: Some(*mutant),
+            ..base
+        };
         let mut found = None;
         for seed in first..first + seeds {
-            let report = run(
-                seed,
-                Options {
-                    steps,
-                    mutant: Some(*mutant),
-                },
-            )?;
+            let report = run(seed, options)?;
             if !report.violations.is_empty() {
                 found = Some((seed - first + 1, report));
                 break;
@@ -118,8 +133,8 @@ fn main() -> anyhow::Result<()> {
             None => println!("mutant {}: NOT caught in {seeds} seeds", mutant.name()),
         }
     }
-    println!("sim: mutants caught {caught}/{}", mutants.len());
-    std::process::exit(i32::from(caught < mutants.len()));
+    println!("sim: mutants caught {caught}/{}{on}", mutants.len());
+    Ok(caught < mutants.len())
 }
 
 fn names() -> String {

@@ -131,7 +131,8 @@ pub(crate) struct World {
     rng: Rng,
     net: Arc<Net>,
     clock: Clock,
-    server_path: PathBuf,
+    /// The server's database: an SQLite file, or a database of its own on PostgreSQL.
+    server_at: Location,
     db: Option<Db>,
     admin_token: String,
     pub(crate) users: Vec<User>,
@@ -146,8 +147,33 @@ pub(crate) struct World {
     faults: bool,
 }
 
+/// A fresh database for `seed`'s run on the PostgreSQL server at `port` (made again when
+/// an earlier run left one): its connection string.
+async fn postgres_database(port: u16, seed: u64) -> anyhow::Result<String> {
+    let server = format!("host=127.0.0.1 port={port} user=outpost");
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{server} dbname=postgres"), tokio_postgres::NoTls)
+            .await
+            .context("connecting to PostgreSQL")?;
+    let driver = tokio::spawn(connection);
+    let name = format!("sim_{seed}");
+    // One statement a query: several would be one transaction, which neither may be in.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client
+            .batch_execute(&sql)
+            .await
+            .with_context(|| format!("{sql} on PostgreSQL"))?;
+    }
+    drop(client);
+    let _ = driver.await;
+    Ok(format!("{server} dbname={name}"))
+}
+
 pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport> {
-    let mut world = World::new(seed).await?;
+    let mut world = World::new(seed, options.postgres).await?;
     for step in 0..options.steps {
         world.step(step).await?;
     }
@@ -178,7 +204,7 @@ pub(crate) async fn run(seed: u64, options: Options) -> anyhow::Result<RunReport
 }
 
 impl World {
-    async fn new(seed: u64) -> anyhow::Result<Self> {
+    async fn new(seed: u64, postgres: Option<u16>) -> anyhow::Result<Self> {
         // Memory-backed when the machine has it: every commit is fsynced (ADR 0009), and
         // the simulation tests logic, not the disk — on a disk, fsyncs are most of a run.
         let shm = std::path::Path::new("/dev/shm");
@@ -192,7 +218,10 @@ impl World {
         let rng = Rng::new(seed);
         let net = Net::new(rng.clone());
         let clock = Clock(Arc::new(AtomicI64::new(EPOCH * 1000)));
-        let server_path = tmp.path().join("server.db");
+        let server_at = match postgres {
+            None => Location::Sqlite(tmp.path().join("server.db")),
+            Some(port) => Location::Postgres(postgres_database(port, seed).await?),
+        };
         let org = outpost_domain::demo::demo_org(ORG_SEED);
         let fiona = org.user("fiona").context("the demo has fiona")?;
         let team_mate = org
@@ -224,7 +253,7 @@ impl World {
             rng,
             net,
             clock,
-            server_path,
+            server_at,
             db: None,
             admin_token: String::new(),
             users,
@@ -283,7 +312,7 @@ impl World {
     }
 
     async fn server_start(&mut self) -> anyhow::Result<()> {
-        let db = Db::open(&Location::Sqlite(self.server_path.clone())).await?;
+        let db = Db::open(&self.server_at).await?;
         let clock = self.clock.clone();
         // Small pages: a download takes several, and every page boundary is a transition.
         let state = AppState::new(db.clone())

@@ -94,3 +94,31 @@ fn seed_356_values_forgotten_on_the_device_come_back_with_the_grant() {
     let report = run(356, Options::default()).expect("the run");
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
 }
+
+/// The PostgreSQL subset: the server keeps its data on a real PostgreSQL (started here, as
+/// the server's tests do); the invariants hold, and a seed takes the very same course as
+/// on SQLite — the two engines answer every request alike.
+#[test]
+fn the_server_on_postgresql_takes_the_same_course_as_on_sqlite() {
+    let pg = outpost_testkit::PgServer::start().expect("PostgreSQL starts");
+    for seed in 1..=2 {
+        let on_pg = run(
+            seed,
+            Options {
+                postgres: Some(pg.port()),
+                ..Options::default()
+            },
+        )
+        .expect("the run on PostgreSQL");
+        assert!(
+            on_pg.violations.is_empty(),
+            "seed {seed} on PostgreSQL: {:#?}\nreplay: cargo xtask sim --seed {seed} --postgres --trace",
+            on_pg.violations
+        );
+        let on_sqlite = run(seed, Options::default()).expect("the run on SQLite");
+        assert_eq!(
+            on_pg.trace_hash, on_sqlite.trace_hash,
+            "seed {seed}: the same course on either engine"
+        );
+    }
+}

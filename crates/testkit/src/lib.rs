@@ -381,6 +381,11 @@ impl PgServer {
         Ok(())
     }
 
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// A libpq-style connection string for the `postgres` database.
     pub fn url(&self) -> String {
         format!(
