@@ -404,6 +404,7 @@ impl World {
                 format!("51300000-0000-7000-8{d:03x}-{n:012x}")
             })),
             transport: Some(self.net.transport(d)),
+            disk: None,
         };
         let client = Client::open(ClientConfig {
             data_dir: device.dir.clone(),
