@@ -1234,3 +1234,29 @@ fn a_full_disk_fails_the_write_keeps_what_was_there_and_the_store_opens_sound() 
         .expect("the edit");
 }
 
+/// A write of the local layer that fails while the domain applies an edit (a full disk
+/// found there, here a trigger that refuses it) reaches the caller as the database error
+/// it is — before, it was told as "corrupt local data" (found by the simulation's
+/// disk-full fault, seed 7 of `sim-coverage`).
+#[test]
+fn a_failed_write_of_the_local_layer_is_told_as_itself_not_as_corrupt_data() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(&[("a1", 1, &[("name", "Before")])], &[], 1),
+    );
+    store
+        .conn
+        .execute_batch(
+            "CREATE TRIGGER full BEFORE UPDATE ON account \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .expect("the trigger");
+    let failed = store
+        .record_update(&ctx(), "account", "a1", fields(&[("name", "Mine")]), "op1")
+        .expect_err("the write fails");
+    assert!(matches!(failed, StoreError::Sqlite(_)), "{failed:?}");
+    assert!(!failed.to_string().contains("corrupt"), "{failed}");
+    assert_eq!(name_of(&store, "a1").as_deref(), Some("Before"));
+    assert_eq!(store.outbox_count().expect("count"), 0);
+}
