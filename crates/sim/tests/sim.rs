@@ -94,3 +94,22 @@ fn seed_356_values_forgotten_on_the_device_come_back_with_the_grant() {
     let report = run(356, Options::default()).expect("the run");
     assert!(report.violations.is_empty(), "{:#?}", report.violations);
 }
+
+/// Found by the simulation: a device's disk filled up while the domain applied an edit to
+/// the local layer, and the user was told "corrupt local data" (the data was sound). The
+/// store's own error now reaches the user: the disk is full.
+#[test]
+fn seed_7_a_full_disk_during_an_edit_is_told_as_a_full_disk() {
+    let report = run(7, Options::default()).expect("the run");
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+}
+
+/// Found by the simulation: a store a server-ordered wipe emptied got its sealed work back
+/// and pushed a record made offline before its first pull; that pull (checkpoint 0)
+/// forgot that the device held it, and the record, outside the user's profile filter,
+/// stayed on the device forever. The first pull now keeps what the device pushed.
+#[test]
+fn seed_9_a_record_pushed_before_the_first_pull_and_out_of_scope_is_removed() {
+    let report = run(9, Options::default()).expect("the run");
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+}
