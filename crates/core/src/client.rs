@@ -60,6 +60,11 @@ pub struct Environment {
     pub ids: Option<Arc<dyn Fn() -> String + Send + Sync>>,
     /// How requests reach servers (`None`: HTTP).
     pub transport: Option<Arc<dyn crate::remote::Transport>>,
+    /// The room left on the disk, for the simulation's disk-full fault (`None`: the disk
+    /// is the disk). Before each use of the open store it is asked with the file's size
+    /// in pages and answers the most pages the file may grow to (`None`: no cap); see
+    /// `Store::page_cap`.
+    pub disk: Option<Arc<dyn Fn(u64) -> Option<u64> + Send + Sync>>,
 }
 
 /// Most operations one push carries.
@@ -359,7 +364,13 @@ impl Client {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
-        self.with_guard(|guard| f(guard.as_mut().ok_or(CoreError::NotSignedIn)?))
+        self.with_guard(|guard| {
+            let store = guard.as_mut().ok_or(CoreError::NotSignedIn)?;
+            if let Some(disk) = &self.config.env.disk {
+                store.page_cap(|pages| disk(pages))?;
+            }
+            f(store)
+        })
     }
 
     /// The server of the signed-in session.

@@ -541,11 +541,14 @@ impl<'a> Pager<'a> {
     }
 }
 
-/// Forgets what a device holds and any page waiting for its acknowledgement.
-fn forget_device(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
+/// Forgets what a device holds and any page waiting for its acknowledgement — but for
+/// `keep_pushed`, what it created itself and pushed (`push::held_from_push`, version
+/// `-1`): a device that never pulled yet still holds those, and the sweep must refresh
+/// them or remove them.
+fn forget_device(conn: &mut dyn Conn, device: &str, keep_pushed: bool) -> anyhow::Result<()> {
     conn.execute(
-        "DELETE FROM device_record WHERE device_id = $1",
-        &[text(device)],
+        "DELETE FROM device_record WHERE device_id = $1 AND ($2 = 0 OR version <> -1)",
+        &[text(device), int_param(i64::from(keep_pushed))],
     )?;
     drop_pending(conn, device)
 }
@@ -663,7 +666,10 @@ pub fn pull(
     } else if checkpoint != 0 && checkpoint == acked {
         drop_pending(conn, device)?;
     } else {
-        forget_device(conn, device)?;
+        // A device's first pull (checkpoint 0) comes with no reset: what it made offline
+        // and pushed before it is its own to keep only while in scope (found by the
+        // simulation: a record made offline out of the profile's filter stayed forever).
+        forget_device(conn, device, checkpoint == 0)?;
         state = DeviceState::default();
         reset = checkpoint != 0;
     }
@@ -673,7 +679,7 @@ pub fn pull(
     let profile: Option<&StoredProfile> = org.profile_for(&caller.user_id);
     let published = profile.and_then(|p| p.published.as_ref().map(|d| (p, d)));
     let Some((profile, def)) = published.filter(|_| org.settings.provisioned) else {
-        forget_device(conn, device)?;
+        forget_device(conn, device, false)?;
         conn.execute(
             "UPDATE device SET state = '{}', acked = 0, issued = 0, pending = NULL WHERE device_id = $1",
             &[text(device)],

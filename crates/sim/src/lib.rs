@@ -3,16 +3,22 @@
 //! One seed drives one run: a few devices (the real core [`outpost_core::Client`] on real
 //! SQLCipher files), the real server (its router in-process over an SQLite file, or over a
 //! real PostgreSQL with [`Options::postgres`] — a seed takes the same course on both), and a
-//! simulated network ([`net`]), keychain and clock. Users edit, create, delete, resolve
-//! conflicts, share a tablet, sign out with work pending; administrators edit the same
-//! records, reassign them, change field security, revoke and wipe devices, deprovision;
-//! faults drop, duplicate, delay and reorder requests, cut devices off, crash devices at
-//! any request and restart the server, lose keychain entries and move clocks on by days.
-//! Then every fault heals, every device syncs until quiet, and an independent model
-//! ([`model`]) checks what must hold: every operation a user made is applied exactly once
-//! or kept as a sync error still holding its data (none lost, none doubled), devices hold
-//! the server's values and no field they may not read, parked operations wait only behind
-//! their own records, and every store passes `PRAGMA integrity_check`.
+//! simulated network ([`net`]), keychain, clock and disk. Users edit, create, delete,
+//! resolve conflicts, run commands (qualify, close won or lost, resolve a case, complete
+//! an activity), move records through their flows, follow and unfollow, keep drafts,
+//! share a tablet, sign out with work pending; administrators edit the same records,
+//! reassign them, change field security, give and take security roles, assign and
+//! republish offline profiles, narrow and widen entity filters, revoke and wipe devices,
+//! deprovision; faults drop, duplicate, delay and reorder requests, cut devices off, crash
+//! devices at any request and restart the server, lose keychain entries, move clocks on
+//! by days and fill a device's disk in the middle of a pull page or an edit. Then every
+//! fault heals, every device syncs until quiet, and an independent model ([`model`],
+//! [`scope`]) checks what must hold: every operation a user made is applied exactly once
+//! or kept as a sync error still holding its data (none lost, none doubled), what applied
+//! commands, flow moves and follows did is on the server, every draft is on its device
+//! or saved as the user left it, devices hold the server's values, exactly their user's
+//! scope and no field they may not read, parked operations wait only behind their own
+//! records, and every store passes `PRAGMA integrity_check`.
 //!
 //! [`outpost_domain::mutant`] re-introduces known bugs; [`run`] with one must find a
 //! violation (`cargo xtask sim --mutant NAME`).
@@ -23,6 +29,7 @@
 
 pub mod model;
 pub mod net;
+pub mod scope;
 mod world;
 
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use outpost_core::api::{OutboxRow, RecordListArgs, RecordRow};
+use outpost_core::api::{DraftRow, OutboxRow, RecordListArgs, RecordRow};
 use outpost_server::db::{entity_table, string};
 use outpost_server::records::{read_row, select_columns};
 
@@ -25,6 +25,46 @@ pub struct OpRecord {
     pub what: String,
     /// (entity, record id, field, value written), when the operation wrote one.
     pub token: Option<(String, String, String, String)>,
+    /// What a command, flow move or follow must do once the server applied it.
+    pub effect: Option<Effect>,
+}
+
+/// What the model expects of an applied command, flow move or follow — facts the
+/// simulation states itself (the domain's documented states), never the domain's `apply`.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// The record ends in this `statecode`; the records it made exist.
+    State {
+        entity: String,
+        id: String,
+        state: &'static str,
+        created: Vec<(String, String)>,
+    },
+    /// The record moves one stage on the flow (`+1` next, `-1` previous).
+    Flow {
+        entity: String,
+        id: String,
+        flow_id: String,
+        step: i32,
+    },
+    /// The user follows the record (`true`) or stops (`false`).
+    Follow {
+        entity: String,
+        id: String,
+        on: bool,
+    },
+}
+
+/// A draft a user made (drafts mode, C17): the value they last gave it.
+#[derive(Debug, Clone)]
+pub struct DraftBook {
+    pub device: usize,
+    pub user: usize,
+    pub entity: String,
+    /// Its `name`, as the user last set it.
+    pub value: String,
+    /// The user deleted it themselves.
+    pub deleted: bool,
 }
 
 /// What the simulation booked while it ran.
@@ -41,6 +81,15 @@ pub struct Ledger {
     pub refused_wrongly: Vec<String>,
     /// What each (device, user) holds once the run healed.
     pub snapshots: BTreeMap<(usize, usize), Snapshot>,
+    /// Drafts by id.
+    pub drafts: BTreeMap<String, DraftBook>,
+    /// Drafts the user said yes to losing (a sign-out that named them).
+    pub discarded_drafts: BTreeSet<String>,
+    /// A flow's record's `activestageid` on the server before the first move the
+    /// simulation made of it (`None`: empty or no record yet, the first stage).
+    pub flow_start: BTreeMap<(String, String), Option<String>>,
+    /// Actions that failed while the device's disk was full, and how the user was told.
+    pub disk_errors: Vec<String>,
 }
 
 /// One user's store on one device, read back after the run healed.
@@ -49,6 +98,7 @@ pub struct Snapshot {
     pub signed_in: bool,
     pub outbox: Vec<OutboxRow>,
     pub records: BTreeMap<String, Vec<RecordRow>>,
+    pub drafts: Vec<DraftRow>,
     pub integrity: Vec<String>,
 }
 
@@ -58,6 +108,21 @@ pub const COMPARED: &[(&str, &[&str])] = &[
     ("contact", &["jobtitle"]),
 ];
 
+/// The entities whose records the scope check compares (the profiles' business
+/// entities; reference data is left out).
+pub const SCOPED: &[&str] = &[
+    "account",
+    "contact",
+    "lead",
+    "opportunity",
+    "opportunityclose",
+    "incident",
+    "incidentresolution",
+    "task",
+    "phonecall",
+    "appointment",
+];
+
 /// Reads back what (device, user) holds now.
 pub(crate) async fn snapshot(world: &World, d: usize) -> Option<Snapshot> {
     let client = world.device_client(d)?;
@@ -65,13 +130,14 @@ pub(crate) async fn snapshot(world: &World, d: usize) -> Option<Snapshot> {
     let mut snap = Snapshot {
         signed_in: status.signed_in,
         outbox: client.sync_outbox().await.unwrap_or_default(),
+        drafts: client.draft_list().await.unwrap_or_default(),
         integrity: client
             .store_check()
             .await
             .unwrap_or_else(|e| vec![format!("the check failed: {e}")]),
         ..Snapshot::default()
     };
-    for (entity, _) in COMPARED {
+    for entity in SCOPED {
         let rows = client
             .record_list(RecordListArgs {
                 entity: (*entity).to_owned(),
@@ -377,8 +443,16 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
                 .parked_behind
                 .as_deref()
                 .and_then(|id| failed.get(id));
+            // A command's failed op also holds back what touches the records it made.
+            let made = |f: &OutboxRow| {
+                ledger.ops.iter().any(|o| {
+                    o.op_id == f.op_id
+                        && matches!(&o.effect, Some(Effect::State { created, .. })
+                            if created.iter().any(|(e, i)| *e == parked.entity && *i == parked.id))
+                })
+            };
             match behind {
-                Some(f) if f.entity == parked.entity && f.id == parked.id => {}
+                Some(f) if (f.entity == parked.entity && f.id == parked.id) || made(f) => {}
                 Some(f) => violations.push(format!(
                     "{who}: op {} waits behind {} of another record ({} {})",
                     parked.op_id, f.op_id, f.entity, f.id
@@ -442,7 +516,295 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
             }
         }
     }
+    let state = crate::scope::read(&world.server_db()?).await?;
+    check_commands(world, &facts, &state, &mut violations);
+    check_drafts(world, &state, &mut violations);
+    check_scope(world, &state, &mut violations)?;
     Ok(violations)
+}
+
+/// Commands, flow moves and follows: each is applied on the server or still held by its
+/// device, and what the applied ones did is on the server.
+fn check_commands(
+    world: &World,
+    facts: &ServerFacts,
+    state: &crate::scope::ServerState,
+    violations: &mut Vec<String>,
+) {
+    let ledger = &world.ledger;
+    let delivered = world.delivered();
+    let applied = |op_id: &str| {
+        facts
+            .outcomes
+            .get(op_id)
+            .and_then(|o| o.first())
+            .map(String::as_str)
+            == Some("applied")
+    };
+    let field = |entity: &str, id: &str, name: &str| {
+        state
+            .records
+            .get(entity)
+            .and_then(|r| r.get(id))
+            .map(|f| f.get(name).cloned().flatten())
+    };
+    // Exactly once is checked above for every op; here none of these vanished.
+    for op in ledger.ops.iter().filter(|o| o.effect.is_some()) {
+        if ledger.lost.contains(&(op.device, op.user)) || ledger.discarded.contains(&op.op_id) {
+            continue;
+        }
+        let held = ledger
+            .snapshots
+            .get(&(op.device, op.user))
+            .is_some_and(|s| s.outbox.iter().any(|o| o.op_id == op.op_id));
+        if !held && !facts.outcomes.contains_key(&op.op_id) {
+            violations.push(format!(
+                "op {} ({} on d{} by u{}) never reached the server and is not on the device",
+                op.op_id, op.what, op.device, op.user
+            ));
+        }
+    }
+    let by_id: BTreeMap<&str, &OpRecord> =
+        ledger.ops.iter().map(|o| (o.op_id.as_str(), o)).collect();
+    // What reached the server and was applied, in order: the first answer, or a
+    // resolution that applied it.
+    let mut order: Vec<&OpRecord> = Vec::new();
+    for event in &delivered {
+        let op_id = match event {
+            Delivered::Op { op_id, .. } if applied(op_id) => op_id,
+            Delivered::Resolve { op_id, action }
+                if action == "apply"
+                    && facts.errors.get(op_id).map(String::as_str) == Some("applied") =>
+            {
+                op_id
+            }
+            _ => continue,
+        };
+        if let Some(op) = by_id.get(op_id.as_str()) {
+            order.push(op);
+        }
+    }
+    let mut states: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
+    let mut stages: BTreeMap<(&str, &str), (&str, i64)> = BTreeMap::new();
+    let mut follows: BTreeMap<(usize, &str, &str), bool> = BTreeMap::new();
+    for op in &order {
+        match &op.effect {
+            Some(Effect::State {
+                entity,
+                id,
+                state: value,
+                created,
+            }) => {
+                states.insert((entity, id), (value, &op.op_id));
+                for (e, i) in created {
+                    if field(e, i, "statecode").is_none()
+                        && !ledger_deleted_by_other(&delivered, e, i)
+                    {
+                        violations.push(format!(
+                            "server: {e} {i} made by the applied op {} ({}) is not there",
+                            op.op_id, op.what
+                        ));
+                    }
+                }
+            }
+            Some(Effect::Flow {
+                entity,
+                id,
+                flow_id,
+                step,
+            }) => {
+                let at = stages.entry((entity, id)).or_insert_with(|| {
+                    let start = ledger
+                        .flow_start
+                        .get(&(entity.clone(), id.clone()))
+                        .cloned()
+                        .flatten();
+                    (
+                        flow_id,
+                        stage_index(state, entity, flow_id, start.as_deref()),
+                    )
+                });
+                at.1 += i64::from(*step);
+            }
+            Some(Effect::Follow { entity, id, on }) => {
+                follows.insert((op.user, entity, id), *on);
+            }
+            None => {}
+        }
+    }
+    for ((entity, id), (value, op_id)) in &states {
+        let actual = field(entity, id, "statecode").flatten();
+        if actual.as_deref() != Some(*value) {
+            violations.push(format!(
+                "server: {entity} {id} statecode is {actual:?}, but the last applied command (op {op_id}) leaves it {value}"
+            ));
+        }
+    }
+    for ((entity, id), (flow_id, index)) in &stages {
+        let Some(actual) = field(entity, id, "activestageid") else {
+            continue;
+        };
+        let actual = stage_index(state, entity, flow_id, actual.as_deref());
+        if actual != *index {
+            violations.push(format!(
+                "server: {entity} {id} is at stage {actual} of {flow_id}, but the applied moves put it at {index}"
+            ));
+        }
+    }
+    for ((u, entity, id), on) in &follows {
+        let user_id = &world.users[*u].id;
+        let actual =
+            state
+                .follows
+                .contains(&(user_id.clone(), (*entity).to_owned(), (*id).to_owned()));
+        if actual != *on {
+            violations.push(format!(
+                "server: u{u} follows {entity} {id}: {actual}, but their last applied follow says {on}"
+            ));
+        }
+    }
+}
+
+/// A stage's position in its flow (the first when empty or unknown).
+fn stage_index(
+    state: &crate::scope::ServerState,
+    entity: &str,
+    flow_id: &str,
+    stage: Option<&str>,
+) -> i64 {
+    state
+        .org
+        .metadata
+        .flows_for(entity)
+        .find(|f| f.id == flow_id)
+        .and_then(|f| f.stages.iter().position(|s| Some(s.id.as_str()) == stage))
+        .map_or(0, |p| p as i64)
+}
+
+/// Every draft a user made is still on their device as they last left it, or on the
+/// server as it was saved, unless they deleted it or said yes to losing it.
+fn check_drafts(world: &World, state: &crate::scope::ServerState, violations: &mut Vec<String>) {
+    let ledger = &world.ledger;
+    for (id, book) in &ledger.drafts {
+        if book.deleted
+            || ledger.discarded_drafts.contains(id)
+            || ledger.lost.contains(&(book.device, book.user))
+        {
+            continue;
+        }
+        let who = format!("d{} u{}", book.device, book.user);
+        let held = ledger
+            .snapshots
+            .get(&(book.device, book.user))
+            .and_then(|s| s.drafts.iter().find(|d| d.id == *id));
+        let saved = state.records.get(&book.entity).and_then(|r| r.get(id));
+        let name = |f: &outpost_domain::Fields| f.get("name").cloned().flatten();
+        match (held, saved) {
+            (Some(draft), _) if name(&draft.fields).as_deref() == Some(book.value.as_str()) => {}
+            (None, Some(record)) if name(record).as_deref() == Some(book.value.as_str()) => {}
+            (Some(draft), _) => violations.push(format!(
+                "{who}: draft {id} holds name {:?}, the user last wrote {}",
+                name(&draft.fields),
+                book.value
+            )),
+            (None, Some(record)) => violations.push(format!(
+                "{who}: draft {id} was saved with name {:?}, the user last wrote {}",
+                name(record),
+                book.value
+            )),
+            (None, None) => violations.push(format!(
+                "{who}: draft {id} ({} {}) is neither on the device nor on the server",
+                book.entity, book.value
+            )),
+        }
+    }
+    for error in &ledger.disk_errors {
+        let lower = error.to_lowercase();
+        if ["corrupt", "malformed", "integrity"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            violations.push(format!("a full disk broke the store: {error}"));
+        }
+    }
+}
+
+/// Each signed-in device holds exactly its user's scope as the server's facts make it:
+/// nothing they may not read, nothing outside their profile, nothing missing; what a
+/// pending change touches may stay (S10).
+fn check_scope(
+    world: &World,
+    state: &crate::scope::ServerState,
+    violations: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    for ((d, u), snap) in &world.ledger.snapshots {
+        if !snap.signed_in {
+            continue;
+        }
+        let who = format!("d{d} u{u}");
+        let user_id = &world.users[*u].id;
+        let expected = crate::scope::expected(state, user_id, world.now())?;
+        let principal = state.org.principal(user_id)?;
+        let pending: BTreeSet<(&str, &str)> = snap
+            .outbox
+            .iter()
+            .map(|o| (o.entity.as_str(), o.id.as_str()))
+            .collect();
+        let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+        for entity in SCOPED {
+            for row in snap.records.get(*entity).into_iter().flatten() {
+                let key = ((*entity).to_owned(), row.id.clone());
+                held.insert(key.clone());
+                if row.pending
+                    || pending.contains(&(*entity, row.id.as_str()))
+                    || row.reason.as_deref() == Some("in_progress")
+                    || expected.contains_key(&key)
+                {
+                    continue;
+                }
+                let readable = state
+                    .records
+                    .get(*entity)
+                    .and_then(|r| r.get(&row.id))
+                    .zip(state.org.metadata.entity(entity).ok())
+                    .is_some_and(|(fields, def)| {
+                        principal.can(
+                            def,
+                            outpost_domain::security::Privilege::Read,
+                            &outpost_domain::security::RecordFacts::from_fields(fields),
+                        )
+                    });
+                if readable
+                    || !state
+                        .records
+                        .get(*entity)
+                        .is_some_and(|r| r.contains_key(&row.id))
+                {
+                    violations.push(format!(
+                        "{who}: holds {entity} {} ({:?}), out of the user's scope",
+                        row.id, row.reason
+                    ));
+                } else {
+                    violations.push(format!(
+                        "{who}: holds {entity} {} ({:?}), a record the user may not read",
+                        row.id, row.reason
+                    ));
+                }
+            }
+        }
+        for (entity, id) in expected.keys() {
+            if SCOPED.contains(&entity.as_str())
+                && !held.contains(&(entity.clone(), id.clone()))
+                && !pending.contains(&(entity.as_str(), id.as_str()))
+            {
+                violations.push(format!(
+                    "{who}: misses {entity} {id}, in the user's scope ({})",
+                    expected[&(entity.clone(), id.clone())]
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether an applied delete from anyone removed the record.

@@ -23,8 +23,11 @@ use rand::Rng as _;
 use sha2::Digest as _;
 
 use crate::model::{Ledger, OpRecord};
+
+mod mix;
 use crate::net::{FaultRates, Net, lock};
 use crate::{Options, Rng, RunReport};
+use mix::{Disk, SimProfile};
 
 /// The demo org every run starts from (its people and records).
 const ORG_SEED: u64 = 3;
@@ -124,6 +127,10 @@ struct Device {
     users: BTreeSet<usize>,
     /// Ids made on this device so far.
     ids: Arc<AtomicU64>,
+    /// User → their security generation ([`World::security_gen`]) at the device's last
+    /// good sync as them: the device knows what they may do since then.
+    synced: BTreeMap<usize, u64>,
+    disk: Arc<std::sync::Mutex<Disk>>,
 }
 
 pub(crate) struct World {
@@ -145,6 +152,12 @@ pub(crate) struct World {
     provisioned: bool,
     /// Whether faults are injected (until the run heals).
     faults: bool,
+    /// User → how many times the administrator changed their roles.
+    security_gen: BTreeMap<usize, u64>,
+    /// The offline profiles the simulation made (every simulated user has one).
+    profiles: Vec<SimProfile>,
+    /// Entities whose narrower org-wide offline filter is on.
+    entity_filters: BTreeSet<&'static str>,
 }
 
 /// A fresh database for `seed`'s run on the PostgreSQL server at `port` (made again when
@@ -264,6 +277,9 @@ impl World {
             finance: BTreeSet::new(),
             provisioned: true,
             faults: true,
+            security_gen: BTreeMap::new(),
+            profiles: Vec::new(),
+            entity_filters: BTreeSet::new(),
         };
         world.server_start().await?;
         let db = world.db()?;
@@ -277,7 +293,8 @@ impl World {
         )
         .await?;
         world.admin_token = world.sign_in_admin().await?;
-        world.manager_profile().await?;
+        world.profiles_make().await?;
+        world.records_share().await?;
         // Fiona starts able to read the secured field, so taking it back is a transition
         // every run can meet.
         world.field_security_set(0, true).await?;
@@ -294,6 +311,8 @@ impl World {
                 user,
                 users: BTreeSet::new(),
                 ids: Arc::new(AtomicU64::new(0)),
+                synced: BTreeMap::new(),
+                disk: Arc::default(),
             });
             world.device_open(i)?;
             world.sign_in(i, user).await;
@@ -369,41 +388,73 @@ impl World {
         Ok((answer.status, json))
     }
 
-    /// The manager takes every account they may read offline — their reports' too, by
-    /// the manager hierarchy — so the hierarchy's rules meet offline edits.
-    async fn manager_profile(&mut self) -> anyhow::Result<()> {
-        let mut def = outpost_server::seed::field_sales();
-        def.name = "Field Managers".into();
-        for item in &mut def.items {
+    /// The simulation's offline profiles: the reps take their sales and service records
+    /// (they get the technician role too, so cases meet commands), the manager every
+    /// account they may read — their reports' too, by the manager hierarchy, so the
+    /// hierarchy's rules meet offline edits — and a plain sales profile nobody has yet.
+    async fn profiles_make(&mut self) -> anyhow::Result<()> {
+        let sales = outpost_server::seed::field_sales();
+        let mut both = sales.clone();
+        both.name = "Sim Sales and Service".into();
+        for item in outpost_server::seed::field_service().items {
+            if !both.items.iter().any(|i| i.entity == item.entity) {
+                both.items.push(item);
+            }
+        }
+        let mut managers = sales.clone();
+        managers.name = "Field Managers".into();
+        for item in &mut managers.items {
             if item.entity == "account" {
                 item.data = outpost_protocol::admin::ItemData::All;
             }
         }
-        let (code, info) = self
-            .admin(
-                "POST",
-                "/api/v1/admin/profiles",
-                Some(serde_json::to_value(&def)?),
-            )
-            .await?;
-        anyhow::ensure!(code == 201, "the managers' profile is made: {info}");
-        let id = info["id"].as_str().unwrap_or_default().to_owned();
-        let (code, body) = self
-            .admin(
-                "POST",
-                &format!("/api/v1/admin/profiles/{id}/publish"),
-                Some(serde_json::json!({"force": true})),
-            )
-            .await?;
-        anyhow::ensure!(code == 200, "it is published: {body}");
-        let (code, body) = self
-            .admin(
-                "PUT",
-                &format!("/api/v1/admin/profiles/{id}/assignments"),
-                Some(serde_json::json!({"users": [self.users[2].id]})),
-            )
-            .await?;
-        anyhow::ensure!(code == 200, "the manager gets it: {body}");
+        let mut plain = sales;
+        plain.name = "Sim Sales".into();
+        self.profile_make(both, &[0, 1]).await?;
+        self.profile_make(managers, &[2]).await?;
+        self.profile_make(plain, &[]).await?;
+        for u in [0, 1] {
+            self.role_set(u, outpost_domain::demo::role::TECHNICIAN, Some(true))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Gives the simulated users a few open records of each kind commands and flows work
+    /// on (the demo spreads them over many people).
+    async fn records_share(&mut self) -> anyhow::Result<()> {
+        for entity in [
+            "lead",
+            "opportunity",
+            "incident",
+            "task",
+            "phonecall",
+            "appointment",
+        ] {
+            let sql = format!(
+                "SELECT id FROM {} WHERE _deleted = 0 AND statecode = 0 ORDER BY id LIMIT 6",
+                outpost_server::db::entity_table(entity)
+            );
+            let ids: Vec<String> = self
+                .db()?
+                .tx(move |c| {
+                    c.query(&sql, &[])?
+                        .iter()
+                        .map(|r| outpost_server::db::string(&r[0]))
+                        .collect()
+                })
+                .await?;
+            for (n, id) in ids.iter().enumerate() {
+                // Cases go to the reps (the manager's role does not read them).
+                let to = if entity == "incident" { n % 2 } else { n % 3 };
+                let op = serde_json::json!({
+                    "kind": "assign", "entity": entity, "id": id,
+                    "owner": {"entity": "systemuser", "id": self.users[to].id}
+                });
+                let (status, body) = self.admin("POST", "/api/v1/operations", Some(op)).await?;
+                anyhow::ensure!(status == 200, "{entity} {id} goes to u{to}: {body}");
+            }
+        }
         Ok(())
     }
 
@@ -426,6 +477,7 @@ impl World {
         let clock = self.clock.clone();
         let skew = device.skew_ms;
         let ids = Arc::clone(&device.ids);
+        let disk = Arc::clone(&device.disk);
         let env = Environment {
             clock: Some(Arc::new(move || clock.at(skew))),
             ids: Some(Arc::new(move || {
@@ -433,6 +485,7 @@ impl World {
                 format!("51300000-0000-7000-8{d:03x}-{n:012x}")
             })),
             transport: Some(self.net.transport(d)),
+            disk: Some(Arc::new(move |pages| lock(&disk).cap(pages))),
         };
         let client = Client::open(ClientConfig {
             data_dir: device.dir.clone(),
@@ -465,6 +518,9 @@ impl World {
         if result.is_ok() {
             self.devices[d].user = user;
             self.devices[d].users.insert(user);
+            // Sign-in brings the user's access as the server holds it now.
+            let generation = self.security_gen(user);
+            self.devices[d].synced.insert(user, generation);
         }
         let outcome = outcome(&result.map(|_| ()));
         self.log(format!("d{d} sign in u{user} via {url}: {outcome}"));
@@ -485,44 +541,59 @@ impl World {
             let user = self.devices[d].user;
             self.sign_in(d, user).await;
         }
+        // A full disk frees up after a while (someone deletes their photos).
+        for full in 0..self.devices.len() {
+            if lock(&self.devices[full].disk).room.is_some()
+                && self.rng.with(|r| r.random_bool(0.08))
+            {
+                self.disk_free(full);
+            }
+        }
         match roll {
-            0..280 => self.user_edit(d).await?,
-            280..350 => self.user_create(d).await,
-            350..375 => self.user_delete(d).await,
-            375..560 => self.sync(d).await,
+            0..220 => self.user_edit(d, false).await?,
+            220..270 => self.user_create(d).await,
+            270..290 => self.user_delete(d).await,
+            290..330 => self.user_command(d).await,
+            330..350 => self.user_flow(d).await?,
+            350..365 => self.user_follow(d).await,
+            365..395 => self.user_draft(d).await,
+            395..560 => self.sync(d).await,
             560..600 => self.sync_together().await,
             600..650 => self.resolve_errors(d).await,
-            650..710 => self.admin_edit().await?,
-            710..730 => self.admin_reassign().await?,
-            730..770 => self.admin_field_security().await?,
-            770..780 => self.admin_revoke(d, false).await?,
-            780..785 => self.admin_revoke(d, true).await?,
-            785..795 => self.admin_provision().await?,
+            650..700 => self.admin_edit().await?,
+            700..715 => self.admin_reassign().await?,
+            715..745 => self.admin_field_security().await?,
+            745..760 => self.admin_role().await?,
+            760..770 => self.admin_profile().await?,
+            770..775 => self.admin_entity_filter().await?,
+            775..785 => self.admin_revoke(d, false).await?,
+            785..790 => self.admin_revoke(d, true).await?,
+            790..800 => self.admin_provision().await?,
             // The shared tablet changes hands, or a user signs in again (the server's
             // address typed either way).
-            795..840 if d == 0 || self.rng.with(|r| r.random_bool(0.5)) => {
+            800..840 if d == 0 || self.rng.with(|r| r.random_bool(0.5)) => {
                 let other = if self.devices[0].user == 0 { 1 } else { 0 };
                 self.sign_in(0, other).await;
             }
-            795..840 => {
+            800..840 => {
                 let user = self.devices[d].user;
                 self.sign_in(d, user).await;
             }
             840..852 => self.sign_out(d).await,
-            852..880 => {
+            852..876 => {
                 let cut = !self.net.is_partitioned(d);
                 self.net.partition(d, cut);
                 self.log(format!("d{d} network {}", if cut { "cut" } else { "back" }));
             }
-            880..900 => {
+            876..895 => {
                 self.net.count("server_restart");
                 self.net.set_router(None);
                 self.db = None;
                 self.server_start().await?;
                 self.log("server restarted".into());
             }
-            900..930 => self.crash_idle(d)?,
-            930..985 => {
+            895..925 => self.crash_idle(d)?,
+            925..970 => {
                 let ms = if self.rng.with(|r| r.random_bool(0.1)) {
                     self.net.count("clock_past_refresh_lifetime");
                     40 * 24 * 3_600_000
@@ -533,9 +604,23 @@ impl World {
                 self.clock.advance(ms);
                 self.log(format!("clock +{ms} ms"));
             }
+            970..985 => self.disk_fault(d).await?,
             _ => self.keychain_fault(d)?,
         }
         Ok(())
+    }
+
+    fn security_gen(&self, u: usize) -> u64 {
+        self.security_gen.get(&u).copied().unwrap_or(0)
+    }
+
+    /// After a sync of `d`: a good one means the device knows its user's roles.
+    fn synced<T>(&mut self, d: usize, result: &Result<T, CoreError>) {
+        if result.is_ok() {
+            let user = self.devices[d].user;
+            let generation = self.security_gen(user);
+            self.devices[d].synced.insert(user, generation);
+        }
     }
 
     /// The records of `entity` the signed-in user holds, by id.
@@ -586,8 +671,10 @@ impl World {
                 user,
                 what: what.clone(),
                 token: token.clone(),
+                effect: None,
             });
         }
+        self.disk_note(d, &what, &result);
         let text = outcome(&result);
         self.log(format!("d{d} u{user} {what}: {text} ({} ops)", new.len()));
         matches!(result, Err(CoreError::Forbidden(_)))
@@ -597,7 +684,7 @@ impl World {
         format!("sim{}", self.ledger.ops.len() + self.trace.len())
     }
 
-    async fn user_edit(&mut self, d: usize) -> anyhow::Result<()> {
+    async fn user_edit(&mut self, d: usize, long: bool) -> anyhow::Result<()> {
         let entity = if self.rng.with(|r| r.random_bool(0.7)) {
             "account"
         } else {
@@ -624,10 +711,16 @@ impl World {
         let Some(client) = self.client(d) else {
             return Ok(());
         };
+        let mut fields = Fields::from([(field.to_owned(), Some(value.clone()))]);
+        // Now and then a long note too: a write that needs new pages (a full disk bites).
+        if self.rng.with(|r| r.random_bool(0.3)) || long {
+            let note: String = format!("{value} ").repeat(400).chars().take(1900).collect();
+            fields.insert("description".to_owned(), Some(note));
+        }
         let args = RecordUpdateArgs {
             entity: entity.to_owned(),
             id: record.id.clone(),
-            fields: Fields::from([(field.to_owned(), Some(value.clone()))]),
+            fields,
         };
         let token = Some((
             entity.to_owned(),
@@ -644,7 +737,12 @@ impl World {
             .await;
         // The device refuses only what the server would: the org's own rule, with the
         // record as the device saw it, must say no too.
-        if refused && self.server_allows_write(d, entity, &facts).await? {
+        // A device that has not synced since the user's roles changed still decides with
+        // the roles it knows.
+        let user = self.devices[d].user;
+        let generation = self.security_gen(user);
+        let current = generation == 0 || self.devices[d].synced.get(&user) == Some(&generation);
+        if refused && current && self.server_allows_write(d, entity, &facts).await? {
             let user = self.devices[d].user;
             self.ledger.refused_wrongly.push(format!(
                 "d{d} u{user} was refused an edit of {entity} {} (owner {}) that the org's rules allow",
@@ -794,6 +892,8 @@ impl World {
         self.net.take_crashed(d);
         match result {
             Some(result) => {
+                self.synced(d, &result);
+                self.disk_note(d, "sync", &result);
                 let text = outcome(&result);
                 self.log(format!("d{d} sync: {text}"));
                 if let Err(CoreError::MetadataPending(_)) = result
@@ -828,6 +928,8 @@ impl World {
         };
         let (ra, rb) = tokio::join!(one(a, 0), one(b, 1));
         net.apart();
+        self.synced(0, &ra);
+        self.synced(1, &rb);
         let (oa, ob) = (outcome(&ra.map(|_| ())), outcome(&rb.map(|_| ())));
         self.log(format!("d0+d1 sync together: {oa} / {ob}"));
     }
@@ -876,6 +978,13 @@ impl World {
             // The user reads what would be lost and says yes to exactly that.
             let unsent = client.session_unsent().await.unwrap_or_default();
             let before = self.outbox_ids(d).await;
+            let drafts: Vec<String> = client
+                .draft_list()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.id)
+                .collect();
             let result = client
                 .session_sign_out(SignOutArgs {
                     wipe: true,
@@ -884,6 +993,7 @@ impl World {
                 .await;
             if result.is_ok() {
                 self.ledger.discarded.extend(before);
+                self.ledger.discarded_drafts.extend(drafts);
             }
             let text = outcome(&result.map(|_| ()));
             self.log(format!("d{d} sign out, discarding {unsent:?}: {text}"));
@@ -1102,6 +1212,9 @@ impl World {
             self.admin_provision().await?;
         }
         for d in 0..self.devices.len() {
+            if lock(&self.devices[d].disk).room.is_some() {
+                self.disk_free(d);
+            }
             self.devices[d].keys.heal();
             self.devices[d].client = None;
             self.device_open(d)?;
@@ -1159,6 +1272,7 @@ impl World {
         for _ in 0..4 {
             let Some(client) = self.client(d) else { return };
             let result = client.sync_now().await;
+            self.synced(d, &result);
             let text = outcome(&result);
             self.log(format!("d{d} heal sync: {text}"));
             match result {
@@ -1207,6 +1321,11 @@ impl World {
             let text = outcome(&result.map(|_| ()));
             self.log(format!("d{d} restores a recovery file: {text}"));
         }
+    }
+
+    /// The world's time now (the server's clock).
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.clock.at(0)
     }
 
     pub(crate) fn device_client(&self, d: usize) -> Option<Arc<Client>> {

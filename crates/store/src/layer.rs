@@ -18,6 +18,9 @@ use crate::table::{follow, outbox};
 pub(crate) struct LocalLayer<'a> {
     conn: &'a Connection,
     metadata: &'a Metadata,
+    /// The store's own error behind the last storage failure the domain saw: the caller
+    /// gets it as it was (a full disk is a full disk, not corrupt data).
+    failed: Option<StoreError>,
 }
 
 /// Every record an applied operation wrote.
@@ -35,7 +38,11 @@ pub(crate) fn touched(effects: &Effects) -> Vec<EntityRef> {
 
 impl<'a> LocalLayer<'a> {
     pub(crate) fn new(conn: &'a Connection, metadata: &'a Metadata) -> Self {
-        Self { conn, metadata }
+        Self {
+            conn,
+            metadata,
+            failed: None,
+        }
     }
 
     /// Applies `op` to the local layer, unconditionally: the device's own view never
@@ -50,7 +57,7 @@ impl<'a> LocalLayer<'a> {
             Ok(Applied::Conflict(_)) => Err(StoreError::Corrupt(
                 "a local apply without conflict detection reported a conflict".into(),
             )),
-            Err(OpError::Storage(e)) => Err(StoreError::Corrupt(e.0)),
+            Err(OpError::Storage(e)) => Err(self.failed.take().unwrap_or(StoreError::Corrupt(e.0))),
             Err(e) => Err(StoreError::Refused(e)),
         }
     }
@@ -62,35 +69,43 @@ impl<'a> LocalLayer<'a> {
     }
 }
 
-fn failure(e: StoreError) -> StorageFailure {
-    StorageFailure(e.to_string())
+impl LocalLayer<'_> {
+    /// A storage failure for the domain; the error itself is kept for the caller.
+    fn failure(&mut self, e: StoreError) -> StorageFailure {
+        let failure = StorageFailure(e.to_string());
+        self.failed = Some(e);
+        failure
+    }
 }
 
 impl RecordStorage for LocalLayer<'_> {
     fn get(&mut self, entity: &str, id: &str) -> Result<Option<StoredRecord>, StorageFailure> {
         let def = self.def(entity)?;
-        records::get_in_tx(self.conn, Layer::Local, def, id)
-            .map(|row| row.map(|(fields, _)| StoredRecord { fields }))
-            .map_err(failure)
+        match records::get_in_tx(self.conn, Layer::Local, def, id) {
+            Ok(row) => Ok(row.map(|(fields, _)| StoredRecord { fields })),
+            Err(e) => Err(self.failure(e)),
+        }
     }
 
     fn put(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
-        let version = records::get_in_tx(self.conn, Layer::Local, def, id)
-            .map_err(failure)?
-            .map_or(0, |(_, v)| v);
-        records::put_in_tx(self.conn, Layer::Local, def, id, fields, version).map_err(failure)
+        let version = match records::get_in_tx(self.conn, Layer::Local, def, id) {
+            Ok(row) => row.map_or(0, |(_, v)| v),
+            Err(e) => return Err(self.failure(e)),
+        };
+        records::put_in_tx(self.conn, Layer::Local, def, id, fields, version)
+            .map_err(|e| self.failure(e))
     }
 
     fn insert(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
         // Created offline: no server version yet.
-        records::put_in_tx(self.conn, Layer::Local, def, id, fields, 0).map_err(failure)
+        records::put_in_tx(self.conn, Layer::Local, def, id, fields, 0).map_err(|e| self.failure(e))
     }
 
     fn delete(&mut self, entity: &str, id: &str) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
-        records::delete_in_tx(self.conn, Layer::Local, def, id).map_err(failure)
+        records::delete_in_tx(self.conn, Layer::Local, def, id).map_err(|e| self.failure(e))
     }
 
     fn follow_set(
@@ -100,7 +115,7 @@ impl RecordStorage for LocalLayer<'_> {
         id: &str,
         following: bool,
     ) -> Result<(), StorageFailure> {
-        follow::set_in_tx(self.conn, entity, id, following).map_err(failure)
+        follow::set_in_tx(self.conn, entity, id, following).map_err(|e| self.failure(e))
     }
 }
 

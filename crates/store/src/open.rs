@@ -365,6 +365,24 @@ impl Store {
         &self.path
     }
 
+    /// Caps the file at the pages `room` answers for its size now, in pages (SQLite's
+    /// `max_page_count`; `None` lifts the cap). A write past the cap fails with SQLite's
+    /// "database or disk is full" and its transaction rolls back, as on a full disk: only
+    /// the simulation's disk-full fault sets one (`outpost_core::Environment::disk`).
+    ///
+    /// # Errors
+    /// When SQLite refuses the pragma.
+    pub fn page_cap(&self, room: impl FnOnce(u64) -> Option<u64>) -> Result<(), StoreError> {
+        // SQLite's largest page count: no cap.
+        const NONE: u64 = 4_294_967_294;
+        let pages: u64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let cap = room(pages).unwrap_or(NONE).min(NONE);
+        // The pragma answers the cap it set (never below the file's size).
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {cap}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// SQLite's own check of the whole file (`PRAGMA integrity_check`): what it found, or
     /// nothing when the file is sound.
     ///

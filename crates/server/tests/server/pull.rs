@@ -22,6 +22,7 @@ crate::contract!(
     field_security_changes_reach_every_record_a_device_holds,
     a_record_a_device_created_and_that_left_its_scope_before_it_pulled_is_removed,
     entities_a_device_asks_again_for_are_sent_whole,
+    a_record_a_device_created_before_its_first_pull_and_out_of_scope_is_removed,
 );
 
 /// Ids of `entity` records owned by `username`, in id order.
@@ -682,4 +683,43 @@ async fn entities_a_device_asks_again_for_are_sent_whole(backend: Backend) {
         "invalid",
         "an overlong resend",
     );
+}
+
+/// A device that never pulled yet (checkpoint 0: a new store, or one a wipe emptied whose
+/// sealed work was put back) pushes a record it made offline that its scope does not
+/// take (given away here before the pull): its first pull must remove it. The first pull
+/// forgot everything the server knew the device held, what it had just pushed too, and
+/// sends no reset, so the device kept its own copy forever (found by the simulation,
+/// seed 15 of `sim-coverage`).
+async fn a_record_a_device_created_before_its_first_pull_and_out_of_scope_is_removed(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    let mut tablet = Device::new(&h.app, "fiona", "tablet").await;
+    let id = "0190e000-0000-7000-8000-0000000c4ea8";
+    let create = json!({"op_id": "c1", "base_version": null, "op": {"kind": "create",
+        "entity": "account", "id": id, "fields": {"name": "Made Before Pulling Ltd"}}});
+    let out = push(&h, &tablet.token, vec![create]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
+    tablet.held.insert(
+        ("account".to_owned(), id.to_owned()),
+        (0, "local".to_owned(), outpost_domain::Fields::new()),
+    );
+    let admin = login(&h.app, "admin", "console").await;
+    let admin_id = user_id(&h, "admin");
+    let assign = call(
+        &h.app,
+        "POST",
+        "/api/v1/operations",
+        &admin,
+        Some(json!({"kind": "assign", "entity": "account", "id": id,
+                    "owner": {"entity": "systemuser", "id": admin_id}})),
+    )
+    .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.body);
+    assert_eq!(tablet.checkpoint, 0, "the tablet never pulled");
+    let pages = tablet.sync(&h.app, 500).await;
+    let removed: Vec<String> = pages.iter().flat_map(|p| ids(p, "removed")).collect();
+    assert!(removed.contains(&format!("account:{id}")), "{removed:?}");
+    assert_holds_scope(&h, "fiona", &tablet, "after the first pull").await;
 }
