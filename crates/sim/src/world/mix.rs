@@ -155,6 +155,7 @@ impl World {
         let keep = Arc::clone(&created);
         let from = self.ledger.ops.len();
         let what = format!("command {name} {entity} {}", short(&id));
+        self.net.count("user_command");
         self.user_action(d, what, None, async move {
             let result = client.command_run(args).await?;
             *lock(&keep) = result
@@ -216,6 +217,7 @@ impl World {
             }
         };
         let from = self.ledger.ops.len();
+        self.net.count("user_flow_move");
         let what = format!(
             "flow {} {entity} {}",
             if next { "next" } else { "previous" },
@@ -268,6 +270,8 @@ impl World {
             }
         };
         let from = self.ledger.ops.len();
+        self.net
+            .count(if on { "user_follow" } else { "user_unfollow" });
         let what = format!(
             "{} {entity} {}",
             if on { "follow" } else { "unfollow" },
@@ -296,6 +300,7 @@ impl World {
         let draft = self.pick(&drafts);
         match (roll, draft) {
             (0..4, _) | (_, None) => {
+                self.net.count("user_draft_create");
                 let value = self.token();
                 let result = client
                     .draft_create(RecordCreateArgs {
@@ -320,6 +325,7 @@ impl World {
                 self.log(format!("d{d} u{user} draft create: {text}"));
             }
             (4..6, Some(draft)) => {
+                self.net.count("user_draft_update");
                 let value = self.token();
                 let result = client
                     .draft_update(DraftUpdateArgs {
@@ -340,6 +346,7 @@ impl World {
                 ));
             }
             (6..9, Some(draft)) => {
+                self.net.count("user_draft_save");
                 let result = client
                     .draft_save(DraftKey {
                         id: draft.id.clone(),
@@ -353,6 +360,7 @@ impl World {
                 ));
             }
             (_, Some(draft)) => {
+                self.net.count("user_draft_delete");
                 let result = client
                     .draft_delete(DraftKey {
                         id: draft.id.clone(),
