@@ -108,12 +108,13 @@ impl Access {
             return Ok(());
         };
         Err(match refused.kind {
+            // The server answers "not found" so as not to tell that a record exists; here
+            // the record is on the device, so the user is told what stops them.
             RefusalKind::NotFound => {
-                let (entity, id) = op.target();
-                CoreError::Store(StoreError::NotFound {
-                    entity: entity.to_owned(),
-                    id: id.to_owned(),
-                })
+                let (entity, _) = op.target();
+                CoreError::Forbidden(format!(
+                    "your security role does not let you read this {entity}"
+                ))
             }
             RefusalKind::Forbidden => CoreError::Forbidden(refused.message),
             RefusalKind::Invalid => CoreError::Invalid(refused.message),
