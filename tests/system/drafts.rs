@@ -7,7 +7,7 @@
 
 use outpost_core::CoreError;
 use outpost_core::api::{
-    ApiError, DraftKey, ErrorCode, RecentListArgs, RecordCreateArgs, RecordKey,
+    ApiError, DraftKey, DraftUpdateArgs, ErrorCode, RecentListArgs, RecordCreateArgs, RecordKey,
 };
 use outpost_domain::Fields;
 use outpost_store::StoreError;
@@ -131,11 +131,20 @@ async fn drafts_are_made_offline_and_saved_once_online_and_recent_records_read_o
     );
     assert_eq!(client.draft_list().await?.len(), 1, "kept while offline");
 
-    // The server creates it but the answer is lost; saving again finds it there.
+    // The server creates it but the answer is lost; the user goes on editing the draft;
+    // saving again finds the record there and brings it the later edit (it was dropped
+    // with the draft before: found by the simulation's drafts).
     proxy.set(Fault::ResetAfterRequest);
     let lost = save().await;
     assert!(matches!(lost, Err(CoreError::Unreachable(_))), "{lost:?}");
     assert_eq!(client.draft_list().await?.len(), 1);
+    proxy.set(Fault::Refuse);
+    client
+        .draft_update(DraftUpdateArgs {
+            id: draft.id.clone(),
+            fields: fields(&[("name", "Drafted offline, renamed after")]),
+        })
+        .await?;
     proxy.set(Fault::Pass);
     let saved = save().await?;
     assert_eq!(saved.id, draft.id, "the record keeps the draft's id");
@@ -146,7 +155,8 @@ async fn drafts_are_made_offline_and_saved_once_online_and_recent_records_read_o
     let there = other.client.recent_open(key("account", &draft.id)).await?;
     assert_eq!(
         there.fields.get("name").cloned().flatten().as_deref(),
-        Some("Drafted offline")
+        Some("Drafted offline, renamed after"),
+        "with the edit made after the save whose answer was lost"
     );
     assert_eq!(
         there.fields.get("parentaccountid").cloned().flatten(),

@@ -22,7 +22,7 @@ use crate::CoreError;
 /// One request to the org server, as the client sends it.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `PATCH`.
     pub method: &'static str,
     /// The whole address, with its query.
     pub url: String,
@@ -62,6 +62,7 @@ impl Transport for Reqwest {
         Box::pin(async move {
             let mut builder = match request.method {
                 "POST" => http.post(&request.url),
+                "PATCH" => http.patch(&request.url),
                 _ => http.get(&request.url),
             }
             .timeout(request.timeout);
@@ -144,7 +145,17 @@ impl Remote {
         token: Option<&str>,
         body: &B,
     ) -> Result<HttpRequest, CoreError> {
-        let mut request = self.request("POST", path, token);
+        self.with_body("POST", path, token, body)
+    }
+
+    fn with_body<B: serde::Serialize>(
+        &self,
+        method: &'static str,
+        path: &str,
+        token: Option<&str>,
+        body: &B,
+    ) -> Result<HttpRequest, CoreError> {
+        let mut request = self.request(method, path, token);
         request.body = Some(serde_json::to_vec(body).map_err(anyhow::Error::from)?);
         Ok(request)
     }
@@ -255,6 +266,24 @@ impl Remote {
     ) -> Result<RecordBody, CoreError> {
         self.call(self.get(&format!("/records/{entity}/{id}"), Some(token)))
             .await
+    }
+
+    /// Changes fields of a record online (`PATCH /records/{entity}/{id}`).
+    pub(crate) async fn record_update(
+        &self,
+        token: &str,
+        entity: &str,
+        id: &str,
+        changes: &outpost_domain::Fields,
+    ) -> Result<RecordBody, CoreError> {
+        let body = serde_json::json!({ "changes": changes });
+        self.call(self.with_body(
+            "PATCH",
+            &format!("/records/{entity}/{id}"),
+            Some(token),
+            &body,
+        )?)
+        .await
     }
 
     /// Creates a record online with the id given (`POST /records/{entity}`).

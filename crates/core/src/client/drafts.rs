@@ -255,12 +255,34 @@ impl Client {
             })
             .await;
         let saved = match created {
+            // An earlier save reached the server and its answer was lost: the record is
+            // there as that save sent it. What the user changed in the draft since goes
+            // to it as an update — never dropped with the draft.
             Err(e) if e.server_code() == Some(WireCode::AlreadyExists) => {
-                self.authed(&remote, |token| {
-                    let remote = &remote;
-                    async move { remote.record_get(&token, entity, id).await }
-                })
-                .await
+                let there = self
+                    .authed(&remote, |token| {
+                        let remote = &remote;
+                        async move { remote.record_get(&token, entity, id).await }
+                    })
+                    .await;
+                match there {
+                    Ok(there) => {
+                        let changes = changed_since(&draft.fields, &there.fields);
+                        if changes.is_empty() {
+                            Ok(there)
+                        } else {
+                            let changes = &changes;
+                            self.authed(&remote, |token| {
+                                let remote = &remote;
+                                async move {
+                                    remote.record_update(&token, entity, id, changes).await
+                                }
+                            })
+                            .await
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
             }
             other => other,
         };
@@ -284,6 +306,16 @@ impl Client {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The draft's fields whose value is not the server's text (an amount the server wrote
+/// another way, `5` for `5.00`, is sent again: the same value, harmlessly).
+fn changed_since(draft: &Fields, server: &Fields) -> Fields {
+    draft
+        .iter()
+        .filter(|(name, value)| server.get(*name).cloned().flatten() != **value)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn draft_of(store: &Store, id: &str) -> Result<Draft, CoreError> {
