@@ -59,6 +59,9 @@ listed! {
         /// Deleting the offline data would lose work that has not reached the server: the
         /// message names it, and the call must name it too to go ahead (`discard`).
         UnsentWork,
+        /// The device's disk is full: the step did not happen and nothing before it was
+        /// lost; free some space and try again.
+        DiskFull,
         /// A bug: details are in the log.
         Internal,
     }

@@ -218,6 +218,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::MetadataPending | ErrorCode::UnsentWork => StatusCode::CONFLICT,
         ErrorCode::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
         ErrorCode::Server => StatusCode::BAD_GATEWAY,
         ErrorCode::WrongKey | ErrorCode::Keychain | ErrorCode::Internal => {
             StatusCode::INTERNAL_SERVER_ERROR

@@ -111,6 +111,14 @@ fn server_error_code(code: Option<WireCode>) -> ErrorCode {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
+        if matches!(&e, CoreError::Store(store) if store.is_disk_full()) {
+            return Self {
+                code: ErrorCode::DiskFull,
+                message: "this device's disk is full: the step did not happen and nothing \
+                          before it was lost; free some space and try again"
+                    .to_owned(),
+            };
+        }
         let code = match &e {
             CoreError::NotSignedIn => ErrorCode::NotSignedIn,
             CoreError::Unauthorized | CoreError::TokenExpired => ErrorCode::Unauthorized,
@@ -153,5 +161,36 @@ impl From<CoreError> for ApiError {
             code,
             message: e.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use outpost_store::StoreError;
+    use rusqlite::ffi;
+
+    use super::CoreError;
+    use crate::api::{ApiError, ErrorCode};
+
+    fn sqlite(code: std::os::raw::c_int) -> CoreError {
+        CoreError::Store(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            ffi::Error::new(code),
+            None,
+        )))
+    }
+
+    #[test]
+    fn a_full_disk_reaches_the_ui_as_its_own_kind_and_says_nothing_was_lost() {
+        let full = ApiError::from(sqlite(ffi::SQLITE_FULL));
+        assert_eq!(full.code, ErrorCode::DiskFull);
+        assert!(
+            full.message.contains("nothing before it was lost"),
+            "{full:?}"
+        );
+        assert_eq!(
+            ApiError::from(sqlite(ffi::SQLITE_IOERR)).code,
+            ErrorCode::Internal,
+            "another failure of the database stays a bug to look into"
+        );
     }
 }

@@ -1177,6 +1177,7 @@ fn a_full_disk_fails_the_write_keeps_what_was_there_and_the_store_opens_sound() 
         .pull_page_apply(&ctx(), &page(&records, &[], 2))
         .expect_err("no room for the page");
     assert!(full.to_string().contains("disk is full"), "{full}");
+    assert!(full.is_disk_full(), "told as a full disk: {full:?}");
     // Edits until one finds no room (the file's free pages take the first ones).
     let mut queued = vec!["op1".to_owned()];
     let refused = (2..200).find_map(|n| {
@@ -1197,6 +1198,7 @@ fn a_full_disk_fails_the_write_keeps_what_was_there_and_the_store_opens_sound() 
         matches!(refused, StoreError::Sqlite(_)) && refused.to_string().contains("disk is full"),
         "{refused:?}"
     );
+    assert!(refused.is_disk_full(), "{refused:?}");
     drop(store);
     let mut store = reopen(&dir, &keys);
     assert_eq!(
