@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use outpost_core::CoreError;
 use outpost_core::api::{CommandArgs, DraftKey, DraftUpdateArgs, RecordCreateArgs, RecordKey};
+use outpost_core::{Client, CoreError};
 use outpost_domain::Fields;
 use outpost_domain::demo::role;
 use outpost_protocol::admin::{ItemData, ProfileDef};
@@ -85,6 +85,25 @@ impl World {
         for op in &mut self.ledger.ops[from..] {
             op.effect = Some(effect.clone());
         }
+    }
+
+    /// Runs a command as the user's action and books `effect` on the operations it
+    /// queued.
+    async fn command_booked(
+        &mut self,
+        d: usize,
+        client: &Arc<Client>,
+        what: String,
+        args: CommandArgs,
+        effect: Effect,
+    ) {
+        let from = self.ledger.ops.len();
+        let client = Arc::clone(client);
+        self.user_action(d, what, None, async move {
+            client.command_run(args).await.map(|_| ())
+        })
+        .await;
+        self.effect_from(from, &effect);
     }
 
     /// A user runs a command (C5): qualify a lead, close an opportunity won or lost,
@@ -216,26 +235,19 @@ impl World {
                 flow_id: flow_id.clone(),
             }
         };
-        let from = self.ledger.ops.len();
         self.net.count("user_flow_move");
         let what = format!(
             "flow {} {entity} {}",
             if next { "next" } else { "previous" },
             short(&id)
         );
-        self.user_action(d, what, None, async move {
-            client.command_run(args).await.map(|_| ())
-        })
-        .await;
-        self.effect_from(
-            from,
-            &Effect::Flow {
-                entity: entity.to_owned(),
-                id,
-                flow_id,
-                step: if next { 1 } else { -1 },
-            },
-        );
+        let effect = Effect::Flow {
+            entity: entity.to_owned(),
+            id,
+            flow_id,
+            step: if next { 1 } else { -1 },
+        };
+        self.command_booked(d, &client, what, args, effect).await;
         Ok(())
     }
 
@@ -269,7 +281,6 @@ impl World {
                 id: id.clone(),
             }
         };
-        let from = self.ledger.ops.len();
         self.net
             .count(if on { "user_follow" } else { "user_unfollow" });
         let what = format!(
@@ -277,18 +288,12 @@ impl World {
             if on { "follow" } else { "unfollow" },
             short(&id)
         );
-        self.user_action(d, what, None, async move {
-            client.command_run(args).await.map(|_| ())
-        })
-        .await;
-        self.effect_from(
-            from,
-            &Effect::Follow {
-                entity: entity.to_owned(),
-                id,
-                on,
-            },
-        );
+        let effect = Effect::Follow {
+            entity: entity.to_owned(),
+            id,
+            on,
+        };
+        self.command_booked(d, &client, what, args, effect).await;
     }
 
     /// A user makes, changes, saves or deletes a draft (drafts mode, C17).
