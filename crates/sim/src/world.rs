@@ -1102,7 +1102,13 @@ impl World {
         self.field_security_set(u, grant).await
     }
 
-    async fn field_security_set(&mut self, u: usize, grant: bool) -> anyhow::Result<()> {
+    /// Changes user `u`'s security facts as an administrator would (the org's config
+    /// version moves on, so devices learn of it); what `change` answers.
+    pub(super) async fn user_security_edit<T: Send + 'static>(
+        &self,
+        u: usize,
+        change: impl FnOnce(&mut outpost_domain::security::User) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
         let user_id = self.users[u].id.clone();
         self.db()?
             .write(move |c| {
@@ -1114,18 +1120,25 @@ impl World {
                     .users
                     .get_mut(&user_id)
                     .context("the user has security facts")?;
-                if grant {
-                    user.field_profiles
-                        .insert(outpost_domain::demo::FINANCE_PROFILE.to_owned());
-                } else {
-                    user.field_profiles
-                        .remove(outpost_domain::demo::FINANCE_PROFILE);
-                }
+                let answer = change(user);
                 setting_set(c, key::SECURITY, &serde_json::to_string(&security)?)?;
                 bump_config(c)?;
-                Ok(())
+                Ok(answer)
             })
-            .await?;
+            .await
+    }
+
+    async fn field_security_set(&mut self, u: usize, grant: bool) -> anyhow::Result<()> {
+        self.user_security_edit(u, move |user| {
+            if grant {
+                user.field_profiles
+                    .insert(outpost_domain::demo::FINANCE_PROFILE.to_owned());
+            } else {
+                user.field_profiles
+                    .remove(outpost_domain::demo::FINANCE_PROFILE);
+            }
+        })
+        .await?;
         if grant {
             self.finance.insert(u);
         } else {

@@ -456,29 +456,16 @@ impl World {
         role: &str,
         give: Option<bool>,
     ) -> anyhow::Result<bool> {
-        let user_id = self.users[u].id.clone();
         let role = role.to_owned();
         let has = self
-            .db()?
-            .write(move |c| {
-                use anyhow::Context as _;
-                use outpost_server::org::{bump_config, key, setting, setting_set};
-                let text = setting(c, key::SECURITY)?.context("security facts")?;
-                let mut security: outpost_domain::security::OrgSecurity =
-                    serde_json::from_str(&text)?;
-                let user = security
-                    .users
-                    .get_mut(&user_id)
-                    .context("the user has security facts")?;
+            .user_security_edit(u, move |user| {
                 let give = give.unwrap_or(!user.roles.contains(&role));
                 if give {
                     user.roles.insert(role);
                 } else {
                     user.roles.remove(&role);
                 }
-                setting_set(c, key::SECURITY, &serde_json::to_string(&security)?)?;
-                bump_config(c)?;
-                Ok(give)
+                give
             })
             .await?;
         Ok(has)
