@@ -423,14 +423,7 @@ impl World {
     /// Gives the simulated users a few open records of each kind commands and flows work
     /// on (the demo spreads them over many people).
     async fn records_share(&mut self) -> anyhow::Result<()> {
-        for entity in [
-            "lead",
-            "opportunity",
-            "incident",
-            "task",
-            "phonecall",
-            "appointment",
-        ] {
+        for &entity in mix::COMMANDED {
             let sql = format!(
                 "SELECT id FROM {} WHERE _deleted = 0 AND statecode = 0 ORDER BY id LIMIT 6",
                 outpost_server::db::entity_table(entity)

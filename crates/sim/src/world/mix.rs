@@ -18,7 +18,7 @@ use crate::model::{DraftBook, Effect};
 use crate::net::lock;
 
 /// Entities users run commands on, with the state each command leaves.
-const COMMANDED: &[&str] = &[
+pub(super) const COMMANDED: &[&str] = &[
     "lead",
     "opportunity",
     "incident",
