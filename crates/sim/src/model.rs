@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use outpost_core::api::{DraftRow, OutboxRow, RecordListArgs, RecordRow};
-use outpost_server::db::{entity_table, string};
+use outpost_server::db::{SqlParam, entity_table, string};
 use outpost_server::records::{read_row, select_columns};
 
 /// The secured field: only users the administrator lets read it may hold its value.
@@ -152,8 +152,13 @@ pub(crate) async fn snapshot(world: &World, d: usize) -> Option<Snapshot> {
 /// The server's facts: each op id's outcomes (one per row), each record's values.
 struct ServerFacts {
     outcomes: BTreeMap<String, Vec<String>>,
+    /// Op id → the row version its first outcome applied it at.
+    applied_at: BTreeMap<String, u64>,
     /// Op id → the state of its sync error (`open`, `applied`, `discarded`).
     errors: BTreeMap<String, String>,
+    /// Op id → the version of its sync error's last change (a resolution that applied
+    /// the operation wrote the record in the same transaction).
+    error_versions: BTreeMap<String, u64>,
     records: BTreeMap<(String, String), BTreeMap<String, Option<String>>>,
 }
 
@@ -162,16 +167,26 @@ async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
         .server_db()?
         .tx(|c| {
             let mut outcomes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut applied_at = BTreeMap::new();
             for row in c.query("SELECT op_id, outcome FROM applied_op", &[])? {
+                let op_id = string(&row[0])?;
                 let outcome: serde_json::Value = serde_json::from_str(&string(&row[1])?)?;
+                if let Some(version) = outcome["row_version"].as_u64() {
+                    applied_at.entry(op_id.clone()).or_insert(version);
+                }
                 outcomes
-                    .entry(string(&row[0])?)
+                    .entry(op_id)
                     .or_default()
                     .push(outcome["status"].as_str().unwrap_or("?").to_owned());
             }
             let mut errors = BTreeMap::new();
-            for row in c.query("SELECT op_id, state FROM sync_error", &[])? {
-                errors.insert(string(&row[0])?, string(&row[1])?);
+            let mut error_versions = BTreeMap::new();
+            for row in c.query("SELECT op_id, state, _version FROM sync_error", &[])? {
+                let op_id = string(&row[0])?;
+                if let SqlParam::Int(version) = row[2] {
+                    error_versions.insert(op_id.clone(), u64::try_from(version)?);
+                }
+                errors.insert(op_id, string(&row[1])?);
             }
             let mut records = BTreeMap::new();
             let org = outpost_server::org::Org::load(c)?;
@@ -193,7 +208,9 @@ async fn server_facts(world: &World) -> anyhow::Result<ServerFacts> {
             }
             Ok(ServerFacts {
                 outcomes,
+                applied_at,
                 errors,
+                error_versions,
                 records,
             })
         })
@@ -214,13 +231,6 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         .map(str::to_owned)
         .collect();
     let delivered = world.delivered();
-    let outcome_of = |op_id: &str| {
-        facts
-            .outcomes
-            .get(op_id)
-            .and_then(|o| o.first())
-            .map(String::as_str)
-    };
     // Operation-level: exactly once, and a refusal stays in front of its user.
     for op in &ledger.ops {
         let outcomes = facts.outcomes.get(&op.op_id).cloned().unwrap_or_default();
@@ -375,17 +385,10 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
                 _ => {}
             }
         };
-    for event in &delivered {
+    for event in server_order(&delivered, &facts) {
         match event {
-            Delivered::Op { op_id, op, .. } if outcome_of(op_id) == Some("applied") => {
-                apply(op, &mut expected);
-            }
-            // A resolution that applies the change counts once the server did apply it
-            // (applying again can be refused; the error then stays open).
-            Delivered::Resolve { op_id, action }
-                if action == "apply"
-                    && facts.errors.get(op_id).map(String::as_str) == Some("applied") =>
-            {
+            Delivered::Op { op, .. } => apply(op, &mut expected),
+            Delivered::Resolve { op_id, .. } => {
                 if let Some(op) = ops_by_id.get(op_id.as_str()) {
                     apply(op, &mut expected);
                 }
@@ -394,11 +397,11 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
                 entity,
                 id,
                 changes,
+                ..
             } => {
                 let op = serde_json::json!({"kind": "update", "entity": entity, "id": id, "changes": changes});
                 apply(&op, &mut expected);
             }
-            _ => {}
         }
     }
     for ((entity, id), fields) in &expected {
@@ -533,14 +536,6 @@ fn check_commands(
 ) {
     let ledger = &world.ledger;
     let delivered = world.delivered();
-    let applied = |op_id: &str| {
-        facts
-            .outcomes
-            .get(op_id)
-            .and_then(|o| o.first())
-            .map(String::as_str)
-            == Some("applied")
-    };
     let field = |entity: &str, id: &str, name: &str| {
         state
             .records
@@ -566,19 +561,13 @@ fn check_commands(
     }
     let by_id: BTreeMap<&str, &OpRecord> =
         ledger.ops.iter().map(|o| (o.op_id.as_str(), o)).collect();
-    // What reached the server and was applied, in order: the first answer, or a
-    // resolution that applied it.
+    // What reached the server and was applied, in the server's order: the first answer,
+    // or a resolution that applied it.
     let mut order: Vec<&OpRecord> = Vec::new();
-    for event in &delivered {
+    for event in server_order(&delivered, facts) {
         let op_id = match event {
-            Delivered::Op { op_id, .. } if applied(op_id) => op_id,
-            Delivered::Resolve { op_id, action }
-                if action == "apply"
-                    && facts.errors.get(op_id).map(String::as_str) == Some("applied") =>
-            {
-                op_id
-            }
-            _ => continue,
+            Delivered::Op { op_id, .. } | Delivered::Resolve { op_id, .. } => op_id,
+            Delivered::Admin { .. } => continue,
         };
         if let Some(op) = by_id.get(op_id.as_str()) {
             order.push(op);
@@ -808,6 +797,48 @@ fn check_scope(
 }
 
 /// Whether an applied delete from anyone removed the record.
+/// What the server applied of what reached it, in the order it applied them: the first
+/// answer of an operation that was applied, a resolution that applied one (applying again
+/// can be refused; the error then stays open), an administrator's change. Writers are
+/// serialized on the server and each takes the next row version, so version order is
+/// the server's order — which is not the order requests arrived in, as two in flight at
+/// once may commit either way.
+fn server_order<'a>(delivered: &'a [Delivered], facts: &ServerFacts) -> Vec<&'a Delivered> {
+    // A resolution can reach the server more than once (a duplicated or retried request);
+    // it applies the operation once.
+    let mut resolved = BTreeSet::new();
+    let mut order: Vec<(u64, &Delivered)> = delivered
+        .iter()
+        .filter_map(|event| {
+            let version = match event {
+                Delivered::Op { op_id, .. }
+                    if facts
+                        .outcomes
+                        .get(op_id)
+                        .and_then(|o| o.first())
+                        .map(String::as_str)
+                        == Some("applied") =>
+                {
+                    facts.applied_at.get(op_id).copied()
+                }
+                Delivered::Resolve { op_id, action }
+                    if action == "apply"
+                        && facts.errors.get(op_id).map(String::as_str) == Some("applied")
+                        && resolved.insert(op_id.as_str()) =>
+                {
+                    facts.error_versions.get(op_id).copied()
+                }
+                Delivered::Admin { version, .. } => Some(*version),
+                _ => None,
+            };
+            version.map(|v| (v, event))
+        })
+        .collect();
+    // Stable: ops of one transaction that share a version keep the order they were sent in.
+    order.sort_by_key(|(version, _)| *version);
+    order.into_iter().map(|(_, event)| event).collect()
+}
+
 fn ledger_deleted_by_other(delivered: &[Delivered], entity: &str, id: &str) -> bool {
     delivered.iter().any(|e| {
         matches!(e, Delivered::Op { op, .. } if op["kind"] == "delete" && op["entity"] == *entity && op["id"] == *id)

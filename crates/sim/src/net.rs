@@ -361,11 +361,12 @@ impl Net {
     }
 
     /// Notes a change the administrator made on the server.
-    pub fn note_admin(&self, entity: &str, id: &str, changes: serde_json::Value) {
+    pub fn note_admin(&self, entity: &str, id: &str, changes: serde_json::Value, version: u64) {
         lock(&self.delivered).push(Delivered::Admin {
             entity: entity.to_owned(),
             id: id.to_owned(),
             changes,
+            version,
         });
     }
 }
@@ -386,6 +387,8 @@ pub enum Delivered {
         entity: String,
         id: String,
         changes: serde_json::Value,
+        /// The row version the server gave the record (the server's order).
+        version: u64,
     },
 }
 

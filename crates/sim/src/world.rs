@@ -1020,7 +1020,10 @@ impl World {
         let changes = op["changes"].clone();
         let (status, body) = self.admin("POST", "/api/v1/operations", Some(op)).await?;
         if status == 200 {
-            self.net.note_admin("account", &id, changes);
+            let version = body["row_version"]
+                .as_u64()
+                .context("the server's answer to an edit names no row version")?;
+            self.net.note_admin("account", &id, changes, version);
         }
         self.log(format!("admin edits account {}: {status}", short(&id)));
         if status != 200 {
