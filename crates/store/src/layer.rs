@@ -173,13 +173,12 @@ pub(crate) fn release_in_tx(
         let Ok(def) = metadata.entity(&entity) else {
             continue;
         };
-        if outbox::has_pending(conn, &entity, &id)?
-            || records::reason_in_tx(conn, def, &id)?.as_deref() != Some(records::IN_PROGRESS)
-        {
+        if outbox::has_pending(conn, &entity, &id)? || !records::leaving_in_tx(conn, def, &id)? {
             continue;
         }
         records::delete_in_tx(conn, Layer::Server, def, &id)?;
         records::delete_in_tx(conn, Layer::Local, def, &id)?;
+        records::leaving_forget_in_tx(conn, def, &id)?;
         follow::forget_in_tx(conn, &entity, &id)?;
     }
     Ok(())

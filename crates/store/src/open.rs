@@ -30,6 +30,7 @@ const INTERNAL_TABLES: &[&str] = &[
     table::metadata::SCHEMA,
     table::follow::SCHEMA,
     table::drafts::SCHEMA,
+    table::records::LEAVING_SCHEMA,
 ];
 
 /// The layout of the file: 1 had text columns only and no outbox touch list; 2 has typed

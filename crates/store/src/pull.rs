@@ -69,17 +69,19 @@ impl Store {
             let def = def(entity)?;
             records::put_in_tx(&tx, Layer::Server, def, id, fields, *row_version)?;
             records::reason_set_in_tx(&tx, def, id, reason)?;
+            records::leaving_forget_in_tx(&tx, def, id)?;
             rebase_one_in_tx(&tx, ctx, metadata, def, id, Some((fields, *row_version)))?;
         }
         for removed in &page.removed {
             let def = def(&removed.entity)?;
             if outbox::has_pending(&tx, &removed.entity, &removed.id)? {
-                // The user is editing it: it stays, as the server last sent it, until
-                // nothing pending touches it (S10, B3).
-                records::reason_set_in_tx(&tx, def, &removed.id, records::IN_PROGRESS)?;
+                // The user is editing it: it stays, as the server last sent it (or as
+                // made here), until nothing pending touches it (S10, B3).
+                records::leaving_mark_in_tx(&tx, def, &removed.id)?;
                 continue;
             }
             records::delete_in_tx(&tx, Layer::Server, def, &removed.id)?;
+            records::leaving_forget_in_tx(&tx, def, &removed.id)?;
             rebase_one_in_tx(&tx, ctx, metadata, def, &removed.id, None)?;
         }
         if !discarded.is_empty() {

@@ -829,6 +829,61 @@ fn a_record_the_user_is_editing_stays_when_it_leaves_scope_until_its_change_is_a
 }
 
 #[test]
+fn a_record_made_here_and_edited_leaves_when_scope_says_so_once_its_change_is_answered() {
+    // Found by the simulation (seed 258): the device made a record, the server applied
+    // it, and a pull said it left scope while an edit of it waited. With no server copy
+    // to mark, the record stayed on the device for good once the edit was answered.
+    let (_dir, _keys, mut store) = fresh();
+    let answer = |store: &mut Store, op_id: &str| {
+        store
+            .outbox_resolve(&[OpOutcome {
+                op_id: op_id.into(),
+                result: OpResult::Applied { row_version: 9 },
+            }])
+            .expect("answered");
+    };
+    for id in ["made-1", "made-2"] {
+        let op = outpost_domain::Operation::Create {
+            entity: "account".into(),
+            id: id.into(),
+            fields: fields(&[("name", "Made here")]),
+        };
+        store
+            .op_apply(&ctx(), &format!("c-{id}"), op)
+            .expect("create");
+        answer(&mut store, &format!("c-{id}"));
+        edit(
+            &mut store,
+            id,
+            fields(&[("name", "Edited")]),
+            &format!("e-{id}"),
+        );
+    }
+    pull(&mut store, page(&[], &["made-1", "made-2"], 2));
+    assert_eq!(
+        name_of(&store, "made-1").as_deref(),
+        Some("Edited"),
+        "the record being edited stays while its change waits"
+    );
+    // The server sends made-2 back (in scope again) before the edit is answered.
+    pull(
+        &mut store,
+        page(&[("made-2", 9, &[("name", "Made here")])], &[], 3),
+    );
+    answer(&mut store, "e-made-1");
+    answer(&mut store, "e-made-2");
+    assert_eq!(
+        name_of(&store, "made-1"),
+        None,
+        "once the server has the change, the record leaves as the server said"
+    );
+    assert!(
+        name_of(&store, "made-2").is_some(),
+        "a record the server sent again after it said it left stays"
+    );
+}
+
+#[test]
 fn a_refused_change_keeps_its_record_until_the_user_resolves_it() {
     let (_dir, _keys, mut store) = fresh();
     pull(&mut store, page(&[("a1", 1, &[("name", "Old")])], &[], 1));

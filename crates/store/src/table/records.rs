@@ -413,6 +413,56 @@ pub(crate) fn delete_in_tx(
     Ok(())
 }
 
+/// Records the server said left this device's scope while an operation of the user's
+/// still touched them (S10, B3). Each leaves the device once nothing pending touches it
+/// ([`crate::layer::release_in_tx`]), or stays when the server sends it again. Kept apart
+/// from the server layer's reason because a record made on this device has no server
+/// copy until the server sends it back (found by the simulation: such a record, edited
+/// while a pull said it left scope, stayed on the device for good).
+pub(crate) const LEAVING_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sync_leaving (
+  entity TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (entity, id)
+) WITHOUT ROWID;";
+
+/// Marks record `id` as leaving once nothing pending touches it; its server copy, if it
+/// has one, tells the user so ([`IN_PROGRESS`]).
+pub(crate) fn leaving_mark_in_tx(
+    conn: &rusqlite::Connection,
+    entity: &EntityDef,
+    id: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO sync_leaving (entity, id) VALUES (?1, ?2)")?
+        .execute([&entity.name, id])?;
+    reason_set_in_tx(conn, entity, id, IN_PROGRESS)
+}
+
+/// Whether record `id` leaves the device once nothing pending touches it (a store made
+/// before `sync_leaving` has only the server copy's reason).
+pub(crate) fn leaving_in_tx(
+    conn: &rusqlite::Connection,
+    entity: &EntityDef,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let marked = conn
+        .prepare_cached("SELECT 1 FROM sync_leaving WHERE entity = ?1 AND id = ?2")?
+        .query_row([&entity.name, id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    Ok(marked || reason_in_tx(conn, entity, id)?.as_deref() == Some(IN_PROGRESS))
+}
+
+/// Forgets that record `id` was leaving: the server sent it again, or it left.
+pub(crate) fn leaving_forget_in_tx(
+    conn: &rusqlite::Connection,
+    entity: &EntityDef,
+    id: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM sync_leaving WHERE entity = ?1 AND id = ?2")?
+        .execute([&entity.name, id])?;
+    Ok(())
+}
+
 /// Keeps why the server sent record `id` (its server-layer row must exist).
 pub(crate) fn reason_set_in_tx(
     conn: &rusqlite::Connection,
@@ -446,7 +496,8 @@ pub(crate) fn reason_in_tx(
 
 /// Empties both layers and the full-text index of `entity`, except the records in `keep`
 /// (records with pending operations keep their local state and their server copy, marked
-/// [`IN_PROGRESS`], until the server sends them again or their operations are answered).
+/// [`IN_PROGRESS`] and leaving, until the server sends them again or their operations are
+/// answered).
 pub(crate) fn clear_in_tx(
     conn: &rusqlite::Connection,
     entity: &EntityDef,
@@ -454,6 +505,7 @@ pub(crate) fn clear_in_tx(
 ) -> Result<(), StoreError> {
     let local = Layer::Local.table(&entity.name);
     let server = Layer::Server.table(&entity.name);
+    conn.execute("DELETE FROM sync_leaving WHERE entity = ?1", [&entity.name])?;
     if keep.is_empty() {
         conn.execute_batch(&format!(
             "DELETE FROM \"{server}\"; DELETE FROM \"{local}\"; DELETE FROM \"{}\";",
@@ -465,6 +517,10 @@ pub(crate) fn clear_in_tx(
     conn.execute(
         &format!("DELETE FROM \"{server}\" WHERE id NOT IN (SELECT value FROM json_each(?1))"),
         [&kept],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO sync_leaving (entity, id) SELECT ?2, value FROM json_each(?1)",
+        [&kept, &entity.name],
     )?;
     conn.execute(
         &format!(
