@@ -182,6 +182,14 @@ impl Device {
     }
 }
 
+/// The key of record `entity`/`id`.
+pub fn key(entity: &str, id: &str) -> RecordKey {
+    RecordKey {
+        entity: entity.into(),
+        id: id.into(),
+    }
+}
+
 /// An update of one field of `entity`/`id` to `value`.
 pub fn set(entity: &str, id: &str, field: &str, value: &str) -> RecordUpdateArgs {
     RecordUpdateArgs {

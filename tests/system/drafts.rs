@@ -7,26 +7,19 @@
 
 use outpost_core::CoreError;
 use outpost_core::api::{
-    ApiError, DraftKey, DraftUpdateArgs, ErrorCode, RecentListArgs, RecordCreateArgs, RecordKey,
+    ApiError, DraftKey, DraftUpdateArgs, ErrorCode, RecentListArgs, RecordCreateArgs,
 };
 use outpost_domain::Fields;
 use outpost_store::StoreError;
 use outpost_testkit::ServerProcess;
 use outpost_testkit::proxy::{Fault, FaultProxy};
-use outpost_tests::{Device, demo_accounts, fiona_accounts, fiona_owner};
+use outpost_tests::{Device, demo_accounts, fiona_accounts, fiona_owner, key};
 
 fn fields(pairs: &[(&str, &str)]) -> Fields {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
         .collect()
-}
-
-fn key(entity: &str, id: &str) -> RecordKey {
-    RecordKey {
-        entity: entity.into(),
-        id: id.into(),
-    }
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use outpost_core::api::{
 };
 use outpost_testkit::ServerProcess;
 use outpost_testkit::proxy::{Fault, FaultProxy};
-use outpost_tests::{Device, set};
+use outpost_tests::{Device, key, set};
 
 const CITY: &str = "address1_city";
 
@@ -208,6 +208,67 @@ async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow:
         Some("Parked city")
     );
     assert_eq!(b.client.session_status().await?.pending_ops, 0);
+    Ok(())
+}
+
+/// Keeping a change the server refused because its record is gone is refused again, with
+/// the same `not_found` a missing sync error has: the change must stay in front of the
+/// user until they let it go. The device took that `not_found` for "resolved elsewhere"
+/// and dropped the change (found by the simulation, seeds 201 and 881: a case resolution).
+#[tokio::test]
+async fn keeping_a_change_to_a_record_deleted_meanwhile_keeps_it_until_the_user_lets_it_go()
+-> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let a = Device::signed_in(&server.url()).await?;
+    let b = Device::signed_in(&server.url()).await?;
+    let accounts = my_active_accounts(&a).await?;
+    let id = accounts[0].clone();
+    b.client
+        .record_update(set("account", &id, "name", "Still mine"))
+        .await?;
+    a.client.record_delete(key("account", &id)).await?;
+    a.client.sync_now().await?;
+    b.client.sync_now().await?;
+    let errors = b.client.sync_errors().await?;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "not_found");
+
+    b.client
+        .sync_error_resolve(SyncErrorResolveArgs {
+            op_id: errors[0].op_id.clone(),
+            resolution: SyncErrorAction::KeepMine,
+        })
+        .await?;
+    b.client.sync_now().await?;
+    let still = b.client.sync_errors().await?;
+    assert_eq!(
+        still
+            .iter()
+            .map(|e| (&e.op_id, e.resolving))
+            .collect::<Vec<_>>(),
+        [(&errors[0].op_id, false)],
+        "applying again failed: the change is a sync error again, not gone"
+    );
+    assert_eq!(
+        b.field("account", &id, "name").await?.as_deref(),
+        Some("Still mine"),
+        "and its record stays on the device with it"
+    );
+
+    b.client
+        .sync_error_resolve(SyncErrorResolveArgs {
+            op_id: errors[0].op_id.clone(),
+            resolution: SyncErrorAction::TakeServer,
+        })
+        .await?;
+    b.client.sync_now().await?;
+    assert!(b.client.sync_errors().await?.is_empty(), "let go");
+    assert_eq!(b.client.session_status().await?.pending_ops, 0);
+    assert!(
+        b.field("account", &id, "name").await.is_err()
+            || b.field("account", &id, "name").await?.is_none(),
+        "the deleted record leaves with it"
+    );
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use outpost_protocol::{MetadataResponse, OpResult, PushOp, WireCode};
+use outpost_protocol::{MetadataResponse, OpResult, PushOp, ResolutionAction, WireCode};
 use outpost_store::{ResolutionSent, Store};
 use outpost_sync::{Engine, FailReason, Input, Output};
 
@@ -101,11 +101,17 @@ impl Client {
                         Some(match sent {
                             Ok(_) => Input::Resolved(None),
                             // Resolved elsewhere already: the pull says how.
+                            Err(e) if e.server_code() == Some(WireCode::AlreadyResolved) => {
+                                Input::Resolved(None)
+                            }
+                            // The server has no such error: what the user let go is gone.
+                            // Applying is another matter — `not_found` is also how applying
+                            // again is refused when the record is gone or out of the user's
+                            // reach, and the change must then stay in front of them (found
+                            // by the simulation: a failed case resolution vanished).
                             Err(e)
-                                if matches!(
-                                    e.server_code(),
-                                    Some(WireCode::AlreadyResolved | WireCode::NotFound)
-                                ) =>
+                                if e.server_code() == Some(WireCode::NotFound)
+                                    && action == ResolutionAction::Discard =>
                             {
                                 Input::Resolved(None)
                             }
