@@ -379,8 +379,13 @@ impl Caller {
     /// user's device, since device ids are chosen by clients and two users may pick the
     /// same one.
     pub fn device_key(&self) -> String {
-        format!("{}/{}", self.user_id, self.device_id)
+        device_key(&self.user_id, &self.device_id)
     }
+}
+
+/// The key sync bookkeeping gives `device_id` of `user_id` ([`Caller::device_key`]).
+pub fn device_key(user_id: &str, device_id: &str) -> String {
+    format!("{user_id}/{device_id}")
 }
 
 /// Revokes every token of one user's device (their sign-out, a stolen refresh token, an

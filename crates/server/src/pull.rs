@@ -412,6 +412,9 @@ impl<'a> Pager<'a> {
                 .collect();
             self.recheck(&entity, &ids, out, None)?;
         }
+        if !more && self.pushed_recheck(limit, &touched, out)? {
+            more = true;
+        }
         if outpost_domain::mutant::active(outpost_domain::mutant::Mutant::PullSkipsLateCommit) {
             // A re-introduced bug (the simulation's mutants): the checkpoint moves to the
             // newest version allocated, past changes this page did not carry.
@@ -477,6 +480,50 @@ impl<'a> Pager<'a> {
     }
 
     /// Re-evaluates records by id; held ones that no longer exist are removed.
+    /// Records the device made itself and pushed that no page sent back yet (held at
+    /// version `-1`, `push::held_from_push`) and no change of this delta brought: each is
+    /// looked at again by id, up to `limit` of them — sent whole while in scope, removed
+    /// otherwise. That is how a record of an entity outside the profile that a command made
+    /// (a case resolution) leaves the device, which no delta over the profile's entities
+    /// would ever reach. Answers whether more wait.
+    fn pushed_recheck(
+        &mut self,
+        limit: usize,
+        touched: &BTreeSet<(String, String)>,
+        out: &mut Vec<Entry>,
+    ) -> anyhow::Result<bool> {
+        // The literal `-1` lets the engines use the partial index `device_record_pushed`.
+        let rows = self.conn.query(
+            &format!(
+                "SELECT entity, record_id FROM device_record WHERE device_id = $1 AND version = -1 \
+                 ORDER BY entity, record_id LIMIT {}",
+                limit + 1
+            ),
+            &[text(self.device)],
+        )?;
+        let more = rows.len() > limit;
+        let mut pushed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in rows.iter().take(limit) {
+            let key = (string(&row[0])?, string(&row[1])?);
+            if !touched.contains(&key) {
+                pushed.entry(key.0).or_default().push(key.1);
+            }
+        }
+        for (entity, ids) in pushed {
+            if self.org.metadata.entity(&entity).is_ok() {
+                self.recheck(&entity, &ids, out, None)?;
+            } else {
+                // An entity the metadata no longer has: nothing of it is in scope.
+                out.extend(ids.into_iter().map(|id| Entry {
+                    entity: entity.clone(),
+                    id,
+                    upsert: None,
+                }));
+            }
+        }
+        Ok(more)
+    }
+
     /// With `related`, also collects the records each rechecked one relates to.
     fn recheck(
         &mut self,

@@ -2,9 +2,9 @@
 //! own transaction; and sync errors — every conflict or refusal kept as a record its
 //! owner (or an administrator) resolves later.
 
-use outpost_domain::FieldConflict;
 use outpost_domain::operation::ConflictCheck;
 use outpost_domain::security::Principal;
+use outpost_domain::{FieldConflict, Operation};
 use outpost_protocol::{OpResult, PushOp, Resolution, ResolutionAction, SyncErrorInfo, WireCode};
 
 use crate::auth::Caller;
@@ -52,7 +52,7 @@ pub fn push_one(
     if let Some(outcome) = stored_outcome(conn, &caller.user_id, &op.op_id)? {
         if !double {
             if matches!(outcome, OpResult::Applied { .. }) {
-                held_from_push(conn, &device, op)?;
+                held_from_push(conn, &device, &op.op)?;
             }
             return Ok(outcome);
         }
@@ -80,7 +80,7 @@ pub fn push_one(
         },
     };
     match &result {
-        OpResult::Applied { .. } => held_from_push(conn, &device, op)?,
+        OpResult::Applied { .. } => held_from_push(conn, &device, &op.op)?,
         OpResult::Conflict { fields } => {
             let message = format!(
                 "changed on the server too: {}",
@@ -120,9 +120,10 @@ pub fn push_one(
 /// scope, removed when they left it before the device pulled them back (else the device
 /// keeps its own copy forever). The version is unknown (`-1`), so the next pull that
 /// looks at such a record sends it whole; a record the device already holds keeps its
-/// row.
-fn held_from_push(conn: &mut dyn Conn, device: &str, op: &PushOp) -> anyhow::Result<()> {
-    for created in op.op.creates() {
+/// row. A record of an entity outside the device's profile (a case resolution a command
+/// made) is removed by that next pull.
+fn held_from_push(conn: &mut dyn Conn, device: &str, op: &Operation) -> anyhow::Result<()> {
+    for created in op.creates() {
         conn.execute(
             "INSERT INTO device_record (device_id, entity, record_id, version, reason, refs) \
              VALUES ($1, $2, $3, -1, '', '') ON CONFLICT (device_id, entity, record_id) DO NOTHING",
@@ -306,6 +307,9 @@ pub fn resolve(
                 fields: r.fields,
             });
         }
+        // The device made what the operation creates when the user made it.
+        let device = crate::auth::device_key(&error.user_id, &error.device_id);
+        held_from_push(conn, &device, &error.operation)?;
     }
     let mut error = error;
     error.state = if apply { "applied" } else { "discarded" }.to_owned();

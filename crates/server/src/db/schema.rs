@@ -134,6 +134,11 @@ CREATE INDEX login_failure_address ON login_failure (address, at);
     r"
 CREATE INDEX applied_op_user ON applied_op (user_id, op_id);
 ",
+    // 6: what a device made and pushed that no page sent back yet, which every delta pull
+    // looks at again (only those rows: the index stays as small as they are few).
+    r"
+CREATE INDEX device_record_pushed ON device_record (device_id, entity, record_id) WHERE version = -1;
+",
 ];
 
 /// `{int}` and `{text}` for the engine.

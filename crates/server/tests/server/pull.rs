@@ -23,6 +23,8 @@ crate::contract!(
     a_record_a_device_created_and_that_left_its_scope_before_it_pulled_is_removed,
     entities_a_device_asks_again_for_are_sent_whole,
     a_record_a_device_created_before_its_first_pull_and_out_of_scope_is_removed,
+    a_record_a_command_made_of_an_entity_the_device_does_not_take_leaves_it,
+    a_record_a_device_made_that_a_resolution_applied_leaves_when_out_of_scope,
 );
 
 /// Ids of `entity` records owned by `username`, in id order.
@@ -45,6 +47,35 @@ fn ids(page: &Value, key: &str) -> Vec<String> {
         .iter()
         .map(|r| format!("{}:{}", str(&r["entity"]), str(&r["id"])))
         .collect()
+}
+
+/// The device made `entity`/`id` itself, as a device does before it pushes.
+fn made_here(device: &mut Device, entity: &str, id: &str) {
+    device.held.insert(
+        (entity.to_owned(), id.to_owned()),
+        (0, "local".to_owned(), outpost_domain::Fields::new()),
+    );
+}
+
+/// The administrator gives account `id` to themselves: out of fiona's scope.
+async fn account_to_admin(h: &crate::Harness, id: &str) {
+    let admin = login(&h.app, "admin", "console").await;
+    let assign = call(
+        &h.app,
+        "POST",
+        "/api/v1/operations",
+        &admin,
+        Some(json!({"kind": "assign", "entity": "account", "id": id,
+                    "owner": {"entity": "systemuser", "id": user_id(h, "admin")}})),
+    )
+    .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.body);
+}
+
+/// Syncs `device` until nothing more comes; what its pages removed (`entity:id`).
+async fn removed_by_sync(h: &crate::Harness, device: &mut Device) -> Vec<String> {
+    let pages = device.sync(&h.app, 1000).await;
+    pages.iter().flat_map(|p| ids(p, "removed")).collect()
 }
 
 async fn initial_pull_sends_exactly_the_scope_then_nothing(backend: Backend) {
@@ -599,24 +630,9 @@ async fn a_record_a_device_created_and_that_left_its_scope_before_it_pulled_is_r
     assert_eq!(again[0], out[0]);
     // Each device applied it locally, as a device does before it pushes.
     for device in [&mut tablet, &mut laptop] {
-        device.held.insert(
-            ("account".to_owned(), id.to_owned()),
-            (0, "local".to_owned(), outpost_domain::Fields::new()),
-        );
+        made_here(device, "account", id);
     }
-
-    let admin = login(&h.app, "admin", "console").await;
-    let admin_id = user_id(&h, "admin");
-    let assign = call(
-        &h.app,
-        "POST",
-        "/api/v1/operations",
-        &admin,
-        Some(json!({"kind": "assign", "entity": "account", "id": id,
-                    "owner": {"entity": "systemuser", "id": admin_id}})),
-    )
-    .await;
-    assert_eq!(assign.status, StatusCode::OK, "{}", assign.body);
+    account_to_admin(&h, id).await;
     for (name, device) in [("tablet", &mut tablet), ("laptop", &mut laptop)] {
         let pages = device.sync(&h.app, 500).await;
         let removed: Vec<String> = pages.iter().flat_map(|p| ids(p, "removed")).collect();
@@ -701,25 +717,133 @@ async fn a_record_a_device_created_before_its_first_pull_and_out_of_scope_is_rem
         "entity": "account", "id": id, "fields": {"name": "Made Before Pulling Ltd"}}});
     let out = push(&h, &tablet.token, vec![create]).await;
     assert_eq!(out[0]["status"], "applied", "{out:?}");
-    tablet.held.insert(
-        ("account".to_owned(), id.to_owned()),
-        (0, "local".to_owned(), outpost_domain::Fields::new()),
-    );
-    let admin = login(&h.app, "admin", "console").await;
-    let admin_id = user_id(&h, "admin");
-    let assign = call(
-        &h.app,
-        "POST",
-        "/api/v1/operations",
-        &admin,
-        Some(json!({"kind": "assign", "entity": "account", "id": id,
-                    "owner": {"entity": "systemuser", "id": admin_id}})),
-    )
-    .await;
-    assert_eq!(assign.status, StatusCode::OK, "{}", assign.body);
+    made_here(&mut tablet, "account", id);
+    account_to_admin(&h, id).await;
     assert_eq!(tablet.checkpoint, 0, "the tablet never pulled");
     let pages = tablet.sync(&h.app, 500).await;
     let removed: Vec<String> = pages.iter().flat_map(|p| ids(p, "removed")).collect();
     assert!(removed.contains(&format!("account:{id}")), "{removed:?}");
     assert_holds_scope(&h, "fiona", &tablet, "after the first pull").await;
+}
+
+/// A command the device ran offline made a record of an entity its profile does not take
+/// (an opportunity close, under a profile without that entity or a rule that reaches it):
+/// once the server applied it, the next delta pull removes it. A delta only walks the
+/// profile's entities and what their rules reach, so before `Pager::pushed_recheck` the
+/// device kept its copy until some sweep.
+async fn a_record_a_command_made_of_an_entity_the_device_does_not_take_leaves_it(backend: Backend) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let mine = json!({"kind": "other", "mine": true});
+    let item = |entity: &str, data: &Value| json!({"entity": entity, "data": data, "relationships": [], "sync_interval_minutes": 15});
+    let all = json!({"kind": "all"});
+    let profile = json!({"name": "No closes", "items": [
+        item("opportunity", &mine), item("systemuser", &all), item("team", &all),
+        item("businessunit", &all),
+    ]});
+    let created = call(
+        &h.app,
+        "POST",
+        "/api/v1/admin/profiles",
+        &admin,
+        Some(profile),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let profile_id = str(&created.body["id"]);
+    let path = |tail: &str| format!("/api/v1/admin/profiles/{profile_id}/{tail}");
+    let fiona_id = user_id(&h, "fiona");
+    let assigned = call(
+        &h.app,
+        "PUT",
+        &path("assignments"),
+        &admin,
+        Some(json!({"users": [fiona_id]})),
+    )
+    .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.body);
+    let published = call(&h.app, "POST", &path("publish"), &admin, Some(json!({}))).await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let opportunity = device
+        .held
+        .keys()
+        .find(|(e, _)| e == "opportunity")
+        .map(|(_, id)| id.clone())
+        .expect("fiona holds an opportunity of her own");
+    let close_id = "0190e000-0000-7000-8000-0000000c4ec1";
+    let won = json!({"op_id": "w1", "base_version": null, "op": {
+        "kind": "opportunity_close_won", "id": opportunity, "close_id": close_id}});
+    let out = push(&h, &device.token, vec![won]).await;
+    assert_eq!(out[0]["status"], "applied", "{out:?}");
+    // The device made the close record itself when the user ran the command.
+    made_here(&mut device, "opportunityclose", close_id);
+    let removed = removed_by_sync(&h, &mut device).await;
+    assert!(
+        removed.contains(&format!("opportunityclose:{close_id}")),
+        "{removed:?}"
+    );
+    assert_holds_scope(&h, "fiona", &device, "after the command").await;
+    let page = device.pull_page(&h.app, 1000).await;
+    assert_eq!(ids(&page, "removed").len(), 0, "removed once: {page}");
+}
+
+/// Replaces fiona's security roles with `roles` (config changes: devices sweep); the
+/// roles she had.
+async fn fiona_roles(
+    h: &crate::Harness,
+    roles: std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    let fiona_id = user_id(h, "fiona");
+    h.db.write(move |c| {
+        use outpost_domain::security::OrgSecurity;
+        use outpost_server::org::{bump_config, key, setting, setting_set};
+        let text = setting(c, key::SECURITY)?.expect("security facts");
+        let mut security: OrgSecurity = serde_json::from_str(&text)?;
+        let user = security
+            .users
+            .get_mut(&fiona_id)
+            .expect("fiona's security facts");
+        let had = std::mem::replace(&mut user.roles, roles);
+        setting_set(c, key::SECURITY, &serde_json::to_string(&security)?)?;
+        bump_config(c)?;
+        Ok(had)
+    })
+    .await
+    .expect("fiona's roles change")
+}
+
+/// A create the server refused (fiona had no role then) that her resolution applied
+/// later: the device made the record when she did, so the server holds it as the device's
+/// from then on, as for a create it applied at once — and removes it when it is out of
+/// scope before the device pulled it back (given away, here).
+async fn a_record_a_device_made_that_a_resolution_applied_leaves_when_out_of_scope(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    device.sync(&h.app, 1000).await;
+    let roles = fiona_roles(&h, std::collections::BTreeSet::new()).await;
+    let id = "0190e000-0000-7000-8000-0000000c4ec2";
+    let create = json!({"op_id": "c1", "base_version": null, "op": {"kind": "create",
+        "entity": "account", "id": id, "fields": {"name": "Made Without A Role"}}});
+    let out = push(&h, &device.token, vec![create]).await;
+    assert_eq!(out[0]["status"], "error", "{out:?}");
+    made_here(&mut device, "account", id);
+    fiona_roles(&h, roles).await;
+    let applied = call(
+        &h.app,
+        "POST",
+        "/api/v1/sync/ops/c1/resolve",
+        &device.token,
+        Some(json!({"action": "apply"})),
+    )
+    .await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    account_to_admin(&h, id).await;
+    let removed = removed_by_sync(&h, &mut device).await;
+    assert!(removed.contains(&format!("account:{id}")), "{removed:?}");
+    assert_holds_scope(&h, "fiona", &device, "after the resolution").await;
 }
