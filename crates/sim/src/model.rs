@@ -469,11 +469,20 @@ pub(crate) async fn check(world: &mut World) -> anyhow::Result<Vec<String>> {
         if !snap.signed_in {
             continue;
         }
-        let pending: BTreeSet<(&str, &str)> = snap
+        // What the device's held operations touch: their targets, and the records a
+        // command among them made (a case resolution stays with its failed command).
+        let mut pending: BTreeSet<(&str, &str)> = snap
             .outbox
             .iter()
             .map(|o| (o.entity.as_str(), o.id.as_str()))
             .collect();
+        for op in &world.ledger.ops {
+            if let Some(Effect::State { created, .. }) = &op.effect
+                && snap.outbox.iter().any(|o| o.op_id == op.op_id)
+            {
+                pending.extend(created.iter().map(|(e, i)| (e.as_str(), i.as_str())));
+            }
+        }
         for (entity, fields) in COMPARED {
             for row in snap.records.get(*entity).into_iter().flatten() {
                 if row.pending || pending.contains(&(*entity, row.id.as_str())) {
@@ -734,11 +743,20 @@ fn check_scope(
         let user_id = &world.users[*u].id;
         let expected = crate::scope::expected(state, user_id, world.now())?;
         let principal = state.org.principal(user_id)?;
-        let pending: BTreeSet<(&str, &str)> = snap
+        // What the device's held operations touch: their targets, and the records a
+        // command among them made (a case resolution stays with its failed command).
+        let mut pending: BTreeSet<(&str, &str)> = snap
             .outbox
             .iter()
             .map(|o| (o.entity.as_str(), o.id.as_str()))
             .collect();
+        for op in &world.ledger.ops {
+            if let Some(Effect::State { created, .. }) = &op.effect
+                && snap.outbox.iter().any(|o| o.op_id == op.op_id)
+            {
+                pending.extend(created.iter().map(|(e, i)| (e.as_str(), i.as_str())));
+            }
+        }
         let mut held: BTreeSet<(String, String)> = BTreeSet::new();
         for entity in SCOPED {
             for row in snap.records.get(*entity).into_iter().flatten() {
