@@ -70,6 +70,26 @@ pub fn first_account() -> (String, String) {
         .expect("the demo field user owns accounts")
 }
 
+/// Signs `username` in to the server at `url` through its HTTP API (as the console or a
+/// script does), on device `device`; the access token.
+pub async fn api_token(url: &str, username: &str, device: &str) -> anyhow::Result<String> {
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({
+            "username": username,
+            "password": outpost_testkit::DEMO_PASSWORD,
+            "device_id": device,
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    login["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("{username} was not signed in: {login}"))
+}
+
 /// A field client in its own temp folder, with its key store.
 pub struct Device {
     /// The client.
@@ -163,6 +183,27 @@ impl Device {
             })
             .await?
             .record)
+    }
+
+    /// The ids of the active accounts the signed-in user owns (closed ones are read-only).
+    pub async fn my_active_accounts(&self) -> anyhow::Result<Vec<String>> {
+        let me = self
+            .client
+            .session_status()
+            .await?
+            .user_id
+            .unwrap_or_default();
+        let owner = format!("systemuser:{me}");
+        Ok(self
+            .records("account")
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.fields.get("statecode").cloned().flatten().as_deref() == Some("0")
+                    && r.fields.get("ownerid").cloned().flatten().as_deref() == Some(owner.as_str())
+            })
+            .map(|r| r.id)
+            .collect())
     }
 
     /// The value of field `name` of the local record `entity`/`id`.

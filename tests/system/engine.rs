@@ -15,34 +15,13 @@ use outpost_tests::{Device, key, set};
 
 const CITY: &str = "address1_city";
 
-/// The ids of the active accounts the signed-in user owns (closed ones are read-only).
-async fn my_active_accounts(device: &Device) -> anyhow::Result<Vec<String>> {
-    let me = device
-        .client
-        .session_status()
-        .await?
-        .user_id
-        .unwrap_or_default();
-    let owner = format!("systemuser:{me}");
-    Ok(device
-        .records("account")
-        .await?
-        .into_iter()
-        .filter(|r| {
-            r.fields.get("statecode").cloned().flatten().as_deref() == Some("0")
-                && r.fields.get("ownerid").cloned().flatten().as_deref() == Some(owner.as_str())
-        })
-        .map(|r| r.id)
-        .collect())
-}
-
 #[tokio::test]
 async fn edits_on_two_devices_merge_or_conflict_per_field_and_each_resolution_holds()
 -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
     let a = Device::signed_in(&server.url()).await?;
     let b = Device::signed_in(&server.url()).await?;
-    let accounts = my_active_accounts(&a).await?;
+    let accounts = a.my_active_accounts().await?;
     let [r1, r2, r3, r4] = [0, 1, 2, 3].map(|i| accounts[i].clone());
 
     // Different fields of one record merge.
@@ -150,7 +129,7 @@ async fn a_failed_operation_parks_only_the_operations_on_its_record() -> anyhow:
     let server = ServerProcess::start()?;
     let a = Device::signed_in(&server.url()).await?;
     let b = Device::signed_in(&server.url()).await?;
-    let accounts = my_active_accounts(&a).await?;
+    let accounts = a.my_active_accounts().await?;
     let (r1, r2) = (accounts[4].clone(), accounts[5].clone());
     a.client
         .record_update(set("account", &r1, "name", "Server side"))
@@ -221,7 +200,7 @@ async fn keeping_a_change_to_a_record_deleted_meanwhile_keeps_it_until_the_user_
     let server = ServerProcess::start()?;
     let a = Device::signed_in(&server.url()).await?;
     let b = Device::signed_in(&server.url()).await?;
-    let accounts = my_active_accounts(&a).await?;
+    let accounts = a.my_active_accounts().await?;
     let id = accounts[0].clone();
     b.client
         .record_update(set("account", &id, "name", "Still mine"))
@@ -368,7 +347,8 @@ async fn a_record_assigned_away_leaves_every_device_of_the_user() -> anyhow::Res
     let server = ServerProcess::start()?;
     let a = Device::signed_in(&server.url()).await?;
     let b = Device::signed_in(&server.url()).await?;
-    let account = my_active_accounts(&a)
+    let account = a
+        .my_active_accounts()
         .await?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("an active account"))?;
@@ -403,7 +383,7 @@ async fn sync_through_a_faulty_network_converges_with_nothing_lost_or_doubled() 
     let server = ServerProcess::start()?;
     let proxy = FaultProxy::start(server.addr())?;
     let a = Device::signed_in(&proxy.url()).await?;
-    let accounts = my_active_accounts(&a).await?;
+    let accounts = a.my_active_accounts().await?;
     let before = a.client.session_status().await?;
     assert!(
         before.last_sync_at.is_some(),
@@ -526,6 +506,6 @@ async fn a_sign_in_without_the_download_waits_for_the_user_to_ask_for_it() -> an
     let none = a.records("account").await?;
     assert!(none.is_empty(), "nothing downloaded yet");
     a.client.sync_now().await?;
-    assert!(!my_active_accounts(&a).await?.is_empty());
+    assert!(!a.my_active_accounts().await?.is_empty());
     Ok(())
 }

@@ -8,3 +8,4 @@ mod offline_edit;
 mod postgres;
 mod trust;
 mod two_servers;
+mod versions;

@@ -10,7 +10,7 @@ use std::path::Path;
 use outpost_core::api::{RecordKey, SyncErrorResolveArgs};
 use outpost_core::{CoreError, api::RecoveryRestoreArgs};
 use outpost_testkit::{DEMO_PASSWORD, ServerProcess};
-use outpost_tests::{Device, first_account, set};
+use outpost_tests::{Device, api_token, first_account, set};
 use serde_json::{Value, json};
 
 fn admin(data: &Path, args: &[&str]) -> anyhow::Result<Value> {
@@ -22,14 +22,7 @@ fn admin(data: &Path, args: &[&str]) -> anyhow::Result<Value> {
 /// `op` through the server's online API, as `user`.
 async fn online(server: &ServerProcess, user: &str, op: Value) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", server.url()))
-        .json(&json!({"username": user, "password": DEMO_PASSWORD, "device_id": "console"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"].as_str().unwrap_or_default();
+    let token = api_token(&server.url(), user, "console").await?;
     let res = http
         .post(format!("{}/api/v1/operations", server.url()))
         .bearer_auth(token)
@@ -216,17 +209,7 @@ async fn a_field_secured_after_it_reached_a_device_is_forgotten_there_at_its_nex
 
     // The administrator secures account.revenue; no field profile grants it to fiona.
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", server.url()))
-        .json(&json!({"username": "admin", "password": DEMO_PASSWORD, "device_id": "console"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let token = api_token(&server.url(), "admin", "console").await?;
     let mut metadata: Value = http
         .get(format!("{}/api/v1/metadata", server.url()))
         .bearer_auth(&token)

@@ -106,6 +106,20 @@ describe('App', () => {
     await waitFor(() => expect(core.callsOf('metadata_accept')).toHaveLength(1));
   });
 
+  it('says an update is required in the footer while changes wait on the device', async () => {
+    const core = new FakeCore();
+    core.sync = makeSyncStatus({
+      pending_ops: 2,
+      update_required: 'this app is version 0.1.0, and your organisation needs 0.2.0 or later',
+    });
+    renderApp(fakeApi(), core);
+    await fireEvent.click(await screen.findByTestId('module-field-sales'));
+    const banner = await screen.findByTestId('status-update-required');
+    expect(banner.textContent).toMatch(/Update required/);
+    expect(banner.getAttribute('title')).toMatch(/needs 0\.2\.0/);
+    expect(screen.getByTestId('status-pending').textContent).toMatch(/2/);
+  });
+
   it('shows the offline indicator at once and reconnects when tapped', async () => {
     const core = new FakeCore();
     core.online = false;

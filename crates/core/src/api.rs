@@ -62,6 +62,9 @@ listed! {
         /// The device's disk is full: the step did not happen and nothing before it was
         /// lost; free some space and try again.
         DiskFull,
+        /// This version of the app cannot go on: the local data was written by a newer
+        /// version. Install the newer version; nothing was changed.
+        UpdateRequired,
         /// A bug: details are in the log.
         Internal,
     }
@@ -113,6 +116,9 @@ pub struct SessionStatus {
     /// This device's id for the signed-in user: what an administrator names to revoke it
     /// (`revoke-device --user U ID`) if it is lost.
     pub device_id: Option<String>,
+    /// The server needs a newer app (its message), until a sync goes through again; sync
+    /// is refused meanwhile and every change waits on the device.
+    pub update_required: Option<String>,
 }
 
 /// How a sync under way stands (B6).
@@ -158,6 +164,8 @@ pub struct SyncStatus {
     pub reasons: Vec<String>,
     /// The run under way (B6).
     pub progress: Option<SyncProgress>,
+    /// The server needs a newer app (its message): the footer says "Update required".
+    pub update_required: Option<String>,
 }
 
 /// One offline entity's availability.

@@ -220,6 +220,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::ServerUnreachable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
         ErrorCode::Server => StatusCode::BAD_GATEWAY,
+        ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
         ErrorCode::WrongKey | ErrorCode::Keychain | ErrorCode::Internal => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

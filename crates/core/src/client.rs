@@ -65,6 +65,9 @@ pub struct Environment {
     /// in pages and answers the most pages the file may grow to (`None`: no cap); see
     /// `Store::page_cap`.
     pub disk: Option<Arc<dyn Fn(u64) -> Option<u64> + Send + Sync>>,
+    /// The app version the client tells servers (`None`: this build's); a test plays an
+    /// older or newer build with it.
+    pub app_version: Option<String>,
 }
 
 /// Most operations one push carries.
@@ -89,6 +92,8 @@ const RECOVERY_KEY: &str = "org_recovery_key";
 const LAST_SYNC: &str = "last_sync_at";
 /// A newer org metadata waiting for the user's yes (JSON).
 const METADATA_PENDING: &str = "metadata_pending";
+/// The server's last `update_required` message, until a sync goes through again.
+const UPDATE_REQUIRED: &str = "update_required";
 /// The user's privileges and field permissions from the last metadata (JSON).
 const ACCESS: &str = "access";
 /// The server's fingerprint of that access (`MetadataResponse::access_key`).
@@ -237,7 +242,13 @@ impl Client {
             Some(t) => Arc::clone(t),
             None => crate::remote::http()?,
         };
-        Remote::new(url, transport)
+        let version = self
+            .config
+            .env
+            .app_version
+            .clone()
+            .unwrap_or_else(|| crate::APP_VERSION.to_owned());
+        Remote::new(url, transport, version)
     }
 }
 
@@ -573,6 +584,7 @@ impl Client {
                 progress: None,
                 recoveries: self.recovery_count(),
                 device_id: None,
+                update_required: None,
             });
         };
         let signed_in = store.state_get(TOKEN)?.is_some();
@@ -607,6 +619,7 @@ impl Client {
             progress: self.progress(),
             recoveries: self.recovery_count(),
             device_id: store.state_get(DEVICE_ID)?,
+            update_required: store.state_get(UPDATE_REQUIRED)?,
         })
     }
 

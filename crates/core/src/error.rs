@@ -36,6 +36,10 @@ pub enum CoreError {
     /// The user's privileges do not allow the action.
     #[error("{0}")]
     Forbidden(String),
+    /// The server or the org needs a newer app (`update_required`): nothing was done and
+    /// nothing is dropped; the message says which version.
+    #[error("{0}")]
+    UpdateRequired(String),
     /// The server could not be reached.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
@@ -76,6 +80,7 @@ fn server_error_code(code: Option<WireCode>) -> ErrorCode {
     match code {
         Some(WireCode::Forbidden) => ErrorCode::Forbidden,
         Some(WireCode::NotFound) => ErrorCode::NotFound,
+        Some(WireCode::UpdateRequired) => ErrorCode::UpdateRequired,
         Some(WireCode::Invalid | WireCode::Malformed | WireCode::BadQuery) => {
             ErrorCode::InvalidInput
         }
@@ -125,6 +130,7 @@ impl From<CoreError> for ApiError {
             CoreError::Wiped | CoreError::DeviceWipe => ErrorCode::Wiped,
             CoreError::UnsentWork(_) => ErrorCode::UnsentWork,
             CoreError::Unreachable(_) => ErrorCode::ServerUnreachable,
+            CoreError::UpdateRequired(_) => ErrorCode::UpdateRequired,
             CoreError::Server { .. } => server_error_code(e.server_code()),
             CoreError::Invalid(_) | CoreError::Store(StoreError::Invalid(_)) => {
                 ErrorCode::InvalidInput
@@ -142,11 +148,13 @@ impl From<CoreError> for ApiError {
             CoreError::Store(StoreError::Refused(_)) => ErrorCode::Refused,
             CoreError::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
             CoreError::Store(StoreError::WrongKey) => ErrorCode::WrongKey,
+            CoreError::Store(StoreError::TooNew { .. }) => ErrorCode::UpdateRequired,
             CoreError::Store(StoreError::MissingKey | StoreError::Keychain(_)) => {
                 ErrorCode::Keychain
             }
             CoreError::Store(
                 StoreError::Sqlite(_)
+                | StoreError::Migration { .. }
                 | StoreError::Corrupt(_)
                 | StoreError::Wipe(_)
                 | StoreError::Private(_)

@@ -15,6 +15,9 @@ mod error;
 mod remote;
 
 pub use api::{ApiError, ErrorCode};
+
+/// This build's version, as it tells servers (`outpost-app-version`).
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use client::{Client, ClientConfig, Clock, Environment, Notifier};
 pub use error::CoreError;
 /// Background sync's timing (probe backoff, push debounce, retry), for the shells.

@@ -32,6 +32,28 @@ pub struct HttpRequest {
     pub body: Option<Vec<u8>>,
     /// How long the whole exchange may take.
     pub timeout: Duration,
+    /// The field app's version, sent with the protocol it speaks on every request
+    /// (`outpost-app-version`, `outpost-protocol`): a server answers an app too old for
+    /// it `update_required`. `None` for what is not the field app (the simulation's console).
+    pub app_version: Option<String>,
+}
+
+impl HttpRequest {
+    /// The headers that say which app asks, when it is the field app.
+    pub fn version_headers(&self) -> Vec<(&'static str, String)> {
+        self.app_version
+            .iter()
+            .flat_map(|version| {
+                [
+                    (outpost_protocol::APP_VERSION_HEADER, version.clone()),
+                    (
+                        outpost_protocol::PROTOCOL_HEADER,
+                        outpost_protocol::PROTOCOL_VERSION.to_string(),
+                    ),
+                ]
+            })
+            .collect()
+    }
 }
 
 /// The server's whole answer.
@@ -69,6 +91,9 @@ impl Transport for Reqwest {
             if let Some(token) = &request.bearer {
                 builder = builder.bearer_auth(token);
             }
+            for (name, value) in request.version_headers() {
+                builder = builder.header(name, value);
+            }
             if let Some(body) = request.body {
                 builder = builder
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -102,6 +127,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) struct Remote {
     transport: Arc<dyn Transport>,
     base: String,
+    app_version: String,
 }
 
 impl std::fmt::Debug for Remote {
@@ -111,14 +137,22 @@ impl std::fmt::Debug for Remote {
 }
 
 impl Remote {
-    pub(crate) fn new(server_url: &str, transport: Arc<dyn Transport>) -> Result<Self, CoreError> {
+    pub(crate) fn new(
+        server_url: &str,
+        transport: Arc<dyn Transport>,
+        app_version: String,
+    ) -> Result<Self, CoreError> {
         let base = server_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CoreError::Invalid(format!(
                 "the server address must start with http:// or https://, got `{server_url}`"
             )));
         }
-        Ok(Self { transport, base })
+        Ok(Self {
+            transport,
+            base,
+            app_version,
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -132,6 +166,7 @@ impl Remote {
             bearer: token.map(str::to_owned),
             body: None,
             timeout: TIMEOUT,
+            app_version: Some(self.app_version.clone()),
         }
     }
 
@@ -328,6 +363,10 @@ fn decode<T: serde::de::DeserializeOwned>(
             Some(WireCode::DeviceWipe) => CoreError::DeviceWipe,
             _ => CoreError::Unauthorized,
         });
+    }
+    if body.wire_code() == Some(WireCode::UpdateRequired) {
+        // Too old for this server or org: nothing was done, and nothing is dropped.
+        return Err(CoreError::UpdateRequired(body.message));
     }
     if status > 500 {
         // 502/503/504 come from proxies in front of a server that is down.

@@ -188,6 +188,10 @@ pub struct OrgSettings {
     pub conflict_detection: bool,
     /// Most bytes a profile may send one user before publish refuses without `force`.
     pub budget_bytes: u64,
+    /// The oldest field app version that may sync (`major.minor.patch`); older ones are
+    /// answered `update_required`. Empty: any.
+    #[serde(default)]
+    pub min_app_version: String,
 }
 
 /// A user as the admin API lists them.

@@ -86,6 +86,9 @@ wire_codes! {
     OverBudget = "over_budget",
     /// 413: the body is larger than the server reads.
     TooLarge = "too_large",
+    /// 426: the app is older than the org allows (its minimum app version) or speaks a
+    /// protocol the server no longer does: update it; offline work is kept.
+    UpdateRequired = "update_required",
     /// 500: the server failed (logged there).
     Internal = "internal",
 }

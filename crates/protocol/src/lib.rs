@@ -8,8 +8,12 @@
 pub mod admin;
 mod code;
 pub mod recovery;
+mod version;
 
 pub use code::WireCode;
+pub use version::{
+    APP_VERSION_HEADER, AppVersion, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
 
 use std::collections::BTreeMap;
 

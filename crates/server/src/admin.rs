@@ -694,8 +694,15 @@ pub fn settings(conn: &mut dyn Conn) -> Result<OrgSettings, ApiError> {
 /// contact (S6).
 ///
 /// # Errors
-/// A database error.
+/// [`ApiError::BadRequest`] for a minimum app version that is not `major.minor.patch`; a
+/// database error.
 pub fn settings_set(conn: &mut dyn Conn, settings: &OrgSettings) -> Result<OrgSettings, ApiError> {
+    let min = settings.min_app_version.trim();
+    if !min.is_empty() && outpost_protocol::AppVersion::parse(min).is_none() {
+        return Err(ApiError::invalid(format!(
+            "min_app_version must be a version like 1.4.0, not {min:?}"
+        )));
+    }
     setting_set(
         conn,
         key::SETTINGS,

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Too many sign-ins are waiting for a password check: try again shortly.
     #[error("the server is busy checking passwords; try again in a moment")]
     Busy,
+    /// The app is too old for this server or org: update it.
+    #[error("{0}")]
+    UpdateRequired(String),
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -113,6 +116,7 @@ impl ApiError {
             Self::BadCredentials => WireCode::BadCredentials,
             Self::RateLimited { .. } => WireCode::RateLimited,
             Self::Busy => WireCode::Busy,
+            Self::UpdateRequired(_) => WireCode::UpdateRequired,
             Self::Forbidden(_) => WireCode::Forbidden,
             Self::NotFound(_) => WireCode::NotFound,
             Self::Stale(_) => WireCode::Stale,
@@ -131,6 +135,7 @@ impl ApiError {
             }
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpdateRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Stale(_) => StatusCode::PRECONDITION_FAILED,

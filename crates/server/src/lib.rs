@@ -202,8 +202,79 @@ impl AppState {
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
     routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            version_gate,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
         .with_state(state)
+}
+
+/// Answers a field app too old for this server or org `update_required` (426) before it
+/// reaches any route but the health probe (C23, S19): one that speaks a protocol the server
+/// no longer does, or whose version is below the org's `min_app_version`. A request that
+/// names neither (the console, a script) passes: the gate keeps old apps from
+/// misunderstanding the server, it guards no data.
+async fn version_gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use outpost_protocol::{APP_VERSION_HEADER, PROTOCOL_HEADER};
+    let (app, protocol, health) = {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or_default().trim().to_owned())
+        };
+        (
+            header(APP_VERSION_HEADER),
+            header(PROTOCOL_HEADER),
+            request.uri().path() == "/api/v1/health",
+        )
+    };
+    if health || (app.is_none() && protocol.is_none()) {
+        return next.run(request).await;
+    }
+    match version_refusal(&state, app, protocol).await {
+        Ok(None) => next.run(request).await,
+        Ok(Some(refusal)) => refusal.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn version_refusal(
+    state: &AppState,
+    app: Option<String>,
+    protocol: Option<String>,
+) -> Result<Option<ApiError>, ApiError> {
+    use outpost_protocol::{AppVersion, MIN_PROTOCOL_VERSION};
+    if let Some(protocol) = protocol {
+        let speaks = protocol.parse::<u32>().unwrap_or(0);
+        if speaks < MIN_PROTOCOL_VERSION {
+            return Ok(Some(ApiError::UpdateRequired(format!(
+                "this app speaks sync protocol {protocol:?}, which this server no longer does \
+                 (it needs {MIN_PROTOCOL_VERSION} or later): update the app; your offline \
+                 changes are kept"
+            ))));
+        }
+    }
+    let Some(app) = app else {
+        return Ok(None);
+    };
+    let org = state.org().await?;
+    let Some(min) = AppVersion::parse(&org.settings.min_app_version) else {
+        return Ok(None);
+    };
+    Ok(match AppVersion::parse(&app) {
+        Some(version) if version >= min => None,
+        _ => Some(ApiError::UpdateRequired(format!(
+            "this app is version {app}, and your organisation needs {min} or later: update \
+             it; your offline changes are kept"
+        ))),
+    })
 }

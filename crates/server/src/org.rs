@@ -107,6 +107,7 @@ pub fn default_settings() -> OrgSettings {
         provisioned: false,
         conflict_detection: true,
         budget_bytes: 512 * 1024 * 1024,
+        min_app_version: String::new(),
     }
 }
 

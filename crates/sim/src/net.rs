@@ -420,6 +420,9 @@ pub async fn call(
     if let Some(token) = &request.bearer {
         builder = builder.header("authorization", format!("Bearer {token}"));
     }
+    for (name, value) in request.version_headers() {
+        builder = builder.header(name, value);
+    }
     let body = match &request.body {
         Some(body) => {
             builder = builder.header("content-type", "application/json");

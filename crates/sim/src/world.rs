@@ -380,6 +380,7 @@ impl World {
             bearer: (!self.admin_token.is_empty()).then(|| self.admin_token.clone()),
             body: body.map(|b| b.to_string().into_bytes()),
             timeout: std::time::Duration::from_secs(60),
+            app_version: None,
         };
         let answer = crate::net::call(&router, 199, &request)
             .await
@@ -479,6 +480,7 @@ impl World {
             })),
             transport: Some(self.net.transport(d)),
             disk: Some(Arc::new(move |pages| lock(&disk).cap(pages))),
+            app_version: None,
         };
         let client = Client::open(ClientConfig {
             data_dir: device.dir.clone(),

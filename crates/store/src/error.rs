@@ -41,6 +41,31 @@ pub enum StoreError {
     /// the page was stored; wipe the store and end the session.
     #[error("the server asked this device to delete its offline data")]
     WipeRequested,
+    /// The file was written by a newer build, in a format this one does not know: it is
+    /// left as it was.
+    #[error(
+        "the local database was written by a newer version of Outpost (format {found}; this \
+         version reads up to {known}): install the newer version again — nothing was changed"
+    )]
+    TooNew {
+        /// The file's format.
+        found: u32,
+        /// The newest format this build knows.
+        known: u32,
+    },
+    /// Moving the file to this build's format failed; it is left as it was.
+    #[error(
+        "the local database could not be moved from format {from} to {to}, and was left as \
+         it was: {source}"
+    )]
+    Migration {
+        /// The format the failed step started from.
+        from: u32,
+        /// The format it was to reach.
+        to: u32,
+        /// Why it failed.
+        source: Box<StoreError>,
+    },
     /// SQLite failed.
     #[error("local database: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -53,7 +78,11 @@ impl StoreError {
     /// Whether the disk (or the file's page cap) is full: the write failed and its
     /// transaction rolled back, so everything before it is as it was.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Self::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
+        match self {
+            Self::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            Self::Migration { source, .. } => source.is_disk_full(),
+            _ => false,
+        }
     }
 }
 

@@ -23,8 +23,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Internal tables, in creation order. Entity tables come from metadata.
-const INTERNAL_TABLES: &[&str] = &[
+/// Internal tables, in creation order, in the shapes this build writes. Entity tables
+/// come from metadata.
+pub(crate) const INTERNAL_TABLES: &[&str] = &[
     table::state::SCHEMA,
     table::outbox::SCHEMA,
     table::metadata::SCHEMA,
@@ -33,14 +34,9 @@ const INTERNAL_TABLES: &[&str] = &[
     table::records::LEAVING_SCHEMA,
 ];
 
-/// The layout of the file: 1 had text columns only and no outbox touch list; 2 has typed
-/// columns, full-text tables and the touch list.
-const FORMAT: &str = "2";
-const FORMAT_KEY: &str = "store_format";
-
 /// Moves a format-1 outbox to format 2: the state check allows `resolving`, entries have
 /// a creation time, and each entry's target is its first touched record.
-fn outbox_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn outbox_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     let has_created_on: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM pragma_table_info('sync_outbox') WHERE name = 'created_on')",
         [],
@@ -70,7 +66,7 @@ fn outbox_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError
 
 /// Gives a `sync_resolution_out` made before it kept what each resolution is about its
 /// newer columns (empty for the resolutions already queued, which are then not listed).
-fn resolutions_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn resolutions_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     for column in table::outbox::RESOLUTION_COLUMNS {
         let has: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM pragma_table_info('sync_resolution_out') WHERE name = ?1)",
@@ -166,9 +162,13 @@ impl Store {
     /// (none for a new file), so this works offline; [`Store::metadata_apply`] brings a
     /// newer metadata from the server.
     ///
+    /// An older file is moved to the newest format first (`migrate`), all of it or none.
+    ///
     /// # Errors
     /// [`StoreError::MissingKey`] when the file exists but no key is kept,
-    /// [`StoreError::WrongKey`] when the kept key does not open it.
+    /// [`StoreError::WrongKey`] when the kept key does not open it,
+    /// [`StoreError::TooNew`] for a file a newer build wrote, [`StoreError::Migration`]
+    /// when moving it to the newest format failed (both leave the file as it was).
     pub fn open(path: &Path, keys: &dyn KeyStore, key_id: &str) -> Result<Self, StoreError> {
         let key = if path.exists() {
             keys.get(key_id)?.ok_or(StoreError::MissingKey)?
@@ -238,25 +238,9 @@ impl Store {
         let tx = store
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        outbox_upgrade_in_tx(&tx)?;
-        for sql in INTERNAL_TABLES {
-            tx.execute_batch(sql)?;
-        }
-        resolutions_upgrade_in_tx(&tx)?;
+        // A step that fails drops the transaction: the file stays as it was.
+        crate::migrate::migrate_in_tx(&tx)?;
         let kept = table::metadata::load(&tx)?;
-        let format = table::state::get_in_tx(&tx, FORMAT_KEY)?;
-        if let Some(kept) = &kept {
-            for entity in &kept.entities {
-                if format.as_deref() == Some(FORMAT) {
-                    // Tables of the kept metadata exist already; this only repairs a
-                    // file from before a column was kept in both layers.
-                    table::records::ensure_in_tx(&tx, entity)?;
-                } else {
-                    table::records::retype_in_tx(&tx, entity)?;
-                }
-            }
-        }
-        table::state::set_in_tx(&tx, FORMAT_KEY, FORMAT)?;
         tx.commit()?;
         if let Some(kept) = kept {
             store.metadata = kept;

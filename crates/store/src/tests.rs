@@ -651,6 +651,7 @@ fn a_wipe_page_is_never_stored() {
     assert_wiped(&dir, &keys);
 }
 
+mod migrate;
 mod outbox_model;
 mod views;
 
@@ -751,11 +752,13 @@ fn a_quick_find_change_reindexes_what_search_finds() {
 #[test]
 fn resolutions_queued_by_an_older_store_survive_its_upgrade() {
     let (dir, keys, store) = fresh();
-    // The table as the first layout had it, holding one queued resolution.
+    // The table as the first layout had it, holding one queued resolution, in a file of
+    // format 2 (before the format was numbered).
     store
         .conn
         .execute_batch(
-            "DROP TABLE sync_resolution_out;
+            "PRAGMA user_version = 0;
+             DROP TABLE sync_resolution_out;
              CREATE TABLE sync_resolution_out (op_id TEXT PRIMARY KEY,
                action TEXT NOT NULL CHECK (action IN ('apply', 'discard')));
              INSERT INTO sync_resolution_out (op_id, action) VALUES ('op-old', 'discard');",

@@ -18,6 +18,7 @@ export function makeStatus(overrides: Partial<SessionStatus> = {}): SessionStatu
     progress: null,
     recoveries: 0,
     device_id: 'd-demo',
+    update_required: null,
     ...overrides,
   };
 }

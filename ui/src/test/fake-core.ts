@@ -190,6 +190,7 @@ export function makeSyncStatus(overrides: Partial<SyncStatus> = {}): SyncStatus 
     })),
     reasons: [],
     progress: null,
+    update_required: null,
     ...overrides,
   };
 }

@@ -215,6 +215,9 @@ impl Client {
                 "An update of the app's configuration (version {version}) is ready to download."
             ));
         }
+        if let Some(message) = &status.update_required {
+            reasons.push(format!("Update required: {message}"));
+        }
         if status.sync_errors > 0 {
             reasons.push(format!(
                 "{} changes were refused by the server; open Sync errors.",
@@ -233,6 +236,7 @@ impl Client {
             entities,
             reasons,
             progress: status.progress,
+            update_required: status.update_required,
         })
     }
 }

@@ -27,6 +27,17 @@ impl Client {
         // Background sync learns of runs it did not start, so it never overlaps them.
         self.signal(outpost_sync::Event::SyncStarted);
         let result = self.sync_run_locked().await;
+        // "Update required" stands until a run goes through again.
+        let _ = self.with_store(|s| {
+            match &result {
+                Err(CoreError::UpdateRequired(message)) => {
+                    s.state_set(super::UPDATE_REQUIRED, message)?;
+                }
+                Ok(_) => s.state_delete(super::UPDATE_REQUIRED)?,
+                Err(_) => {}
+            }
+            Ok(())
+        });
         self.signal(outpost_sync::Event::SyncFinished {
             outcome: self.outcome_of(&result),
         });

@@ -7,8 +7,8 @@ use outpost_server::db::{int, text};
 use serde_json::json;
 
 use crate::{
-    Answer, Backend, PASSWORD, assert_refused, call, harness, login, login_full, request, send,
-    try_login,
+    Answer, Backend, PASSWORD, assert_refused, call, harness, login, login_full, put_setting,
+    request, send, try_login,
 };
 
 crate::contract!(
@@ -24,6 +24,7 @@ crate::contract!(
     sign_ins_dropped_while_they_wait_for_a_password_check_leave_no_trace_in_the_queue,
     behind_a_trusted_proxy_failures_count_against_the_forwarded_client_address,
     health_answers_without_the_database,
+    an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on,
 );
 
 async fn token_rows(h: &crate::Harness, key: &str) -> i64 {
@@ -1023,5 +1024,135 @@ async fn health_answers_without_the_database(backend: Backend) {
         (StatusCode::OK, org_id),
         "health answers ok with the org's id: {}",
         probe.body
+    );
+}
+
+/// A request as field app `version` (speaking `protocol`) sends it.
+fn as_app(
+    version: &str,
+    protocol: &str,
+    mut req: axum::http::Request<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    let headers = req.headers_mut();
+    headers.insert(
+        outpost_protocol::APP_VERSION_HEADER,
+        version.parse().expect("a header value"),
+    );
+    headers.insert(
+        outpost_protocol::PROTOCOL_HEADER,
+        protocol.parse().expect("a header value"),
+    );
+    req
+}
+
+/// The org's minimum app version (C23, S19): an older field app is answered 426
+/// `update_required` with a message that says which version it needs — at sign-in and on
+/// every call but the health probe — while newer apps, and requests that are not the field
+/// app's, go on. A protocol the server no longer speaks is refused the same way.
+async fn an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on(backend: Backend) {
+    let h = harness(backend).await;
+    let admin = login(&h.app, "admin", "console").await;
+    let token = login(&h.app, "fiona", "tablet").await;
+    let bad = call(&h.app, "GET", "/api/v1/admin/settings", &admin, None).await;
+    let mut settings = bad.body;
+    settings["min_app_version"] = json!("soon");
+    let refused = call(
+        &h.app,
+        "PUT",
+        "/api/v1/admin/settings",
+        &admin,
+        Some(settings),
+    )
+    .await;
+    assert_refused(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        "a minimum that is no version",
+    );
+    put_setting(&h, &admin, "min_app_version", json!("1.2.0")).await;
+
+    let sign_in = |version: &str| {
+        let body = json!({"username": "fiona", "password": PASSWORD, "device_id": "tablet"});
+        as_app(
+            version,
+            "1",
+            request("POST", "/api/v1/auth/login", None, Some(body)),
+        )
+    };
+    let old = send(&h.app, sign_in("1.1.9")).await;
+    assert_refused(
+        &old,
+        StatusCode::UPGRADE_REQUIRED,
+        "update_required",
+        "an older app's sign-in",
+    );
+    let message = old.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("1.1.9") && message.contains("1.2.0"),
+        "the message says which version it is and which it needs: {message}"
+    );
+    for version in ["1.2.0", "1.10.0", "2.0.0-beta.1"] {
+        let answer = send(&h.app, sign_in(version)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{version}: {}", answer.body);
+    }
+    let pull = "/api/v1/sync/pull?checkpoint=0&limit=10";
+    let refused = send(
+        &h.app,
+        as_app("1.1.9", "1", request("GET", pull, Some(&token), None)),
+    )
+    .await;
+    assert_refused(
+        &refused,
+        StatusCode::UPGRADE_REQUIRED,
+        "update_required",
+        "an older app's pull",
+    );
+    let garbled = send(
+        &h.app,
+        as_app("one", "1", request("GET", pull, Some(&token), None)),
+    )
+    .await;
+    assert_refused(
+        &garbled,
+        StatusCode::UPGRADE_REQUIRED,
+        "update_required",
+        "a version that does not read",
+    );
+    let health = send(
+        &h.app,
+        as_app("1.1.9", "1", request("GET", "/api/v1/health", None, None)),
+    )
+    .await;
+    assert_eq!(health.status, StatusCode::OK, "the probe still answers");
+    let unnamed = call(&h.app, "GET", pull, &token, None).await;
+    assert_eq!(
+        unnamed.status,
+        StatusCode::OK,
+        "a request that names no app passes"
+    );
+    let protocol = send(
+        &h.app,
+        as_app("1.2.0", "0", request("GET", pull, Some(&token), None)),
+    )
+    .await;
+    assert_refused(
+        &protocol,
+        StatusCode::UPGRADE_REQUIRED,
+        "update_required",
+        "an older protocol",
+    );
+
+    put_setting(&h, &admin, "min_app_version", json!("")).await;
+    let any = send(
+        &h.app,
+        as_app("0.0.1", "1", request("GET", pull, Some(&token), None)),
+    )
+    .await;
+    assert_eq!(
+        any.status,
+        StatusCode::OK,
+        "no minimum: any app: {}",
+        any.body
     );
 }
