@@ -80,6 +80,24 @@ pub fn run_tee_status(
     Ok((status, seen))
 }
 
+/// Runs `cmd` in `dir` without showing its output as it comes: for a step that runs
+/// beside another, whose output would interleave. Returns the status and the output
+/// (stdout, then stderr), colour codes removed; the caller prints it when the step ends.
+pub fn run_quiet(
+    cmd: &mut Command,
+    dir: &Path,
+) -> anyhow::Result<(std::process::ExitStatus, String)> {
+    let out = cmd
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("starting {}", show(cmd)))?;
+    let mut seen = format!("$ {}\n", show(cmd));
+    seen.push_str(&strip_ansi(&String::from_utf8_lossy(&out.stdout)));
+    seen.push_str(&strip_ansi(&String::from_utf8_lossy(&out.stderr)));
+    Ok((out.status, seen))
+}
+
 /// `text` without ANSI escape sequences (`ESC [ … letter`).
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

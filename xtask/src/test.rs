@@ -18,33 +18,49 @@ const COUNTS: &str = "target/xtask-test-counts";
 pub fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let this_exe = std::env::current_exe()?;
-    let tools = deps::ensure(root, deps::Need::All)?;
+    let ui = root.join("ui");
+    // Two cores: the UI's install and checks (node, mostly one core, much of it waiting)
+    // run beside the cargo steps, whose compiles leave a core idle in their serial
+    // stretches. Their output is shown when each ends.
+    let tools = std::thread::scope(|scope| {
+        // ui/dist must exist before any cargo command that compiles the app.
+        let ui_built = scope.spawn(|| deps::ui(root));
+        let tools = deps::ensure(root, deps::Need::All);
+        ui_built
+            .join()
+            .map_err(|_| anyhow::anyhow!("the UI build panicked"))??;
+        tools
+    })?;
     let path = format!(
         "{}:{}",
         tools.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    // ui/dist must exist before any cargo command that compiles the app.
-    deps::ui(root)?;
-    let ui = root.join("ui");
     proc::run(&mut proc::cargo(&["fmt", "--all", "--check"]), root)?;
-    proc::run(
-        &mut proc::cargo(&[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-        root,
-    )?;
-    crate::tidy::tidy(root)?;
-    crate::codegen(root, true)?;
-    proc::run(&mut proc::cmd("npm", &["run", "check"]), &ui)?;
-    proc::run(&mut proc::cmd("npm", &["run", "lint"]), &ui)?;
-    let vitest = proc::run_tee(&mut proc::cmd("npm", &["test"]), &ui)?;
+    let vitest = std::thread::scope(|scope| -> anyhow::Result<String> {
+        let checks = scope.spawn(|| ui_checks(&ui));
+        let rust = (|| -> anyhow::Result<()> {
+            proc::run(
+                &mut proc::cargo(&[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+                root,
+            )?;
+            crate::tidy::tidy(root)?;
+            crate::codegen(root, true)
+        })();
+        let checks = checks
+            .join()
+            .map_err(|_| anyhow::anyhow!("the UI checks panicked"))?;
+        rust?;
+        checks
+    })?;
     // The binaries the end-to-end tests start.
     proc::run(
         &mut proc::cargo(&["build", "--workspace", "--locked"]),
@@ -78,6 +94,22 @@ pub fn test(root: &Path) -> anyhow::Result<()> {
         bail!("{failed} tests failed");
     }
     Ok(())
+}
+
+/// The UI's type check, lint and unit tests, one after the other, their output shown as
+/// each ends; the unit tests' output, for the summary.
+fn ui_checks(ui: &Path) -> anyhow::Result<String> {
+    let mut vitest = String::new();
+    for args in [&["run", "check"][..], &["run", "lint"], &["test"]] {
+        let mut cmd = proc::cmd("npm", args);
+        let (status, output) = proc::run_quiet(&mut cmd, ui)?;
+        print!("{output}");
+        if !status.success() {
+            bail!("`npm {}` failed ({status})", args.join(" "));
+        }
+        vitest = output;
+    }
+    Ok(vitest)
 }
 
 /// The half of the suite that runs inside the desktop session.
