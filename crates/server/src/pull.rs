@@ -482,8 +482,9 @@ impl<'a> Pager<'a> {
     /// Re-evaluates records by id; held ones that no longer exist are removed.
     /// Records the device made itself and pushed that no page sent back yet (held at
     /// version `-1`, `push::held_from_push`) and no change of this delta brought: each is
-    /// looked at again by id, up to `limit` of them — sent whole while in scope, removed
-    /// otherwise. That is how a record of an entity outside the profile that a command made
+    /// looked at again by id, as many as the page has room for — sent whole while in
+    /// scope, removed otherwise (every one gets a line, so the next page goes on past
+    /// them). That is how a record of an entity outside the profile that a command made
     /// (a case resolution) leaves the device, which no delta over the profile's entities
     /// would ever reach. Answers whether more wait.
     fn pushed_recheck(
@@ -492,18 +493,19 @@ impl<'a> Pager<'a> {
         touched: &BTreeSet<(String, String)>,
         out: &mut Vec<Entry>,
     ) -> anyhow::Result<bool> {
+        let room = limit.saturating_sub(out.len());
         // The literal `-1` lets the engines use the partial index `device_record_pushed`.
         let rows = self.conn.query(
             &format!(
                 "SELECT entity, record_id FROM device_record WHERE device_id = $1 AND version = -1 \
                  ORDER BY entity, record_id LIMIT {}",
-                limit + 1
+                room + 1
             ),
             &[text(self.device)],
         )?;
-        let more = rows.len() > limit;
+        let more = rows.len() > room;
         let mut pushed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for row in rows.iter().take(limit) {
+        for row in rows.iter().take(room) {
             let key = (string(&row[0])?, string(&row[1])?);
             if !touched.contains(&key) {
                 pushed.entry(key.0).or_default().push(key.1);
