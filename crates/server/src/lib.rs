@@ -240,11 +240,33 @@ async fn version_gate(
     if health || (app.is_none() && protocol.is_none()) {
         return next.run(request).await;
     }
+    let bearer = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
     match version_refusal(&state, app, protocol).await {
         Ok(None) => next.run(request).await,
+        // A wipe order reaches a lost device however old its app (`caller_by_token` looks
+        // at it first): an old stolen device must not keep its data by being told to update.
+        Ok(Some(_)) if wipe_ordered_for(&state, bearer).await => next.run(request).await,
         Ok(Some(refusal)) => refusal.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Whether `bearer` is a token whose device an administrator ordered wiped.
+async fn wipe_ordered_for(state: &AppState, bearer: Option<String>) -> bool {
+    let Some(token) = bearer else { return false };
+    let now = state.now();
+    matches!(
+        state
+            .db
+            .tx(move |c| Ok(auth::caller_by_token(c, &token, now)))
+            .await,
+        Ok(Err(ApiError::DeviceWipe))
+    )
 }
 
 async fn version_refusal(

@@ -135,8 +135,8 @@ fn to_2(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// 2 → 3: `sync_leaving`; and what format-2 files written before the last of its changes
 /// lack — resolutions' newer columns, follows, drafts, a column kept in both layers.
 fn to_3(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(table::records::LEAVING_SCHEMA)?;
     create_missing(tx)?;
+    tx.execute_batch(table::records::LEAVING_SCHEMA)?;
     crate::open::resolutions_upgrade_in_tx(tx)?;
     if let Some(kept) = kept(tx)? {
         for entity in &kept.entities {

@@ -27,17 +27,6 @@ impl Client {
         // Background sync learns of runs it did not start, so it never overlaps them.
         self.signal(outpost_sync::Event::SyncStarted);
         let result = self.sync_run_locked().await;
-        // "Update required" stands until a run goes through again.
-        let _ = self.with_store(|s| {
-            match &result {
-                Err(CoreError::UpdateRequired(message)) => {
-                    s.state_set(super::UPDATE_REQUIRED, message)?;
-                }
-                Ok(_) => s.state_delete(super::UPDATE_REQUIRED)?,
-                Err(_) => {}
-            }
-            Ok(())
-        });
         self.signal(outpost_sync::Event::SyncFinished {
             outcome: self.outcome_of(&result),
         });
@@ -55,6 +44,23 @@ impl Client {
     /// One sync at a time: a second caller waits for the first run to end.
     pub(super) async fn sync_run_locked(&self) -> Result<SyncReport, CoreError> {
         let _one_at_a_time = self.sync_lock.lock().await;
+        let result = self.sync_runs().await;
+        // "Update required" stands until a run goes through again, whoever started it.
+        let _ = self.with_store(|s| {
+            match &result {
+                Err(CoreError::UpdateRequired(message)) => {
+                    s.state_set(super::UPDATE_REQUIRED, message)?;
+                }
+                Ok(_) => s.state_delete(super::UPDATE_REQUIRED)?,
+                Err(_) => {}
+            }
+            Ok(())
+        });
+        result
+    }
+
+    /// One run, and a second when the first one's resolutions released parked operations.
+    async fn sync_runs(&self) -> Result<SyncReport, CoreError> {
         let mut report = self.sync_run().await?;
         if report.resolved > 0 && self.with_store(|s| Ok(!s.outbox_pending(1)?.is_empty()))? {
             let again = self.sync_run().await?;

@@ -44,8 +44,9 @@ pub async fn pull(
             "resend must be at most {MAX_RESEND} characters of entity names"
         )));
     }
-    // The server's own cap wins; the device sees `has_more` and asks again.
-    req.limit = req.limit.min(state.pull_page());
+    // The server's own cap wins; the device sees `has_more` and asks again. A page holds
+    // at least one line, or a device asking for none would be told "more" for ever.
+    req.limit = req.limit.min(state.pull_page()).max(1);
     let org = state.org().await?;
     let now = state.now();
     let page = state

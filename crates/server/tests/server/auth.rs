@@ -1143,6 +1143,23 @@ async fn an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on
         "an older protocol",
     );
 
+    // A wipe order reaches a lost device however old its app: it is not told to update.
+    let lost = login(&h.app, "fiona", "lost").await;
+    let fiona_id = crate::user_id(&h, "fiona");
+    let a = revoke(&h, &admin, "lost", json!({"user": fiona_id, "wipe": true})).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let wiped = send(
+        &h.app,
+        as_app("1.1.9", "1", request("GET", pull, Some(&lost), None)),
+    )
+    .await;
+    assert_refused(
+        &wiped,
+        StatusCode::UNAUTHORIZED,
+        "device_wipe",
+        "an old lost device",
+    );
+
     put_setting(&h, &admin, "min_app_version", json!("")).await;
     let any = send(
         &h.app,

@@ -444,12 +444,17 @@ pub(crate) fn leaving_in_tx(
     entity: &EntityDef,
     id: &str,
 ) -> Result<bool, StoreError> {
-    let marked = conn
-        .prepare_cached("SELECT 1 FROM sync_leaving WHERE entity = ?1 AND id = ?2")?
-        .query_row([&entity.name, id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    Ok(marked || reason_in_tx(conn, entity, id)?.as_deref() == Some(IN_PROGRESS))
+    match reason_in_tx(conn, entity, id)? {
+        Some(reason) => Ok(reason == IN_PROGRESS),
+        // No server copy (made here): the mark alone says it. A server copy sent since
+        // always has another reason, so a mark a build from before `sync_leaving` left
+        // behind is never taken for a leave.
+        None => Ok(conn
+            .prepare_cached("SELECT 1 FROM sync_leaving WHERE entity = ?1 AND id = ?2")?
+            .query_row([&entity.name, id], |_| Ok(()))
+            .optional()?
+            .is_some()),
+    }
 }
 
 /// Forgets that record `id` was leaving: the server sent it again, or it left.
@@ -518,8 +523,13 @@ pub(crate) fn clear_in_tx(
         &format!("DELETE FROM \"{server}\" WHERE id NOT IN (SELECT value FROM json_each(?1))"),
         [&kept],
     )?;
+    // Only what the server had sent: a record made here and not yet sent back (its create
+    // may not even be pushed) is not the server's to take away.
     conn.execute(
-        "INSERT OR IGNORE INTO sync_leaving (entity, id) SELECT ?2, value FROM json_each(?1)",
+        &format!(
+            "INSERT OR IGNORE INTO sync_leaving (entity, id) SELECT ?2, id FROM \"{server}\" \
+             WHERE id IN (SELECT value FROM json_each(?1))"
+        ),
         [&kept, &entity.name],
     )?;
     conn.execute(

@@ -158,11 +158,24 @@ fn a_format_2_file_opens_with_its_pending_parked_failed_work_drafts_and_resoluti
 fn a_migration_that_fails_leaves_the_file_as_it_was_and_says_which_step() {
     let (_dir, path) = fixture("format-2.db");
     let before = outbox_rows(&path);
-    // Something in the file that the step to format 3 trips over: an index by the name
-    // of the table it makes.
+    // Something in the file that the step to format 3 trips over — an index by the name
+    // of the table it makes — after the step has written: it first makes the tables the
+    // file lacks (the follows' table, dropped here).
     raw(&path)
-        .execute_batch("CREATE INDEX sync_leaving ON sync_state (key);")
+        .execute_batch("DROP TABLE sync_follow; CREATE INDEX sync_leaving ON sync_state (key);")
         .expect("a stumbling block");
+    let schema = |path: &Path| -> String {
+        raw(path)
+            .query_row(
+                "SELECT group_concat(type || ' ' || name, ', ') FROM \
+                 (SELECT type, name FROM sqlite_master ORDER BY type, name)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the schema")
+    };
+    let shape = schema(&path);
+    assert!(!shape.contains("table sync_follow"), "{shape}");
     let refused = Store::open_with_key(&path, &key()).expect_err("the step fails");
     assert!(
         matches!(refused, StoreError::Migration { from: 2, to: 3, .. }),
@@ -173,6 +186,11 @@ fn a_migration_that_fails_leaves_the_file_as_it_was_and_says_which_step() {
         "the message says nothing changed: {refused}"
     );
     assert_eq!(user_version(&path), 0, "still format 2");
+    assert_eq!(
+        schema(&path),
+        shape,
+        "no table the failed step made is left"
+    );
     assert_eq!(outbox_rows(&path), before, "every change still there");
     let legacy: String = raw(&path)
         .query_row(
