@@ -93,7 +93,8 @@ pub(crate) fn migrate_in_tx(tx: &Transaction<'_>) -> Result<u32, StoreError> {
     Ok(found)
 }
 
-fn table_exists(tx: &rusqlite::Connection, name: &str) -> Result<bool, StoreError> {
+/// Whether the file has table `name`.
+pub(crate) fn table_exists(tx: &rusqlite::Connection, name: &str) -> Result<bool, StoreError> {
     Ok(tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
         [name],

@@ -42,12 +42,7 @@ pub(crate) fn outbox_upgrade_in_tx(tx: &rusqlite::Transaction<'_>) -> Result<(),
         [],
         |r| r.get(0),
     )?;
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sync_outbox')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists || has_created_on {
+    if !crate::migrate::table_exists(tx, "sync_outbox")? || has_created_on {
         return Ok(());
     }
     tx.execute_batch(&format!(
@@ -201,11 +196,7 @@ impl Store {
         }
         let key = keys.get(key_id)?.ok_or(StoreError::MissingKey)?;
         let conn = keyed(path, &key)?;
-        let has_state: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sync_state')",
-            [],
-            |r| r.get(0),
-        )?;
+        let has_state = crate::migrate::table_exists(&conn, "sync_state")?;
         names
             .iter()
             .map(|name| {
