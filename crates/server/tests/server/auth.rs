@@ -1097,22 +1097,21 @@ async fn an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on
         assert_eq!(answer.status, StatusCode::OK, "{version}: {}", answer.body);
     }
     let pull = "/api/v1/sync/pull?checkpoint=0&limit=10";
-    let refused = send(
-        &h.app,
-        as_app("1.1.9", "1", request("GET", pull, Some(&token), None)),
-    )
-    .await;
+    // A pull with `token` as app `version` speaking `protocol`.
+    let pull_as = |version: &str, protocol: &str, token: &str| {
+        send(
+            &h.app,
+            as_app(version, protocol, request("GET", pull, Some(token), None)),
+        )
+    };
+    let refused = pull_as("1.1.9", "1", &token).await;
     assert_refused(
         &refused,
         StatusCode::UPGRADE_REQUIRED,
         "update_required",
         "an older app's pull",
     );
-    let garbled = send(
-        &h.app,
-        as_app("one", "1", request("GET", pull, Some(&token), None)),
-    )
-    .await;
+    let garbled = pull_as("one", "1", &token).await;
     assert_refused(
         &garbled,
         StatusCode::UPGRADE_REQUIRED,
@@ -1131,11 +1130,7 @@ async fn an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on
         StatusCode::OK,
         "a request that names no app passes"
     );
-    let protocol = send(
-        &h.app,
-        as_app("1.2.0", "0", request("GET", pull, Some(&token), None)),
-    )
-    .await;
+    let protocol = pull_as("1.2.0", "0", &token).await;
     assert_refused(
         &protocol,
         StatusCode::UPGRADE_REQUIRED,
@@ -1148,11 +1143,7 @@ async fn an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on
     let fiona_id = crate::user_id(&h, "fiona");
     let a = revoke(&h, &admin, "lost", json!({"user": fiona_id, "wipe": true})).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
-    let wiped = send(
-        &h.app,
-        as_app("1.1.9", "1", request("GET", pull, Some(&lost), None)),
-    )
-    .await;
+    let wiped = pull_as("1.1.9", "1", &lost).await;
     assert_refused(
         &wiped,
         StatusCode::UNAUTHORIZED,
@@ -1161,11 +1152,7 @@ async fn an_app_older_than_the_org_allows_is_told_to_update_and_newer_ones_go_on
     );
 
     put_setting(&h, &admin, "min_app_version", json!("")).await;
-    let any = send(
-        &h.app,
-        as_app("0.0.1", "1", request("GET", pull, Some(&token), None)),
-    )
-    .await;
+    let any = pull_as("0.0.1", "1", &token).await;
     assert_eq!(
         any.status,
         StatusCode::OK,
