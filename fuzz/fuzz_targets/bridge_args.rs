@@ -71,6 +71,8 @@ fn sign_in() -> Arc<Device> {
         keys: Arc::new(outpost_store::MemoryKeyStore::default()),
         default_server_url: None,
         notifier: None,
+        env: Default::default(),
+        installer: None,
     })
     .expect("the client opens");
     let status = runtime()

@@ -7,6 +7,7 @@
 
 mod commands;
 pub mod notification;
+pub mod update;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -45,8 +46,15 @@ pub fn run() {
     }
     let result = builder
         .plugin(window_state())
+        .plugin(update::plugin())
         .setup(|app| {
-            let client = Arc::new(open_client(app.path().app_data_dir().ok())?);
+            let installer = update::platform().map(|platform| {
+                Arc::new(update::TauriInstaller {
+                    app: app.handle().clone(),
+                    platform,
+                }) as Arc<dyn outpost_core::Installer>
+            });
+            let client = Arc::new(open_client(app.path().app_data_dir().ok(), installer)?);
             tauri::async_runtime::spawn(Arc::clone(&client).run_scheduler(scheduler_config()));
             tauri::async_runtime::spawn(pass_on(
                 watch::session_lock(),
@@ -192,7 +200,10 @@ fn scheduler_config() -> outpost_core::SyncTiming {
 
 /// `OUTPOST_DATA_DIR` overrides the app-data folder (tests point it at a temp dir);
 /// `OUTPOST_SERVER_URL` pre-fills the sign-in screen.
-fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
+fn open_client(
+    app_data_dir: Option<PathBuf>,
+    installer: Option<Arc<dyn outpost_core::Installer>>,
+) -> anyhow::Result<Client> {
     let data_dir = match std::env::var_os("OUTPOST_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => app_data_dir.context("this OS has no app-data folder; set OUTPOST_DATA_DIR")?,
@@ -203,6 +214,7 @@ fn open_client(app_data_dir: Option<PathBuf>) -> anyhow::Result<Client> {
         default_server_url: std::env::var("OUTPOST_SERVER_URL").ok(),
         notifier: Some(notification::desktop()),
         env: Default::default(),
+        installer,
     })
     .map_err(|e| anyhow::anyhow!("opening the local database: {e}"))
 }

@@ -126,6 +126,7 @@ async fn measure(url: &str) -> anyhow::Result<Figures> {
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })?);
     peak_rss_reset();
     let started = Instant::now();

@@ -60,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })?);
     let started = Instant::now();
     client

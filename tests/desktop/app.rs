@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use outpost_testkit::proxy::{Fault, FaultProxy};
-use outpost_testkit::{DEMO_PASSWORD, ServerProcess, binary, free_port};
+use outpost_testkit::{DEMO_PASSWORD, ServerProcess, app_binary, free_port};
 use outpost_tests::{Device, fiona_accounts, first_account, set};
 
 use crate::notification::NotifyMonitor;
@@ -69,7 +69,7 @@ impl Driver {
 
     /// A WebDriver session on the app (tauri-driver starts the app for it).
     pub(crate) async fn session(&self) -> anyhow::Result<Client> {
-        let app = binary("outpost-app")?;
+        let app = app_binary()?;
         let caps = serde_json::json!({ "tauri:options": { "application": app } });
         let serde_json::Value::Object(caps) = caps else {
             unreachable!("a json object literal")

@@ -49,6 +49,7 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })?;
     assert!(
         reopened.session_status().await?.signed_in,
@@ -64,6 +65,7 @@ async fn a_device_opens_its_database_with_the_keychain_key_and_not_without_it() 
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })?;
     let status = locked.session_status().await?;
     assert_eq!(

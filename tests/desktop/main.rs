@@ -12,6 +12,7 @@ mod keychain;
 mod kill;
 mod notification;
 mod trust;
+mod update;
 mod watch;
 mod window;
 

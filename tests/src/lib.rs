@@ -90,6 +90,92 @@ pub async fn api_token(url: &str, username: &str, device: &str) -> anyhow::Resul
         .ok_or_else(|| anyhow::anyhow!("{username} was not signed in: {login}"))
 }
 
+/// Sets one org setting (`key` of `OrgSettings`) through the admin API.
+pub async fn admin_setting(url: &str, key: &str, value: serde_json::Value) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let token = api_token(url, "admin", "console").await?;
+    let settings_url = format!("{url}/api/v1/admin/settings");
+    let mut settings: serde_json::Value = http
+        .get(&settings_url)
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    settings[key] = value;
+    let res = http
+        .put(&settings_url)
+        .bearer_auth(&token)
+        .json(&settings)
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "{}", res.text().await?);
+    Ok(())
+}
+
+/// A release file the server's tests keep (`crates/server/tests/server/fixtures/releases`):
+/// a package, its signatures made with `tauri signer sign`, and the public keys.
+pub fn release_fixture(name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/server/tests/server/fixtures/releases")
+        .join(name);
+    std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
+}
+
+/// What an administrator publishes: a release, its package and signature, and for which
+/// platforms and device database formats.
+pub struct Release<'a> {
+    /// `major.minor.patch`.
+    pub version: &'a str,
+    /// The notes.
+    pub notes: &'a str,
+    /// The newest store format the build writes.
+    pub store_format: u32,
+    /// The oldest store format the build moves forward.
+    pub min_store_format: u32,
+    /// The package's bytes.
+    pub package: Vec<u8>,
+    /// Its signature (the `.sig` file's content).
+    pub signature: Vec<u8>,
+    /// `linux-x86_64-deb`, …
+    pub platforms: &'a [&'a str],
+}
+
+/// Publishes `release` through the admin API (the org's update key must be set).
+pub async fn publish_release(url: &str, release: &Release<'_>) -> anyhow::Result<()> {
+    let admin = api_token(url, "admin", "console").await?;
+    let http = reqwest::Client::new();
+    let version = release.version;
+    let res = http
+        .put(format!("{url}/api/v1/admin/releases/{version}"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "notes": release.notes,
+            "store_format": release.store_format,
+            "min_store_format": release.min_store_format,
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "{}", res.text().await?);
+    let signature = String::from_utf8(release.signature.clone())?;
+    for platform in release.platforms {
+        let res = http
+            .put(format!("{url}/api/v1/admin/releases/{version}/{platform}"))
+            .bearer_auth(&admin)
+            .header(outpost_server::releases::SIGNATURE_HEADER, signature.trim())
+            .body(release.package.clone())
+            .send()
+            .await?;
+        anyhow::ensure!(
+            res.status().is_success(),
+            "uploading for {platform}: {}",
+            res.text().await?
+        );
+    }
+    Ok(())
+}
+
 /// A field client in its own temp folder, with its key store.
 pub struct Device {
     /// The client.
@@ -108,6 +194,7 @@ impl Device {
             default_server_url: None,
             notifier: None,
             env: Default::default(),
+            installer: None,
         })?;
         Ok(Self {
             client: Arc::new(client),

@@ -8,4 +8,5 @@ mod offline_edit;
 mod postgres;
 mod trust;
 mod two_servers;
+mod updates;
 mod versions;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use outpost_core::{Client, ClientConfig, CoreError, Environment};
 use outpost_store::{KeyStore, MemoryKeyStore};
 use outpost_testkit::ServerProcess;
-use outpost_tests::{Device, api_token, set};
-use serde_json::{Value, json};
+use outpost_tests::{Device, admin_setting, set};
+use serde_json::json;
 
 const CITY: &str = "address1_city";
 
@@ -28,30 +28,13 @@ fn client(
             app_version: version.map(str::to_owned),
             ..Environment::default()
         },
+        installer: None,
     })?)
 }
 
 /// Sets the org's minimum app version through the admin API.
 async fn require(server: &ServerProcess, version: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let token = api_token(&server.url(), "admin", "console").await?;
-    let url = format!("{}/api/v1/admin/settings", server.url());
-    let mut settings: Value = http
-        .get(&url)
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    settings["min_app_version"] = json!(version);
-    let res = http
-        .put(&url)
-        .bearer_auth(&token)
-        .json(&settings)
-        .send()
-        .await?;
-    anyhow::ensure!(res.status().is_success(), "{}", res.text().await?);
-    Ok(())
+    admin_setting(&server.url(), "min_app_version", json!(version)).await
 }
 
 #[tokio::test]

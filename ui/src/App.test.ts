@@ -120,6 +120,64 @@ describe('App', () => {
     expect(screen.getByTestId('status-pending').textContent).toMatch(/2/);
   });
 
+  it('offers the org\'s app update, installs it on yes and says why an install failed', async () => {
+    const core = new FakeCore();
+    const update = {
+      version: '0.2.0',
+      notes: 'Faster sync for large territories.',
+      size: 5 * 1024 * 1024,
+      blocked: null,
+      installing: false,
+      failed: null,
+    };
+    core.sync = makeSyncStatus({ pending_ops: 1, update });
+    core.handlers.update_install = () => null;
+    renderApp(fakeApi(), core);
+    await fireEvent.click(await screen.findByTestId('module-field-sales'));
+    const offer = await screen.findByTestId('status-update-available');
+    expect(offer.textContent).toMatch(/Update 0\.2\.0 available/);
+    await fireEvent.click(offer);
+    expect((await screen.findByTestId('update-notes')).textContent).toMatch(/Faster sync/);
+    expect(screen.getByTestId('update-prompt').textContent).toMatch(/5\.0 MB/);
+    await fireEvent.click(screen.getByTestId('update-install'));
+    await waitFor(() => expect(core.callsOf('update_install')).toHaveLength(1));
+
+    // The install was refused: the prompt says why, and nothing else changed.
+    delete core.handlers.update_install;
+    core.failNext.update_install = new OutpostError(
+      'invalid_input',
+      "The update was refused: the package is not signed with your organization's update key.",
+    );
+    await fireEvent.click(screen.getByTestId('update-install'));
+    expect((await screen.findByTestId('update-failed')).textContent).toMatch(/not signed/);
+    await fireEvent.click(screen.getByTestId('update-later'));
+    await waitFor(() => expect(screen.queryByTestId('update-prompt')).toBeNull());
+    expect(screen.getByTestId('status-update-available')).toBeTruthy();
+  });
+
+  it('says why an update cannot be installed and offers it when the app is too old to sync', async () => {
+    const core = new FakeCore();
+    core.sync = makeSyncStatus({
+      update_required: 'this app is version 0.1.0, and your organisation needs 0.2.0 or later',
+      update: {
+        version: '0.2.0',
+        notes: '',
+        size: 1024,
+        blocked: 'Version 0.2.0 cannot move this device\'s offline data forward.',
+        installing: false,
+        failed: null,
+      },
+    });
+    renderApp(fakeApi(), core);
+    await fireEvent.click(await screen.findByTestId('module-field-sales'));
+    const offer = await screen.findByTestId('status-update-available');
+    expect(offer.textContent).toMatch(/Install 0\.2\.0/);
+    await fireEvent.click(offer);
+    expect((await screen.findByTestId('update-prompt-required')).textContent).toMatch(/changes wait/);
+    expect(screen.getByTestId('update-blocked').textContent).toMatch(/cannot move/);
+    expect((screen.getByTestId('update-install') as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('shows the offline indicator at once and reconnects when tapped', async () => {
     const core = new FakeCore();
     core.online = false;

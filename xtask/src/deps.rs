@@ -48,6 +48,7 @@ const TEST: &[&str] = &[
     "keyutils",
     "postgresql",
     "imagemagick",
+    "desktop-file-utils",
 ];
 
 /// tauri-driver's version (2.x; 3.0 is an alpha).
@@ -118,7 +119,8 @@ fn installed(package: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
-fn is_root() -> bool {
+/// Whether xtask runs as root (else apt goes through sudo).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

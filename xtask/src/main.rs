@@ -7,11 +7,13 @@
 //! - `codegen [--check]`: TypeScript types from the Rust API types.
 //! - `sim`: the deterministic simulation of devices, server, network and clock.
 //! - `tidy`: conventions checked by code.
+//! - `bundle [--debug]`: the field app's `.deb` and `.rpm`; `icons`: their icons.
 //! - `bench server` / `bench client`: benchmarks, figures written into `docs/BENCHMARKS.md`.
 //! - `fuzz [TARGET|all] [--time SECONDS]`: the fuzz targets of `fuzz/`, figures written into
 //!   `fuzz/README.md`.
 
 mod bench;
+mod bundle;
 mod deps;
 mod fuzz;
 mod proc;
@@ -37,11 +39,14 @@ fn main() -> anyhow::Result<()> {
         Some("tidy") => tidy::tidy(&root),
         Some("bench") => bench::bench(&root, args.get(1).map(String::as_str)),
         Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
+        Some("bundle") => bundle::command(&root, &args[1..]),
+        Some("icons") => bundle::icons(&root),
+        Some("update-key") => bundle::update_key_command(&root),
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
         Some("sim") => sim(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K] [--postgres]\n                    the deterministic simulation (crates/sim)\n  fuzz [TARGET|all] [--time SECONDS]\n                    run the fuzz targets (60 s each by default); figures into fuzz/README.md"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bundle [--debug]  the field app's .deb and .rpm (release, or around the debug build)\n  icons             regenerate the bundlers' icons from icons/outpost.svg\n  update-key        make the development update signing key (.tools/update-key/)\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K] [--postgres]\n                    the deterministic simulation (crates/sim)\n  fuzz [TARGET|all] [--time SECONDS]\n                    run the fuzz targets (60 s each by default); figures into fuzz/README.md"
             );
             bail!("unknown or missing command")
         }

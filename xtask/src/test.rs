@@ -66,6 +66,10 @@ pub fn test(root: &Path) -> anyhow::Result<()> {
         &mut proc::cargo(&["build", "--workspace", "--locked"]),
         root,
     )?;
+    // The app as a user gets it: its .deb (and .rpm) around the build above, installed
+    // with apt; the desktop tests drive the installed binary.
+    let packages = crate::bundle::bundle(root, crate::bundle::Profile::Debug)?;
+    let installed = crate::bundle::install_deb(root, packages.get("deb")?)?;
     let _ = std::fs::remove_file(root.join(COUNTS));
     // The workspace build above may rebuild this very binary (xtask is a member), so the
     // session runs a copy taken before it could change.
@@ -74,7 +78,8 @@ pub fn test(root: &Path) -> anyhow::Result<()> {
     let mut session = desktop_session(&me, "test-in-session");
     session
         .env("PATH", &path)
-        .env("TAURI_DRIVER", tools.join("tauri-driver"));
+        .env("TAURI_DRIVER", tools.join("tauri-driver"))
+        .env(outpost_testkit::APP_BINARY_VAR, &installed);
     proc::run(&mut session, root)?;
     let inner = std::fs::read_to_string(root.join(COUNTS))
         .context("the in-session tests left no counts")?;

@@ -152,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), ApiError> {
             default_server_url,
             notifier: None,
             env: Default::default(),
+            installer: None,
         })
         .map_err(ApiError::from)?,
     );

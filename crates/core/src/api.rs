@@ -166,6 +166,27 @@ pub struct SyncStatus {
     pub progress: Option<SyncProgress>,
     /// The server needs a newer app (its message): the footer says "Update required".
     pub update_required: Option<String>,
+    /// A newer release of the app the org offers (S19): the footer offers it.
+    pub update: Option<AppUpdate>,
+}
+
+/// A newer release of the app, offered by the org server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AppUpdate {
+    /// Its version.
+    pub version: String,
+    /// What changed.
+    pub notes: String,
+    /// The package's size in bytes.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Why it cannot be installed (the new build could not open this device's data);
+    /// `None` when it can.
+    pub blocked: Option<String>,
+    /// An install is under way (sync waits for it).
+    pub installing: bool,
+    /// Why the last install failed (nothing was installed).
+    pub failed: Option<String>,
 }
 
 /// One offline entity's availability.
@@ -920,6 +941,7 @@ pub fn typescript_bindings() -> String {
         SignedOutReason::decl(&cfg),
         SignInArgs::decl(&cfg),
         SyncProgress::decl(&cfg),
+        AppUpdate::decl(&cfg),
         SyncStatus::decl(&cfg),
         EntityAvailability::decl(&cfg),
         SignOutArgs::decl(&cfg),

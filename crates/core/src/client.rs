@@ -27,9 +27,11 @@ mod errors;
 mod records;
 mod recovery;
 mod sync;
+mod update;
 
 use accounts::{Account, Accounts, Who};
 pub use background::Notifier;
+pub use update::{Installer, Installing, UpdateTicket};
 
 /// Where the client keeps its data and keys.
 pub struct ClientConfig {
@@ -44,6 +46,9 @@ pub struct ClientConfig {
     pub notifier: Option<Notifier>,
     /// The clock, ids and network: the real ones by default.
     pub env: Environment,
+    /// How this app installs its updates (the Tauri shell's updater); none: it offers
+    /// none (the CLI, the browser bridge).
+    pub installer: Option<Arc<dyn Installer>>,
 }
 
 /// A clock.
@@ -123,6 +128,8 @@ pub struct Client {
     events_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<outpost_sync::Event>>>,
     // What the scheduler said last (the footer's state).
     scheduler_status: Mutex<Option<outpost_sync::Status>>,
+    // The update the org server offered last (S19).
+    update: Mutex<update::UpdateState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -242,13 +249,16 @@ impl Client {
             Some(t) => Arc::clone(t),
             None => crate::remote::http()?,
         };
-        let version = self
-            .config
+        Remote::new(url, transport, self.app_version())
+    }
+
+    /// The version this app tells servers: this build's, unless a test plays another.
+    fn app_version(&self) -> String {
+        self.config
             .env
             .app_version
             .clone()
-            .unwrap_or_else(|| crate::APP_VERSION.to_owned());
-        Remote::new(url, transport, version)
+            .unwrap_or_else(|| crate::APP_VERSION.to_owned())
     }
 }
 
@@ -271,6 +281,7 @@ impl Client {
             events: Mutex::new(Some(events_tx)),
             events_rx: Mutex::new(Some(events_rx)),
             scheduler_status: Mutex::new(None),
+            update: Mutex::new(update::UpdateState::default()),
         };
         if let Some(account) = client.accounts().active() {
             // The store keeps the metadata it was made from: this works offline.

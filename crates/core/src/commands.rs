@@ -10,9 +10,9 @@ use serde_json::Value;
 use ts_rs::TS as _;
 
 use crate::api::{
-    ApiError, AppModuleInfo, CommandArgs, CommandResult, DraftKey, DraftRow, DraftUpdateArgs,
-    ErrorCode, LookupSearchArgs, RecentListArgs, RecordCreateArgs, RecordDetail, RecordKey,
-    RecordListArgs, RecordRow, RecordUpdateArgs, RecoveryInfo, RecoveryRestoreArgs,
+    ApiError, AppModuleInfo, AppUpdate, CommandArgs, CommandResult, DraftKey, DraftRow,
+    DraftUpdateArgs, ErrorCode, LookupSearchArgs, RecentListArgs, RecordCreateArgs, RecordDetail,
+    RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, RecoveryInfo, RecoveryRestoreArgs,
     ScriptQueryArgs, SearchArgs, SearchHitRow, SessionStatus, SignInArgs, SignOutArgs,
     SyncErrorResolveArgs, SyncErrorRow, SyncReport, SyncStatus, Unsent, ViewInfo, ViewPageArgs,
     ViewPageResult, Why,
@@ -138,6 +138,10 @@ commands! {
     sync_error_resolve(SyncErrorResolveArgs) -> (),
         "resolve one: op_id, resolution.action=keep_mine|take_server|resubmit";
     server_probe() -> bool, "is the server reachable now";
+    update_check() -> Option<AppUpdate>,
+        "ask the org server for a newer release of the app (the installed app only)";
+    update_install() -> (),
+        "install the release offered and restart (waits for a sync under way; the installed app only)";
     script_is_offline_enabled(RecordListArgs) -> bool, "scripting API: entity";
     script_create(RecordCreateArgs) -> RecordRow = record_create,
         "scripting API: entity, fields.<name>=<value>…";

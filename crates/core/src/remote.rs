@@ -261,6 +261,47 @@ impl Remote {
 }
 
 impl Remote {
+    /// The update the org offers this app (`GET /app/update`), `None` when there is none
+    /// (`204`).
+    pub(crate) async fn update_offer(
+        &self,
+        token: &str,
+        platform: &str,
+        current: &str,
+    ) -> Result<Option<outpost_protocol::release::UpdateOffer>, CoreError> {
+        let query = serde_urlencoded::to_string([("platform", platform), ("current", current)])
+            .map_err(anyhow::Error::from)?;
+        let mut request = self.get("/app/update", Some(token));
+        request.url = format!("{}?{query}", request.url);
+        let sent = self.transport.send(request).await;
+        if matches!(&sent, Ok(res) if res.status == 204) {
+            return Ok(None);
+        }
+        decode(sent).map(Some)
+    }
+
+    /// The whole address of a path the server named (`/api/v1/…`).
+    pub(crate) fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// What the field app's requests say about it, as headers: the access token and its
+    /// versions (for the updater's download, which goes around this transport).
+    pub(crate) fn headers_for(&self, token: &str) -> Vec<(String, String)> {
+        let mut request = self.get("/", Some(token));
+        request.bearer = None;
+        let mut headers = vec![("authorization".to_owned(), format!("Bearer {token}"))];
+        headers.extend(
+            request
+                .version_headers()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v)),
+        );
+        headers
+    }
+}
+
+impl Remote {
     /// Ends the session on the server (its tokens stop working).
     pub(crate) async fn logout(&self, token: &str) -> Result<(), CoreError> {
         let res = self

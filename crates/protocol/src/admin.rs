@@ -192,6 +192,11 @@ pub struct OrgSettings {
     /// answered `update_required`. Empty: any.
     #[serde(default)]
     pub min_app_version: String,
+    /// The org's update signing public key (what `tauri signer generate` writes to its
+    /// `.pub` file): uploaded packages must be signed with its secret half. Empty: no
+    /// release can be uploaded.
+    #[serde(default)]
+    pub update_public_key: String,
 }
 
 /// A user as the admin API lists them.

@@ -8,6 +8,7 @@
 pub mod admin;
 mod code;
 pub mod recovery;
+pub mod release;
 mod version;
 
 pub use code::WireCode;

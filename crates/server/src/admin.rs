@@ -703,6 +703,7 @@ pub fn settings_set(conn: &mut dyn Conn, settings: &OrgSettings) -> Result<OrgSe
             "min_app_version must be a version like 1.4.0, not {min:?}"
         )));
     }
+    crate::releases::validate_key(&settings.update_public_key)?;
     setting_set(
         conn,
         key::SETTINGS,

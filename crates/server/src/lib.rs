@@ -20,6 +20,7 @@ pub mod private;
 pub mod pull;
 pub mod push;
 pub mod records;
+pub mod releases;
 pub mod routes;
 pub mod scope;
 pub mod seed;
@@ -213,7 +214,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Answers a field app too old for this server or org `update_required` (426) before it
-/// reaches any route but the health probe (C23, S19): one that speaks a protocol the server
+/// reaches any route but those of [`is_ungated`] (C23, S19): one that speaks a protocol the server
 /// no longer does, or whose version is below the org's `min_app_version`. A request that
 /// names neither (the console, a script) passes: the gate keeps old apps from
 /// misunderstanding the server, it guards no data.
@@ -224,7 +225,7 @@ async fn version_gate(
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     use outpost_protocol::{APP_VERSION_HEADER, PROTOCOL_HEADER};
-    let (app, protocol, health) = {
+    let (app, protocol, ungated) = {
         let header = |name: &str| {
             request
                 .headers()
@@ -234,10 +235,10 @@ async fn version_gate(
         (
             header(APP_VERSION_HEADER),
             header(PROTOCOL_HEADER),
-            request.uri().path() == "/api/v1/health",
+            is_ungated(request.uri().path()),
         )
     };
-    if health || (app.is_none() && protocol.is_none()) {
+    if ungated || (app.is_none() && protocol.is_none()) {
         return next.run(request).await;
     }
     let bearer = request
@@ -254,6 +255,15 @@ async fn version_gate(
         Ok(Some(refusal)) => refusal.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The routes an app too old to sync still reaches: the health probe, signing in and
+/// refreshing its token, and asking for and downloading its update, which is how it stops
+/// being too old.
+fn is_ungated(path: &str) -> bool {
+    path == "/api/v1/health"
+        || path.starts_with("/api/v1/auth/")
+        || path.starts_with("/api/v1/app/")
 }
 
 /// Whether `bearer` is a token whose device an administrator ordered wiped.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use outpost_protocol::admin::{Assignments, EntityOffline, ProfileDef, RevokeDeviceRequest};
+use outpost_protocol::release::{ReleaseManifest, ReleaseSet};
 use outpost_server::auth::Caller;
 use outpost_server::db::{Location, string};
 use outpost_server::{AppState, Db, admin, app, now, seed};
@@ -187,6 +188,45 @@ enum AdminCommand {
     },
     /// Lists the users.
     Users,
+    /// Shows the org settings, or changes those named.
+    Settings {
+        /// The oldest field app version that may sync (`major.minor.patch`; `""` for any).
+        #[arg(long)]
+        min_app_version: Option<String>,
+        /// The org's update public key: the `.pub` file `tauri signer generate` wrote (or
+        /// `cargo xtask update-key` for development). Uploaded packages must be signed with
+        /// its secret half.
+        #[arg(long)]
+        update_public_key: Option<PathBuf>,
+    },
+    /// Lists the app releases and their packages.
+    Releases,
+    /// Uploads a signed package of the field app (creating its release, with its notes).
+    ReleaseUpload {
+        /// The package (`.deb`, `.rpm`, `-setup.exe`, `.app.tar.gz`).
+        package: PathBuf,
+        /// `{os}-{arch}-{installer}`, as Tauri's updater names it: `linux-x86_64-deb`,
+        /// `linux-x86_64-rpm`, `windows-x86_64-nsis`, `darwin-aarch64-app`, …
+        #[arg(long)]
+        platform: String,
+        /// The signature `tauri signer sign --app-version` wrote (default: the package's
+        /// name with `.sig` added).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// What `cargo xtask bundle` wrote beside the packages (`outpost-release.json`):
+        /// the version and the device database formats the build opens.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// A file with the release notes the user reads before saying yes (kept as they
+        /// are when omitted and the release exists).
+        #[arg(long)]
+        notes: Option<PathBuf>,
+    },
+    /// Withdraws a release: no device is offered it any more.
+    ReleaseDelete {
+        /// Its version.
+        version: String,
+    },
     /// Opens a recovery file of this org that a device kept when a wipe could not send a
     /// user's work, and prints the work it holds (JSON). The work is what the device
     /// wrote, not signed by the user: confirm it with them before acting on it.
@@ -242,6 +282,17 @@ fn out<T: serde::Serialize>(
     }
 }
 
+/// The org's first administrator: whom the CLI acts as (it runs on the database itself).
+fn first_admin(c: &mut dyn outpost_server::db::Conn) -> anyhow::Result<String> {
+    c.query_opt(
+        "SELECT id FROM org_user WHERE is_admin = 1 ORDER BY id",
+        &[],
+    )?
+    .map(|r| string(&r[0]))
+    .transpose()?
+    .context("the org has no administrator")
+}
+
 /// Runs one admin command in one transaction, printing its JSON answer.
 #[allow(clippy::too_many_lines)] // one arm per subcommand
 async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
@@ -288,14 +339,7 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                     other => anyhow::bail!("`{other}` is not apply or discard"),
                 };
                 let org = outpost_server::org::Org::load(c)?;
-                let admin_id = c
-                    .query_opt(
-                        "SELECT id FROM org_user WHERE is_admin = 1 ORDER BY id",
-                        &[],
-                    )?
-                    .map(|r| string(&r[0]))
-                    .transpose()?
-                    .context("the org has no administrator")?;
+                let admin_id = first_admin(c)?;
                 let caller = Caller {
                     user_id: admin_id,
                     device_id: "outpost-server-admin".to_owned(),
@@ -319,6 +363,86 @@ async fn run_admin(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
                 out(admin::devices(c, user.as_deref(), now().unix_timestamp()))
             }
             AdminCommand::Users => out(admin::users(c)),
+            AdminCommand::Settings {
+                min_app_version,
+                update_public_key,
+            } => {
+                let mut settings = admin::settings(c)?;
+                if min_app_version.is_none() && update_public_key.is_none() {
+                    return out(Ok(settings));
+                }
+                if let Some(min) = min_app_version {
+                    settings.min_app_version = min;
+                }
+                if let Some(file) = update_public_key {
+                    settings.update_public_key = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?
+                        .trim()
+                        .to_owned();
+                }
+                out(admin::settings_set(c, &settings))
+            }
+            AdminCommand::Releases => out(outpost_server::releases::releases(c)),
+            AdminCommand::ReleaseUpload {
+                package,
+                platform,
+                signature,
+                manifest,
+                notes,
+            } => {
+                let read = |file: &std::path::Path| {
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+                };
+                let manifest: ReleaseManifest = serde_json::from_slice(&read(&manifest)?)
+                    .with_context(|| format!("{} is not a release manifest", manifest.display()))?;
+                let signature = signature.unwrap_or_else(|| {
+                    let mut name = package.clone().into_os_string();
+                    name.push(".sig");
+                    PathBuf::from(name)
+                });
+                let signature = String::from_utf8(read(&signature)?)
+                    .with_context(|| format!("{} is not a signature", signature.display()))?;
+                let bytes = read(&package)?;
+                let admin_id = first_admin(c)?;
+                let existing = outpost_server::releases::releases(c)?
+                    .into_iter()
+                    .find(|r| r.version == manifest.version);
+                let notes = match (notes, existing) {
+                    (Some(file), _) => String::from_utf8(read(&file)?)
+                        .with_context(|| format!("{} is not text", file.display()))?,
+                    (None, Some(release)) => release.notes,
+                    (None, None) => String::new(),
+                };
+                let set = ReleaseSet {
+                    notes,
+                    store_format: manifest.store_format,
+                    min_store_format: manifest.min_store_format,
+                };
+                out(outpost_server::releases::release_set(
+                    c,
+                    &manifest.version,
+                    &set,
+                    &admin_id,
+                    &stamp,
+                )
+                .and_then(|_| {
+                    let org = outpost_server::org::Org::load(c)?;
+                    outpost_server::releases::package_put(
+                        c,
+                        &org,
+                        &manifest.version,
+                        &platform,
+                        &signature,
+                        &bytes,
+                        &admin_id,
+                        &stamp,
+                    )
+                }))
+            }
+            AdminCommand::ReleaseDelete { version } => {
+                out(outpost_server::releases::release_delete(c, &version)
+                    .map(|()| serde_json::json!({ "deleted": version })))
+            }
             AdminCommand::RecoveryOpen { file } => {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("reading {}", file.display()))?;

@@ -108,6 +108,7 @@ pub fn default_settings() -> OrgSettings {
         conflict_detection: true,
         budget_bytes: 512 * 1024 * 1024,
         min_app_version: String::new(),
+        update_public_key: String::new(),
     }
 }
 

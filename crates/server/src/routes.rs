@@ -4,11 +4,13 @@ mod admin;
 mod auth;
 mod meta;
 mod records;
+mod releases;
 mod sync;
 
 pub use sync::MAX_PAGE as MAX_PULL_PAGE;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
 use crate::AppState;
@@ -72,6 +74,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/devices", get(admin::devices))
         .route("/api/v1/admin/devices/{id}/revoke", post(admin::revoke))
         .route("/api/v1/admin/sync-errors", get(admin::sync_errors))
+        .route("/api/v1/admin/releases", get(releases::list))
+        .route(
+            "/api/v1/admin/releases/{version}",
+            put(releases::set).delete(releases::delete),
+        )
+        .route(
+            "/api/v1/admin/releases/{version}/{platform}",
+            put(releases::upload).layer(DefaultBodyLimit::max(crate::releases::MAX_PACKAGE)),
+        )
+        .route("/api/v1/app/update", get(releases::update))
+        .route(
+            "/api/v1/app/releases/{version}/{platform}",
+            get(releases::package),
+        )
 }
 
 /// `GET /api/v1/health`: the server answers, and says which org it is (devices key their

@@ -488,6 +488,7 @@ impl World {
             default_server_url: None,
             notifier: None,
             env,
+            installer: None,
         })
         .map_err(|e| anyhow::anyhow!("device {d} opens: {e}"))?;
         self.devices[d].client = Some(Arc::new(client));

@@ -27,7 +27,7 @@ mod view;
 pub use error::StoreError;
 pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
 pub use local::{LocalRecord, Resolve};
-pub use migrate::FORMAT;
+pub use migrate::{FORMAT, MIN_FORMAT};
 pub use open::{MetadataChange, Store};
 pub use table::drafts::{Draft, RECENT_MAX, RecentRecord};
 pub use table::outbox::{Choice, EntryState, OutboxEntry, ResolutionSent, WaitingResolution};

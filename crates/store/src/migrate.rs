@@ -26,6 +26,10 @@ use crate::{StoreError, table};
 /// The newest format: what this build writes.
 pub const FORMAT: u32 = 3;
 
+/// The oldest format this build moves forward (its first step starts there). A release
+/// says both numbers, so a device never installs a build that could not open its data.
+pub const MIN_FORMAT: u32 = 1;
+
 /// The key under which format-2 files kept their format, before `user_version`.
 const LEGACY_FORMAT_KEY: &str = "store_format";
 

@@ -134,6 +134,23 @@ fn private_file(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A connection to the existing database at `path` with its kept key, for reading
+/// without opening it as a store.
+fn keyed_existing(
+    path: &Path,
+    keys: &dyn KeyStore,
+    key_id: &str,
+) -> Result<rusqlite::Connection, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::NotFound {
+            entity: "database".into(),
+            id: path.display().to_string(),
+        });
+    }
+    let key = keys.get(key_id)?.ok_or(StoreError::MissingKey)?;
+    keyed(path, &key)
+}
+
 /// What applying a metadata did to the tables.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetadataChange {
@@ -188,14 +205,7 @@ impl Store {
         key_id: &str,
         names: &[&str],
     ) -> Result<Vec<Option<String>>, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::NotFound {
-                entity: "database".into(),
-                id: path.display().to_string(),
-            });
-        }
-        let key = keys.get(key_id)?.ok_or(StoreError::MissingKey)?;
-        let conn = keyed(path, &key)?;
+        let conn = keyed_existing(path, keys, key_id)?;
         let has_state = crate::migrate::table_exists(&conn, "sync_state")?;
         names
             .iter()
@@ -207,6 +217,15 @@ impl Store {
                 }
             })
             .collect()
+    }
+
+    /// The format of the database at `path` (see [`crate::FORMAT`]), read without
+    /// opening it as a store: nothing is migrated or written.
+    ///
+    /// # Errors
+    /// As [`Store::peek`].
+    pub fn peek_format(path: &Path, keys: &dyn KeyStore, key_id: &str) -> Result<u32, StoreError> {
+        crate::migrate::format_of(&keyed_existing(path, keys, key_id)?)
     }
 
     /// Opens the database at `path` with `key` (creating it when missing).

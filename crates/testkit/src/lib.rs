@@ -47,6 +47,28 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Names the field app's binary the desktop tests drive instead of the one in
+/// `target/debug`: `cargo xtask test` points it at the copy its `.deb` installed.
+pub const APP_BINARY_VAR: &str = "OUTPOST_APP_BINARY";
+
+/// The field app the desktop tests drive: the installed one named by [`APP_BINARY_VAR`]
+/// when set, else the workspace build.
+pub fn app_binary() -> anyhow::Result<PathBuf> {
+    match std::env::var_os(APP_BINARY_VAR) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if !path.exists() {
+                bail!(
+                    "{APP_BINARY_VAR} names {}, which does not exist",
+                    path.display()
+                );
+            }
+            Ok(path)
+        }
+        None => binary("outpost-app"),
+    }
+}
+
 /// A free loopback port (bound, read, released; the caller binds it right away).
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

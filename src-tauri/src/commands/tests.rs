@@ -14,6 +14,7 @@ async fn no_arguments_or_null_mean_an_empty_object() {
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })
     .expect("a client over a temp dir");
     for (name, _) in outpost_core::commands::COMMANDS {

@@ -191,6 +191,7 @@ export function makeSyncStatus(overrides: Partial<SyncStatus> = {}): SyncStatus 
     reasons: [],
     progress: null,
     update_required: null,
+    update: null,
     ...overrides,
   };
 }

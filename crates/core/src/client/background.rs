@@ -102,6 +102,7 @@ impl Client {
                                 Ok(report) => tracing::info!(?report, "background sync finished"),
                                 Err(e) => tracing::warn!(error = %e, "background sync failed"),
                             }
+                            self.update_after_sync(&result).await;
                             queue.push_back(Event::SyncFinished {
                                 outcome: self.outcome_of(&result),
                             });
@@ -237,6 +238,7 @@ impl Client {
             reasons,
             progress: status.progress,
             update_required: status.update_required,
+            update: self.update_view(),
         })
     }
 }

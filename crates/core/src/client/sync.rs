@@ -38,6 +38,7 @@ impl Client {
         {
             self.signal(event);
         }
+        self.update_after_sync(&result).await;
         result
     }
 

@@ -363,6 +363,7 @@ fn client_open(dir: &tempfile::TempDir, keys: &Arc<MemoryKeyStore>) -> Client {
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })
     .expect("the client opens")
 }
@@ -1067,6 +1068,7 @@ async fn another_users_sign_in_finds_stores_by_their_tags_without_opening_any() 
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })
     .expect("opens");
     sign_in_as(&client, &url, "fiona").await;

@@ -25,6 +25,7 @@ async fn every_declared_command_reaches_the_client_and_no_other_does() {
         default_server_url: None,
         notifier: None,
         env: Default::default(),
+        installer: None,
     })
     .expect("a client over a temp dir");
     let empty = || serde_json::Value::Object(serde_json::Map::new());

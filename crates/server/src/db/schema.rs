@@ -139,6 +139,33 @@ CREATE INDEX applied_op_user ON applied_op (user_id, op_id);
     r"
 CREATE INDEX device_record_pushed ON device_record (device_id, entity, record_id) WHERE version = -1;
 ",
+    // 7: app releases an administrator uploaded (S19): the release (notes, the device
+    // database formats its build opens) and one signed package per platform.
+    r"
+CREATE TABLE app_release (
+  version {text} PRIMARY KEY,
+  major {int} NOT NULL,
+  minor {int} NOT NULL,
+  patch {int} NOT NULL,
+  notes {text} NOT NULL,
+  store_format {int} NOT NULL,
+  min_store_format {int} NOT NULL,
+  created_on {text} NOT NULL,
+  created_by {text} NOT NULL
+);
+CREATE TABLE app_package (
+  version {text} NOT NULL,
+  platform {text} NOT NULL,
+  signature {text} NOT NULL,
+  size {int} NOT NULL,
+  sha256 {text} NOT NULL,
+  data {text} NOT NULL,
+  uploaded_on {text} NOT NULL,
+  uploaded_by {text} NOT NULL,
+  PRIMARY KEY (version, platform)
+);
+CREATE INDEX app_package_platform ON app_package (platform);
+",
 ];
 
 /// `{int}` and `{text}` for the engine.

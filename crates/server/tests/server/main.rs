@@ -15,6 +15,7 @@ mod process;
 mod pull;
 mod push;
 mod records;
+mod releases;
 
 use std::collections::BTreeMap;
 

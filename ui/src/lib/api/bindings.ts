@@ -113,6 +113,32 @@ remaining: number,
  * Estimated seconds left, once a rate is known.
  */
 seconds_left: number | null, };
+export type AppUpdate = { 
+/**
+ * Its version.
+ */
+version: string, 
+/**
+ * What changed.
+ */
+notes: string, 
+/**
+ * The package's size in bytes.
+ */
+size: number, 
+/**
+ * Why it cannot be installed (the new build could not open this device's data);
+ * `None` when it can.
+ */
+blocked: string | null, 
+/**
+ * An install is under way (sync waits for it).
+ */
+installing: boolean, 
+/**
+ * Why the last install failed (nothing was installed).
+ */
+failed: string | null, };
 export type SyncStatus = { 
 /**
  * `available`, `available_warning` (metadata update pending), `initializing`,
@@ -163,7 +189,11 @@ progress: SyncProgress | null,
 /**
  * The server needs a newer app (its message): the footer says "Update required".
  */
-update_required: string | null, };
+update_required: string | null, 
+/**
+ * A newer release of the app the org offers (S19): the footer offers it.
+ */
+update: AppUpdate | null, };
 export type EntityAvailability = { 
 /**
  * Entity logical name.
@@ -1292,6 +1322,10 @@ export interface Commands {
   sync_error_resolve: [SyncErrorResolveArgs, null];
   /** is the server reachable now */
   server_probe: [void, boolean];
+  /** ask the org server for a newer release of the app (the installed app only) */
+  update_check: [void, AppUpdate | null];
+  /** install the release offered and restart (waits for a sync under way; the installed app only) */
+  update_install: [void, null];
   /** scripting API: entity */
   script_is_offline_enabled: [RecordListArgs, boolean];
   /** scripting API: entity, fields.<name>=<value>… */

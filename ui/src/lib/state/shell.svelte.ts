@@ -47,6 +47,12 @@ export class ShellStore {
   reconnecting = $state(false);
   downloading = $state(false);
   acceptingMetadata = $state(false);
+  /** The app update prompt is open (S19). */
+  updatePromptOpen = $state(false);
+  /** An app update is being installed (the app restarts when it is done). */
+  installingUpdate = $state(false);
+  /** Why the last install failed, shown in the prompt. */
+  updateError = $state<string | null>(null);
   /**
    * Sync errors that appeared since the user last looked at the list (a sync they ran
    * or one in the background): the footer's notification, linking to the list (C11).
@@ -348,6 +354,36 @@ export class ShellStore {
       this.acceptingMetadata = false;
       await this.refreshStatus();
       this.touched();
+    }
+  }
+
+  /** Opens the prompt of the app update the org offers. */
+  openUpdate(): void {
+    this.updateError = null;
+    this.updatePromptOpen = true;
+  }
+
+  /** Closes the app update prompt; the footer keeps its link. */
+  updateLater(): void {
+    this.updatePromptOpen = false;
+  }
+
+  /**
+   * Installs the app update on the user's yes: the core waits for a sync under way, holds
+   * sync still, has the package checked against the org's key and installed, and
+   * restarts the app. When it fails nothing was installed and the prompt says why.
+   */
+  async installUpdate(): Promise<void> {
+    if (this.installingUpdate) return;
+    this.installingUpdate = true;
+    this.updateError = null;
+    try {
+      await this.#run('update_install');
+    } catch (error) {
+      this.updateError = toOutpostError(error).message;
+    } finally {
+      this.installingUpdate = false;
+      await this.refreshStatus();
     }
   }
 
