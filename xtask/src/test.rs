@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use outpost_testkit::{BRIDGE_LISTENING, Background, PROXY_LISTENING, SERVER_LISTENING};
+use outpost_testkit::{
+    BRIDGE_LISTENING, Background, PROXY_LISTENING, PgServer, SERVER_LISTENING, SHARED_PG,
+};
 
 use crate::{READY_WITHIN, deps, proc};
 
@@ -119,23 +121,24 @@ fn ui_checks(ui: &Path) -> anyhow::Result<String> {
 
 /// The half of the suite that runs inside the desktop session.
 pub fn in_session(root: &Path) -> anyhow::Result<()> {
-    let rust = if proc::has("cargo-nextest") {
-        proc::run_tee(
-            &mut proc::cargo(&[
-                "nextest",
-                "run",
-                "--workspace",
-                "--locked",
-                "--no-fail-fast",
-            ]),
-            root,
-        )?
+    // One PostgreSQL for the whole run: each test that asks for one gets a database of its
+    // own there instead of a cluster of its own (initdb + start + stop, ~1.5 s a test).
+    // Stopped and removed when this returns.
+    let pg = PgServer::start_cluster().context("starting the tests' shared PostgreSQL")?;
+    let mut tests = if proc::has("cargo-nextest") {
+        proc::cargo(&[
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ])
     } else {
-        proc::run_tee(
-            &mut proc::cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]),
-            root,
-        )?
+        proc::cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])
     };
+    tests.env(SHARED_PG, pg.server());
+    let rust = proc::run_tee(&mut tests, root)?;
+    drop(pg);
     let rust_passed = count(&rust, "tests run:", "passed").max(sum_cargo_test(&rust));
     let browser = browser_specs(root, &root.join("ui/dist"), &[])?;
     let browser_passed = count(&browser, "", "passed");

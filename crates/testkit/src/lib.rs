@@ -310,19 +310,54 @@ pub fn require_desktop_session() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A real PostgreSQL server (Debian's package) in a temp folder on a free loopback port,
-/// started with `initdb` + `pg_ctl` and stopped (and removed) when dropped. `fsync` is off:
-/// this is for tests only.
+/// The environment variable that points tests at one PostgreSQL cluster shared by the whole
+/// run: its connection string without a database, e.g. `host=127.0.0.1 port=5432
+/// user=outpost` (`cargo xtask test` starts one and sets it; see [`PgServer::start`]).
+pub const SHARED_PG: &str = "OUTPOST_TEST_PG";
+
+/// A real PostgreSQL (Debian's package) for one test, dropped with it: a database of its
+/// own on the run's shared cluster when [`SHARED_PG`] is set, otherwise a whole server of
+/// its own (`initdb` + `pg_ctl` in a temp folder on a free loopback port, stopped and
+/// removed when dropped). `fsync` is off: this is for tests only.
 pub struct PgServer {
     bin: PathBuf,
-    dir: tempfile::TempDir,
     port: u16,
-    as_postgres: bool,
+    kind: PgKind,
+}
+
+enum PgKind {
+    /// A cluster of its own in `dir`.
+    Own {
+        dir: tempfile::TempDir,
+        as_postgres: bool,
+    },
+    /// The database `name` on the shared cluster at `server` (a connection string without
+    /// a database).
+    Shared { server: String, name: String },
 }
 
 impl PgServer {
-    /// Starts a server. As root it runs as the `postgres` user (`initdb` refuses root).
+    /// A fresh, empty database for one test. With [`SHARED_PG`] set it is a new database on
+    /// that cluster (about 0.1 s); without it, a new cluster (about 1.5 s). As root the
+    /// cluster runs as the `postgres` user (`initdb` refuses root).
     pub fn start() -> anyhow::Result<Self> {
+        match shared_pg() {
+            Some(server) => Self::on_shared(&server, None),
+            None => Self::start_cluster(),
+        }
+    }
+
+    /// A fresh copy of the database `template` on the shared cluster ([`SHARED_PG`]): for
+    /// tests that all begin from the same data, made once a run. Nobody may be connected
+    /// to `template` meanwhile (PostgreSQL waits up to 5 s for them to leave, then fails).
+    pub fn copy_of(template: &str) -> anyhow::Result<Self> {
+        let server = shared_pg().with_context(|| format!("{SHARED_PG} is not set"))?;
+        Self::on_shared(&server, Some(template))
+    }
+
+    /// A new cluster of its own, whatever [`SHARED_PG`] says (what `cargo xtask test`
+    /// shares among the tests).
+    pub fn start_cluster() -> anyhow::Result<Self> {
         let bin = pg_bin_dir()?;
         let dir = tempfile::tempdir()?;
         let as_postgres = Command::new("id")
@@ -339,11 +374,13 @@ impl PgServer {
         let port = free_port()?;
         let server = Self {
             bin,
-            dir,
             port,
-            as_postgres,
+            kind: PgKind::Own { dir, as_postgres },
         };
-        let data = server.dir.path().join("data");
+        let PgKind::Own { dir, .. } = &server.kind else {
+            unreachable!("made just above")
+        };
+        let data = dir.path().join("data");
         server.run(
             "initdb",
             &[
@@ -358,11 +395,13 @@ impl PgServer {
                 "UTF8",
             ],
         )?;
+        // Room for every test of a run at once when it is the shared cluster: a server
+        // process pools 16 connections.
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
-            server.dir.path().display()
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            dir.path().display()
         );
-        let log = server.dir.path().join("log");
+        let log = dir.path().join("log");
         server.run(
             "pg_ctl",
             &[
@@ -381,9 +420,78 @@ impl PgServer {
         Ok(server)
     }
 
+    /// A new database on the shared cluster at `server` (a copy of `template`, or empty),
+    /// named for this process and a counter: no live test has that name, so one found is
+    /// a crashed test's leftover, and goes.
+    fn on_shared(server: &str, template: Option<&str>) -> anyhow::Result<Self> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let port = server
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("port="))
+            .with_context(|| format!("{SHARED_PG}=`{server}` names no port="))?
+            .parse()
+            .with_context(|| format!("the port in {SHARED_PG}=`{server}`"))?;
+        let name = format!(
+            "t_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let pg = Self {
+            bin: pg_bin_dir()?,
+            port,
+            kind: PgKind::Shared {
+                server: server.to_owned(),
+                name: name.clone(),
+            },
+        };
+        let create = match template {
+            Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        pg.admin(&[
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            &create,
+        ])?;
+        Ok(pg)
+    }
+
+    /// Runs SQL statements, one transaction each, on the shared cluster's `postgres`
+    /// database (one `psql`).
+    fn admin(&self, statements: &[&str]) -> anyhow::Result<()> {
+        let PgKind::Shared { server, .. } = &self.kind else {
+            bail!("not on a shared cluster")
+        };
+        let mut psql = Command::new(self.bin.join("psql"));
+        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(format!("{server} dbname=postgres"));
+        for sql in statements {
+            psql.args(["-c", sql]);
+        }
+        let output = psql
+            .env("PGCONNECT_TIMEOUT", "30")
+            .stdin(Stdio::null())
+            .output()
+            .context("running psql")?;
+        if !output.status.success() {
+            bail!(
+                "`{}` on the shared PostgreSQL ({server}) failed: {}",
+                statements.join("; "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
     fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
         let exe = self.bin.join(program);
-        let output = if self.as_postgres {
+        let as_postgres = matches!(
+            self.kind,
+            PgKind::Own {
+                as_postgres: true,
+                ..
+            }
+        );
+        let output = if as_postgres {
             Command::new("runuser")
                 .args(["-u", "postgres", "--"])
                 .arg(&exe)
@@ -403,35 +511,64 @@ impl PgServer {
         Ok(())
     }
 
-    /// The loopback port it listens on.
+    /// The loopback port it listens on (a shared cluster's: make databases of one's own
+    /// there under names no other test uses).
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// A libpq-style connection string for the `postgres` database.
+    /// A libpq-style connection string for the test's database: the `postgres` database
+    /// of its own cluster, or its own database on the shared one.
     pub fn url(&self) -> String {
+        let database = match &self.kind {
+            PgKind::Own { .. } => "postgres",
+            PgKind::Shared { name, .. } => name,
+        };
         format!(
-            "host=127.0.0.1 port={} user=outpost dbname=postgres",
+            "host=127.0.0.1 port={} user=outpost dbname={database}",
             self.port
         )
+    }
+
+    /// The connection string of the server, without a database (what [`SHARED_PG`]
+    /// holds).
+    pub fn server(&self) -> String {
+        format!("host=127.0.0.1 port={} user=outpost", self.port)
     }
 }
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &data.to_string_lossy(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
+        match &self.kind {
+            PgKind::Own { dir, .. } => {
+                let data = dir.path().join("data");
+                let _ = self.run(
+                    "pg_ctl",
+                    &[
+                        "-D",
+                        &data.to_string_lossy(),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "stop",
+                    ],
+                );
+            }
+            // FORCE (PostgreSQL 13+) ends the sessions a test left open (a pool still
+            // closing, a server process killed a moment ago).
+            PgKind::Shared { name, .. } => {
+                let _ = self.admin(&[&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]);
+            }
+        }
     }
+}
+
+/// The shared cluster's connection string (without a database) when [`SHARED_PG`] is set.
+pub fn shared_pg() -> Option<String> {
+    std::env::var(SHARED_PG)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Debian's PostgreSQL binaries (`/usr/lib/postgresql/<version>/bin`), newest version first.

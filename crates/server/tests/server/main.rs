@@ -49,32 +49,111 @@ pub(crate) struct Harness {
     _pg: Option<PgServer>,
 }
 
-pub(crate) async fn harness(backend: Backend) -> Harness {
-    let (location, pg) = match backend {
-        Backend::Sqlite => (Location::SqliteMemory, None),
-        Backend::Postgres => {
-            let pg = PgServer::start().expect("PostgreSQL starts");
-            (Location::Postgres(pg.url()), Some(pg))
-        }
-    };
-    let db = Db::open(&location).await.expect("database opens");
-    let options = DemoOptions {
+fn demo_options() -> DemoOptions {
+    DemoOptions {
         seed: SEED,
         records: RECORDS,
         password: PASSWORD.to_owned(),
+    }
+}
+
+pub(crate) async fn harness(backend: Backend) -> Harness {
+    let (location, pg, copied) = match backend {
+        Backend::Sqlite => (Location::SqliteMemory, None, false),
+        Backend::Postgres => {
+            let template = demo_template().await;
+            let pg = match &template {
+                Some(template) => PgServer::copy_of(template),
+                None => PgServer::start(),
+            }
+            .expect("PostgreSQL starts");
+            (Location::Postgres(pg.url()), Some(pg), template.is_some())
+        }
     };
-    assert!(
-        seed::load_demo_if_empty(&db, &options)
-            .await
-            .expect("demo loads"),
-        "a fresh database gets the demo org"
-    );
+    let db = Db::open(&location).await.expect("database opens");
+    let loaded = seed::load_demo_if_empty(&db, &demo_options())
+        .await
+        .expect("demo loads");
+    if copied {
+        assert!(!loaded, "a copy of the demo template holds the demo org");
+    } else {
+        assert!(loaded, "a fresh database gets the demo org");
+    }
     Harness {
         app: app(AppState::new(db.clone())),
         db,
         org: outpost_domain::demo::demo_org(SEED),
         _pg: pg,
     }
+}
+
+/// On the run's shared PostgreSQL ([`outpost_testkit::SHARED_PG`], which `cargo xtask
+/// test` sets), a database holding the migrated demo org that each scenario starts from a
+/// copy of (copying takes a fraction of loading it): made by the first scenario that
+/// needs it, under an advisory lock the others wait on. Its name carries this build's
+/// identity, so a cluster kept across builds never serves an old schema. None without
+/// a shared cluster: each scenario then loads the demo org itself.
+async fn demo_template() -> Option<String> {
+    /// The advisory lock (on the `postgres` database) held while the template is made.
+    const LOCK: i64 = 0x6f75_7470_6f73_7401;
+    let server = outpost_testkit::shared_pg()?;
+    let build = std::env::current_exe()
+        .and_then(|exe| exe.metadata()?.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis());
+    let name = format!("demo_{SEED}_{RECORDS}_{build}");
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{server} dbname=postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("the shared PostgreSQL answers");
+    let driver = tokio::spawn(connection);
+    // Released when this session ends, also when the scenario making it panics: the
+    // next one finds no finished template and makes it again.
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+        .await
+        .expect("the template lock");
+    let ready = client
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate",
+            &[&name],
+        )
+        .await
+        .expect("pg_database reads")
+        .is_some();
+    if !ready {
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            client.batch_execute(&sql).await.expect(&sql);
+        }
+        let db = Db::open(&Location::Postgres(format!("{server} dbname={name}")))
+            .await
+            .expect("the template opens");
+        assert!(
+            seed::load_demo_if_empty(&db, &demo_options())
+                .await
+                .expect("demo loads"),
+            "a fresh database gets the demo org"
+        );
+        drop(db);
+        // No session may stay on a template while it is copied: the pool just dropped
+        // closes its connections in the background, so end them, and let none in again.
+        for sql in [
+            format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ),
+            format!("ALTER DATABASE {name} WITH IS_TEMPLATE true"),
+        ] {
+            client.batch_execute(&sql).await.expect(&sql);
+        }
+    }
+    drop(client);
+    let _ = driver.await;
+    Some(name)
 }
 
 /// `contract!(name, …)` runs `async fn name(Backend)` once per engine.
