@@ -77,7 +77,14 @@ impl Installer for TauriInstaller {
 }
 
 async fn install(app: &AppHandle, ticket: UpdateTicket) -> Result<(), String> {
-    let mut builder = app.updater_builder();
+    // The updater insists on an endpoint; the release is already here (`restore_update`),
+    // so the package's own address stands in and is never asked.
+    let url = ticket.manifest["url"].as_str().unwrap_or_default();
+    let url = tauri::Url::parse(url).map_err(|e| format!("the package's address {url:?}: {e}"))?;
+    let mut builder = app
+        .updater_builder()
+        .endpoints(vec![url])
+        .map_err(|e| format!("preparing the update: {e}"))?;
     for (name, value) in &ticket.headers {
         builder = builder
             .header(name.as_str(), value.as_str())

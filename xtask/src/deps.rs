@@ -1,5 +1,6 @@
 //! Installs what building and testing need and that cargo and npm do not bring: Debian
-//! packages (apt, non-interactively; through sudo when not root) and tauri-driver.
+//! packages (apt, non-interactively; through sudo when not root), tauri-driver, and the
+//! development update key.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,6 +96,9 @@ pub fn ensure(root: &Path, need: Need) -> anyhow::Result<PathBuf> {
     if !proc::has("npm") {
         bail!("npm is missing: install Node.js 20 or newer");
     }
+    // The app's build takes the org's update key in: the development one, made once, so
+    // every build of this checkout trusts the packages `cargo xtask bundle` signs.
+    crate::bundle::update_key(root)?;
     Ok(tools)
 }
 
