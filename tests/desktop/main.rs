@@ -13,6 +13,7 @@ mod kill;
 mod notification;
 mod trust;
 mod update;
+mod upgrade;
 mod watch;
 mod window;
 

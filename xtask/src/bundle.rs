@@ -147,7 +147,6 @@ pub fn bundle(root: &Path, profile: Profile) -> anyhow::Result<Packages> {
     let manifest = release_manifest(&binary)?;
     std::fs::write(out.join(MANIFEST), &manifest)?;
     let version = serde_version(&manifest)?;
-    let key = update_key(root)?;
     let mut packages = Vec::new();
     for kind in BUNDLES.split(',') {
         // The bundler's folder and the package's extension, by kind.
@@ -171,34 +170,42 @@ pub fn bundle(root: &Path, profile: Profile) -> anyhow::Result<Packages> {
             ),
         }
     }
-    // Signed for the org's update channel (`<package>.sig`), with the development key.
+    // Signed for the org's update channel (`<package>.sig`).
     for (_, package) in packages.iter().filter(|(_, p)| p.is_file()) {
-        proc::run(
-            &mut proc::cmd(
-                &tauri,
-                &[
-                    "signer",
-                    "sign",
-                    "--private-key-path",
-                    &key.secret.to_string_lossy(),
-                    "--password",
-                    "",
-                    "--app-version",
-                    &version,
-                    &package.to_string_lossy(),
-                ],
-            ),
-            root,
-        )?;
+        sign(root, package, &version)?;
     }
     Ok(Packages(packages))
+}
+
+/// Signs `package` for version `version` (`<package>.sig`) with the key of
+/// [`signing_key`].
+pub fn sign(root: &Path, package: &Path, version: &str) -> anyhow::Result<()> {
+    let tauri = tauri_cli(root)?;
+    let (secret, password) = signing_key(root)?;
+    proc::run(
+        &mut proc::cmd(
+            &tauri.to_string_lossy(),
+            &[
+                "signer",
+                "sign",
+                "--private-key-path",
+                &secret.to_string_lossy(),
+                "--password",
+                &password,
+                "--app-version",
+                version,
+                &package.to_string_lossy(),
+            ],
+        ),
+        root,
+    )
 }
 
 /// The release manifest's file name, beside the packages.
 pub const MANIFEST: &str = "outpost-release.json";
 
 /// What the built app says about itself for a release (`--release-manifest`).
-fn release_manifest(binary: &Path) -> anyhow::Result<String> {
+pub fn release_manifest(binary: &Path) -> anyhow::Result<String> {
     let out = std::process::Command::new(binary)
         .arg("--release-manifest")
         .output()
@@ -223,6 +230,24 @@ fn serde_version(manifest: &str) -> anyhow::Result<String> {
         .next()
         .context("the release manifest's version")?
         .to_owned())
+}
+
+/// The key packages are signed with, and its password: the org's
+/// (`OUTPOST_UPDATE_SECRET_KEY`, a path, with `OUTPOST_UPDATE_KEY_PASSWORD`) when set —
+/// build with its public half in `OUTPOST_UPDATE_PUBKEY` then — else the development one.
+fn signing_key(root: &Path) -> anyhow::Result<(PathBuf, String)> {
+    let password = std::env::var("OUTPOST_UPDATE_KEY_PASSWORD").unwrap_or_default();
+    match std::env::var_os("OUTPOST_UPDATE_SECRET_KEY") {
+        Some(path) => {
+            anyhow::ensure!(
+                std::env::var_os("OUTPOST_UPDATE_PUBKEY").is_some(),
+                "OUTPOST_UPDATE_SECRET_KEY is set but OUTPOST_UPDATE_PUBKEY is not: the app \
+                 would trust the development key, not the one its packages are signed with"
+            );
+            Ok((PathBuf::from(path), password))
+        }
+        None => Ok((update_key(root)?.secret, password)),
+    }
 }
 
 /// The development update key pair.

@@ -50,6 +50,7 @@ const TEST: &[&str] = &[
     "postgresql",
     "imagemagick",
     "desktop-file-utils",
+    "sudo",
 ];
 
 /// tauri-driver's version (2.x; 3.0 is an alpha).

@@ -20,6 +20,7 @@ mod proc;
 mod run;
 mod test;
 mod tidy;
+mod upgrade;
 
 use std::path::PathBuf;
 
@@ -42,11 +43,12 @@ fn main() -> anyhow::Result<()> {
         Some("bundle") => bundle::command(&root, &args[1..]),
         Some("icons") => bundle::icons(&root),
         Some("update-key") => bundle::update_key_command(&root),
+        Some("next-version") => upgrade::command(&root),
         Some("deps") => deps::ensure(&root, deps::Need::All).map(|_| ()),
         Some("sim") => sim(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bundle [--debug]  the field app's .deb and .rpm (release, or around the debug build)\n  icons             regenerate the bundlers' icons from icons/outpost.svg\n  update-key        make the development update signing key (.tools/update-key/)\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K] [--postgres]\n                    the deterministic simulation (crates/sim)\n  fuzz [TARGET|all] [--time SECONDS]\n                    run the fuzz targets (60 s each by default); figures into fuzz/README.md"
+                "usage: cargo xtask <command>\n\n  run               build and start the server and the field app\n  test              the whole test suite (what CI runs)\n  e2e [args]        the browser specs alone (binaries from target/debug; args go to playwright)\n  codegen [--check] regenerate (or check) ui/src/lib/api/bindings.ts\n  tidy              check the project's conventions\n  deps              install missing system packages and tools\n  bundle [--debug]  the field app's .deb and .rpm (release, or around the debug build)\n  icons             regenerate the bundlers' icons from icons/outpost.svg\n  update-key        make the development update signing key (.tools/update-key/)\n  next-version      build the next version of the app for the upgrade test (target/next-version)\n  bench server      measure the server; figures into docs/BENCHMARKS.md\n  bench client      measure the field client; figures into docs/BENCHMARKS.md\n  sim [--seeds N] [--first S] [--seed S [--trace]] [--mutant NAME|all] [--steps K] [--postgres]\n                    the deterministic simulation (crates/sim)\n  fuzz [TARGET|all] [--time SECONDS]\n                    run the fuzz targets (60 s each by default); figures into fuzz/README.md"
             );
             bail!("unknown or missing command")
         }

@@ -125,29 +125,80 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
     // own there instead of a cluster of its own (initdb + start + stop, ~1.5 s a test).
     // Stopped and removed when this returns.
     let pg = PgServer::start_cluster().context("starting the tests' shared PostgreSQL")?;
-    let mut tests = if proc::has("cargo-nextest") {
+    let nextest = proc::has("cargo-nextest");
+    // Everything but the upgrade test, which needs the next version built (below).
+    let mut tests = if nextest {
         proc::cargo(&[
             "nextest",
             "run",
             "--workspace",
             "--locked",
             "--no-fail-fast",
+            "-E",
+            &format!("not ({UPGRADE_TEST})"),
         ])
     } else {
-        proc::cargo(&["test", "--workspace", "--locked", "--no-fail-fast"])
+        proc::cargo(&[
+            "test",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+            "--",
+            "--skip",
+            "upgrade::",
+        ])
     };
     tests.env(SHARED_PG, pg.server());
     let rust = proc::run_tee(&mut tests, root)?;
     drop(pg);
     let rust_passed = count(&rust, "tests run:", "passed").max(sum_cargo_test(&rust));
-    let browser = browser_specs(root, &root.join("ui/dist"), &[])?;
-    let browser_passed = count(&browser, "", "passed");
+    // The next version of the app builds while the browser specs run (one worker, mostly
+    // waiting on the browser); the upgrade test comes last, as it replaces the installed
+    // app and target/debug/outpost-app: version N → N+1.
+    let (browser, next) = std::thread::scope(|scope| {
+        let next = scope.spawn(|| crate::upgrade::build(root));
+        let browser = browser_specs(root, &root.join("ui/dist"), &[]);
+        let next = next
+            .join()
+            .map_err(|_| anyhow::anyhow!("building the next version panicked"));
+        (browser, next)
+    });
+    let browser_passed = count(&browser?, "", "passed");
+    let next = next??;
+    let mut upgrade = if nextest {
+        proc::cargo(&[
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "-E",
+            UPGRADE_TEST,
+        ])
+    } else {
+        proc::cargo(&[
+            "test",
+            "--workspace",
+            "--locked",
+            "--test",
+            "desktop",
+            "--",
+            "upgrade::",
+        ])
+    };
+    upgrade
+        .env("OUTPOST_NEXT_DEB", &next.deb)
+        .env("OUTPOST_NEXT_MANIFEST", &next.manifest);
+    let upgrade = proc::run_tee(&mut upgrade, root)?;
+    let upgrade_passed = count(&upgrade, "tests run:", "passed").max(sum_cargo_test(&upgrade));
     std::fs::write(
         root.join(COUNTS),
-        format!("{} 0", rust_passed + browser_passed),
+        format!("{} 0", rust_passed + browser_passed + upgrade_passed),
     )?;
     Ok(())
 }
+
+/// The upgrade test, as a nextest filter.
+const UPGRADE_TEST: &str = "binary(desktop) & test(/^upgrade::/)";
 
 /// `xtask <command>` (the copy at `me`) inside a throwaway desktop session: Xvfb, a
 /// private D-Bus, an unlocked gnome-keyring (`xtask/scripts/desktop-session.sh`).
