@@ -315,6 +315,8 @@ pub fn install_deb(root: &Path, deb: &Path) -> anyhow::Result<PathBuf> {
         "-qq",
         "--no-install-recommends",
         "--reinstall",
+        // The upgrade test leaves the next version installed: this build replaces it.
+        "--allow-downgrades",
         &deb,
     ];
     if !deps::is_root() {
