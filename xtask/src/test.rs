@@ -151,7 +151,7 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
     tests.env(SHARED_PG, pg.server());
     let rust = proc::run_tee(&mut tests, root)?;
     drop(pg);
-    let rust_passed = count(&rust, "tests run:", "passed").max(sum_cargo_test(&rust));
+    let rust_passed = count(&rust, " run:", "passed").max(sum_cargo_test(&rust));
     // The next version of the app builds while the browser specs run (one worker, mostly
     // waiting on the browser); the upgrade test comes last, as it replaces the installed
     // app and target/debug/outpost-app: version N → N+1.
@@ -189,7 +189,7 @@ pub fn in_session(root: &Path) -> anyhow::Result<()> {
         .env("OUTPOST_NEXT_DEB", &next.deb)
         .env("OUTPOST_NEXT_MANIFEST", &next.manifest);
     let upgrade = proc::run_tee(&mut upgrade, root)?;
-    let upgrade_passed = count(&upgrade, "tests run:", "passed").max(sum_cargo_test(&upgrade));
+    let upgrade_passed = count(&upgrade, " run:", "passed").max(sum_cargo_test(&upgrade));
     std::fs::write(
         root.join(COUNTS),
         format!("{} 0", rust_passed + browser_passed + upgrade_passed),
