@@ -5,10 +5,11 @@
 #   xvfb-run -a dbus-run-session -- bash xtask/scripts/desktop-session.sh \
 #     bash xtask/scripts/measure-app.sh /usr/bin/outpost-app
 # It signs the demo field user in with the CLI (same store and keychain as the app), then
-# starts the app three times through tauri-driver and times, from the WebDriver session's
-# start (the app process starting) to the accounts grid showing its total: the home
-# screen, a tap on the sales module, the grid. Then it leaves the app idle for 20 s and
-# reads the resident memory of the app and of its web content process.
+# starts the app three times through tauri-driver and times, from asking WebDriver for a
+# session (which starts the app process) to the accounts grid showing its total: the home
+# screen and a tap on the sales module the first time, the module reopened after. Then it
+# leaves the app idle for 20 s and reads the resident memory of the app and of WebKit's
+# web content and network processes.
 set -euo pipefail
 app=${1:-/usr/bin/outpost-app}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,48 +26,56 @@ url=$(grep -o "http://127.0.0.1:[0-9]*" "$work/server.log" | head -1)
 port=4446
 OUTPOST_DATA_DIR=$work/client OUTPOST_MULTI_INSTANCE=1 NO_AT_BRIDGE=1 \
   "$root/.tools/bin/tauri-driver" --port $port --native-port 4447 >/dev/null 2>&1 &
-sleep 1
-wd=http://127.0.0.1:$port
-now_ms() { date +%s%3N; }
-find_text() { # session, css → the element's text, or nothing
-  local el
-  el=$(curl -s -X POST "$wd/session/$1/element" -H 'content-type: application/json' \
-    -d "{\"using\":\"css selector\",\"value\":\"$2\"}" | grep -o '"element-6066-11e4-a52e-4f735466cecf":"[^"]*"' | cut -d'"' -f4 || true)
-  [ -n "$el" ] && curl -s "$wd/session/$1/element/$el/text" | sed 's/.*"value":"\([^"]*\)".*/\1/'
-}
-click() {
-  local el
-  el=$(curl -s -X POST "$wd/session/$1/element" -H 'content-type: application/json' \
-    -d "{\"using\":\"css selector\",\"value\":\"$2\"}" | grep -o '"element-6066-11e4-a52e-4f735466cecf":"[^"]*"' | cut -d'"' -f4)
-  curl -s -X POST "$wd/session/$1/element/$el/click" -H 'content-type: application/json' -d '{}' >/dev/null
-}
-wait_for() { # session, css
-  for _ in $(seq 1 600); do [ -n "$(find_text "$1" "$2")" ] && return 0; sleep 0.05; done
-  echo "never showed $2" >&2; return 1
-}
-for run in 1 2 3; do
-  t0=$(now_ms)
-  session=$(curl -s -X POST "$wd/session" -H 'content-type: application/json' \
-    -d "{\"capabilities\":{\"alwaysMatch\":{\"tauri:options\":{\"application\":\"$app\"}}}}" |
-    grep -o '"sessionId":"[^"]*"' | cut -d'"' -f4)
-  # The first start shows the modules; later ones reopen the module last used.
-  for _ in $(seq 1 600); do
-    [ -n "$(find_text "$session" '[data-testid="grid-total"]')" ] && break
-    if [ -n "$(find_text "$session" '[data-testid="module-field-sales"]')" ]; then
-      click "$session" '[data-testid="module-field-sales"]'
-    fi
-    sleep 0.05
-  done
-  wait_for "$session" '[data-testid="grid-total"]'
-  t2=$(now_ms)
-  echo "run $run: usable grid in $((t2 - t0)) ms ($(find_text "$session" '[data-testid="grid-total"]'))"
-  if [ "$run" = 3 ]; then
-    sleep 20
-    for name in outpost-app WebKitWebProcess WebKitNetworkProcess; do
-      pid=$(pgrep -n -f "$name" || true)
-      [ -n "$pid" ] && echo "idle RSS $name: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
-    done
-  fi
-  curl -s -X DELETE "$wd/session/$session" >/dev/null
-  sleep 1
-done
+for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/status" >/dev/null && break; sleep 0.1; done
+python3 - "$app" "$port" <<'PY'
+import json, subprocess, sys, time, urllib.request, urllib.error
+app, port = sys.argv[1], sys.argv[2]
+wd = f"http://127.0.0.1:{port}"
+def call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(wd + path, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)["value"]
+    except urllib.error.HTTPError as e:
+        return json.load(e)["value"]
+def find(session, css):
+    found = call("POST", f"/session/{session}/element", {"using": "css selector", "value": css})
+    return None if "error" in found else next(iter(found.values()))
+def text(session, el):
+    return call("GET", f"/session/{session}/element/{el}/text")
+for run in (1, 2, 3):
+    # tauri-driver takes a moment between sessions to be ready again.
+    for _ in range(40):
+        try:
+            t0 = time.monotonic()
+            session = call("POST", "/session", {"capabilities": {"alwaysMatch": {"tauri:options": {"application": app}}}})["sessionId"]
+            break
+        except (OSError, KeyError):
+            time.sleep(0.5)
+    else:
+        sys.exit("no WebDriver session")
+    deadline = t0 + 60
+    while time.monotonic() < deadline:
+        total = find(session, '[data-testid="grid-total"]')
+        if total and text(session, total):
+            break
+        tile = find(session, '[data-testid="module-field-sales"]')
+        if tile:
+            call("POST", f"/session/{session}/element/{tile}/click", {})
+        time.sleep(0.02)
+    else:
+        sys.exit("the grid never showed")
+    ms = (time.monotonic() - t0) * 1000
+    print(f"run {run}: usable grid in {ms:.0f} ms ({text(session, total)})")
+    if run == 3:
+        time.sleep(20)
+        for name in ("outpost-app", "WebKitWebProcess", "WebKitNetworkProcess"):
+            pid = subprocess.run(["pgrep", "-n", "-f", name], capture_output=True, text=True).stdout.strip()
+            if pid:
+                rss = [l for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")][0].split()[1]
+                print(f"idle RSS {name}: {int(rss) / 1024:.0f} MiB")
+    call("DELETE", f"/session/{session}")
+    time.sleep(1)
+PY
