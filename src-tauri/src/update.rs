@@ -90,7 +90,9 @@ async fn install(app: &AppHandle, ticket: UpdateTicket) -> Result<(), String> {
             .header(name.as_str(), value.as_str())
             .map_err(|e| format!("preparing the download: {e}"))?;
     }
+    // A download that stalls ends in time (sync waits while an install runs).
     let updater = builder
+        .timeout(std::time::Duration::from_secs(20 * 60))
         .build()
         .map_err(|e| format!("preparing the update: {e}"))?;
     // The release as the core got it from the org server; the updater then insists the

@@ -56,6 +56,20 @@ fn installed_version() -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The ids of the running installed apps.
+fn app_pids() -> Vec<u32> {
+    std::process::Command::new("pgrep")
+        .args(["-x", "outpost-app"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `outpost --json <args>` on the app's data, as JSON.
 fn cli(dir: &std::path::Path, args: &[&str]) -> anyhow::Result<Value> {
     let mut all = vec!["--json"];
@@ -198,6 +212,7 @@ async fn version_n_updates_to_the_next_through_the_org_server_with_work_pending_
     {
         let driver = Driver::start(data.path(), &proxy.url(), &[])?;
         let c = driver.session().await?;
+        let before = app_pids();
         let installing = async {
             wait_text(&c, "status-update-required", |t| {
                 t.contains("Update required")
@@ -222,13 +237,28 @@ async fn version_n_updates_to_the_next_through_the_org_server_with_work_pending_
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+        // The app restarts itself as the new version, outside this WebDriver session.
+        let restarted = loop {
+            if let Some(pid) = app_pids().into_iter().find(|p| !before.contains(p)) {
+                break pid;
+            }
+            if Instant::now() > deadline {
+                bail!("the app did not restart itself after installing the update");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
         let _ = c.close().await;
+        // Let it start (it opens the data, moving it to the new format), then stop it to
+        // start N+1 again under WebDriver.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for pid in app_pids() {
+            if pid == restarted || before.contains(&pid) {
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+            }
+        }
     }
-    // The restarted app runs outside any WebDriver session: stop it, start N+1 under one.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let _ = std::process::Command::new("pkill")
-        .args(["-x", "outpost-app"])
-        .status();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let driver = Driver::start(data.path(), &proxy.url(), &[])?;
     let c = driver.session().await?;

@@ -142,6 +142,14 @@ describe('App', () => {
     await fireEvent.click(screen.getByTestId('update-install'));
     await waitFor(() => expect(core.callsOf('update_install')).toHaveLength(1));
 
+    // A form with unsaved edits (it objects to the window closing): no install, and why.
+    const dirty = (event: Event) => event.preventDefault();
+    window.addEventListener('beforeunload', dirty);
+    await fireEvent.click(screen.getByTestId('update-install'));
+    expect((await screen.findByTestId('update-failed')).textContent).toMatch(/unsaved changes/);
+    expect(core.callsOf('update_install')).toHaveLength(1);
+    window.removeEventListener('beforeunload', dirty);
+
     // The install was refused: the prompt says why, and nothing else changed.
     delete core.handlers.update_install;
     core.failNext.update_install = new OutpostError(

@@ -182,23 +182,20 @@ pub fn bundle(root: &Path, profile: Profile) -> anyhow::Result<Packages> {
 pub fn sign(root: &Path, package: &Path, version: &str) -> anyhow::Result<()> {
     let tauri = tauri_cli(root)?;
     let (secret, password) = signing_key(root)?;
-    proc::run(
-        &mut proc::cmd(
-            &tauri.to_string_lossy(),
-            &[
-                "signer",
-                "sign",
-                "--private-key-path",
-                &secret.to_string_lossy(),
-                "--password",
-                &password,
-                "--app-version",
-                version,
-                &package.to_string_lossy(),
-            ],
-        ),
-        root,
-    )
+    let secret = secret.to_string_lossy();
+    let package = package.to_string_lossy();
+    let mut args = vec!["signer", "sign", "--private-key-path", &secret];
+    // A real password goes through the environment, out of sight of `ps`; the development
+    // key has none, which only the flag can say.
+    if password.is_empty() {
+        args.extend(["--password", ""]);
+    }
+    args.extend(["--app-version", version, &package]);
+    let mut sign = proc::cmd(&tauri.to_string_lossy(), &args);
+    if !password.is_empty() {
+        sign.env("TAURI_SIGNING_PRIVATE_KEY_PASSWORD", &password);
+    }
+    proc::run(&mut sign, root)
 }
 
 /// The release manifest's file name, beside the packages.
@@ -246,7 +243,14 @@ fn signing_key(root: &Path) -> anyhow::Result<(PathBuf, String)> {
             );
             Ok((PathBuf::from(path), password))
         }
-        None => Ok((update_key(root)?.secret, password)),
+        None => {
+            anyhow::ensure!(
+                std::env::var_os("OUTPOST_UPDATE_PUBKEY").is_none(),
+                "OUTPOST_UPDATE_PUBKEY is set but OUTPOST_UPDATE_SECRET_KEY is not: the \
+                 packages would be signed with the development key, which the app would refuse"
+            );
+            Ok((update_key(root)?.secret, password))
+        }
     }
 }
 

@@ -203,7 +203,7 @@ enum AdminCommand {
     Releases,
     /// Uploads a signed package of the field app (creating its release, with its notes).
     ReleaseUpload {
-        /// The package (`.deb`, `.rpm`, `-setup.exe`, `.app.tar.gz`).
+        /// The package (`.deb`, `.rpm`, the NSIS `-setup.exe`).
         package: PathBuf,
         /// `{os}-{arch}-{installer}`, as Tauri's updater names it: `linux-x86_64-deb`,
         /// `linux-x86_64-rpm`, `windows-x86_64-nsis`, `darwin-aarch64-app`, …

@@ -193,8 +193,9 @@ pub fn check_signature(
         .trusted_comment()
         .split('\t')
         .find_map(|f| f.strip_prefix("version:"));
-    match signed.and_then(AppVersion::parse) {
-        Some(v) if v.to_string() == version => Ok(()),
+    // Exactly the release's version: the app's updater compares them as they are.
+    match signed.map(str::trim) {
+        Some(v) if v == version => Ok(()),
         Some(v) => Err(ApiError::invalid(format!(
             "the package was signed for version {v}, not {version}"
         ))),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use outpost_protocol::release::UpdateOffer;
-use outpost_store::Store;
+use outpost_store::{Store, StoreError};
 
 use super::Client;
 use crate::CoreError;
@@ -163,13 +163,24 @@ impl Client {
                 outpost_store::FORMAT
             ));
         }
-        let oldest = self
-            .accounts()
-            .all()
-            .iter()
-            .filter_map(|a| Store::peek_format(&a.db_path(), &*self.config.keys, &a.key_id()).ok())
-            .filter(|&f| f > 0)
-            .min();
+        // A store whose key is gone (or whose file is) cannot be opened by any build; any
+        // other failure to read a format blocks the install rather than guess.
+        let mut formats = Vec::new();
+        for account in self.accounts().all() {
+            match Store::peek_format(&account.db_path(), &*self.config.keys, &account.key_id()) {
+                Ok(format) => formats.push(format),
+                Err(
+                    StoreError::MissingKey | StoreError::WrongKey | StoreError::NotFound { .. },
+                ) => {}
+                Err(e) => {
+                    return Some(format!(
+                        "The offline data of an account on this device could not be checked \
+                         ({e}), so version {version} is not installed yet. Try again later."
+                    ));
+                }
+            }
+        }
+        let oldest = formats.into_iter().filter(|&f| f > 0).min();
         match oldest {
             Some(format) if format < offer.min_store_format => Some(format!(
                 "Version {version} cannot move this device's offline data forward (format \
@@ -203,11 +214,10 @@ impl Client {
             u.installing = true;
             u.failed = None;
         });
+        // However this ends (the caller may drop it), the status stops saying "installing".
+        let _installing = on_drop(|| self.update_state(|u| u.installing = false));
         let result = self.update_install_held(&*installer).await;
-        self.update_state(|u| {
-            u.installing = false;
-            u.failed = result.as_ref().err().map(ToString::to_string);
-        });
+        self.update_state(|u| u.failed = result.as_ref().err().map(ToString::to_string));
         if result.is_ok() {
             tracing::info!("the update is installed; the app restarts");
             installer.restart();
@@ -240,16 +250,40 @@ impl Client {
         if let Some(why) = blocked {
             return Err(CoreError::Invalid(why));
         }
+        // The package's address is made here, on the org server, from parts this app
+        // checks: a server's `url` is never followed with this app's token.
+        let version = outpost_protocol::AppVersion::parse(&offer.version)
+            .filter(|v| v.to_string() == offer.version)
+            .ok_or_else(|| {
+                CoreError::Invalid(format!(
+                    "the server offered a release named {:?}, which is not a version",
+                    offer.version
+                ))
+            })?;
+        let url = remote.absolute(&format!("/api/v1/app/releases/{version}/{platform}"));
         let ticket = UpdateTicket {
             manifest: serde_json::json!({
                 "version": offer.version,
                 "notes": offer.notes,
                 "pub_date": offer.pub_date,
-                "url": remote.absolute(&offer.url),
+                "url": url,
                 "signature": offer.signature,
             }),
             headers: remote.headers_for(&token),
         };
         installer.install(ticket).await.map_err(CoreError::Invalid)
     }
+}
+
+/// Runs `f` when dropped.
+fn on_drop<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }

@@ -171,6 +171,14 @@ async fn an_administrator_uploads_signed_releases_and_devices_get_the_newest_for
             "signed for version 0.3.0",
         ),
         (
+            "a signature for a pre-release of the version",
+            "0.2.0",
+            "linux-x86_64-deb",
+            &package,
+            Some(fixture_text("org-0.2.0-rc.1.sig")),
+            "signed for version 0.2.0-rc.1",
+        ),
+        (
             "a signature naming no version",
             "0.2.0",
             "linux-x86_64-deb",

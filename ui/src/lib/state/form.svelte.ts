@@ -498,6 +498,11 @@ export function keepUnsaved(key: string, model: FormModel): void {
   else delete kept[key];
 }
 
+/** How many forms left with unsaved edits are kept in memory (lost if the app restarts). */
+export function unsavedKept(): number {
+  return Object.keys(kept).length;
+}
+
 export function takeUnsaved(key: string): { texts: Record<string, string>; labels: Record<string, string> } | null {
   const found = kept[key] ?? null;
   delete kept[key];

@@ -15,6 +15,7 @@ import {
 import { entityDef } from './display';
 import { syncErrorMessage } from './messages';
 import { parseHash, routeHash, type Route } from './nav';
+import { unsavedKept } from './form.svelte';
 
 /** The way to the core: the real `run`, or a fake one in tests. Screens use the shell's (`shell.run`). */
 export type Run = typeof run;
@@ -375,6 +376,15 @@ export class ShellStore {
    */
   async installUpdate(): Promise<void> {
     if (this.installingUpdate) return;
+    // Installing restarts the app: a form being edited, or one left with unsaved edits,
+    // would lose them. The forms say so the way they do when the window closes.
+    const leaving = new Event('beforeunload', { cancelable: true });
+    window.dispatchEvent(leaving);
+    if (leaving.defaultPrevented || unsavedKept() > 0) {
+      this.updateError =
+        'Save or discard your unsaved changes first: installing restarts the app.';
+      return;
+    }
     this.installingUpdate = true;
     this.updateError = null;
     try {
