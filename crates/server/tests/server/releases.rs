@@ -142,6 +142,20 @@ async fn an_administrator_uploads_signed_releases_and_devices_get_the_newest_for
     // Only an administrator uploads.
     let by_user = upload_signed(&fiona).await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN, "{}", by_user.body);
+    for (method, path) in [
+        ("GET", "/api/v1/admin/releases"),
+        ("PUT", "/api/v1/admin/releases/0.2.0"),
+        ("DELETE", "/api/v1/admin/releases/0.2.0"),
+    ] {
+        let body = (method == "PUT")
+            .then(|| json!({"notes": "", "store_format": 3, "min_store_format": 1}));
+        let answer = call(&h.app, method, path, &fiona, body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path} by a user"
+        );
+    }
 
     let mut tampered = package.clone();
     tampered[100] ^= 1;
