@@ -43,17 +43,20 @@ impl HttpRequest {
     pub fn version_headers(&self) -> Vec<(&'static str, String)> {
         self.app_version
             .iter()
-            .flat_map(|version| {
-                [
-                    (outpost_protocol::APP_VERSION_HEADER, version.clone()),
-                    (
-                        outpost_protocol::PROTOCOL_HEADER,
-                        outpost_protocol::PROTOCOL_VERSION.to_string(),
-                    ),
-                ]
-            })
+            .flat_map(|version| app_headers(version))
             .collect()
     }
+}
+
+/// The field app's version and the protocol it speaks, as headers.
+fn app_headers(version: &str) -> [(&'static str, String); 2] {
+    [
+        (outpost_protocol::APP_VERSION_HEADER, version.to_owned()),
+        (
+            outpost_protocol::PROTOCOL_HEADER,
+            outpost_protocol::PROTOCOL_VERSION.to_string(),
+        ),
+    ]
 }
 
 /// The server's whole answer.
@@ -288,12 +291,9 @@ impl Remote {
     /// What the field app's requests say about it, as headers: the access token and its
     /// versions (for the updater's download, which goes around this transport).
     pub(crate) fn headers_for(&self, token: &str) -> Vec<(String, String)> {
-        let mut request = self.get("/", Some(token));
-        request.bearer = None;
         let mut headers = vec![("authorization".to_owned(), format!("Bearer {token}"))];
         headers.extend(
-            request
-                .version_headers()
+            app_headers(&self.app_version)
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v)),
         );

@@ -23,6 +23,7 @@ use outpost_store::{Store, StoreError};
 use super::Client;
 use crate::CoreError;
 use crate::api::AppUpdate;
+use crate::remote::Remote;
 
 /// How often background sync asks the server for an update.
 pub(super) const CHECK_EVERY: Duration = Duration::from_secs(60 * 60);
@@ -87,22 +88,35 @@ impl Client {
         let Some(installer) = self.installer() else {
             return Ok(None);
         };
-        let platform = installer.platform();
-        let remote = self.remote()?;
+        self.offer_fetch(&self.remote()?, &installer.platform())
+            .await?;
+        Ok(self.update_view())
+    }
+
+    /// Asks `remote` for the update offered to this app on `platform` and keeps it, with
+    /// why it may not be installed, for the status; answers both and the token it used.
+    async fn offer_fetch(
+        &self,
+        remote: &Remote,
+        platform: &str,
+    ) -> Result<(Option<UpdateOffer>, Option<String>, String), CoreError> {
         let current = self.app_version();
-        let offer = self
-            .authed(&remote, |token| {
-                let (remote, platform, current) = (&remote, &platform, &current);
-                async move { remote.update_offer(&token, platform, current).await }
+        let (offer, token) = self
+            .authed(remote, |token| {
+                let current = &current;
+                async move {
+                    let offer = remote.update_offer(&token, platform, current).await?;
+                    Ok((offer, token))
+                }
             })
             .await?;
         let blocked = offer.as_ref().and_then(|o| self.update_blocked(o));
         self.update_state(|u| {
-            u.offer = offer;
-            u.blocked = blocked;
+            u.offer.clone_from(&offer);
+            u.blocked.clone_from(&blocked);
             u.checked = Some(Instant::now());
         });
-        Ok(self.update_view())
+        Ok((offer, blocked, token))
     }
 
     /// After a sync run: when the server answered, asks it for an app update if one is
@@ -229,22 +243,7 @@ impl Client {
         // Asked again under the lock: the offer may have changed, and the token is fresh.
         let remote = self.remote()?;
         let platform = installer.platform();
-        let current = self.app_version();
-        let (offer, token) = self
-            .authed(&remote, |token| {
-                let (remote, platform, current) = (&remote, &platform, &current);
-                async move {
-                    let offer = remote.update_offer(&token, platform, current).await?;
-                    Ok((offer, token))
-                }
-            })
-            .await?;
-        let blocked = offer.as_ref().and_then(|o| self.update_blocked(o));
-        self.update_state(|u| {
-            u.offer.clone_from(&offer);
-            u.blocked.clone_from(&blocked);
-            u.checked = Some(Instant::now());
-        });
+        let (offer, blocked, token) = self.offer_fetch(&remote, &platform).await?;
         let offer =
             offer.ok_or_else(|| CoreError::Invalid("there is no update to install".into()))?;
         if let Some(why) = blocked {
