@@ -115,8 +115,13 @@ pub fn command(root: &Path, args: &[String]) -> anyhow::Result<()> {
 /// Builds the field app's packages for this OS (Linux: `.deb` and `.rpm`). For [`Profile::Debug`], `ui/dist` and
 /// `target/debug/outpost-app` must be built already.
 pub fn bundle(root: &Path, profile: Profile) -> anyhow::Result<Packages> {
+    bundle_from(root, &root.join("src-tauri"), profile)
+}
+
+/// [`bundle`] of the app at `app` (a `src-tauri` folder: this checkout's, or a copy of the
+/// tree as the upgrade test's next version), built into this checkout's target folder.
+pub fn bundle_from(root: &Path, app: &Path, profile: Profile) -> anyhow::Result<Packages> {
     let tauri = tauri_cli(root)?;
-    let app = root.join("src-tauri");
     let out = root.join(match profile {
         Profile::Release => "target/release/bundle",
         Profile::Debug => "target/debug/bundle",
@@ -127,15 +132,17 @@ pub fn bundle(root: &Path, profile: Profile) -> anyhow::Result<Packages> {
     match profile {
         // `--` hands the rest to cargo: the release build honours the lock file too.
         Profile::Release => proc::run(
-            &mut proc::cmd(
+            proc::cmd(
                 &tauri,
                 &["build", "--ci", "--bundles", BUNDLES, "--", "--locked"],
-            ),
-            &app,
+            )
+            .env("CARGO_TARGET_DIR", root.join("target")),
+            app,
         )?,
         Profile::Debug => proc::run(
-            &mut proc::cmd(&tauri, &["bundle", "--ci", "--debug", "--bundles", BUNDLES]),
-            &app,
+            proc::cmd(&tauri, &["bundle", "--ci", "--debug", "--bundles", BUNDLES])
+                .env("CARGO_TARGET_DIR", root.join("target")),
+            app,
         )?,
     }
     let binary = root
@@ -179,7 +186,7 @@ pub fn bundle(root: &Path, profile: Profile) -> anyhow::Result<Packages> {
 
 /// Signs `package` for version `version` (`<package>.sig`) with the key of
 /// [`signing_key`].
-pub fn sign(root: &Path, package: &Path, version: &str) -> anyhow::Result<()> {
+fn sign(root: &Path, package: &Path, version: &str) -> anyhow::Result<()> {
     let tauri = tauri_cli(root)?;
     let (secret, password) = signing_key(root)?;
     let secret = secret.to_string_lossy();
@@ -202,7 +209,7 @@ pub fn sign(root: &Path, package: &Path, version: &str) -> anyhow::Result<()> {
 pub const MANIFEST: &str = "outpost-release.json";
 
 /// What the built app says about itself for a release (`--release-manifest`).
-pub fn release_manifest(binary: &Path) -> anyhow::Result<String> {
+fn release_manifest(binary: &Path) -> anyhow::Result<String> {
     let out = std::process::Command::new(binary)
         .arg("--release-manifest")
         .output()

@@ -42,34 +42,14 @@ pub fn build(root: &Path) -> anyhow::Result<NextBuild> {
         .env("CARGO_TARGET_DIR", root.join("target"))
         .env("OUTPOST_UPDATE_PUBKEY", key.trim());
     proc::run(&mut build, &copy)?;
-    let tauri = bundle::tauri_cli(root)?;
-    let out = root.join("target/debug/bundle");
-    let _ = std::fs::remove_dir_all(out.join("deb"));
-    proc::run(
-        proc::cmd(
-            &tauri.to_string_lossy(),
-            &["bundle", "--ci", "--debug", "--bundles", "deb"],
-        )
-        .env("CARGO_TARGET_DIR", root.join("target")),
-        &copy.join("src-tauri"),
-    )?;
-    let deb = std::fs::read_dir(out.join("deb"))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.extension().is_some_and(|e| e == "deb")
-                && p.to_string_lossy().contains(&format!("_{version}_"))
-        })
-        .context("the next version's .deb was not written")?;
-    let manifest = out.join("next-release.json");
-    let binary = root.join("target/debug/outpost-app");
-    let text = bundle::release_manifest(&binary)?;
+    let packages = bundle::bundle_from(root, &copy.join("src-tauri"), bundle::Profile::Debug)?;
+    let manifest = root.join("target/debug/bundle").join(bundle::MANIFEST);
+    let text = std::fs::read_to_string(&manifest)?;
     anyhow::ensure!(
         text.contains(&format!("\"version\":\"{version}\"")),
         "the next build says it is {text}"
     );
-    std::fs::write(&manifest, text)?;
-    bundle::sign(root, &deb, &version)?;
+    let deb = packages.get("deb")?.to_owned();
     Ok(NextBuild { deb, manifest })
 }
 
