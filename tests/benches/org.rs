@@ -67,6 +67,18 @@ impl Server {
         Ok(server)
     }
 
+    #[allow(dead_code, reason = "the client bench's, not the UI bench's")]
+    /// Starts its peak-memory count afresh (Linux: `clear_refs` 5 resets VmHWM).
+    pub fn peak_rss_reset(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+
+    #[allow(dead_code, reason = "the client bench's, not the UI bench's")]
+    /// Its peak resident memory since [`Server::peak_rss_reset`] (Linux), in MB.
+    pub fn peak_rss_mb(&self) -> Option<f64> {
+        vm_hwm_mb(&format!("/proc/{}/status", self.child.id()))
+    }
+
     /// Stops it.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
@@ -78,6 +90,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `VmHWM` of a `/proc/<pid>/status` file, in MB.
+#[allow(dead_code, reason = "the client bench's, not the UI bench's")]
+pub fn vm_hwm_mb(status: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// The view of `entity` on the device that shows the most rows (the first of equals):

@@ -885,6 +885,52 @@ pub struct ScriptQueryArgs {
     pub options: String,
 }
 
+/// One change of a script's batch (`script_execute_multiple`, C20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScriptChange {
+    /// A new record (its id is made here).
+    Create {
+        /// Entity logical name.
+        entity: String,
+        /// The values given.
+        fields: Fields,
+    },
+    /// Fields of a record.
+    Update {
+        /// Entity logical name.
+        entity: String,
+        /// Record id.
+        id: String,
+        /// The values given.
+        fields: Fields,
+    },
+    /// A record deleted.
+    Delete {
+        /// Entity logical name.
+        entity: String,
+        /// Record id.
+        id: String,
+    },
+}
+
+/// `script_execute_multiple` arguments: changes applied in order, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptBatchArgs {
+    /// The changes, in order (at most 10,000).
+    pub changes: Vec<ScriptChange>,
+}
+
+/// What became of one change of a script's batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ScriptChangeResult {
+    /// The record's id (a created one's new id).
+    pub id: String,
+    /// Why it was refused (nothing of it was written); `None`: applied and queued.
+    pub error: Option<ApiError>,
+}
+
 /// A new record made in a drafts module (C17), waiting to be saved to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DraftRow {
@@ -973,6 +1019,9 @@ pub fn typescript_bindings() -> String {
         SyncErrorResolveArgs::decl(&cfg),
         AppModuleInfo::decl(&cfg),
         ScriptQueryArgs::decl(&cfg),
+        ScriptChange::decl(&cfg),
+        ScriptBatchArgs::decl(&cfg),
+        ScriptChangeResult::decl(&cfg),
         DraftRow::decl(&cfg),
         DraftUpdateArgs::decl(&cfg),
         DraftKey::decl(&cfg),

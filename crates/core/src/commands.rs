@@ -13,9 +13,9 @@ use crate::api::{
     ApiError, AppModuleInfo, AppUpdate, CommandArgs, CommandResult, DraftKey, DraftRow,
     DraftUpdateArgs, ErrorCode, LookupSearchArgs, RecentListArgs, RecordCreateArgs, RecordDetail,
     RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, RecoveryInfo, RecoveryRestoreArgs,
-    ScriptQueryArgs, SearchArgs, SearchHitRow, SessionStatus, SignInArgs, SignOutArgs,
-    SyncErrorResolveArgs, SyncErrorRow, SyncReport, SyncStatus, Unsent, ViewInfo, ViewPageArgs,
-    ViewPageResult, Why,
+    ScriptBatchArgs, ScriptChangeResult, ScriptQueryArgs, SearchArgs, SearchHitRow, SessionStatus,
+    SignInArgs, SignOutArgs, SyncErrorResolveArgs, SyncErrorRow, SyncReport, SyncStatus, Unsent,
+    ViewInfo, ViewPageArgs, ViewPageResult, Why,
 };
 use crate::{Client, CoreError};
 use outpost_domain::{Fields, Metadata};
@@ -151,6 +151,8 @@ commands! {
     script_update(RecordUpdateArgs) -> RecordRow = record_update,
         "scripting API: entity, id, fields.<name>=<value>…";
     script_delete(RecordKey) -> () = record_delete, "scripting API: entity, id";
+    script_execute_multiple(ScriptBatchArgs) -> Vec<ScriptChangeResult>,
+        "scripting API: changes applied in order in one transaction, each kept or refused alone: changes (JSON list of {kind: create|update|delete, entity, id, fields})";
     recent_open(RecordKey) -> RecordRow,
         "drafts modules: open a record (server online, kept for offline): entity, id";
     recent_list(RecentListArgs) -> Vec<RecordRow>,

@@ -156,6 +156,14 @@ pub struct PullRequest {
     /// no longer read them (empty: none).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub resend: String,
+    /// The checkpoint of a page the device received and is storing now, not yet stored
+    /// (`checkpoint` is still the one before it): the device asks for the page after it,
+    /// so the server computes and sends the next page while the device writes this one
+    /// (ADR 0016). The server answers `ahead_refused` when it cannot (the page is not part
+    /// of a sweep, or what the device holds changed); the device then asks again once the
+    /// page is stored. Nothing is acknowledged by it but `checkpoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ahead: Option<u64>,
 }
 
 impl PullRequest {
@@ -214,6 +222,11 @@ pub struct PullResponse {
     /// shows them unavailable, C14); every other entity of the profile is delivered.
     #[serde(default)]
     pub unavailable: Vec<EntityProblem>,
+    /// The request asked for the page after one not yet stored (`ahead`) and the server
+    /// cannot send it now: nothing else in this answer counts; ask again with that page's
+    /// checkpoint once it is stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ahead_refused: bool,
 }
 
 /// An entity of the profile the server cannot deliver, and why.

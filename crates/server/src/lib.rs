@@ -209,7 +209,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // The fastest level: a page compresses 4–5× instead of 6–7×, at a fraction of the
+        // CPU the default level spends (the server's largest cost in an initial sync).
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .with_state(state)
 }
 

@@ -602,7 +602,7 @@ fn forget_device(conn: &mut dyn Conn, device: &str, keep_pushed: bool) -> anyhow
     drop_pending(conn, device)
 }
 
-/// Drops the page waiting for the device's acknowledgement.
+/// Drops the pages waiting for the device's acknowledgement.
 fn drop_pending(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
     conn.execute(
         "DELETE FROM device_page WHERE device_id = $1",
@@ -611,44 +611,81 @@ fn drop_pending(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Makes the waiting page what the device holds.
-fn commit_page(conn: &mut dyn Conn, device: &str) -> anyhow::Result<()> {
-    // Driven from the page (small), each row found by the primary key: never a scan of
-    // everything the device holds.
+/// Makes the waiting pages up to page `token` what the device holds, one page after the
+/// other; with `drop_later`, drops any page after it (the device did not store it),
+/// else keeps it waiting.
+fn commit_pages(
+    conn: &mut dyn Conn,
+    device: &str,
+    token: i64,
+    drop_later: bool,
+) -> anyhow::Result<()> {
+    let tokens: Vec<i64> = conn
+        .query(
+            "SELECT DISTINCT token FROM device_page WHERE device_id = $1 AND token <= $2 ORDER BY token",
+            &[text(device), int_param(token)],
+        )?
+        .iter()
+        .map(|row| int(&row[0]))
+        .collect::<anyhow::Result<_>>()?;
+    for page in tokens {
+        // Driven from the page (small), each row found by the primary key: never a scan
+        // of everything the device holds.
+        conn.execute(
+            "DELETE FROM device_record WHERE (device_id, entity, record_id) IN \
+             (SELECT device_id, entity, record_id FROM device_page WHERE device_id = $1 \
+             AND token = $2 AND version IS NULL)",
+            &[text(device), int_param(page)],
+        )?;
+        conn.execute(
+            "INSERT INTO device_record (device_id, entity, record_id, version, reason, refs) \
+             SELECT device_id, entity, record_id, version, reason, refs FROM device_page \
+             WHERE device_id = $1 AND token = $2 AND version IS NOT NULL \
+             ON CONFLICT (device_id, entity, record_id) DO UPDATE SET version = excluded.version, \
+             reason = excluded.reason, refs = excluded.refs",
+            &[text(device), int_param(page)],
+        )?;
+    }
+    if drop_later {
+        return drop_pending(conn, device);
+    }
     conn.execute(
-        "DELETE FROM device_record WHERE (device_id, entity, record_id) IN \
-         (SELECT device_id, entity, record_id FROM device_page WHERE device_id = $1 AND version IS NULL)",
-        &[text(device)],
+        "DELETE FROM device_page WHERE device_id = $1 AND token <= $2",
+        &[text(device), int_param(token)],
     )?;
-    conn.execute(
-        "INSERT INTO device_record (device_id, entity, record_id, version, reason, refs) \
-         SELECT device_id, entity, record_id, version, reason, refs FROM device_page \
-         WHERE device_id = $1 AND version IS NOT NULL \
-         ON CONFLICT (device_id, entity, record_id) DO UPDATE SET version = excluded.version, \
-         reason = excluded.reason, refs = excluded.refs",
-        &[text(device)],
-    )?;
-    drop_pending(conn, device)
+    Ok(())
 }
 
-fn store_page(conn: &mut dyn Conn, device: &str, entries: &[Entry]) -> anyhow::Result<()> {
+fn store_page(
+    conn: &mut dyn Conn,
+    device: &str,
+    token: i64,
+    entries: &[Entry],
+) -> anyhow::Result<()> {
+    // After the lines of a page still waiting (one asked for ahead).
+    let first = int(&conn.query_value(
+        "SELECT coalesce(max(seq) + 1, 0) FROM device_page WHERE device_id = $1",
+        &[text(device)],
+    )?)?;
     for (chunk_no, chunk) in entries.chunks(400).enumerate() {
-        let mut params = Vec::with_capacity(chunk.len() * 7);
+        let mut params = Vec::with_capacity(chunk.len() * 8);
         let mut rows = Vec::with_capacity(chunk.len());
         for (i, e) in chunk.iter().enumerate() {
             let base = params.len();
             rows.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 base + 1,
                 base + 2,
                 base + 3,
                 base + 4,
                 base + 5,
                 base + 6,
-                base + 7
+                base + 7,
+                base + 8
             ));
             params.push(text(device));
-            params.push(int_param(i64::try_from(chunk_no * 400 + i)?));
+            params.push(int_param(first + i64::try_from(chunk_no * 400 + i)?));
+            params.push(int_param(token));
             params.push(text(e.entity.clone()));
             params.push(text(e.id.clone()));
             match &e.upsert {
@@ -662,13 +699,36 @@ fn store_page(conn: &mut dyn Conn, device: &str, entries: &[Entry]) -> anyhow::R
         }
         conn.execute(
             &format!(
-                "INSERT INTO device_page (device_id, seq, entity, record_id, version, reason, refs) VALUES {}",
+                "INSERT INTO device_page (device_id, seq, token, entity, record_id, version, reason, refs) VALUES {}",
                 rows.join(", ")
             ),
             &params,
         )?;
     }
     Ok(())
+}
+
+/// The pages a device was sent and has not acknowledged: at most two, when it asked for
+/// one ahead (ADR 0016).
+struct Waiting {
+    /// The last page acknowledged.
+    acked: i64,
+    /// The older waiting page and the state after it (0: none).
+    mid: i64,
+    mid_state: Option<DeviceState>,
+    /// The newest page sent and the state after it (`issued > acked` when one waits).
+    issued: i64,
+    issued_state: Option<DeviceState>,
+}
+
+/// The answer to a request for a page ahead that the server will not compute now.
+fn ahead_refused(org: &Org, caller_access: String) -> PullResponse {
+    PullResponse {
+        metadata_version: org.metadata.version,
+        access_key: caller_access,
+        ahead_refused: true,
+        ..PullResponse::default()
+    }
 }
 
 /// The next pull page for the caller's device.
@@ -690,7 +750,7 @@ pub fn pull(
         .query_opt(
             "INSERT INTO device (device_id, user_id, state, last_pull_on) VALUES ($1, $2, '{}', $3) \
              ON CONFLICT (device_id) DO UPDATE SET last_pull_on = excluded.last_pull_on \
-             RETURNING state, acked, issued, pending",
+             RETURNING state, acked, issued, pending, mid, mid_pending",
             &[
                 text(device),
                 text(&caller.user_id),
@@ -698,20 +758,68 @@ pub fn pull(
             ],
         )?
         .context("the device row is gone")?;
+    let parse = |p: &SqlParam| -> anyhow::Result<Option<DeviceState>> {
+        opt_string(p)?
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(Into::into)
+    };
     let mut state: DeviceState = serde_json::from_str(&string(&row[0])?).unwrap_or_default();
-    let mut acked = int(&row[1])?;
-    let issued = int(&row[2])?;
-    let pending: Option<DeviceState> = opt_string(&row[3])?
-        .map(|p| serde_json::from_str(&p))
-        .transpose()?;
+    let waiting = Waiting {
+        acked: int(&row[1])?,
+        issued: int(&row[2])?,
+        issued_state: parse(&row[3])?,
+        mid: int(&row[4])?,
+        mid_state: parse(&row[5])?,
+    };
     let checkpoint = i64::try_from(req.checkpoint).context("checkpoint out of range")?;
+    let mut acked = waiting.acked;
+    let issued = waiting.issued;
+    let mid_waits = waiting.mid > acked && waiting.mid < issued;
+    // The page asked for ahead comes after the newest page sent, which the device is
+    // storing now; it is computed from the state after that page, and both wait.
+    let mut ahead_of: Option<(i64, DeviceState)> = None;
+    if let Some(ahead) = req.ahead {
+        let ahead = i64::try_from(ahead).context("ahead out of range")?;
+        // Only on top of a page of a sweep (a delta needs every page before it held),
+        // only the newest page sent, with every page before it stored, and with nothing
+        // asked to be sent again.
+        let base = waiting
+            .issued_state
+            .clone()
+            .filter(|s| s.sweep.is_some())
+            .filter(|_| ahead == issued && issued > acked)
+            .filter(|_| checkpoint == acked && !mid_waits || checkpoint == waiting.mid && mid_waits)
+            .filter(|_| req.resend_entities().next().is_none());
+        let Some(base) = base else {
+            let principal = org.principal(&caller.user_id)?;
+            return Ok(ahead_refused(
+                org,
+                crate::org::access_key(&org.user_access(&principal, &caller.user_id, now)),
+            ));
+        };
+        if mid_waits {
+            // The device stored the older page: it is held now, the newest still waits.
+            commit_pages(conn, device, waiting.mid, false)?;
+            acked = waiting.mid;
+            state = waiting.mid_state.clone().unwrap_or(state);
+        }
+        ahead_of = Some((issued, base));
+    }
     // The device row is one user's device (`Caller::device_key`), so what it holds is
     // always that user's.
     let mut reset = false;
-    if checkpoint != 0 && checkpoint == issued && issued > acked {
-        commit_page(conn, device)?;
+    if ahead_of.is_some() {
+        // Handled above.
+    } else if checkpoint != 0 && checkpoint == issued && issued > acked {
+        commit_pages(conn, device, issued, true)?;
         acked = issued;
-        state = pending.unwrap_or(state);
+        state = waiting.issued_state.clone().unwrap_or(state);
+    } else if checkpoint != 0 && mid_waits && checkpoint == waiting.mid {
+        // The device stored the older page, not the newest: the newest is computed again.
+        commit_pages(conn, device, waiting.mid, true)?;
+        acked = waiting.mid;
+        state = waiting.mid_state.clone().unwrap_or(state);
     } else if checkpoint != 0 && checkpoint == acked {
         drop_pending(conn, device)?;
     } else {
@@ -722,15 +830,21 @@ pub fn pull(
         state = DeviceState::default();
         reset = checkpoint != 0;
     }
+    // What the device holds now (or, ahead, after the page it is storing); the page
+    // computed below waits on top of it.
+    let held_state = state.clone();
+    if let Some((_, base)) = &ahead_of {
+        state = base.clone();
+    }
     let next_token = acked.max(issued) + 1;
-    // What the device holds now; the page computed below is pending on top of it.
-    let base_state = serde_json::to_string(&state)?;
+    let base_state = serde_json::to_string(&held_state)?;
     let profile: Option<&StoredProfile> = org.profile_for(&caller.user_id);
     let published = profile.and_then(|p| p.published.as_ref().map(|d| (p, d)));
     let Some((profile, def)) = published.filter(|_| org.settings.provisioned) else {
         forget_device(conn, device, false)?;
         conn.execute(
-            "UPDATE device SET state = '{}', acked = 0, issued = 0, pending = NULL WHERE device_id = $1",
+            "UPDATE device SET state = '{}', acked = 0, issued = 0, pending = NULL, mid = 0, \
+             mid_pending = NULL WHERE device_id = $1",
             &[text(device)],
         )?;
         return Ok(PullResponse {
@@ -774,6 +888,27 @@ pub fn pull(
         })
         .map(|(entity, _)| entity.clone())
         .collect();
+    if let Some((ahead, base)) = &ahead_of
+        && (state.scope_key != scope_key || !redacted.is_empty())
+    {
+        // What the device must hold changed under the sweep: the page it is storing
+        // stays waiting; once stored, it asks again and the sweep starts over.
+        pager.conn.execute(
+            "UPDATE device SET state = $1, acked = $2, issued = $3, pending = $4, mid = 0, \
+             mid_pending = NULL WHERE device_id = $5",
+            &[
+                text(base_state),
+                int_param(acked),
+                int_param(*ahead),
+                text(serde_json::to_string(base)?),
+                text(device),
+            ],
+        )?;
+        return Ok(ahead_refused(
+            org,
+            crate::org::access_key(&org.user_access(&principal, &caller.user_id, now)),
+        ));
+    }
     if state.scope_key != scope_key || !redacted.is_empty() {
         // A sweep cut short still owes its entities their resend.
         let mut resend = state.sweep.take().map(|s| s.resend).unwrap_or_default();
@@ -820,16 +955,35 @@ pub fn pull(
     let (resolutions, errors_hw) = crate::push::resolutions_since(conn, caller, state.errors_hw)?;
     state.errors_hw = errors_hw;
     let state_json = serde_json::to_string(&state)?;
-    let token = if entries.is_empty() && resolutions.is_empty() && acked != 0 {
+    let token = if let Some((ahead, base)) = &ahead_of {
+        // Two pages wait: the one the device is storing, and this one.
+        store_page(conn, device, next_token, &entries)?;
         conn.execute(
-            "UPDATE device SET state = $1, acked = $2, issued = $2, pending = NULL WHERE device_id = $3",
+            "UPDATE device SET state = $1, acked = $2, mid = $3, mid_pending = $4, issued = $5, \
+             pending = $6 WHERE device_id = $7",
+            &[
+                text(base_state),
+                int_param(acked),
+                int_param(*ahead),
+                text(serde_json::to_string(base)?),
+                int_param(next_token),
+                text(state_json),
+                text(device),
+            ],
+        )?;
+        next_token
+    } else if entries.is_empty() && resolutions.is_empty() && acked != 0 {
+        conn.execute(
+            "UPDATE device SET state = $1, acked = $2, issued = $2, pending = NULL, mid = 0, \
+             mid_pending = NULL WHERE device_id = $3",
             &[text(state_json), int_param(acked), text(device)],
         )?;
         acked
     } else {
-        store_page(conn, device, &entries)?;
+        store_page(conn, device, next_token, &entries)?;
         conn.execute(
-            "UPDATE device SET state = $1, acked = $2, issued = $3, pending = $4 WHERE device_id = $5",
+            "UPDATE device SET state = $1, acked = $2, issued = $3, pending = $4, mid = 0, \
+             mid_pending = NULL WHERE device_id = $5",
             &[
                 text(base_state),
                 int_param(acked),
@@ -875,6 +1029,7 @@ pub fn pull(
         remaining,
         resolutions,
         unavailable: unavailable(org, def),
+        ahead_refused: false,
     })
 }
 

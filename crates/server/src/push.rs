@@ -1,5 +1,5 @@
-//! Push (S12, S14, B1): a device's operations applied in order, each once, each in its
-//! own transaction; and sync errors — every conflict or refusal kept as a record its
+//! Push (S12, S14, B1): a device's operations applied in order, each once, a batch in one
+//! durable transaction with a savepoint per operation (ADR 0016); and sync errors — every conflict or refusal kept as a record its
 //! owner (or an administrator) resolves later.
 
 use outpost_domain::operation::ConflictCheck;
@@ -33,13 +33,74 @@ pub fn stored_outcome(
     .transpose()
 }
 
-/// Applies one pushed operation exactly once per (user, op id): a resent op gets the
-/// outcome stored the first time and changes nothing. A conflict or an error becomes a
-/// sync error owned by the caller.
+/// Applies a device's batch in order inside the caller's transaction, each operation in
+/// a savepoint of its own. Answers the outcomes of the operations done
+/// and, when one failed on the database, that failure: the operations before it stay
+/// (the caller commits them; sent again, they are answered from their stored outcomes),
+/// nothing of it or after it is stored.
+pub fn push_batch(
+    conn: &mut dyn Conn,
+    org: &Org,
+    principal: &Principal,
+    caller: &Caller,
+    ops: Vec<PushOp>,
+    now: time::OffsetDateTime,
+) -> (Vec<outpost_protocol::OpOutcome>, Option<anyhow::Error>) {
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for op in ops {
+        match in_savepoint(conn, "push_op", |conn| {
+            push_one(conn, org, principal, caller, &op, now)
+        }) {
+            Ok(result) => outcomes.push(outpost_protocol::OpOutcome {
+                op_id: op.op_id,
+                result,
+            }),
+            Err(e) => return (outcomes, Some(e)),
+        }
+    }
+    if !outcomes.is_empty()
+        && let Err(e) = conn.execute(
+            "UPDATE device SET last_push_on = $1 WHERE device_id = $2",
+            &[
+                text(outpost_domain::value::format_datetime(now)),
+                text(caller.device_key()),
+            ],
+        )
+    {
+        return (Vec::new(), Some(e));
+    }
+    (outcomes, None)
+}
+
+/// Runs `f` in a savepoint: released when it returns `Ok`, rolled back when it fails, so a
+/// failed step leaves the transaction as it was before it (and usable, on PostgreSQL).
+fn in_savepoint<T>(
+    conn: &mut dyn Conn,
+    name: &str,
+    f: impl FnOnce(&mut dyn Conn) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    conn.batch(&format!("SAVEPOINT {name}"))?;
+    match f(conn) {
+        Ok(value) => {
+            conn.batch(&format!("RELEASE SAVEPOINT {name}"))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.batch(&format!("ROLLBACK TO SAVEPOINT {name}"));
+            let _ = conn.batch(&format!("RELEASE SAVEPOINT {name}"));
+            Err(e)
+        }
+    }
+}
+
+/// Applies one pushed operation exactly once per (user, op id) — [`push_batch`] runs it in
+/// a savepoint: a resent op gets the outcome stored the first time and changes nothing. A
+/// conflict or an error writes nothing of the operation (its writes are rolled back) and
+/// becomes a sync error owned by the caller.
 ///
 /// # Errors
-/// A database failure (nothing of this op was stored).
-pub fn push_one(
+/// A database failure (the caller rolls the op back).
+fn push_one(
     conn: &mut dyn Conn,
     org: &Org,
     principal: &Principal,
@@ -68,7 +129,14 @@ pub fn push_one(
         ConflictCheck::Off
     };
     let actor = Actor { org, principal };
-    let result = match ops::apply(conn, &actor, &op.op, check, None, now)? {
+    conn.batch("SAVEPOINT push_apply")?;
+    let outcome = ops::apply(conn, &actor, &op.op, check, None, now)?;
+    if !matches!(outcome, Outcome::Applied { .. }) {
+        // Refused or in conflict: nothing of it stays, whatever it wrote on the way.
+        conn.batch("ROLLBACK TO SAVEPOINT push_apply")?;
+    }
+    conn.batch("RELEASE SAVEPOINT push_apply")?;
+    let result = match outcome {
         Outcome::Applied { version, .. } => OpResult::Applied {
             row_version: u64::try_from(version)?,
         },
@@ -103,13 +171,6 @@ pub fn push_one(
             text(&op.op_id),
             text(&caller.user_id),
             text(serde_json::to_string(&result)?),
-        ],
-    )?;
-    conn.execute(
-        "UPDATE device SET last_push_on = $1 WHERE device_id = $2",
-        &[
-            text(outpost_domain::value::format_datetime(now)),
-            text(&device),
         ],
     )?;
     Ok(result)

@@ -28,7 +28,7 @@ pub use error::StoreError;
 pub use key::{DatabaseKey, KeyStore, MemoryKeyStore, OsKeychain};
 pub use local::{LocalRecord, Resolve};
 pub use migrate::{FORMAT, MIN_FORMAT};
-pub use open::{MetadataChange, Store};
+pub use open::{MetadataChange, PAGE_CACHE_KIB, Store};
 pub use table::drafts::{Draft, RECENT_MAX, RecentRecord};
 pub use table::outbox::{Choice, EntryState, OutboxEntry, ResolutionSent, WaitingResolution};
 pub use unsent::{Unsent, UnsentDraft, UnsentEntry, UnsentResolution, UnsentWork};

@@ -93,7 +93,8 @@ impl Store {
     /// transaction (C3, C5). An update's before-image is what the device shows now (only
     /// the fields that really change are kept; an update that changes nothing is not
     /// logged); a delete's is the server's `modifiedon` when nothing else is pending on the
-    /// record. Answers what the operation wrote.
+    /// record. Answers what the operation wrote. Inside [`Store::in_batch`] it is a
+    /// savepoint of the batch's transaction.
     ///
     /// # Errors
     /// [`StoreError::Refused`] with the domain's reason (invalid fields, closed record,
@@ -104,7 +105,8 @@ impl Store {
         op_id: &str,
         op: Operation,
     ) -> Result<Effects, StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction alone, a nested one inside a batch.
+        let tx = self.conn.savepoint()?;
         let (entity, id) = op.target();
         let def = self
             .metadata
@@ -161,6 +163,37 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(effects)
+    }
+
+    /// Runs `f` in one durable transaction (one commit, one sync to disk): every
+    /// [`Store::op_apply`] inside is a savepoint of it, so an operation refused leaves
+    /// nothing while the others stay, and reads see what the batch wrote so far. A
+    /// script's batch of offline changes goes through here. Committed when `f` answers
+    /// `Ok`; rolled back whole otherwise.
+    ///
+    /// # Errors
+    /// `f`'s error, or SQLite's at the start or the commit.
+    pub fn in_batch<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        // Immediate: the batch writes, and another process may hold the same store.
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(StoreError::from)?;
+        match f(self) {
+            Ok(value) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(StoreError::from(e).into())
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// Runs `op` through the domain's own code on the local layer and undoes it: whether

@@ -6,7 +6,7 @@ use outpost_protocol::{PullResponse, RecordPayload, ResolutionAction};
 
 use crate::layer::{rebase_in_tx, rebase_one_in_tx, release_in_tx};
 use crate::table::records::{self, Layer};
-use crate::table::{outbox, state};
+use crate::table::{follow, outbox, state};
 use crate::{Store, StoreError};
 
 impl Store {
@@ -58,6 +58,13 @@ impl Store {
             }
             answered.extend(touched);
         }
+        // What may need more than a plain copy, asked once for the page: pending
+        // operations, records leaving, follows made here.
+        let touched = outbox::any_touch(&tx)?;
+        let leaving = records::leaving_any(&tx)?;
+        let follows = follow::any(&tx)?;
+        let mut writers: std::collections::HashMap<&str, records::PageWriter<'_>> =
+            std::collections::HashMap::new();
         for RecordPayload {
             entity,
             id,
@@ -67,11 +74,28 @@ impl Store {
         } in &page.records
         {
             let def = def(entity)?;
-            records::put_in_tx(&tx, Layer::Server, def, id, fields, *row_version)?;
-            records::reason_set_in_tx(&tx, def, id, reason)?;
-            records::leaving_forget_in_tx(&tx, def, id)?;
-            rebase_one_in_tx(&tx, ctx, metadata, def, id, Some((fields, *row_version)))?;
+            if touched && outbox::has_pending(&tx, entity, id)? {
+                records::put_in_tx(&tx, Layer::Server, def, id, fields, *row_version)?;
+                records::reason_set_in_tx(&tx, def, id, reason)?;
+                records::leaving_forget_in_tx(&tx, def, id)?;
+                rebase_one_in_tx(&tx, ctx, metadata, def, id, Some((fields, *row_version)))?;
+                continue;
+            }
+            let writer = match writers.entry(def.name.as_str()) {
+                std::collections::hash_map::Entry::Occupied(w) => w.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(records::PageWriter::new(&tx, def)?)
+                }
+            };
+            writer.put(id, fields, *row_version, reason)?;
+            if leaving {
+                records::leaving_forget_in_tx(&tx, def, id)?;
+            }
+            if follows {
+                follow::forget_in_tx(&tx, &def.name, id)?;
+            }
         }
+        drop(writers);
         for removed in &page.removed {
             let def = def(&removed.entity)?;
             if outbox::has_pending(&tx, &removed.entity, &removed.id)? {

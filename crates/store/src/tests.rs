@@ -1320,3 +1320,84 @@ fn a_failed_write_of_the_local_layer_is_told_as_itself_not_as_corrupt_data() {
     assert_eq!(name_of(&store, "a1").as_deref(), Some("Before"));
     assert_eq!(store.outbox_count().expect("count"), 0);
 }
+
+#[test]
+fn a_record_sent_again_replaces_its_copies_and_what_search_finds() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(&[("a1", 1, &[("name", "Quokka Traders")])], &[], 1),
+    );
+    // The same record again, changed on the server: both layers and the index follow.
+    pull(
+        &mut store,
+        page(&[("a1", 2, &[("name", "Wombat Traders")])], &[], 2),
+    );
+    let found = |store: &Store, word: &str| {
+        store
+            .search(&["account".into()], word, 10)
+            .expect("search")
+            .into_iter()
+            .map(|hit| hit.record.id)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        found(&store, "quokka").is_empty(),
+        "the old name is not found"
+    );
+    assert_eq!(found(&store, "wombat"), ["a1"]);
+    let record = store.record_get("account", "a1").expect("a1");
+    assert_eq!(record.fields["name"].as_deref(), Some("Wombat Traders"));
+    assert_eq!(record.row_version, 2);
+    assert_eq!(record.reason.as_deref(), Some("profile"));
+}
+
+#[test]
+fn a_batch_commits_its_operations_together_and_a_refused_one_leaves_the_others() {
+    let (_dir, _keys, mut store) = fresh();
+    pull(
+        &mut store,
+        page(
+            &[("a1", 1, &[("name", "One")]), ("a2", 1, &[("name", "Two")])],
+            &[],
+            1,
+        ),
+    );
+    let refused = store
+        .in_batch(|s| {
+            s.record_update(&ctx(), "account", "a1", fields(&[("name", "One!")]), "op-1")?;
+            let refused = s
+                .record_update(
+                    &ctx(),
+                    "account",
+                    "nowhere",
+                    fields(&[("name", "?")]),
+                    "op-2",
+                )
+                .is_err();
+            s.record_update(&ctx(), "account", "a2", fields(&[("name", "Two!")]), "op-3")?;
+            Ok::<_, StoreError>(refused)
+        })
+        .expect("the batch commits");
+    assert!(
+        refused,
+        "an update of a record the device does not hold is refused"
+    );
+    assert_eq!(name_of(&store, "a1").as_deref(), Some("One!"));
+    assert_eq!(name_of(&store, "a2").as_deref(), Some("Two!"));
+    let ops: Vec<String> = store
+        .outbox_pending(10)
+        .expect("outbox")
+        .into_iter()
+        .map(|e| e.op_id)
+        .collect();
+    assert_eq!(ops, ["op-1", "op-3"], "the refused one left nothing");
+    // A batch that fails as a whole leaves nothing of itself.
+    let failed = store.in_batch(|s| {
+        s.record_update(&ctx(), "account", "a1", fields(&[("name", "Lost")]), "op-4")?;
+        Err::<(), _>(StoreError::Invalid("the script stopped".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(name_of(&store, "a1").as_deref(), Some("One!"));
+    assert_eq!(store.outbox_pending(10).expect("outbox").len(), 2);
+}

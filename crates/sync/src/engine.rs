@@ -256,6 +256,13 @@ impl Engine {
                 out.extend(self.next_step());
                 out
             }
+            (Phase::Pulling, Input::Pulled(page)) if page.ahead_refused => {
+                // Only an answer to a request ahead is refused so, and the driver never
+                // hands one over: it is not a page.
+                self.fail(FailReason::Protocol {
+                    detail: "a refused ahead answer is not a page".into(),
+                })
+            }
             (Phase::Pulling, Input::Pulled(page)) => {
                 if page.wipe {
                     self.phase = Phase::Done;
@@ -373,6 +380,7 @@ impl Engine {
             checkpoint: self.checkpoint,
             limit: self.page_size,
             resend: String::new(),
+            ahead: None,
         })
     }
 

@@ -7,15 +7,17 @@
 use outpost_domain::query::{CheckedQuery, EvalContext, Query, QueryText, parse_query};
 use outpost_domain::security::Privilege;
 use outpost_domain::{AttributeKind, EntityRef, Fields, Operation};
-use outpost_store::{LocalRecord, Store};
+use outpost_store::{LocalRecord, Store, StoreError};
 
 use super::{Client, access_of, apply_context, profile_of};
 use crate::CoreError;
 use crate::access::Access;
+use crate::api::ApiError;
 use crate::api::{
     AppModuleInfo, CommandArgs, CommandOffer, CommandResult, LookupSearchArgs, RecordCreateArgs,
-    RecordDetail, RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, ScriptQueryArgs,
-    SearchArgs, SearchHitRow, ViewInfo, ViewPageArgs, ViewPageResult, Why,
+    RecordDetail, RecordKey, RecordListArgs, RecordRow, RecordUpdateArgs, ScriptBatchArgs,
+    ScriptChange, ScriptChangeResult, ScriptQueryArgs, SearchArgs, SearchHitRow, ViewInfo,
+    ViewPageArgs, ViewPageResult, Why,
 };
 
 /// Rows a view page carries unless asked otherwise, and at most.
@@ -23,6 +25,34 @@ const PAGE: u32 = 100;
 const PAGE_MAX: u32 = 1000;
 /// Records the scripting API's retrieve-multiple answers at most without `$top`.
 const SCRIPT_MAX: u32 = 5000;
+/// Changes a script's batch may carry.
+pub const SCRIPT_BATCH_MAX: usize = 10_000;
+
+/// The checks before an operation of the user's applies: what they work on offline is
+/// on the device (a command's target too), and their privileges allow it.
+fn op_check(s: &Store, access: &Access, op: &Operation) -> Result<(), CoreError> {
+    let (entity, id) = op.target();
+    if !matches!(op, Operation::Create { .. }) {
+        s.record_get(entity, id)?;
+    }
+    access.authorize(s, op)
+}
+
+/// Whether `e` refuses one operation (it is not allowed, not valid, not there) rather
+/// than stops the store.
+fn is_refusal(e: &CoreError) -> bool {
+    matches!(
+        e,
+        CoreError::Invalid(_)
+            | CoreError::Forbidden(_)
+            | CoreError::Store(
+                StoreError::Invalid(_)
+                    | StoreError::Refused(_)
+                    | StoreError::Forbidden(_)
+                    | StoreError::NotFound { .. }
+            )
+    )
+}
 
 pub(super) fn row(r: LocalRecord) -> RecordRow {
     RecordRow {
@@ -321,12 +351,7 @@ impl Client {
         let op_id = self.new_id();
         self.with_store(|s| {
             let access = access_of(s)?;
-            let (entity, id) = op.target();
-            // What the user works on offline is on the device; a command's target too.
-            if !matches!(op, Operation::Create { .. }) {
-                s.record_get(entity, id)?;
-            }
-            access.authorize(s, &op)?;
+            op_check(s, &access, &op)?;
             let ctx = apply_context(s, &access, self.now())?;
             let effects = s.op_apply(&ctx, &op_id, op)?;
             let pending = u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX);
@@ -336,6 +361,69 @@ impl Client {
             self.signal(outpost_sync::Event::OutboxChanged { pending });
             effects
         })
+    }
+
+    /// Scripting API (C20): a script's batch of offline changes, applied in order in one
+    /// durable transaction ([`outpost_store::Store::in_batch`]) — each change checked and
+    /// applied as one would be alone, with its outbox entry, in a savepoint: a refused one
+    /// leaves nothing and the others stay. Later changes see what earlier ones wrote.
+    pub async fn script_execute_multiple(
+        &self,
+        args: ScriptBatchArgs,
+    ) -> Result<Vec<ScriptChangeResult>, CoreError> {
+        if args.changes.len() > SCRIPT_BATCH_MAX {
+            return Err(CoreError::Invalid(format!(
+                "a batch holds at most {SCRIPT_BATCH_MAX} changes, not {}",
+                args.changes.len()
+            )));
+        }
+        let ops: Vec<(String, String, Operation)> = args
+            .changes
+            .into_iter()
+            .map(|change| {
+                let op = match change {
+                    ScriptChange::Create { entity, fields } => Operation::Create {
+                        entity,
+                        id: self.new_id(),
+                        fields: blank_is_null(fields),
+                    },
+                    ScriptChange::Update { entity, id, fields } => Operation::Update {
+                        entity,
+                        id,
+                        changes: blank_is_null(fields),
+                        before: Fields::new(),
+                    },
+                    ScriptChange::Delete { entity, id } => Operation::Delete {
+                        entity,
+                        id,
+                        before: Fields::new(),
+                    },
+                };
+                (self.new_id(), op.target().1.to_owned(), op)
+            })
+            .collect();
+        let (results, pending) = self.with_store(|s| {
+            let access = access_of(s)?;
+            let ctx = apply_context(s, &access, self.now())?;
+            let results = s.in_batch::<_, CoreError>(|s| {
+                let mut results = Vec::with_capacity(ops.len());
+                for (op_id, id, op) in ops {
+                    let error = match op_check(s, &access, &op)
+                        .and_then(|()| Ok(s.op_apply(&ctx, &op_id, op).map(drop)?))
+                    {
+                        Ok(()) => None,
+                        Err(e) if !is_refusal(&e) => return Err(e),
+                        Err(e) => Some(ApiError::from(e)),
+                    };
+                    results.push(ScriptChangeResult { id, error });
+                }
+                Ok(results)
+            })?;
+            let pending = u32::try_from(s.outbox_count()?).unwrap_or(u32::MAX);
+            Ok((results, pending))
+        })?;
+        self.signal(outpost_sync::Event::OutboxChanged { pending });
+        Ok(results)
     }
 
     /// Creates a record at once, offline or not, with an id it keeps after sync.

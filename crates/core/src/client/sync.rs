@@ -169,12 +169,7 @@ impl Client {
                             )
                             .await;
                         if let Ok(page) = &sent {
-                            self.unavailable_keep(&page.unavailable)?;
-                            profile_seen = Some(Seen {
-                                profile_id: page.profile_id.clone(),
-                                profile_version: page.profile_version,
-                                access_key: page.access_key.clone(),
-                            });
+                            self.pulled_keep(page, &mut profile_seen)?;
                         }
                         Some(answered(sent, Input::Pulled)?)
                     }
@@ -216,11 +211,36 @@ impl Client {
                     }
                     Output::StorePage(page) => {
                         self.progress_add(page.records.len() + page.removed.len(), page.remaining);
-                        self.with_store(|s| {
+                        // The next page is asked for while this one is written, so the
+                        // server computes it meanwhile (ADR 0016).
+                        let ahead = match todo.front() {
+                            Some(Output::Pull(next)) if page.has_more => {
+                                self.pull_ahead(remote, next.limit, page.checkpoint)
+                            }
+                            _ => None,
+                        };
+                        let stored = self.with_store(|s| {
                             let ctx = apply_context(s, &access_of(s)?, self.now())?;
                             Ok(s.pull_page_apply(&ctx, &page)?)
-                        })?;
-                        None
+                        });
+                        let next = match ahead {
+                            Some(handle) if stored.is_ok() => handle.await.ok().and_then(Result::ok),
+                            Some(handle) => {
+                                handle.abort();
+                                None
+                            }
+                            None => None,
+                        };
+                        stored?;
+                        match next {
+                            // It answers the pull the engine asks for next.
+                            Some(next) if !next.ahead_refused => {
+                                todo.pop_front();
+                                self.pulled_keep(&next, &mut profile_seen)?;
+                                Some(Input::Pulled(next))
+                            }
+                            _ => None,
+                        }
                     }
                     Output::Finished(summary) => {
                         self.online.store(true, Ordering::Relaxed);
@@ -271,6 +291,46 @@ impl Client {
         .await;
         self.progress_set(None);
         result
+    }
+
+    /// Asks, in a task of its own, for the page after `ahead` — a page received and being
+    /// stored — while the stored checkpoint is still the one before it. `None` when no
+    /// token is at hand; the answer is `None` when the request failed in any way (the
+    /// engine's own pull then goes as usual, with the session's token refresh and errors).
+    fn pull_ahead(
+        &self,
+        remote: &Remote,
+        limit: u32,
+        ahead: u64,
+    ) -> Option<tokio::task::JoinHandle<Result<outpost_protocol::PullResponse, CoreError>>> {
+        let (checkpoint, token) = self
+            .with_store(|s| Ok((s.checkpoint()?, s.state_get(super::TOKEN)?)))
+            .ok()?;
+        let token = token?;
+        let req = outpost_protocol::PullRequest {
+            checkpoint,
+            limit,
+            resend: String::new(),
+            ahead: Some(ahead),
+        };
+        let remote = remote.clone();
+        Some(tokio::spawn(async move { remote.pull(&token, &req).await }))
+    }
+
+    /// What a page says besides its records: the entities the server cannot deliver, and
+    /// the profile and access it was computed for.
+    fn pulled_keep(
+        &self,
+        page: &outpost_protocol::PullResponse,
+        seen: &mut Option<Seen>,
+    ) -> Result<(), CoreError> {
+        self.unavailable_keep(&page.unavailable)?;
+        *seen = Some(Seen {
+            profile_id: page.profile_id.clone(),
+            profile_version: page.profile_version,
+            access_key: page.access_key.clone(),
+        });
+        Ok(())
     }
 
     /// After a pull computed for another profile than the one the device keeps (an

@@ -34,6 +34,9 @@ struct Server {
     pushed: Vec<String>,
     /// How many pages a first download takes (one record each, slowly): progress shows.
     pages: u64,
+    /// Pages asked for ahead of the stored checkpoint, and those the stand-in refuses so.
+    asked_ahead: Vec<(u64, u64)>,
+    refuse_ahead: bool,
     /// Answer every pushed operation with a conflict (it becomes a sync error).
     conflicts: bool,
     /// Answer every token with `device_wipe` (the device was reported lost).
@@ -191,11 +194,23 @@ async fn pull(
     if pages > 1 {
         // A download of several pages, each taking a while, so progress can be watched.
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        let server = s.lock().expect("lock");
+        let mut server = s.lock().expect("lock");
         if let Some(code) = refusal(&server, &headers) {
             return error(code);
         }
-        let n = req.checkpoint + 1;
+        // Asked ahead: the page after the one the device is storing (ADR 0016).
+        if let Some(ahead) = req.ahead {
+            server.asked_ahead.push((req.checkpoint, ahead));
+            if server.refuse_ahead {
+                return Json(PullResponse {
+                    ahead_refused: true,
+                    metadata_version: server.metadata.version,
+                    ..PullResponse::default()
+                })
+                .into_response();
+            }
+        }
+        let n = req.ahead.unwrap_or(req.checkpoint) + 1;
         return Json(PullResponse {
             records: vec![RecordPayload {
                 entity: "account".into(),
@@ -321,6 +336,8 @@ async fn serve() -> (String, Shared) {
         metadata: outpost_domain::demo::metadata(),
         pushed: vec![],
         pages: 1,
+        asked_ahead: Vec::new(),
+        refuse_ahead: false,
         conflicts: false,
         lost: false,
         recovery: outpost_protocol::recovery::org_keypair(),
@@ -429,15 +446,20 @@ fn kept(client: &Client, key: &str) -> Option<String> {
         .expect("the store is open")
 }
 
-#[tokio::test]
-async fn sign_in_builds_the_store_from_the_servers_metadata_and_it_reopens_offline() {
-    let (_url, _server, dir, keys, client) = session().await;
-    let rows = client
+/// Every account on the device.
+async fn accounts(client: &Client) -> Vec<crate::api::RecordRow> {
+    client
         .record_list(RecordListArgs {
             entity: "account".into(),
         })
         .await
-        .expect("accounts");
+        .expect("accounts")
+}
+
+#[tokio::test]
+async fn sign_in_builds_the_store_from_the_servers_metadata_and_it_reopens_offline() {
+    let (_url, _server, dir, keys, client) = session().await;
+    let rows = accounts(&client).await;
     assert_eq!(rows.len(), 1, "the first sync stored the page");
     assert_eq!(rows[0].fields["address1_city"].as_deref(), Some("Lyon"));
     assert_eq!(
@@ -579,12 +601,7 @@ async fn a_page_for_newer_metadata_waits_for_the_users_yes_then_migrates_and_is_
             .metadata_pending,
         None
     );
-    let rows = client
-        .record_list(RecordListArgs {
-            entity: "account".into(),
-        })
-        .await
-        .expect("accounts");
+    let rows = accounts(&client).await;
     assert_eq!(
         rows[0].fields["x_region"].as_deref(),
         Some("North"),
@@ -652,6 +669,92 @@ async fn a_download_of_several_pages_reports_its_progress_with_counts_and_time_l
         seen.windows(2).all(|w| w[0].done <= w[1].done),
         "progress only goes forward: {seen:?}"
     );
+    // Each page but the first was asked for while the one before it was written, with the
+    // checkpoint stored before it.
+    let asked = server.lock().expect("lock").asked_ahead.clone();
+    assert_eq!(asked, vec![(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]);
+    let rows = accounts(&client).await;
+    assert_eq!(rows.len(), 6, "every page stored once");
+}
+
+#[tokio::test]
+async fn a_page_the_server_will_not_send_ahead_is_asked_for_again_once_the_one_before_is_stored() {
+    let (url, server) = serve().await;
+    {
+        let mut server = server.lock().expect("lock");
+        server.pages = 4;
+        server.refuse_ahead = true;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = client_open(&dir, &keys);
+    let status = sign_in_as(&client, &url, "fiona").await;
+    assert!(status.last_sync_at.is_some(), "the download finished");
+    assert_eq!(server.lock().expect("lock").asked_ahead.len(), 3);
+    let rows = accounts(&client).await;
+    assert_eq!(
+        rows.len(),
+        4,
+        "every page stored once, none lost to a refusal"
+    );
+}
+
+#[tokio::test]
+async fn a_scripts_batch_applies_in_one_transaction_and_a_refused_change_leaves_the_rest() {
+    let (url, _server) = serve().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(MemoryKeyStore::default());
+    let client = signed_in(&url, &dir, &keys).await;
+    let field = |name: &str, value: &str| Fields::from([(name.to_owned(), Some(value.to_owned()))]);
+    let update = |id: &str, name: &str, value: &str| crate::api::ScriptChange::Update {
+        entity: "account".into(),
+        id: id.into(),
+        fields: field(name, value),
+    };
+    let results = client
+        .script_execute_multiple(crate::api::ScriptBatchArgs {
+            changes: vec![
+                crate::api::ScriptChange::Create {
+                    entity: "account".into(),
+                    fields: field("name", "Contoso"),
+                },
+                update("a1", "address1_city", "Nantes"),
+                // No such field: refused, and nothing of it is written.
+                update("a1", "no_such_field", "x"),
+                update("missing", "name", "Nobody"),
+                update("a1", "name", "Fabrikam Ltd"),
+            ],
+        })
+        .await
+        .expect("the batch runs");
+    let errors: Vec<bool> = results.iter().map(|r| r.error.is_some()).collect();
+    assert_eq!(errors, vec![false, false, true, true, false], "{results:?}");
+    let created = &results[0].id;
+    let rows = accounts(&client).await;
+    let a1 = rows.iter().find(|r| r.id == "a1").expect("a1");
+    assert_eq!(a1.fields["address1_city"].as_deref(), Some("Nantes"));
+    assert_eq!(a1.fields["name"].as_deref(), Some("Fabrikam Ltd"));
+    assert!(
+        rows.iter().any(|r| &r.id == created),
+        "the new account is there"
+    );
+    // Three changes wait in the outbox, each its own operation.
+    let unsent = client.session_unsent().await.expect("unsent");
+    assert_eq!(unsent.changes, 3, "{unsent:?}");
+    // A batch over the limit is refused whole.
+    let too_many = client
+        .script_execute_multiple(crate::api::ScriptBatchArgs {
+            changes: vec![
+                crate::api::ScriptChange::Delete {
+                    entity: "account".into(),
+                    id: "a1".into(),
+                };
+                10_001
+            ],
+        })
+        .await
+        .expect_err("too many");
+    assert!(matches!(too_many, CoreError::Invalid(_)), "{too_many:?}");
 }
 
 async fn sign_in_as(client: &Client, url: &str, username: &str) -> crate::api::SessionStatus {

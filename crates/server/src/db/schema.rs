@@ -166,6 +166,14 @@ CREATE TABLE app_package (
 );
 CREATE INDEX app_package_platform ON app_package (platform);
 ",
+    // 8: a device may hold two pages not yet acknowledged (it asks for the next page while
+    // it writes one, ADR 0016): the older one's token and the state after it, and which
+    // page each waiting line belongs to (0: a line kept before this, of the one page).
+    r"
+ALTER TABLE device ADD COLUMN mid {int} NOT NULL DEFAULT 0;
+ALTER TABLE device ADD COLUMN mid_pending {text};
+ALTER TABLE device_page ADD COLUMN token {int} NOT NULL DEFAULT 0;
+",
 ];
 
 /// `{int}` and `{text}` for the engine.

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use outpost_domain::value::MAX_ID_LEN;
 use outpost_protocol::{
-    FieldError, OpOutcome, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
+    FieldError, PullRequest, PullResponse, PushRequest, PushResponse, ResolutionAction,
     ResolveRequest, SyncErrorInfo,
 };
 
@@ -56,8 +56,8 @@ pub async fn pull(
     Ok(Json(page))
 }
 
-/// `POST /api/v1/sync/push`: applies the device's operations in order, each once, each
-/// in its own transaction.
+/// `POST /api/v1/sync/push`: applies the device's operations in order, each once, in one
+/// transaction with a savepoint per operation.
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,23 +100,23 @@ pub async fn push(
     }
     let org = state.org().await?;
     let now = state.now();
-    let principal = std::sync::Arc::new(org.principal(&caller.user_id)?);
-    let mut outcomes = Vec::with_capacity(req.ops.len());
-    for op in req.ops {
-        let (org, principal, caller) = (org.clone(), principal.clone(), caller.clone());
-        let result = state
-            .db
-            .write(move |conn| {
-                crate::push::push_one(conn, &org, &principal, &caller, &op, now)
-                    .map(|r| (op.op_id, r))
-            })
-            .await?;
-        outcomes.push(OpOutcome {
-            op_id: result.0,
-            result: result.1,
-        });
+    let principal = org.principal(&caller.user_id)?;
+    // One durable transaction for the batch, a savepoint per operation (ADR 0016): what
+    // was answered is committed, each op exactly once per (user, op id).
+    let (outcomes, failed) = state
+        .db
+        .write(move |conn| {
+            Ok(crate::push::push_batch(
+                conn, &org, &principal, &caller, req.ops, now,
+            ))
+        })
+        .await?;
+    match failed {
+        // The ops before the failing one are committed and answered again from their
+        // stored outcomes when the device sends the batch once more.
+        Some(e) => Err(ApiError::from(e)),
+        None => Ok(Json(PushResponse { outcomes })),
     }
-    Ok(Json(PushResponse { outcomes }))
 }
 
 /// Query of `GET /api/v1/sync/errors`.

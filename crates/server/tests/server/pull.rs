@@ -25,6 +25,7 @@ crate::contract!(
     a_record_a_device_created_before_its_first_pull_and_out_of_scope_is_removed,
     a_record_a_command_made_of_an_entity_the_device_does_not_take_leaves_it,
     a_record_a_device_made_that_a_resolution_applied_leaves_when_out_of_scope,
+    pages_asked_ahead_wait_until_stored_and_a_device_that_dies_loses_nothing,
 );
 
 /// Ids of `entity` records owned by `username`, in id order.
@@ -456,6 +457,7 @@ async fn records_age_out_of_a_date_window(backend: Backend) {
                 checkpoint: device.checkpoint,
                 limit: 1000,
                 resend: String::new(),
+                ahead: None,
             };
             let (org, caller) = (org.clone(), caller.clone());
             let page =
@@ -846,4 +848,87 @@ async fn a_record_a_device_made_that_a_resolution_applied_leaves_when_out_of_sco
     let removed = removed_by_sync(&h, &mut device).await;
     assert!(removed.contains(&format!("account:{id}")), "{removed:?}");
     assert_holds_scope(&h, "fiona", &device, "after the resolution").await;
+}
+
+/// A pull with the stored `checkpoint` and, maybe, a page received and not yet stored
+/// (`ahead`): the raw answer, not applied.
+async fn pull_ahead(app: &axum::Router, device: &Device, ahead: Option<u64>, limit: u32) -> Value {
+    let ahead = ahead.map(|a| format!("&ahead={a}")).unwrap_or_default();
+    let uri = format!(
+        "/api/v1/sync/pull?checkpoint={}&limit={limit}{ahead}",
+        device.checkpoint
+    );
+    let answer = call(app, "GET", &uri, &device.token, None).await;
+    assert_eq!(answer.status, StatusCode::OK, "pull: {}", answer.body);
+    answer.body
+}
+
+fn checkpoint_of(page: &Value) -> u64 {
+    page["checkpoint"].as_u64().expect("checkpoint")
+}
+
+async fn pages_asked_ahead_wait_until_stored_and_a_device_that_dies_loses_nothing(
+    backend: Backend,
+) {
+    let h = harness(backend).await;
+    // A device that asks for each page while it stores the one before (ADR 0016).
+    let mut device = Device::new(&h.app, "fiona", "tablet").await;
+    let mut waiting = pull_ahead(&h.app, &device, None, 10).await;
+    let mut asked_ahead = 0;
+    for _ in 0..1_000 {
+        let next = if waiting["has_more"] == true {
+            Some(pull_ahead(&h.app, &device, Some(checkpoint_of(&waiting)), 10).await)
+        } else {
+            None
+        };
+        device.apply(waiting);
+        let Some(next) = next else { break };
+        assert_ne!(
+            next["ahead_refused"], true,
+            "a sweep's page is sent ahead: {next}"
+        );
+        asked_ahead += 1;
+        waiting = next;
+    }
+    assert!(asked_ahead > 2, "the sweep took several pages asked ahead");
+    assert_holds_scope(&h, "fiona", &device, "after a sweep asked ahead").await;
+    // The last page ended the sweep: a page after it is a delta's, never computed ahead;
+    // the device asks again once it stored the page, and holds what it must.
+    let stored = device.checkpoint;
+    let refused = pull_ahead(&h.app, &device, Some(stored), 10).await;
+    assert_eq!(refused["ahead_refused"], true, "{refused}");
+    assert!(ids(&refused, "records").is_empty() && ids(&refused, "removed").is_empty());
+    let nothing = device.pull_page(&h.app, 10).await;
+    assert!(ids(&nothing, "records").is_empty(), "{nothing}");
+
+    // Another device dies while it stores a page it asked past: it stored neither, so it
+    // asks again from the page before, and gets the same page again, then all of it.
+    let mut other = Device::new(&h.app, "fiona", "phone").await;
+    other.pull_page(&h.app, 10).await;
+    let stored = other.checkpoint;
+    let page = pull_ahead(&h.app, &other, None, 10).await;
+    let ahead = pull_ahead(&h.app, &other, Some(checkpoint_of(&page)), 10).await;
+    assert_ne!(ahead["ahead_refused"], true, "{ahead}");
+    assert_eq!(other.checkpoint, stored);
+    let again = other.pull_page(&h.app, 10).await;
+    assert_eq!(
+        ids(&again, "records"),
+        ids(&page, "records"),
+        "the unstored page again"
+    );
+    // It receives the next page, asks past it, stores it and dies before it stores the
+    // one after: the page it stored is held, the one after is computed again, the same.
+    let page = pull_ahead(&h.app, &other, None, 10).await;
+    let ahead = pull_ahead(&h.app, &other, Some(checkpoint_of(&page)), 10).await;
+    assert_ne!(ahead["ahead_refused"], true, "{ahead}");
+    other.apply(page);
+    let next = other.pull_page(&h.app, 10).await;
+    assert_eq!(
+        ids(&next, "records"),
+        ids(&ahead, "records"),
+        "the page it did not store, again"
+    );
+    other.sync(&h.app, 10).await;
+    assert_holds_scope(&h, "fiona", &other, "after dying between pages asked ahead").await;
+    assert_eq!(other.held.len(), device.held.len());
 }

@@ -33,6 +33,15 @@ pub(crate) fn forget_in_tx(conn: &Connection, entity: &str, id: &str) -> Result<
     Ok(())
 }
 
+/// Whether any follow or unfollow made on this device waits for the server.
+pub(crate) fn any(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sync_follow)", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 /// Whether a follow or unfollow made on this device says the user follows `(entity, id)`
 /// (`None`: none was made here).
 pub(crate) fn here_in_tx(

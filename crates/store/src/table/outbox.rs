@@ -183,6 +183,15 @@ pub(crate) fn remove_in_tx(
 }
 
 /// Whether any entry touching the record waits.
+/// Whether any pending entry touches any record (a page checks once, not per record).
+pub(crate) fn any_touch(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sync_outbox_touch)", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub(crate) fn has_pending(conn: &Connection, entity: &str, id: &str) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(

@@ -208,8 +208,10 @@ fn searched(entity: &EntityDef) -> impl Iterator<Item = &outpost_domain::Attribu
 }
 
 /// The words a record is found by: each quick-find value as a person reads it — the
-/// label of a choice, the date of a date and time (B5: `2026-11-28` finds it).
-fn fts_body(entity: &EntityDef, fields: &Fields) -> String {
+/// label of a choice, the date of a date and time (B5: `2026-11-28` finds it). What
+/// `fts_<entity>` holds for the record (public for the benchmark's floor, which writes
+/// the store's tables directly).
+pub fn fts_body(entity: &EntityDef, fields: &Fields) -> String {
     let mut body = String::new();
     for attr in searched(entity) {
         let Some(Some(text)) = fields.get(&attr.name) else {
@@ -362,6 +364,117 @@ pub(crate) fn put_in_tx(
     Ok(())
 }
 
+/// Writes a pulled page's records of one entity to both layers and the full-text index,
+/// with statements prepared once for the page: each record once to the server layer
+/// (with its reason, one statement), once to the local layer and once to the index —
+/// the path of a record nothing pending touches, which is nearly every record of a
+/// download. A record new to the device is a plain insert (no index entry to remove).
+pub(crate) struct PageWriter<'c> {
+    entity: &'c EntityDef,
+    server: rusqlite::Statement<'c>,
+    local_insert: rusqlite::Statement<'c>,
+    local_update: rusqlite::Statement<'c>,
+    fts_delete: rusqlite::Statement<'c>,
+    fts_insert: rusqlite::Statement<'c>,
+    values: Vec<SqlValue>,
+}
+
+impl<'c> PageWriter<'c> {
+    pub(crate) fn new(
+        conn: &'c rusqlite::Connection,
+        entity: &'c EntityDef,
+    ) -> Result<Self, StoreError> {
+        let n = entity.attributes.len();
+        let columns = column_list(entity, "");
+        let marks: String = (0..n).map(|i| format!(", ?{}", i + 2)).collect();
+        let version = n + 2;
+        let updates: String = entity
+            .attributes
+            .iter()
+            .map(|f| format!("\"{0}\" = excluded.\"{0}\", ", f.name))
+            .collect();
+        let sets: String = entity
+            .attributes
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("\"{}\" = ?{}, ", f.name, i + 2))
+            .collect();
+        let local = Layer::Local.table(&entity.name);
+        let server = Layer::Server.table(&entity.name);
+        let fts = fts_table(&entity.name);
+        Ok(Self {
+            entity,
+            server: conn.prepare(&format!(
+                "INSERT INTO \"{server}\" (id, {columns}, row_version, {REASON}) \
+                 VALUES (?1{marks}, ?{version}, ?{}) ON CONFLICT (id) DO UPDATE SET \
+                 {updates}row_version = excluded.row_version, {REASON} = excluded.{REASON}",
+                version + 1
+            ))?,
+            local_insert: conn.prepare(&format!(
+                "INSERT OR IGNORE INTO \"{local}\" (id, {columns}, row_version) \
+                 VALUES (?1{marks}, ?{version}) RETURNING rowid"
+            ))?,
+            local_update: conn.prepare(&format!(
+                "UPDATE \"{local}\" SET {sets}row_version = ?{version} WHERE id = ?1 RETURNING rowid"
+            ))?,
+            fts_delete: conn.prepare(&format!("DELETE FROM \"{fts}\" WHERE rowid = ?1"))?,
+            fts_insert: conn.prepare(&format!(
+                "INSERT INTO \"{fts}\" (rowid, body) VALUES (?1, ?2)"
+            ))?,
+            values: Vec::with_capacity(n + 3),
+        })
+    }
+
+    /// Writes record `id` as the server sent it to both layers (the local copy is the
+    /// server's: nothing pending touches it) and to the full-text index.
+    pub(crate) fn put(
+        &mut self,
+        id: &str,
+        fields: &Fields,
+        row_version: u64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let entity = self.entity;
+        self.values.clear();
+        self.values.push(SqlValue::Text(id.to_owned()));
+        for f in &entity.attributes {
+            let text = fields.get(&f.name).and_then(Option::as_deref);
+            let param = column_value(&f.kind, text).map_err(|e| {
+                StoreError::Invalid(format!("{}.{} of {id}: {e}", entity.name, f.name))
+            })?;
+            self.values.push(sql_value(param));
+        }
+        self.values.push(SqlValue::Integer(
+            i64::try_from(row_version).unwrap_or(i64::MAX),
+        ));
+        let inserted: Option<i64> = self
+            .local_insert
+            .query_row(params_from_iter(&self.values), |r| r.get(0))
+            .optional()?;
+        let rowid = match inserted {
+            Some(rowid) => rowid,
+            None => {
+                let rowid: i64 = self
+                    .local_update
+                    .query_row(params_from_iter(&self.values), |r| r.get(0))?;
+                self.fts_delete.execute([rowid])?;
+                rowid
+            }
+        };
+        let body = fts_body(entity, fields);
+        if !body.is_empty() {
+            self.fts_insert.execute(params![rowid, body])?;
+        }
+        self.values.push(if reason.is_empty() {
+            SqlValue::Null
+        } else {
+            SqlValue::Text(reason.to_owned())
+        });
+        self.server.execute(params_from_iter(&self.values))?;
+        Ok(())
+    }
+}
+
 /// Rebuilds the full-text index of `entity` from its local rows: its quick-find columns
 /// (or the labels its choices show) changed, so every body is written again.
 pub(crate) fn reindex_in_tx(
@@ -455,6 +568,15 @@ pub(crate) fn leaving_in_tx(
             .optional()?
             .is_some()),
     }
+}
+
+/// Whether any record is leaving (a page checks once, not per record).
+pub(crate) fn leaving_any(conn: &rusqlite::Connection) -> Result<bool, StoreError> {
+    Ok(
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sync_leaving)", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Forgets that record `id` was leaving: the server sent it again, or it left.

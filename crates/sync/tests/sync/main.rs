@@ -254,6 +254,22 @@ fn a_wipe_page_is_not_stored_and_ends_the_run_with_a_wipe() {
 }
 
 #[test]
+fn a_refused_ahead_answer_is_never_stored_as_a_page() {
+    // Only the driver's request ahead is answered so, and it never hands one over; if one
+    // arrived here it must end the run, not be stored with its checkpoint 0.
+    let refused = PullResponse {
+        ahead_refused: true,
+        ..PullResponse::default()
+    };
+    check(
+        "ahead_refused",
+        Engine::new(10, 2),
+        start(vec![], 4),
+        move |out| matches!(out, Output::Pull(_)).then(|| Input::Pulled(refused.clone())),
+    );
+}
+
+#[test]
 fn a_reset_page_may_carry_any_checkpoint_because_checkpoints_are_opaque() {
     let mut pages = vec![
         PullResponse {

@@ -860,6 +860,49 @@ entity: string,
  * `?$select=…&$filter=…&$orderby=…&$top=…` (the leading `?` optional).
  */
 options: string, };
+export type ScriptChange = { "kind": "create", 
+/**
+ * Entity logical name.
+ */
+entity: string, 
+/**
+ * The values given.
+ */
+fields: { [key in string]: string | null }, } | { "kind": "update", 
+/**
+ * Entity logical name.
+ */
+entity: string, 
+/**
+ * Record id.
+ */
+id: string, 
+/**
+ * The values given.
+ */
+fields: { [key in string]: string | null }, } | { "kind": "delete", 
+/**
+ * Entity logical name.
+ */
+entity: string, 
+/**
+ * Record id.
+ */
+id: string, };
+export type ScriptBatchArgs = { 
+/**
+ * The changes, in order (at most 10,000).
+ */
+changes: Array<ScriptChange>, };
+export type ScriptChangeResult = { 
+/**
+ * The record's id (a created one's new id).
+ */
+id: string, 
+/**
+ * Why it was refused (nothing of it was written); `None`: applied and queued.
+ */
+error: ApiError | null, };
 export type DraftRow = { 
 /**
  * The id the record gets on the server.
@@ -1338,6 +1381,8 @@ export interface Commands {
   script_update: [RecordUpdateArgs, RecordRow];
   /** scripting API: entity, id */
   script_delete: [RecordKey, null];
+  /** scripting API: changes applied in order in one transaction, each kept or refused alone: changes (JSON list of {kind: create|update|delete, entity, id, fields}) */
+  script_execute_multiple: [ScriptBatchArgs, Array<ScriptChangeResult>];
   /** drafts modules: open a record (server online, kept for offline): entity, id */
   recent_open: [RecordKey, RecordRow];
   /** drafts modules: the recently used records kept offline [entity] */
