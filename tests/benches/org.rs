@@ -33,7 +33,14 @@ pub async fn serve(records: u64) -> anyhow::Result<()> {
         .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("http://{}", listener.local_addr()?);
-    axum::serve(listener, app(AppState::new(db))).await?;
+    // The server's own accept loop, as `outpost-server serve` runs it.
+    outpost_server::serve::serve(
+        listener,
+        app(AppState::new(db)),
+        outpost_server::serve::Limits::default(),
+        std::future::pending(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -128,8 +128,8 @@ struct StoreFacts<'a>(&'a Store);
 
 impl StoreFacts<'_> {
     fn held(&self, entity: &str, id: &str) -> Result<Option<Fields>, StorageFailure> {
-        match self.0.record_get(entity, id) {
-            Ok(record) => Ok(Some(record.fields)),
+        match self.0.record_fields(entity, id) {
+            Ok(fields) => Ok(fields),
             Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => Ok(None),
             Err(e) => Err(StorageFailure(e.to_string())),
         }

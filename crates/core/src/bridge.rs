@@ -99,6 +99,12 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let key = BridgeKey::generate();
     on_listening(listener.local_addr()?, &key);
+    // Answers go out at once (no Nagle wait for the browser's delayed acknowledgement).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     axum::serve(listener, router(client, ui_dir, key))
         .with_graceful_shutdown(shutdown)
         .await?;

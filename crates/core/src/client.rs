@@ -75,8 +75,9 @@ pub struct Environment {
     pub app_version: Option<String>,
 }
 
-/// Most operations one push carries.
-const PUSH_BATCH: usize = 200;
+/// Most operations one push carries (the server's limit): one durable commit on each side
+/// per batch.
+const PUSH_BATCH: usize = 1_000;
 /// Most records one pull page carries.
 const PULL_PAGE: u32 = 1_000;
 
@@ -130,6 +131,9 @@ pub struct Client {
     scheduler_status: Mutex<Option<outpost_sync::Status>>,
     // The update the org server offered last (S19).
     update: Mutex<update::UpdateState>,
+    // The TLS settings (the system's trusted certificates), made once: loading them took
+    // most of a short sync when each exchange with the server made its own.
+    tls: std::sync::OnceLock<Option<native_tls::TlsConnector>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -247,7 +251,7 @@ impl Client {
     fn remote_to(&self, url: &str) -> Result<Remote, CoreError> {
         let transport = match &self.config.env.transport {
             Some(t) => Arc::clone(t),
-            None => crate::remote::http()?,
+            None => crate::remote::http(self.tls.get_or_init(crate::remote::tls).as_ref()),
         };
         Remote::new(url, transport, self.app_version())
     }
@@ -282,6 +286,7 @@ impl Client {
             events_rx: Mutex::new(Some(events_rx)),
             scheduler_status: Mutex::new(None),
             update: Mutex::new(update::UpdateState::default()),
+            tls: std::sync::OnceLock::new(),
         };
         if let Some(account) = client.accounts().active() {
             // The store keeps the metadata it was made from: this works offline.

@@ -113,13 +113,36 @@ impl Transport for Reqwest {
     }
 }
 
-/// The network transport every client uses unless told otherwise.
-pub(crate) fn http() -> Result<Arc<dyn Transport>, CoreError> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
-    Ok(Arc::new(Reqwest(http)))
+/// The TLS connector with the system's trusted certificates (`None` when they cannot be
+/// read: reqwest then makes its own and says why on the first request).
+pub(crate) fn tls() -> Option<native_tls::TlsConnector> {
+    native_tls::TlsConnector::new()
+        .inspect_err(|e| tracing::warn!(error = %e, "the system's TLS settings"))
+        .ok()
+}
+
+/// The network transport every client uses unless told otherwise: a client of its own (its
+/// connections live as long as the exchange it serves: a sync run, a probe), with the TLS
+/// connector made once.
+pub(crate) fn http(tls: Option<&native_tls::TlsConnector>) -> Arc<dyn Transport> {
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+    if let Some(tls) = tls {
+        builder = builder.tls_backend_preconfigured(tls.clone());
+    }
+    match builder.build() {
+        Ok(http) => Arc::new(Reqwest(http)),
+        Err(e) => Arc::new(Broken(format!("building the HTTP client: {e}"))),
+    }
+}
+
+/// A transport that could not be made: every request fails with why.
+struct Broken(String);
+
+impl Transport for Broken {
+    fn send(&self, _request: HttpRequest) -> Sent {
+        let why = self.0.clone();
+        Box::pin(async move { Err(why) })
+    }
 }
 
 /// How long an ordinary exchange may take.

@@ -89,8 +89,8 @@ impl RecordStorage for LocalLayer<'_> {
 
     fn put(&mut self, entity: &str, id: &str, fields: &Fields) -> Result<(), StorageFailure> {
         let def = self.def(entity)?;
-        let version = match records::get_in_tx(self.conn, Layer::Local, def, id) {
-            Ok(row) => row.map_or(0, |(_, v)| v),
+        let version = match records::version_in_tx(self.conn, Layer::Local, def, id) {
+            Ok(version) => version.unwrap_or(0),
             Err(e) => return Err(self.failure(e)),
         };
         records::put_in_tx(self.conn, Layer::Local, def, id, fields, version)

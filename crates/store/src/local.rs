@@ -69,6 +69,12 @@ impl Store {
         })
     }
 
+    /// The fields of one local record, if the device holds it (one read, no bookkeeping).
+    pub fn record_fields(&self, entity: &str, id: &str) -> Result<Option<Fields>, StoreError> {
+        let def = self.entity(entity)?;
+        Ok(records::get_in_tx(&self.conn, Layer::Local, def, id)?.map(|(fields, _)| fields))
+    }
+
     /// The record as the server last sent it, if it did.
     pub fn record_get_server(
         &self,
@@ -113,7 +119,7 @@ impl Store {
             .entity(entity)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let current = records::get_in_tx(&tx, Layer::Local, def, id)?;
-        let server = records::get_in_tx(&tx, Layer::Server, def, id)?;
+        let server_version = records::version_in_tx(&tx, Layer::Server, def, id)?;
         let op = match op {
             Operation::Update {
                 entity,
@@ -140,6 +146,10 @@ impl Store {
             }
             Operation::Delete { entity, id, before } if before.is_empty() => {
                 let pending = outbox::has_pending(&tx, &entity, &id)?;
+                let server = match server_version {
+                    Some(_) => records::get_in_tx(&tx, Layer::Server, def, &id)?,
+                    None => None,
+                };
                 let before = match (&server, pending) {
                     (Some((fields, _)), false) => fields
                         .get("modifiedon")
@@ -157,7 +167,7 @@ impl Store {
             &tx,
             op_id,
             &op,
-            server.map(|(_, v)| v),
+            server_version,
             &created_on,
             &touched(&effects),
         )?;

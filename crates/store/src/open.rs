@@ -244,6 +244,9 @@ impl Store {
         // default 2 MiB would read and decrypt the indexes' pages again and again).
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Two layers, an index and bookkeeping per entity: far more statements than
+        // rusqlite's default cache of 16, which made each write parse its SQL again.
+        conn.set_prepared_statement_cache_capacity(256);
         let mut store = Self {
             conn,
             metadata: table::metadata::empty(),

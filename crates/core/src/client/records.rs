@@ -32,8 +32,12 @@ pub const SCRIPT_BATCH_MAX: usize = 10_000;
 /// on the device (a command's target too), and their privileges allow it.
 fn op_check(s: &Store, access: &Access, op: &Operation) -> Result<(), CoreError> {
     let (entity, id) = op.target();
-    if !matches!(op, Operation::Create { .. }) {
-        s.record_get(entity, id)?;
+    if !matches!(op, Operation::Create { .. }) && s.record_fields(entity, id)?.is_none() {
+        return Err(StoreError::NotFound {
+            entity: entity.to_owned(),
+            id: id.to_owned(),
+        }
+        .into());
     }
     access.authorize(s, op)
 }

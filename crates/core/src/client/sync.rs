@@ -253,8 +253,12 @@ impl Client {
                         }
                         let finished_at = self.now_rfc3339();
                         self.with_store(|s| {
-                            s.state_set(LAST_SYNC, &finished_at)?;
-                            entities_synced_keep(s, &finished_at)
+                            let synced = entities_synced(s, &finished_at)?;
+                            // Bookkeeping: one commit that does not wait for the disk.
+                            Ok(s.state_set_lazily(&[
+                                (LAST_SYNC, &finished_at),
+                                (ENTITY_SYNCED, &synced),
+                            ])?)
                         })?;
                         return Ok(SyncReport {
                             pushed: summary.pushed,
@@ -552,8 +556,8 @@ struct Seen {
 type EntitiesSynced = std::collections::BTreeMap<String, String>;
 
 /// A sync finished at `at`: every entity of the profile the server delivered is fresh as
-/// of then; the ones it could not deliver keep their last time.
-fn entities_synced_keep(store: &Store, at: &str) -> Result<(), CoreError> {
+/// of then; the ones it could not deliver keep their last time (as JSON, to keep).
+fn entities_synced(store: &Store, at: &str) -> Result<String, CoreError> {
     let unavailable = unavailable_of(store);
     let mut synced: EntitiesSynced = state_json(store, ENTITY_SYNCED);
     for item in profile_of(store).map(|p| p.items).unwrap_or_default() {
@@ -561,9 +565,7 @@ fn entities_synced_keep(store: &Store, at: &str) -> Result<(), CoreError> {
             synced.insert(item.entity, at.to_owned());
         }
     }
-    let json = serde_json::to_string(&synced).map_err(anyhow::Error::from)?;
-    store.state_set(ENTITY_SYNCED, &json)?;
-    Ok(())
+    Ok(serde_json::to_string(&synced).map_err(anyhow::Error::from)?)
 }
 
 /// When each entity was last delivered, and which ones the server cannot deliver now:

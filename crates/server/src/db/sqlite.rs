@@ -28,6 +28,9 @@ impl SqliteDb {
             None => Connection::open_in_memory()?,
         };
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Scope SQL differs per entity and user: with rusqlite's default of 16 statements
+        // a push or a page parsed its statements again and again.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "journal_mode", "wal")?;
         // FULL: WAL syncs at every commit, so a push answered `applied` (after which the
         // device drops its op) is on disk even if the machine loses power right after.
@@ -71,6 +74,9 @@ fn private_files(path: &Path) -> anyhow::Result<()> {
 struct SqliteConn<'t, 'c> {
     tx: &'t rusqlite::Transaction<'c>,
 }
+
+/// Prepared statements the connection keeps.
+const STATEMENT_CACHE: usize = 512;
 
 /// `$1` → `?1`: the one SQL text serves both engines (no statement here puts a `$` in a
 /// string literal).

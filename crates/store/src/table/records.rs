@@ -310,6 +310,22 @@ pub(crate) fn get_in_tx(
         .optional()?)
 }
 
+/// The row version of record `id` in `layer`, if it is there (one column, not the record).
+pub(crate) fn version_in_tx(
+    conn: &rusqlite::Connection,
+    layer: Layer,
+    entity: &EntityDef,
+    id: &str,
+) -> Result<Option<u64>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT row_version FROM \"{}\" WHERE id = ?1",
+            layer.table(&entity.name)
+        ))?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 /// Writes the whole record `id` into `layer` (insert, or replace its values keeping its
 /// row, so the full-text index can follow the local row by rowid).
 pub(crate) fn put_in_tx(

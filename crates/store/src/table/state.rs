@@ -43,8 +43,32 @@ impl Store {
     /// next request.
     pub fn resend_ask(&self) -> Result<Vec<String>, StoreError> {
         let owed = list_in_tx(&self.conn, RESEND_OWED)?;
-        set_list_in_tx(&self.conn, RESEND_ASKED, &owed)?;
+        // Written only when it changes: every pull asks, and a write is a sync to disk.
+        if list_in_tx(&self.conn, RESEND_ASKED)? != owed {
+            set_list_in_tx(&self.conn, RESEND_ASKED, &owed)?;
+        }
         Ok(owed)
+    }
+
+    /// Keeps each `(key, value)` in one transaction that does not wait for the disk
+    /// (`synchronous=NORMAL` for it alone): for bookkeeping a power loss may take back —
+    /// when the last sync ended — never for the user's work. The next durable commit
+    /// makes it durable too.
+    ///
+    /// # Errors
+    /// SQLite's.
+    pub fn state_set_lazily(&mut self, values: &[(&str, &str)]) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "synchronous", "normal")?;
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            for (key, value) in values {
+                set_in_tx(&tx, key, value)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        self.conn.pragma_update(None, "synchronous", "full")?;
+        result
     }
 }
 
