@@ -62,6 +62,34 @@ struct Figures {
     delta_ten: Duration,
     push_ops: u64,
     push: Duration,
+    /// Rows of what the device holds, and the bytes they take with their indexes.
+    held: (u64, Option<u64>),
+}
+
+/// What the server keeps of what one device holds (`device_record`, with its indexes):
+/// rows and bytes (`None` when the engine does not say).
+async fn held_bytes(db: &Db) -> anyhow::Result<(u64, Option<u64>)> {
+    db.tx(|c| {
+        let rows =
+            outpost_server::db::int(&c.query_value("SELECT count(*) FROM device_record", &[])?)?;
+        let bytes = match c.dialect() {
+            outpost_domain::query::Dialect::Sqlite => c
+                .query_value(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN \
+                     (SELECT name FROM sqlite_master WHERE tbl_name = 'device_record')",
+                    &[],
+                )
+                .ok(),
+            outpost_domain::query::Dialect::Postgres => c
+                .query_value("SELECT pg_total_relation_size('device_record')", &[])
+                .ok(),
+        };
+        let bytes = bytes
+            .and_then(|b| outpost_server::db::int(&b).ok())
+            .and_then(|b| u64::try_from(b).ok());
+        Ok((u64::try_from(rows)?, bytes))
+    })
+    .await
 }
 
 /// Pulls to the end; (records, bytes).
@@ -180,13 +208,16 @@ async fn run(backend: &'static str, location: Location, records: u64) -> anyhow:
         ten.push(started.elapsed());
         anyhow::ensure!(got == 10, "a delta after 10 changes carried {got} records");
     }
-    let push_ops = 1_000u64;
+    let held = held_bytes(&db).await?;
+    let push_ops = 10_000u64;
+    let batch_size = 1_000u64.min(ids.len() as u64);
     let started = Instant::now();
-    for batch in 0..(push_ops / 100) {
-        let ops: Vec<Value> = (0..100u64)
+    for batch in 0..(push_ops / batch_size) {
+        let ops: Vec<Value> = (0..batch_size)
             .map(|i| {
-                let id =
-                    ids[usize::try_from((batch * 100 + i) % ids.len() as u64).unwrap_or(0)].clone();
+                let id = ids
+                    [usize::try_from((batch * batch_size + i) % ids.len() as u64).unwrap_or(0)]
+                .clone();
                 update(format!("p{batch}-{i}"), &id, format!("+44 {batch} {i}"))
             })
             .collect();
@@ -214,7 +245,13 @@ async fn run(backend: &'static str, location: Location, records: u64) -> anyhow:
         delta_ten: outpost_testkit::median(ten),
         push_ops,
         push,
+        held,
     })
+}
+
+/// Bytes kept per held record.
+fn per_record((rows, bytes): (u64, Option<u64>)) -> Option<f64> {
+    Some(bytes? as f64 / rows.max(1) as f64)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -241,12 +278,12 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("BEGIN-MARKDOWN");
     println!(
-        "| store | records in scope | demo load | initial pull | pull records/s | pull MB (JSON) | delta, nothing changed | delta, 10 changed | push ops/s |"
+        "| store | records in scope | demo load | initial pull | pull records/s | pull MB (JSON) | delta, nothing changed | delta, 10 changed | push ops/s | kept per record a device holds | 1,000 devices × 200k records |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for f in &rows {
         println!(
-            "| {} | {} | {:.1} s | {:.1} s | {:.0} | {:.1} | {:.1} ms | {:.1} ms | {:.0} |",
+            "| {} | {} | {:.1} s | {:.1} s | {:.0} | {:.1} | {:.1} ms | {:.1} ms | {:.0} | {} | {} |",
             f.backend,
             f.scope,
             f.load.as_secs_f64(),
@@ -256,6 +293,11 @@ async fn main() -> anyhow::Result<()> {
             f.delta_nothing.as_secs_f64() * 1e3,
             f.delta_ten.as_secs_f64() * 1e3,
             f.push_ops as f64 / f.push.as_secs_f64(),
+            per_record(f.held).map_or_else(|| "n/a".to_owned(), |b| format!("{b:.0} B")),
+            per_record(f.held).map_or_else(
+                || "n/a".to_owned(),
+                |b| format!("{:.0} GB", b * 1_000.0 * 200_000.0 / 1e9)
+            ),
         );
     }
     println!();
@@ -266,7 +308,10 @@ async fn main() -> anyhow::Result<()> {
         "- *Initial pull*: from checkpoint 0 to the last page. *Delta*: the median of five pulls after nothing changed, and after one push of 10 account updates (it must carry exactly those 10, and it is checked) — neither grows with the scope."
     );
     println!(
-        "- *Push*: 1,000 account updates in batches of 100, each op in its own transaction with its (device, op id) outcome stored, true before-images (no conflicts)."
+        "- *Push*: 10,000 account updates in batches of 1,000 (each batch one durable transaction, each op in a savepoint with its (device, op id) outcome stored), true before-images (no conflicts)."
+    );
+    println!(
+        "- *Kept per record a device holds*: the bytes of `device_record` (rows and indexes: SQLite's `dbstat`, PostgreSQL's `pg_total_relation_size`) after the initial pull, over its rows; the last column scales it to 1,000 devices each holding 200,000 records."
     );
     println!(
         "- SQLite is a file in a temp folder (WAL, `synchronous=full`); PostgreSQL 15 is Debian's, started by the bench like the tests do (loopback, `fsync=off`)."
