@@ -326,6 +326,29 @@ pub(crate) fn version_in_tx(
         .optional()?)
 }
 
+/// The parameters of a whole-row write, into `values` (emptied first): `id`, each
+/// attribute's typed column value, the row version.
+fn row_values(
+    entity: &EntityDef,
+    id: &str,
+    fields: &Fields,
+    row_version: u64,
+    values: &mut Vec<SqlValue>,
+) -> Result<(), StoreError> {
+    values.clear();
+    values.push(SqlValue::Text(id.to_owned()));
+    for f in &entity.attributes {
+        let text = fields.get(&f.name).and_then(Option::as_deref);
+        let param = column_value(&f.kind, text)
+            .map_err(|e| StoreError::Invalid(format!("{}.{} of {id}: {e}", entity.name, f.name)))?;
+        values.push(sql_value(param));
+    }
+    values.push(SqlValue::Integer(
+        i64::try_from(row_version).unwrap_or(i64::MAX),
+    ));
+    Ok(())
+}
+
 /// Writes the whole record `id` into `layer` (insert, or replace its values keeping its
 /// row, so the full-text index can follow the local row by rowid).
 pub(crate) fn put_in_tx(
@@ -352,16 +375,7 @@ pub(crate) fn put_in_tx(
         n + 2
     );
     let mut values = Vec::with_capacity(n + 2);
-    values.push(SqlValue::Text(id.to_owned()));
-    for f in &entity.attributes {
-        let text = fields.get(&f.name).cloned().flatten();
-        let param = column_value(&f.kind, text.as_deref())
-            .map_err(|e| StoreError::Invalid(format!("{}.{} of {id}: {e}", entity.name, f.name)))?;
-        values.push(sql_value(param));
-    }
-    values.push(SqlValue::Integer(
-        i64::try_from(row_version).unwrap_or(i64::MAX),
-    ));
+    row_values(entity, id, fields, row_version, &mut values)?;
     let rowid: i64 = conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(values), |r| r.get(0))?;
@@ -451,18 +465,7 @@ impl<'c> PageWriter<'c> {
         reason: &str,
     ) -> Result<(), StoreError> {
         let entity = self.entity;
-        self.values.clear();
-        self.values.push(SqlValue::Text(id.to_owned()));
-        for f in &entity.attributes {
-            let text = fields.get(&f.name).and_then(Option::as_deref);
-            let param = column_value(&f.kind, text).map_err(|e| {
-                StoreError::Invalid(format!("{}.{} of {id}: {e}", entity.name, f.name))
-            })?;
-            self.values.push(sql_value(param));
-        }
-        self.values.push(SqlValue::Integer(
-            i64::try_from(row_version).unwrap_or(i64::MAX),
-        ));
+        row_values(entity, id, fields, row_version, &mut self.values)?;
         let inserted: Option<i64> = self
             .local_insert
             .query_row(params_from_iter(&self.values), |r| r.get(0))
