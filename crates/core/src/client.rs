@@ -251,7 +251,7 @@ impl Client {
     fn remote_to(&self, url: &str) -> Result<Remote, CoreError> {
         let transport = match &self.config.env.transport {
             Some(t) => Arc::clone(t),
-            None => crate::remote::http(self.tls.get_or_init(crate::remote::tls).as_ref()),
+            None => crate::remote::http(self.tls.get_or_init(crate::remote::tls).as_ref())?,
         };
         Remote::new(url, transport, self.app_version())
     }

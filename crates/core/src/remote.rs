@@ -124,25 +124,17 @@ pub(crate) fn tls() -> Option<native_tls::TlsConnector> {
 /// The network transport every client uses unless told otherwise: a client of its own (its
 /// connections live as long as the exchange it serves: a sync run, a probe), with the TLS
 /// connector made once.
-pub(crate) fn http(tls: Option<&native_tls::TlsConnector>) -> Arc<dyn Transport> {
+pub(crate) fn http(
+    tls: Option<&native_tls::TlsConnector>,
+) -> Result<Arc<dyn Transport>, CoreError> {
     let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
     if let Some(tls) = tls {
         builder = builder.tls_backend_preconfigured(tls.clone());
     }
-    match builder.build() {
-        Ok(http) => Arc::new(Reqwest(http)),
-        Err(e) => Arc::new(Broken(format!("building the HTTP client: {e}"))),
-    }
-}
-
-/// A transport that could not be made: every request fails with why.
-struct Broken(String);
-
-impl Transport for Broken {
-    fn send(&self, _request: HttpRequest) -> Sent {
-        let why = self.0.clone();
-        Box::pin(async move { Err(why) })
-    }
+    let http = builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+    Ok(Arc::new(Reqwest(http)))
 }
 
 /// How long an ordinary exchange may take.
